@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+IKBT := $(VENV)/bin/ikbt
+STAMP := $(VENV)/.installed
+DEMO_DB := $(CURDIR)/var/demo.sqlite3
+DEMO_ENV := DEBUG=true IKBT_DATA_DIR=$(CURDIR)/var DATABASE_URL=sqlite:///$(DEMO_DB)
+
+.PHONY: demo test lint format messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# The demo database is reset on every run (var/demo.sqlite3 is removed and rebuilt), so each
+# demo starts from the same known state. The task worker runs beside the web server.
+demo: $(STAMP)
+	mkdir -p var
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(DEMO_ENV) $(IKBT) migrate --noinput
+	$(DEMO_ENV) $(IKBT) demo
+	$(DEMO_ENV) sh -c '$(IKBT) db_worker & worker=$$!; \
+		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+		$(IKBT) runserver 127.0.0.1:8000'
+
+test: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Refresh the Swedish catalogue after changing strings; the compiled .mo is committed.
+messages: $(STAMP)
+	cd src/ikbt && DEBUG=true ../../$(IKBT) makemessages --locale sv --no-obsolete --no-location
+	cd src/ikbt && DEBUG=true ../../$(IKBT) compilemessages --locale sv
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,55 @@
+"""Idle and absolute session time-outs.
+
+A session ends after ``SESSION_IDLE_TIMEOUT`` without a request (30 minutes) and at the latest
+``SESSION_ABSOLUTE_TIMEOUT`` after sign-in (12 hours), whatever the activity. The sign-in time
+is written by ``ikbt.accounts.actions.start_session``
+(or, for a session that began elsewhere, at its first request).
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+SIGNED_IN_AT = "ikbt_signed_in_at"
+LAST_SEEN_AT = "ikbt_last_seen_at"
+LAST_SEEN_PRECISION_SECONDS = 60
+
+
+class SessionTimeoutMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            expired = self._expired(request)
+            if expired:
+                logout(request)
+                messages.info(request, expired)
+                return redirect("core:home")
+            now = timezone.now().timestamp()
+            # Written at most once a minute, so a page view does not always save the session.
+            if now - request.session.get(LAST_SEEN_AT, 0) >= LAST_SEEN_PRECISION_SECONDS:
+                request.session[LAST_SEEN_AT] = now
+        return self.get_response(request)
+
+    def _expired(self, request: HttpRequest) -> str:
+        now = timezone.now().timestamp()
+        signed_in_at = request.session.setdefault(SIGNED_IN_AT, now)
+        last_seen_at = request.session.get(LAST_SEEN_AT, now)
+        absolute = settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+        idle = settings.SESSION_IDLE_TIMEOUT.total_seconds()
+        if now - signed_in_at > absolute:
+            return _("You were signed out because you had been signed in for %(hours)d hours.") % {
+                "hours": absolute // 3600
+            }
+        if now - last_seen_at > idle:
+            return _("You were signed out after %(minutes)d minutes without activity.") % {
+                "minutes": idle // 60
+            }
+        return ""

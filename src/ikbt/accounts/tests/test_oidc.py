@@ -1,0 +1,23 @@
+from django.test import RequestFactory
+
+from ikbt.accounts.oidc import PatientOIDCBackend
+
+
+def backend() -> PatientOIDCBackend:
+    # The provider's endpoints are not needed to match a person to an account.
+    instance = PatientOIDCBackend.__new__(PatientOIDCBackend)
+    instance.request = RequestFactory().get("/")
+    return instance
+
+
+def test_matches_the_patient_by_personal_number(patient, settings):
+    claims = {settings.OIDC_PERSONAL_NUMBER_CLAIM: patient.personal_number}
+    assert backend().verify_claims(claims)
+    assert list(backend().filter_users_by_claims(claims)) == [patient.user]
+
+
+def test_staff_and_bad_numbers_match_nobody(patient, therapist, settings):
+    claim = settings.OIDC_PERSONAL_NUMBER_CLAIM
+    assert not backend().verify_claims({})
+    assert not backend().filter_users_by_claims({claim: "19850314-1235"}).exists()
+    assert not backend().filter_users_by_claims({claim: therapist.username}).exists()

@@ -1,0 +1,253 @@
+"""Sign-in for staff (password, then a second factor) and patients (e-id or a one-time code)."""
+
+from base64 import b32encode
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+from ikbt.accounts import actions
+from ikbt.accounts.decorators import staff_required
+from ikbt.accounts.forms import OneTimeCodeForm, PatientSignInForm, StaffLoginForm
+from ikbt.accounts.models import PatientCodeDevice
+from ikbt.notifications.tasks import request_sign_in_code
+
+# Session keys for sign-in steps that are not done yet.
+NEW_BACKUP_CODES = "ikbt_new_backup_codes"
+PENDING_PERSONAL_NUMBER = "ikbt_pending_personal_number"
+PENDING_CODE_TRIES = "ikbt_pending_code_tries"
+PENDING_NEXT = "ikbt_pending_next"
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return reverse(default)
+
+
+def _with_next(view_name: str, next_url: str) -> str:
+    url = reverse(view_name)
+    return f"{url}?next={next_url}" if next_url else url
+
+
+# --- Staff ---------------------------------------------------------------------------------
+
+
+def staff_login(request: HttpRequest) -> HttpResponse:
+    next_url = _next_url(request, "patients:staff_home")
+    user = request.user
+    if user.is_authenticated and user.is_staff_member:
+        return redirect(
+            next_url if user.is_verified() else _with_next("accounts:two_factor", next_url)
+        )
+    form = StaffLoginForm(
+        request, data=request.POST or None, failure_limit=settings.AXES_FAILURE_LIMIT
+    )
+    if request.method == "POST" and form.is_valid():
+        actions.start_session(request, form.get_user())
+        return redirect(_with_next("accounts:two_factor", next_url))
+    return render(request, "accounts/staff_login.html", {"form": form, "next": next_url})
+
+
+def _password_step_done(request: HttpRequest) -> bool:
+    return request.user.is_authenticated and request.user.is_staff_member
+
+
+def two_factor(request: HttpRequest) -> HttpResponse:
+    if not _password_step_done(request):
+        return redirect("accounts:staff_login")
+    next_url = _next_url(request, "patients:staff_home")
+    if request.user.is_verified():
+        return redirect(next_url)
+    authenticator = actions.authenticator_for(request.user)
+    if authenticator is None or not authenticator.confirmed:
+        return redirect(_with_next("accounts:authenticator_setup", next_url))
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = actions.verify_second_factor(request.user, form.cleaned_data["code"])
+        if device is not None:
+            actions.complete_two_factor(request, device)
+            if isinstance(device, StaticDevice):
+                left = device.token_set.count()
+                messages.warning(
+                    request,
+                    _("You used a backup code. You have %(left)d left.") % {"left": left},
+                )
+            return redirect(next_url)
+        form.add_error(
+            "code",
+            _(
+                "The code is wrong or too old. Check that the clock on your phone is right, "
+                "or use one of your backup codes."
+            ),
+        )
+    return render(request, "accounts/two_factor.html", {"form": form, "next": next_url})
+
+
+def authenticator_setup(request: HttpRequest) -> HttpResponse:
+    """First sign-in: connect an authenticator app, then show the backup codes once."""
+    if not _password_step_done(request):
+        return redirect("accounts:staff_login")
+    next_url = _next_url(request, "patients:staff_home")
+    existing = actions.authenticator_for(request.user)
+    if existing is not None and existing.confirmed:
+        return redirect(_with_next("accounts:two_factor", next_url))
+    device = actions.unconfirmed_authenticator(request.user)
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            request.session[NEW_BACKUP_CODES] = actions.new_backup_codes(request.user)
+            actions.complete_two_factor(request, device)
+            return redirect(_with_next("accounts:backup_codes", next_url))
+        form.add_error(
+            "code", _("The code does not match. Check that the clock on your phone is right.")
+        )
+    qr_code = segno.make(device.config_url, error="m").svg_inline(
+        scale=5, title=_("QR code for your authenticator app")
+    )
+    return render(
+        request,
+        "accounts/authenticator_setup.html",
+        {
+            "form": form,
+            "next": next_url,
+            "qr_code": mark_safe(qr_code),  # noqa: S308 (segno's own SVG of our own URL)
+            "secret": b32encode(device.bin_key).decode(),
+        },
+    )
+
+
+@staff_required
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    """New backup codes, shown this once: they are stored only as used-once tokens."""
+    codes = request.session.pop(NEW_BACKUP_CODES, None)
+    if not codes:
+        return redirect("accounts:security")
+    return render(
+        request,
+        "accounts/backup_codes.html",
+        {"codes": codes, "next": _next_url(request, "patients:staff_home")},
+    )
+
+
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("core:home")
+    if user.is_staff_member and not user.is_verified():
+        return redirect(_with_next("accounts:two_factor", request.path))
+    if request.method == "POST":
+        if request.POST.get("action") == "everywhere":
+            actions.sign_out_everywhere(request)
+            messages.success(request, _("You are now signed out on all devices."))
+            return redirect("core:home")
+        if request.POST.get("action") == "backup_codes" and user.is_staff_member:
+            request.session[NEW_BACKUP_CODES] = actions.new_backup_codes(user)
+            return redirect("accounts:backup_codes")
+    backup_codes_left = (
+        StaticToken.objects.filter(
+            device__user=user, device__name=actions.BACKUP_DEVICE_NAME
+        ).count()
+        if user.is_staff_member
+        else None
+    )
+    return render(request, "accounts/security.html", {"backup_codes_left": backup_codes_left})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.success(request, _("You are signed out."))
+    return redirect("core:home")
+
+
+# --- Patients ------------------------------------------------------------------------------
+
+
+def patient_sign_in(request: HttpRequest) -> HttpResponse:
+    """The same answer whether or not the number belongs to a patient, so the page cannot be
+    used to find out who is in treatment."""
+    form = PatientSignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["personal_number"]
+        patient = actions.patient_for_personal_number(number)
+        if patient is not None:
+            device = actions.sign_in_code_device(patient.user)
+            if device.generate_is_allowed()[0]:
+                device.generate_token(
+                    length=PatientCodeDevice.CODE_LENGTH,
+                    valid_secs=PatientCodeDevice.VALID_SECONDS,
+                    commit=False,
+                )
+                device.throttle_reset(commit=False)
+                device.cooldown_set(commit=False)
+                device.save()
+                request_sign_in_code(device)
+        request.session[PENDING_PERSONAL_NUMBER] = number
+        request.session[PENDING_CODE_TRIES] = 0
+        request.session[PENDING_NEXT] = _next_url(request, "patients:patient_home")
+        return redirect("accounts:patient_code")
+    return render(
+        request,
+        "accounts/patient_sign_in.html",
+        {
+            "form": form,
+            "oidc_enabled": settings.PATIENT_OIDC_ENABLED,
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+def patient_code(request: HttpRequest) -> HttpResponse:
+    number = request.session.get(PENDING_PERSONAL_NUMBER)
+    if not number:
+        return redirect("accounts:patient_sign_in")
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = actions.patient_for_personal_number(number)
+        device = (
+            PatientCodeDevice.objects.filter(user=patient.user).first()
+            if patient is not None
+            else None
+        )
+        if device is not None and device.verify_token(form.cleaned_data["code"]):
+            next_url = request.session.pop(PENDING_NEXT, reverse("patients:patient_home"))
+            actions.sign_in_patient(request, patient.user, detail="one-time code")
+            for key in (PENDING_PERSONAL_NUMBER, PENDING_CODE_TRIES):
+                request.session.pop(key, None)
+            return redirect(next_url)
+        tries = request.session.get(PENDING_CODE_TRIES, 0) + 1
+        request.session[PENDING_CODE_TRIES] = tries
+        if tries >= PatientCodeDevice.MAX_FAILURES or (device is not None and device.is_spent):
+            for key in (PENDING_PERSONAL_NUMBER, PENDING_CODE_TRIES):
+                request.session.pop(key, None)
+            messages.error(
+                request,
+                _("The code was wrong %(count)d times. Ask for a new code.")
+                % {"count": PatientCodeDevice.MAX_FAILURES},
+            )
+            return redirect("accounts:patient_sign_in")
+        form.add_error(
+            "code",
+            _("The code is wrong or has expired. You have %(left)d tries left.")
+            % {"left": PatientCodeDevice.MAX_FAILURES - tries},
+        )
+    return render(
+        request,
+        "accounts/patient_code.html",
+        {"form": form, "valid_minutes": PatientCodeDevice.VALID_SECONDS // 60},
+    )

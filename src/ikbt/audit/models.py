@@ -1,0 +1,93 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.organisations.models import CareUnit
+from ikbt.patients.models import Patient
+
+
+class AppendOnlyError(Exception):
+    """The access log is append-only: rows are never updated or deleted."""
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("The access log is append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("The access log is append-only.")
+
+    def for_patient(self, patient: Patient) -> "AccessLogQuerySet":
+        return self.filter(patient=patient)
+
+    def for_units(self, units) -> "AccessLogQuerySet":
+        return self.filter(unit__in=units)
+
+
+class AccessLogEntry(models.Model):
+    """One read or change of patient data, or a sign-in, by a person (Patientdatalagen 4 kap.
+    3 §, HSLF-FS 2016:40 4 kap. 9 §). Written only through ``ikbt.audit.actions.log_access``.
+
+    Who and in which role are copied into the row, so the log still says what was true at the
+    time after a person changes role or unit. On PostgreSQL a trigger refuses UPDATE and
+    DELETE (migration 0002).
+    """
+
+    class Action(models.TextChoices):
+        READ = "read", _("Read")
+        CREATE = "create", _("Created")
+        CHANGE = "change", _("Changed")
+        EXPORT = "export", _("Printed or exported")
+        SIGN_IN = "sign_in", _("Signed in")
+        DENIED = "denied", _("Access denied")
+        LOG_REVIEW = "log_review", _("Reviewed the access log")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    actor_name = models.CharField(_("name"), max_length=200)
+    actor_role = models.CharField(_("role"), max_length=100, blank=True)
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("patient"),
+    )
+    unit = models.ForeignKey(
+        CareUnit, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("unit")
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    object_type = models.CharField(_("what"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
+        indexes = [
+            models.Index(fields=["patient", "-at"], name="accesslog_patient_at"),
+            models.Index(fields=["unit", "-at"], name="accesslog_unit_at"),
+            models.Index(fields=["actor", "-at"], name="accesslog_actor_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The access log is append-only.")

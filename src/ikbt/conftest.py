@@ -1,0 +1,103 @@
+"""Fixtures every test can use: three staff members, as in the style guide.
+
+- ``therapist``: the patient's responsible therapist, unit ``unit`` (Östergötland);
+- ``colleague``: a therapist in the same unit without a care relationship with the patient;
+- ``outsider``: a therapist in another region (Örebro).
+"""
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ikbt import factories
+from ikbt.accounts.models import User
+from ikbt.organisations.models import CareUnit, StaffRole
+from ikbt.patients.models import Patient
+
+
+@pytest.fixture
+def unit(db) -> CareUnit:
+    return factories.CareUnitFactory(name="Vårdcentralen Ekholmen", hsa_id="SE2321000032-VC01")
+
+
+@pytest.fixture
+def other_region_unit(db) -> CareUnit:
+    return factories.CareUnitFactory(region=factories.region("18"), name="Vårdcentralen Varberga")
+
+
+@pytest.fixture
+def therapist(unit) -> User:
+    return factories.staff_member(
+        unit, StaffRole.THERAPIST, username="therapist", first_name="Tove", last_name="Terapeut"
+    )
+
+
+@pytest.fixture
+def colleague(unit) -> User:
+    return factories.staff_member(
+        unit, StaffRole.THERAPIST, username="colleague", first_name="Kalle", last_name="Kollega"
+    )
+
+
+@pytest.fixture
+def outsider(other_region_unit) -> User:
+    return factories.staff_member(
+        other_region_unit,
+        StaffRole.THERAPIST,
+        username="outsider",
+        first_name="Olle",
+        last_name="Utomstående",
+    )
+
+
+@pytest.fixture
+def unit_admin(unit) -> User:
+    return factories.staff_member(
+        unit, StaffRole.UNIT_ADMIN, username="unitadmin", first_name="Ulla", last_name="Chef"
+    )
+
+
+@pytest.fixture
+def patient(unit, therapist) -> Patient:
+    patient = factories.PatientFactory(given_name="Petra", family_name="Patient")
+    factories.care_relationship(patient, therapist, unit)
+    return patient
+
+
+def verified_client(user: User) -> Client:
+    """A browser signed in as ``user`` with the second factor verified."""
+    client = Client()
+    client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def therapist_client(therapist) -> Client:
+    return verified_client(therapist)
+
+
+@pytest.fixture
+def colleague_client(colleague) -> Client:
+    return verified_client(colleague)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> Client:
+    return verified_client(outsider)
+
+
+@pytest.fixture
+def unit_admin_client(unit_admin) -> Client:
+    return verified_client(unit_admin)
+
+
+@pytest.fixture
+def patient_client(patient) -> Client:
+    client = Client()
+    client.force_login(patient.user)
+    return client

@@ -1,0 +1,303 @@
+"""``ikbt demo``: load the demo organisation, staff and patients, and print the logins.
+
+Safe to run again: every row is found by its natural key and updated, never duplicated.
+"""
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ikbt.accounts.models import User
+from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.patients.models import CareRelationship, Guardian, Patient
+from ikbt.patients.personal_number import make_personal_number
+
+DEMO_PASSWORD = "demo-losenord-2026"  # noqa: S105 (a published demo password)
+DEMO_BACKUP_CODES = ["11112222", "33334444", "55556666"]
+
+Kind = CareUnit.Kind
+Profession = User.Profession
+
+# (region code, unit name, kind, HSA-id)
+UNITS = [
+    ("05", "Vårdcentralen Ekholmen", Kind.PRIMARY_CARE, "SE2321000032-VC0001"),
+    ("05", "Vårdcentralen Lambohov", Kind.PRIMARY_CARE, "SE2321000032-VC0002"),
+    ("05", "Ungdomshälsan Linköping", Kind.YOUTH_CLINIC, "SE2321000032-UH0001"),
+    ("05", "BUP Linköping", Kind.CHILD_PSYCHIATRY, "SE2321000032-BUP001"),
+    ("05", "Barnhälsovården Norrköping", Kind.CHILD_HEALTH, "SE2321000032-BHV001"),
+    ("18", "Vårdcentralen Varberga", Kind.PRIMARY_CARE, "SE2321000164-VC0001"),
+    ("18", "Internetpsykiatrin Örebro", Kind.INTERNET_PSYCHIATRY, "SE2321000164-IP0001"),
+]
+
+
+@dataclass
+class DemoStaff:
+    username: str
+    first_name: str
+    last_name: str
+    profession: str
+    memberships: list[tuple[str, str]]  # (unit name, role)
+
+
+STAFF = [
+    DemoStaff(
+        "terapeut",
+        "Tove",
+        "Lind",
+        Profession.PSYCHOLOGIST,
+        [("Vårdcentralen Ekholmen", StaffRole.THERAPIST)],
+    ),
+    DemoStaff(
+        "ptp",
+        "Pontus",
+        "Berg",
+        Profession.PTP_PSYCHOLOGIST,
+        [("Vårdcentralen Lambohov", StaffRole.THERAPIST)],
+    ),
+    DemoStaff(
+        "kurator",
+        "Kim",
+        "Sandberg",
+        Profession.COUNSELLOR,
+        [("Ungdomshälsan Linköping", StaffRole.THERAPIST)],
+    ),
+    DemoStaff(
+        "handledare",
+        "Helena",
+        "Ek",
+        Profession.PSYCHOTHERAPIST,
+        [
+            ("Vårdcentralen Ekholmen", StaffRole.SUPERVISOR),
+            ("Vårdcentralen Lambohov", StaffRole.SUPERVISOR),
+        ],
+    ),
+    DemoStaff(
+        "bupterapeut",
+        "Bengt",
+        "Holm",
+        Profession.PHYSICIAN,
+        [("BUP Linköping", StaffRole.THERAPIST)],
+    ),
+    DemoStaff(
+        "enhetschef",
+        "Ulla",
+        "Nyström",
+        Profession.NURSE,
+        [
+            ("Vårdcentralen Ekholmen", StaffRole.UNIT_ADMIN),
+            ("Vårdcentralen Lambohov", StaffRole.UNIT_ADMIN),
+        ],
+    ),
+    DemoStaff(
+        "regionadmin",
+        "Rasmus",
+        "Falk",
+        Profession.NURSE,
+        [("Vårdcentralen Ekholmen", StaffRole.REGION_ADMIN)],
+    ),
+    DemoStaff(
+        "forfattare",
+        "Frida",
+        "Wall",
+        Profession.PSYCHOLOGIST,
+        [("Vårdcentralen Ekholmen", StaffRole.PROGRAM_AUTHOR)],
+    ),
+    DemoStaff(
+        "register",
+        "Rut",
+        "Engström",
+        Profession.NURSE,
+        [("Vårdcentralen Ekholmen", StaffRole.REGISTER_OFFICER)],
+    ),
+    DemoStaff(
+        "forskare",
+        "Fredrik",
+        "Lund",
+        Profession.PHYSICIAN,
+        [("Vårdcentralen Ekholmen", StaffRole.RESEARCHER)],
+    ),
+    DemoStaff(
+        "orebro",
+        "Julia",
+        "Persson",
+        Profession.PSYCHOLOGIST,
+        [
+            ("Vårdcentralen Varberga", StaffRole.THERAPIST),
+            ("Internetpsykiatrin Örebro", StaffRole.THERAPIST),
+            ("Internetpsykiatrin Örebro", StaffRole.UNIT_ADMIN),
+        ],
+    ),
+]
+
+GIVEN_NAMES = [
+    "Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Sara", "Anders", "Emma", "Mikael",
+    "Elin", "Per", "Linnea", "Oskar", "Maja", "Ali", "Fatima", "Nils", "Sofia", "Jonas",
+    "Ida", "Hassan", "Klara", "Gustav", "Alva", "Liam", "Ebba", "Noah", "Saga", "Leo",
+]  # fmt: skip
+FAMILY_NAMES = [
+    "Johansson", "Andersson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
+    "Persson", "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson",
+    "Bengtsson", "Lindberg", "Jakobsson", "Magnusson", "Olofsson", "Lindström", "Axelsson",
+    "Lundberg", "Lindqvist", "Mohammed", "Hussein", "Berglund", "Fredriksson", "Sandberg",
+    "Henriksson", "Forsberg",
+]  # fmt: skip
+# (therapist username, unit name) in turn for the 30 patients; youth go to the youth clinic.
+ASSIGNMENTS = [
+    ("terapeut", "Vårdcentralen Ekholmen"),
+    ("ptp", "Vårdcentralen Lambohov"),
+    ("orebro", "Vårdcentralen Varberga"),
+    ("orebro", "Internetpsykiatrin Örebro"),
+]
+
+
+def demo_totp_key(username: str) -> str:
+    """A fixed TOTP secret per demo user, so the printed secret stays valid across resets."""
+    return hashlib.sha1(f"ikbt-demo-{username}".encode(), usedforsecurity=False).hexdigest()
+
+
+def base32_secret(hex_key: str) -> str:
+    return base64.b32encode(bytes.fromhex(hex_key)).decode()
+
+
+class Command(BaseCommand):
+    help = "Load the demo regions, units, staff and patients (idempotent) and print the logins."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            units = self._units()
+            staff = {person.username: self._staff(person, units) for person in STAFF}
+            patients = self._patients(units, staff)
+        self._print_logins(patients)
+
+    def _units(self) -> dict[str, CareUnit]:
+        regions = {region.code: region for region in Region.objects.all()}
+        units = {}
+        for code, name, kind, hsa_id in UNITS:
+            units[name], _ = CareUnit.objects.update_or_create(
+                region=regions[code], name=name, defaults={"kind": kind, "hsa_id": hsa_id}
+            )
+        return units
+
+    def _staff(self, person: DemoStaff, units: dict[str, CareUnit]) -> User:
+        user, _ = User.objects.update_or_create(
+            username=person.username,
+            defaults={
+                "kind": User.Kind.STAFF,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "email": f"{person.username}@demo.ikbt.se",
+                "profession": person.profession,
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        for unit_name, role in person.memberships:
+            StaffMembership.objects.get_or_create(user=user, unit=units[unit_name], role=role)
+        TOTPDevice.objects.update_or_create(
+            user=user,
+            name="Demo",
+            defaults={"key": demo_totp_key(user.username), "confirmed": True},
+        )
+        backup, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
+        backup.token_set.all().delete()
+        StaticToken.objects.bulk_create(
+            StaticToken(device=backup, token=code) for code in DEMO_BACKUP_CODES
+        )
+        return user
+
+    def _patients(self, units: dict[str, CareUnit], staff: dict[str, User]) -> list[Patient]:
+        patients = []
+        for index in range(30):
+            patients.append(self._patient(index, units, staff))
+        return patients
+
+    def _patient(self, index: int, units: dict[str, CareUnit], staff: dict[str, User]) -> Patient:
+        youth = index >= 26
+        birth = f"{2010 + index - 26}0{(index % 9) + 1}1{index % 10}" if youth else None
+        birth = birth or f"19{60 + index}{(index % 12) + 1:02d}{(index % 27) + 1:02d}"
+        number = make_personal_number(birth, 200 + index)
+        if index == 25:  # one coordination number: day of birth + 60
+            number = make_personal_number(f"{birth[:6]}{int(birth[6:]) + 60}", 300)
+        given, family = GIVEN_NAMES[index], FAMILY_NAMES[index]
+        user, _ = User.objects.update_or_create(
+            username=f"patient-{number}",
+            defaults={"kind": User.Kind.PATIENT, "first_name": given, "last_name": family},
+        )
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        patient, _ = Patient.objects.update_or_create(
+            personal_number=number,
+            defaults={
+                "user": user,
+                "given_name": given,
+                "family_name": family,
+                "email": f"{given.lower()}.{family.lower()}@example.se",
+                "mobile": f"+4670{1000000 + index:07d}",
+                "street_address": f"Storgatan {index + 1}",
+                "postal_code": f"58{index:03d}",
+                "city": "Örebro" if index % 4 >= 2 else "Linköping",
+                "home_region": units[
+                    "Vårdcentralen Varberga" if index % 4 >= 2 else "Vårdcentralen Ekholmen"
+                ].region,
+                "protected_identity": index == 7,
+            },
+        )
+        therapist, unit_name = (
+            ("kurator", "Ungdomshälsan Linköping") if youth else ASSIGNMENTS[index % 4]
+        )
+        CareRelationship.objects.get_or_create(
+            patient=patient,
+            staff=staff[therapist],
+            unit=units[unit_name],
+            ended_at=None,
+            defaults={
+                "role": CareRelationship.Role.RESPONSIBLE_THERAPIST,
+                "started_at": timezone.now(),
+            },
+        )
+        if youth:
+            Guardian.objects.update_or_create(
+                patient=patient,
+                personal_number=make_personal_number(f"19{75 + index - 26}0505", 400 + index),
+                defaults={"name": f"Förälder {family}", "mobile": f"+4673{2000000 + index:07d}"},
+            )
+        return patient
+
+    def _print_logins(self, patients: list[Patient]) -> None:
+        out = self.stdout.write
+        out("")
+        out("Open iKBT demo – http://127.0.0.1:8000/")
+        out("=" * 72)
+        out(f"Staff: sign in at /konto/staff/logga-in/ with password {DEMO_PASSWORD!r}.")
+        out("Second factor: add the TOTP secret to an authenticator app, or run")
+        out("  .venv/bin/ikbt demo_totp USERNAME   (prints the current 6-digit code),")
+        codes = ", ".join(DEMO_BACKUP_CODES)
+        out(f"or use a backup code (each works once per demo reset): {codes}")
+        out("")
+        out(f"{'username':<13} {'roles':<44} TOTP secret")
+        for person in STAFF:
+            roles = ", ".join(
+                sorted({str(StaffRole(role).label) for _, role in person.memberships})
+            )
+            secret = base32_secret(demo_totp_key(person.username))
+            out(f"{person.username:<13} {roles:<44} {secret}")
+        out("")
+        out("Patients: sign in at /konto/patient/logga-in/ with a personal identity number;")
+        out("the one-time code is printed on this console by the task worker (SMS backend).")
+        for patient in [*patients[:3], patients[7], patients[25], patients[26]]:
+            note = ""
+            if patient.protected_identity:
+                note = "  (protected identity)"
+            elif patient.is_coordination_number:
+                note = "  (coordination number)"
+            elif patient.guardians.exists():
+                note = "  (youth, with guardian)"
+            out(f"  {patient.personal_number_display}  {patient.full_name}{note}")
+        out(f"  … {len(patients)} patients in all.")
+        out("=" * 72)

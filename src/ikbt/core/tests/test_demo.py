@@ -1,0 +1,35 @@
+from django.core.management import call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ikbt.accounts.models import User
+from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.patients.models import CareRelationship, Patient
+
+
+def test_all_21_regions_ship_with_their_codes(db):
+    assert Region.objects.count() == 21
+    assert Region.objects.get(code="05").name == "Region Östergötland"
+    assert Region.objects.get(code="18").name == "Region Örebro län"
+
+
+def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
+    call_command("demo")
+    call_command("demo")
+
+    assert CareUnit.objects.count() == 7
+    assert set(CareUnit.objects.values_list("kind", flat=True)) >= {
+        CareUnit.Kind.PRIMARY_CARE,
+        CareUnit.Kind.YOUTH_CLINIC,
+        CareUnit.Kind.CHILD_PSYCHIATRY,
+    }
+    assert set(StaffMembership.objects.values_list("role", flat=True)) == set(StaffRole.values)
+    professions = User.objects.filter(kind=User.Kind.STAFF).values_list("profession", flat=True)
+    assert set(professions) == set(User.Profession.values)
+    assert Patient.objects.count() == 30
+    assert Patient.objects.filter(protected_identity=True).count() == 1
+    assert CareRelationship.objects.active().count() == 30
+    assert all(patient.guardians.exists() for patient in Patient.objects.all() if patient.is_minor)
+    assert TOTPDevice.objects.filter(confirmed=True).count() == 11
+    printed = capsys.readouterr().out
+    assert "terapeut" in printed
+    assert "demo-losenord-2026" in printed

@@ -1,0 +1,54 @@
+from django.db import OperationalError, connection
+from django.urls import reverse
+from django.utils import translation
+
+
+def test_healthz_answers_200_when_the_database_answers(db, client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.text) == (200, "ok\n")
+
+
+def test_healthz_answers_503_without_the_database(db, client, monkeypatch):
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", database_down)
+        response = client.get("/healthz")
+    assert (response.status_code, response.text) == (503, "database unavailable\n")
+
+
+def test_front_page_is_swedish_by_default_with_a_strict_csp(client, db):
+    response = client.get(reverse("core:home"))
+
+    assert response.status_code == 200
+    assert '<html lang="sv">' in response.text
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_front_page_in_english_on_request(client, db):
+    response = client.get(reverse("core:home"), headers={"accept-language": "en"})
+
+    assert '<html lang="en">' in response.text
+    assert "Internet-based CBT with your own therapist" in response.text
+
+
+def test_front_page_has_no_inline_script_or_style(client, db):
+    text = client.get(reverse("core:home")).text
+
+    assert "<style" not in text
+    assert 'style="' not in text
+    for line in text.splitlines():
+        if "<script" in line:
+            assert "src=" in line
+
+
+def test_every_swedish_string_is_translated():
+    translation.activate("sv")
+    try:
+        assert translation.gettext("Sign in as staff") != "Sign in as staff"
+    finally:
+        translation.deactivate()

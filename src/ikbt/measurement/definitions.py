@@ -1,0 +1,268 @@
+"""Instrument definitions: the files in ``instruments/`` read into plain, checked objects.
+
+A definition file is TOML. It names the instrument and its version, its licence, its
+response scales, its items (each with Swedish and English text, or none where the text is
+licensed), its scoring rules, severity bands, critical items, missing-answer rule and the
+figures for reliable change and remission, each rule with the source it comes from. The
+format is described in ``docs/instruments.md``.
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+INSTRUMENT_DIR = Path(__file__).parent / "instruments"
+
+
+class DefinitionError(ValueError):
+    """A definition file breaks the format; the message says which file and what."""
+
+
+class UnknownInstrument(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Option:
+    value: int
+    text: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Scale:
+    key: str
+    options: tuple[Option, ...]
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        return tuple(option.value for option in self.options)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One rating the patient gives. Most items have one; LSAS-SR and BBQ items have two."""
+
+    key: str
+    scale: Scale
+    text: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Item:
+    number: int
+    text: dict[str, str]
+    parts: tuple[Part, ...]
+    reverse: bool = False
+    weights: dict[int, int] | None = None  # option value -> score, where they differ
+
+
+@dataclass(frozen=True)
+class Band:
+    min: float
+    max: float
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Subscale:
+    key: str
+    name: dict[str, str]
+    items: tuple[int, ...]
+    part: str = ""
+
+
+@dataclass(frozen=True)
+class Definition:
+    code: str
+    version: str
+    name: dict[str, str]
+    licence: str
+    licence_note: dict[str, str]
+    source: str
+    instructions: dict[str, str]
+    items: tuple[Item, ...]
+    method: str
+    scoring_source: str
+    missing_rule: str
+    max_missing: int
+    missing_source: str
+    bands: tuple[Band, ...]
+    subscales: tuple[Subscale, ...]
+    critical_items: tuple[int, ...]
+    critical_threshold: int
+    critical_source: str
+    reliable_change: float | None
+    remission_below: float | None
+    change_source: str
+    higher_is_worse: bool = True
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def text_is_licensed(self) -> bool:
+        return self.licence == "licensed-text"
+
+    @property
+    def answer_count(self) -> int:
+        return sum(len(item.parts) for item in self.items)
+
+    @property
+    def minimum(self) -> float:
+        return self.bands[0].min
+
+    @property
+    def maximum(self) -> float:
+        return self.bands[-1].max
+
+    def band_for(self, total: float) -> Band | None:
+        return next((band for band in self.bands if band.min <= total <= band.max), None)
+
+
+def _texts(table: dict, key: str, where: str, *, required: bool = True) -> dict[str, str]:
+    value = table.get(key, {})
+    if isinstance(value, str):
+        value = {"sv": value, "en": value}
+    if required and not (value.get("sv") and value.get("en")):
+        raise DefinitionError(f"{where}: '{key}' needs Swedish (sv) and English (en) text.")
+    return dict(value)
+
+
+def _scales(data: dict, path: str) -> dict[str, Scale]:
+    scales = {}
+    for key, table in data.get("scales", {}).items():
+        options = tuple(
+            Option(int(option["value"]), _texts(option, "text", f"{path} scale {key}"))
+            for option in table.get("options", [])
+        )
+        if not options:
+            raise DefinitionError(f"{path}: scale '{key}' has no options.")
+        scales[key] = Scale(key, options)
+    return scales
+
+
+def _items(data: dict, scales: dict[str, Scale], path: str, licensed: bool) -> tuple[Item, ...]:
+    items = []
+    for number, table in enumerate(data.get("items", []), start=1):
+        where = f"{path} item {number}"
+        if table.get("number", number) != number:
+            raise DefinitionError(f"{where}: items must be numbered 1, 2, 3… in order.")
+        parts_table = table.get("parts") or [{"key": "score", "scale": table.get("scale")}]
+        parts = []
+        for part in parts_table:
+            if part.get("scale") not in scales:
+                raise DefinitionError(f"{where}: unknown scale '{part.get('scale')}'.")
+            text = _texts(part, "text", where, required=False)
+            parts.append(Part(part["key"], scales[part["scale"]], text))
+        weights = table.get("weights")
+        items.append(
+            Item(
+                number=number,
+                text=_texts(table, "text", where, required=not licensed),
+                parts=tuple(parts),
+                reverse=bool(table.get("reverse", False)),
+                weights={int(k): int(v) for k, v in weights.items()} if weights else None,
+            )
+        )
+    if not items:
+        raise DefinitionError(f"{path}: no items.")
+    return tuple(items)
+
+
+def parse_definition(data: dict, path: str = "<definition>") -> Definition:
+    """Check a definition read from TOML (or converted from FHIR) and build the object."""
+    try:
+        licence = data["licence"]
+        if licence not in ("free", "licensed-text"):
+            raise DefinitionError(f"{path}: licence must be 'free' or 'licensed-text'.")
+        scales = _scales(data, path)
+        items = _items(data, scales, path, licensed=licence == "licensed-text")
+        scoring = data["scoring"]
+        missing = scoring.get("missing", {"rule": "refuse", "max_missing": 0})
+        critical = data.get("critical", {})
+        change = data.get("change", {})
+        bands = tuple(
+            Band(float(band["min"]), float(band["max"]), _texts(band, "label", f"{path} band"))
+            for band in data["bands"]
+        )
+        subscales = tuple(
+            Subscale(
+                key=sub["key"],
+                name=_texts(sub, "name", f"{path} subscale"),
+                items=tuple(sub.get("items") or (item.number for item in items)),
+                part=sub.get("part", ""),
+            )
+            for sub in scoring.get("subscales", [])
+        )
+        definition = Definition(
+            code=data["code"],
+            version=str(data["version"]),
+            name=_texts(data, "name", path),
+            licence=licence,
+            licence_note=_texts(data, "licence_note", path, required=False),
+            source=data["source"],
+            instructions=_texts(data, "instructions", path, required=licence == "free"),
+            items=items,
+            method=scoring.get("method", "sum"),
+            scoring_source=scoring["source"],
+            missing_rule=missing["rule"],
+            max_missing=int(missing.get("max_missing", 0)),
+            missing_source=missing.get("source", scoring["source"]),
+            bands=bands,
+            subscales=subscales,
+            critical_items=tuple(critical.get("items", ())),
+            critical_threshold=int(critical.get("threshold", 0)),
+            critical_source=critical.get("source", ""),
+            reliable_change=change.get("reliable_change"),
+            remission_below=change.get("remission_below"),
+            change_source=change.get("source", ""),
+            higher_is_worse=bool(data.get("higher_is_worse", True)),
+            raw=data,
+        )
+    except KeyError as missing_key:
+        raise DefinitionError(f"{path}: missing {missing_key}.") from None
+    _check(definition, path)
+    return definition
+
+
+def _check(definition: Definition, path: str) -> None:
+    if definition.method not in ("sum", "product"):
+        raise DefinitionError(f"{path}: scoring method must be 'sum' or 'product'.")
+    if definition.missing_rule not in ("prorate", "refuse"):
+        raise DefinitionError(f"{path}: missing-answer rule must be 'prorate' or 'refuse'.")
+    numbers = {item.number for item in definition.items}
+    for number in definition.critical_items:
+        if number not in numbers:
+            raise DefinitionError(f"{path}: critical item {number} does not exist.")
+    for subscale in definition.subscales:
+        if not set(subscale.items) <= numbers:
+            raise DefinitionError(f"{path}: subscale '{subscale.key}' names a missing item.")
+    for earlier, later in zip(definition.bands, definition.bands[1:], strict=False):
+        if later.min <= earlier.max:
+            raise DefinitionError(f"{path}: severity bands overlap or are out of order.")
+    if definition.critical_items and not definition.critical_source:
+        raise DefinitionError(f"{path}: the critical-item rule needs its source.")
+
+
+def load_file(path: Path) -> Definition:
+    with path.open("rb") as file:
+        try:
+            data = tomllib.load(file)
+        except tomllib.TOMLDecodeError as error:
+            raise DefinitionError(f"{path.name}: {error}") from None
+    return parse_definition(data, path.name)
+
+
+@cache
+def shipped_definitions() -> dict[str, Definition]:
+    """Every definition shipped with the package, by code (the latest version of each)."""
+    definitions = (load_file(path) for path in sorted(INSTRUMENT_DIR.glob("*.toml")))
+    return {definition.code: definition for definition in definitions}
+
+
+def shipped_definition(code: str) -> Definition:
+    by_code = {key.upper(): value for key, value in shipped_definitions().items()}
+    try:
+        return by_code[code.upper()]
+    except KeyError:
+        known = ", ".join(sorted(shipped_definitions()))
+        raise UnknownInstrument(f"Unknown instrument '{code}'. Known: {known}.") from None

@@ -1,0 +1,176 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.measurement.definitions import Definition, parse_definition
+from ikbt.organisations.models import CareUnit
+from ikbt.patients.models import Patient
+
+
+class Instrument(models.Model):
+    """A rating scale (PHQ-9, GAD-7 …). What it asks and how it scores lives in its versions."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("instrument")
+        verbose_name_plural = _("instruments")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class InstrumentVersion(models.Model):
+    """One version of an instrument's definition, frozen once loaded.
+
+    A response stays tied to the version it was answered on, so a later change of wording or
+    scoring never changes an old score. ``licensed_text`` holds item text a region has added
+    under its own licence (ISI, PDSS-SR, LSAS-SR ship without it).
+    """
+
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="versions", verbose_name=_("instrument")
+    )
+    version = models.CharField(_("version"), max_length=30)
+    definition = models.JSONField(_("definition"))
+    licensed_text = models.JSONField(_("licensed item text"), default=dict, blank=True)
+    loaded_at = models.DateTimeField(_("loaded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["instrument__code", "-loaded_at"]
+        verbose_name = _("instrument version")
+        verbose_name_plural = _("instrument versions")
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "version"], name="one_row_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} {self.version}"
+
+    @cached_property
+    def parsed(self) -> Definition:
+        return parse_definition(self.definition, str(self))
+
+    @property
+    def has_item_text(self) -> bool:
+        return not self.parsed.text_is_licensed or bool(self.licensed_text.get("items"))
+
+    def item_text(self, number: int, language: str) -> str:
+        item = self.parsed.items[number - 1]
+        if self.parsed.text_is_licensed:
+            texts = self.licensed_text.get("items", [])
+            text = texts[number - 1] if number <= len(texts) else {}
+        else:
+            text = item.text
+        return text.get(language) or text.get("sv", "")
+
+
+class Response(models.Model):
+    """A patient's answers to one instrument, from the first answer to submission.
+
+    ``answers`` holds the values as ticked, in item order (``None`` for unanswered), so the
+    score can always be computed again from them. ``key`` makes submitting twice store once.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="responses", verbose_name=_("patient")
+    )
+    instrument_version = models.ForeignKey(
+        InstrumentVersion,
+        on_delete=models.PROTECT,
+        related_name="responses",
+        verbose_name=_("instrument version"),
+    )
+    answers = models.JSONField(_("answers"), default=list)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.IN_PROGRESS
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    filled_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("filled in by staff"),
+        help_text=_("Set when a staff member filled in the answers for the patient."),
+    )
+    total = models.IntegerField(_("total"), null=True, blank=True)
+    band_label = models.CharField(_("severity"), max_length=100, blank=True)
+    subscales = models.JSONField(_("subscales"), default=dict, blank=True)
+    critical = models.BooleanField(_("critical answer"), default=False)
+
+    class Meta:
+        ordering = ["-submitted_at", "-started_at"]
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        indexes = [models.Index(fields=["patient", "status", "-submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_version} – {self.patient}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+
+class RiskFlagQuerySet(models.QuerySet):
+    def open(self) -> "RiskFlagQuerySet":
+        return self.filter(acknowledged_at__isnull=True)
+
+
+class RiskFlag(models.Model):
+    """A critical answer that a human must see. Stays open until a staff member acknowledges
+    it and writes what was done; an open flag older than a working day escalates to the unit's
+    administrators."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="risk_flags", verbose_name=_("patient")
+    )
+    response = models.OneToOneField(
+        Response, on_delete=models.PROTECT, related_name="risk_flag", verbose_name=_("response")
+    )
+    unit = models.ForeignKey(
+        CareUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="risk_flags",
+        verbose_name=_("unit"),
+    )
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    action_taken = models.TextField(_("what was done"), blank=True)
+
+    objects = RiskFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.raised_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

@@ -1,0 +1,67 @@
+"""Background work for risk flags. Tasks take ids, fetch fresh and are safe to run twice."""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from ikbt.measurement.models import RiskFlag
+from ikbt.notifications.notices import send_notice
+from ikbt.organisations.models import StaffMembership, StaffRole
+from ikbt.patients.models import CareRelationship
+
+
+def working_day_after(moment: datetime.datetime) -> datetime.datetime:
+    """The same time one working day later (Monday–Friday, Stockholm time).
+
+    Public holidays are not counted out: a flag may escalate on a holiday, never later.
+    """
+    local = timezone.localtime(moment) + datetime.timedelta(days=1)
+    while local.weekday() >= 5:
+        local += datetime.timedelta(days=1)
+    return local
+
+
+@task()
+def notify_risk_flag(flag_id: int) -> int:
+    """Tell the patient's therapists at the flag's unit, without saying what it is about."""
+    flag = RiskFlag.objects.select_related("patient").get(pk=flag_id)
+    relationships = (
+        CareRelationship.objects.active()
+        .filter(patient=flag.patient, unit=flag.unit)
+        .select_related("staff")
+    )
+    return sum(send_notice(relationship.staff, "risk_flag") for relationship in relationships)
+
+
+@task()
+def escalate_risk_flags() -> int:
+    """Flags still open a working day after they were raised go to the unit's administrators.
+
+    Run every few minutes (``ikbt escalate_risk_flags`` from cron, or this task); each flag
+    escalates once.
+    """
+    now = timezone.now()
+    escalated = 0
+    candidates = RiskFlag.objects.open().filter(
+        escalated_at__isnull=True, raised_at__lte=now - datetime.timedelta(days=1)
+    )
+    for flag_id, raised_at in candidates.values_list("pk", "raised_at"):
+        if working_day_after(raised_at) > now:
+            continue
+        with transaction.atomic():
+            flag = RiskFlag.objects.select_for_update().get(pk=flag_id)
+            if flag.escalated_at is not None or not flag.is_open:
+                continue
+            flag.escalated_at = now
+            flag.save(update_fields=["escalated_at"])
+            admins = StaffMembership.objects.filter(
+                unit=flag.unit, role=StaffRole.UNIT_ADMIN
+            ).select_related("user")
+            for membership in admins:
+                transaction.on_commit(
+                    lambda user=membership.user: send_notice(user, "risk_flag_escalated")
+                )
+        escalated += 1
+    return escalated

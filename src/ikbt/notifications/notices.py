@@ -1,0 +1,35 @@
+"""Content-free notices by e-mail: they say *that* something waits, never *what*.
+
+E-mail is not a secure channel, so a notice never carries health content, a patient's name
+or what the message says (Patientdatalagen; IMY's guidance on e-mail in health care). The
+person signs in to read it. Each notice is a pair of templates,
+``notifications/<kind>_subject.txt`` and ``notifications/<kind>_body.txt``.
+"""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from ikbt.accounts.models import User
+
+KINDS = {"risk_flag", "risk_flag_escalated", "new_message"}
+
+
+def send_notice(user: User, kind: str) -> bool:
+    """E-mail ``user`` the notice ``kind`` in their language. False if they have no address."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown notice: {kind}")
+    address = user.email or getattr(getattr(user, "patient", None), "email", "")
+    if not address:
+        return False
+    with translation.override(user.language):
+        context = {
+            "user": user,
+            "sign_in_url": settings.SITE_URL.rstrip("/") + reverse("core:home"),
+        }
+        subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
+        body = render_to_string(f"notifications/{kind}_body.txt", context)
+    send_mail(subject, body, None, [address])
+    return True

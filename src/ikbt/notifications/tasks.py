@@ -1,0 +1,47 @@
+"""Sending a patient's one-time sign-in code. The code is the only content: no health data."""
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_tasks import task
+
+from ikbt.accounts.models import PatientCodeDevice
+from ikbt.notifications.sms import send_sms
+
+
+def request_sign_in_code(device: PatientCodeDevice) -> None:
+    """Send the device's new code once the transaction that made it has committed."""
+    transaction.on_commit(lambda: send_sign_in_code.enqueue(device.pk))
+
+
+@task()
+def send_sign_in_code(device_id: int) -> bool:
+    """Send the current code by SMS (or e-mail when there is no mobile number), once.
+
+    Safe to run twice: ``sent_until`` remembers which code was handed to the gateway.
+    """
+    with transaction.atomic():
+        device = (
+            PatientCodeDevice.objects.select_for_update()
+            .select_related("user__patient")
+            .get(pk=device_id)
+        )
+        if not device.token or device.valid_until <= timezone.now():
+            return False
+        if device.sent_until == device.valid_until:
+            return False
+        device.sent_until = device.valid_until
+        device.save(update_fields=["sent_until"])
+        patient = device.user.patient
+        context = {"code": device.token, "minutes": PatientCodeDevice.VALID_SECONDS // 60}
+        with translation.override(device.user.language):
+            body = render_to_string("notifications/sign_in_code.txt", context).strip()
+            subject = render_to_string("notifications/sign_in_code_subject.txt").strip()
+        if patient.mobile:
+            send_sms(patient.mobile, body)
+        elif patient.email:
+            send_mail(subject, body, None, [patient.email])
+        else:
+            return False
+    return True

@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from ikbt.organisations.models import CareUnit, Region, StaffMembership
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+
+
+@admin.register(CareUnit)
+class CareUnitAdmin(admin.ModelAdmin):
+    list_display = ["name", "region", "kind", "hsa_id"]
+    list_filter = ["region", "kind"]
+    search_fields = ["name", "hsa_id"]
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "unit", "role"]
+    list_filter = ["role", "unit__region"]
+    autocomplete_fields = ["unit"]
+    search_fields = ["user__username", "user__last_name", "unit__name"]

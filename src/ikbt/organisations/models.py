@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    """One of Sweden's 21 regions, keyed by its official county code (länskod)."""
+
+    code = models.CharField(_("code"), max_length=2, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CareUnit(models.Model):
+    class Kind(models.TextChoices):
+        PRIMARY_CARE = "primary_care", _("Primary care centre")
+        YOUTH_CLINIC = "youth_clinic", _("Youth clinic")
+        CHILD_HEALTH = "child_health", _("Child health care")
+        CHILD_PSYCHIATRY = "child_psychiatry", _("Child and adolescent psychiatry")
+        ADULT_PSYCHIATRY = "adult_psychiatry", _("Adult psychiatry")
+        INTERNET_PSYCHIATRY = "internet_psychiatry", _("Internet psychiatry unit")
+
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="units", verbose_name=_("region")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=30, choices=Kind.choices)
+    hsa_id = models.CharField(
+        _("HSA-id"),
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(r"^SE[0-9A-Z]{10}-[0-9A-Za-z]+$", _("Not a valid HSA-id."))],
+    )
+
+    class Meta:
+        ordering = ["region__code", "name"]
+        verbose_name = _("care unit")
+        verbose_name_plural = _("care units")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="unit_name_unique_in_region"),
+            models.UniqueConstraint(
+                fields=["hsa_id"], condition=~models.Q(hsa_id=""), name="unit_hsa_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffRole(models.TextChoices):
+    THERAPIST = "therapist", _("Therapist")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    UNIT_ADMIN = "unit_admin", _("Unit administrator")
+    REGION_ADMIN = "region_admin", _("Region administrator")
+    PROGRAM_AUTHOR = "program_author", _("Program author")
+    REGISTER_OFFICER = "register_officer", _("Register officer")
+    RESEARCHER = "researcher", _("Researcher")
+
+
+class StaffMembershipQuerySet(models.QuerySet):
+    def for_user(self, user) -> "StaffMembershipQuerySet":
+        return self.filter(user=user)
+
+
+class StaffMembership(models.Model):
+    """A staff member holds a role at a unit; one person can hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("staff member"),
+    )
+    unit = models.ForeignKey(
+        CareUnit, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("unit")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices)
+
+    objects = StaffMembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["unit__name", "role"]
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()}, {self.unit}"

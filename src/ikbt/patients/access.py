@@ -1,0 +1,111 @@
+"""May this staff member see this patient? One function per question, 404 for every "no".
+
+A staff member sees a patient only through an active care relationship at a unit, or as
+administrator of a unit where the patient is in care. Everything else answers 404, exactly as
+for a patient that does not exist, and is written to the access log as denied.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404, HttpRequest
+
+from ikbt.accounts.models import User
+from ikbt.audit.actions import Action, log_access
+from ikbt.audit.models import AccessLogEntry
+from ikbt.organisations.models import CareUnit, StaffMembership, StaffRole
+from ikbt.patients.models import CareRelationship, Patient
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    patient: Patient
+    unit: CareUnit
+    role: str
+    is_unit_admin: bool
+
+    @property
+    def shows_contact_details(self) -> bool:
+        """Protected identity: address and contact only for the unit's administrators."""
+        return not self.patient.protected_identity or self.is_unit_admin
+
+
+def _admin_unit_ids(user: User) -> list[int]:
+    return list(
+        StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values_list(
+            "unit_id", flat=True
+        )
+    )
+
+
+def care_relationships_for_staff(user: User):
+    """Active care relationships that give ``user`` access to the patient."""
+    return CareRelationship.objects.active().filter(
+        Q(staff=user) | Q(unit_id__in=_admin_unit_ids(user))
+    )
+
+
+def patients_for_staff(user: User):
+    """Every patient ``user`` may see, for lists and searches."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return Patient.objects.none()
+    reachable = care_relationships_for_staff(user).filter(patient=OuterRef("pk"))
+    return Patient.objects.filter(Exists(reachable))
+
+
+def get_patient_for_staff(
+    request: HttpRequest, patient_id: int, *, action: str = Action.READ, detail: str = ""
+) -> PatientAccess:
+    """The patient, if ``request.user`` has a care relationship with them; otherwise 404.
+
+    Writes the access (or the denial) to the access log.
+    """
+    user = request.user
+    relationship = _best_relationship(user, patient_id)
+    if relationship is None:
+        _log_denied(request, patient_id, detail)
+        raise Http404
+    is_admin = relationship.unit_id in _admin_unit_ids(user)
+    role = (
+        relationship.get_role_display()
+        if relationship.staff_id == user.pk
+        else str(StaffRole.UNIT_ADMIN.label)
+    )
+    log_access(
+        user,
+        action,
+        request=request,
+        patient=relationship.patient,
+        unit=relationship.unit,
+        obj=relationship.patient,
+        detail=detail,
+        role=role,
+    )
+    return PatientAccess(relationship.patient, relationship.unit, role, is_admin)
+
+
+def _best_relationship(user: User, patient_id: int) -> CareRelationship | None:
+    """The user's own relationship if there is one, else the one they administer."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return None
+    relationships = list(
+        care_relationships_for_staff(user)
+        .filter(patient_id=patient_id)
+        .select_related("patient", "unit")
+        .order_by("started_at")
+    )
+    own = [relationship for relationship in relationships if relationship.staff_id == user.pk]
+    return (own or relationships or [None])[0]
+
+
+def _log_denied(request: HttpRequest, patient_id: int, detail: str) -> None:
+    if not request.user.is_authenticated:
+        return
+    patient = Patient.objects.filter(pk=patient_id).first()
+    log_access(
+        request.user,
+        AccessLogEntry.Action.DENIED,
+        request=request,
+        patient=patient,
+        detail=detail or f"patient {patient_id}",
+    )

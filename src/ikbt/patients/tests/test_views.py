@@ -1,0 +1,149 @@
+import pytest
+from django.urls import reverse
+
+from ikbt import factories
+from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import verified_client
+from ikbt.organisations.models import StaffRole
+
+Action = AccessLogEntry.Action
+
+
+def detail_url(patient) -> str:
+    return reverse("patients:patient_detail", args=[patient.pk])
+
+
+def test_responsible_therapist_sees_the_patient_and_the_read_is_logged(
+    therapist_client, therapist, patient, unit
+):
+    response = therapist_client.get(detail_url(patient))
+
+    assert response.status_code == 200
+    assert response.context["patient"] == patient
+    assert patient.personal_number_display in response.text
+    assert patient.mobile in response.text
+    entry = AccessLogEntry.objects.get(action=Action.READ)
+    assert (entry.actor, entry.patient, entry.unit, entry.actor_role) == (
+        therapist,
+        patient,
+        unit,
+        "Responsible therapist",
+    )
+
+
+@pytest.mark.parametrize("client_fixture", ["colleague_client", "outsider_client"])
+def test_staff_without_care_relationship_get_404_and_the_denial_is_logged(
+    request, client_fixture, patient
+):
+    client = request.getfixturevalue(client_fixture)
+
+    response = client.get(detail_url(patient))
+
+    assert response.status_code == 404
+    entry = AccessLogEntry.objects.get()
+    assert (entry.action, entry.patient) == (Action.DENIED, patient)
+    assert patient.family_name not in response.text
+
+
+def test_patient_that_does_not_exist_answers_exactly_like_one_outside_the_relationship(
+    colleague_client, colleague, patient
+):
+    outside = colleague_client.get(detail_url(patient))
+    missing = colleague_client.get(reverse("patients:patient_detail", args=[patient.pk + 999]))
+
+    assert (missing.status_code, missing.text) == (outside.status_code, outside.text)
+    denied = AccessLogEntry.objects.filter(action=Action.DENIED, actor=colleague)
+    assert denied.count() == 2
+
+
+def test_a_patient_cannot_open_staff_pages(patient_client, patient):
+    assert patient_client.get(detail_url(patient)).status_code == 404
+
+
+def test_protected_identity_hides_contact_details_from_the_therapist(
+    therapist_client, patient
+):
+    patient.protected_identity = True
+    patient.save(update_fields=["protected_identity"])
+
+    response = therapist_client.get(detail_url(patient))
+
+    assert response.status_code == 200
+    assert patient.mobile not in response.text
+    assert patient.street_address not in response.text
+    assert "protected identity" in response.text
+
+
+def test_protected_identity_is_shown_to_the_unit_administrator(unit_admin_client, patient):
+    patient.protected_identity = True
+    patient.save(update_fields=["protected_identity"])
+
+    response = unit_admin_client.get(detail_url(patient))
+
+    assert response.status_code == 200
+    assert patient.mobile in response.text
+    assert patient.street_address in response.text
+
+
+def test_guardians_are_listed(therapist_client, patient):
+    factories.GuardianFactory(patient=patient, name="Lena Förälder")
+
+    response = therapist_client.get(detail_url(patient))
+
+    assert "Lena Förälder" in response.text
+
+
+def test_staff_list_shows_only_own_patients_and_logs_each(
+    therapist_client, therapist, patient, unit
+):
+    other = factories.PatientFactory()
+    factories.care_relationship(other, factories.staff_member(unit), unit)
+
+    response = therapist_client.get(reverse("patients:staff_home"))
+
+    assert [row.patient for row in response.context["relationships"]] == [patient]
+    reads = AccessLogEntry.objects.filter(action=Action.READ, actor=therapist)
+    assert list(reads.values_list("patient", flat=True)) == [patient.pk]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_staff_list_query_count_is_fixed(
+    therapist_client, therapist, unit, count, django_assert_num_queries
+):
+    for _ in range(count):
+        factories.care_relationship(factories.PatientFactory(), therapist, unit)
+    therapist_client.get(reverse("core:home"))  # the session's first request saves it
+
+    with django_assert_num_queries(8):
+        response = therapist_client.get(reverse("patients:staff_home"))
+
+    assert len(response.context["relationships"]) == count
+
+
+def test_unit_admin_sees_the_units_patients_as_administrator(unit_admin_client, patient):
+    response = unit_admin_client.get(reverse("patients:staff_home"))
+
+    assert [row.patient for row in response.context["relationships"]] == [patient]
+    assert "Unit administrator" in response.text
+
+
+def test_patient_home_shows_the_responsible_therapist(patient_client, therapist):
+    response = patient_client.get(reverse("patients:patient_home"))
+
+    assert response.status_code == 200
+    assert "Tove Terapeut" in response.text
+
+
+def test_staff_pages_need_the_second_factor(client, therapist, patient):
+    client.force_login(therapist)
+
+    response = client.get(detail_url(patient))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:two_factor"))
+    assert not AccessLogEntry.objects.exists()
+
+
+def test_role_membership_is_not_a_care_relationship(unit, patient):
+    supervisor = factories.staff_member(unit, StaffRole.SUPERVISOR)
+    assert verified_client(supervisor).get(detail_url(patient)).status_code == 404

@@ -1,0 +1,61 @@
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.audit.actions import log_list_access
+from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
+from ikbt.patients.models import CareRelationship
+
+PATIENTS_PER_PAGE = 100
+
+
+@staff_required
+def staff_home(request: HttpRequest) -> HttpResponse:
+    """The staff member's patients: everyone they have an active care relationship with."""
+    relationships = (
+        care_relationships_for_staff(request.user)
+        .select_related("patient", "unit", "staff")
+        .order_by("patient__family_name", "patient__given_name", "patient_id", "started_at")
+    )
+    page = Paginator(relationships, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    log_list_access(
+        request.user,
+        request,
+        [(row.patient, row.unit, row.get_role_display()) for row in rows],
+        detail="patient list",
+    )
+    return render(request, "patients/staff_home.html", {"page": page, "relationships": rows})
+
+
+@staff_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    access = get_patient_for_staff(request, patient_id, detail="patient details")
+    patient = access.patient
+    context = {
+        "access": access,
+        "patient": patient,
+        "guardians": list(patient.guardians.all()),
+        "care_team": list(
+            CareRelationship.objects.active()
+            .filter(patient=patient)
+            .select_related("staff", "unit")
+            .order_by("started_at")
+        ),
+    }
+    return render(request, "patients/patient_detail.html", context)
+
+
+@patient_required
+def patient_home(request: HttpRequest) -> HttpResponse:
+    patient = request.user.patient
+    care_team = (
+        CareRelationship.objects.active()
+        .filter(patient=patient)
+        .select_related("staff", "unit")
+        .order_by("started_at")
+    )
+    return render(
+        request, "patients/patient_home.html", {"patient": patient, "care_team": list(care_team)}
+    )

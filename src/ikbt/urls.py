@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+
+# The admin (regions, units, staff roles) needs the second factor like every staff page.
+admin.site.__class__ = OTPAdminSite
+
+urlpatterns = [
+    path("", include("ikbt.core.urls")),
+    path("konto/", include("ikbt.accounts.urls")),
+    path("patienter/", include("ikbt.patients.urls")),
+    path("loggar/", include("ikbt.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("admin/", admin.site.urls),
+]
