@@ -16,6 +16,12 @@ from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import Patient
 
 
+@pytest.fixture(autouse=True)
+def english_pages(settings):
+    """Tests read the English text; the tests of the Swedish default ask for Swedish."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def unit(db) -> CareUnit:
     return factories.CareUnitFactory(name="Vårdcentralen Ekholmen", hsa_id="SE2321000032-VC01")

@@ -18,10 +18,10 @@ class StaffChoiceField(forms.ModelChoiceField):
 class ReviewFilterForm(forms.Form):
     """What a unit administrator narrows the access log to, for follow-up or a sample."""
 
-    staff = StaffChoiceField(
-        label=_("Staff member"), queryset=User.objects.none(), required=False
+    staff = StaffChoiceField(label=_("Staff member"), queryset=User.objects.none(), required=False)
+    personal_number = PersonalNumberField(
+        label=_("Patient (personal identity number)"), required=False
     )
-    personal_number = PersonalNumberField(label=_("Patient (personal identity number)"), required=False)
     action = forms.ChoiceField(
         label=_("Action"),
         choices=[("", _("All actions")), *AccessLogEntry.Action.choices],

@@ -14,7 +14,7 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.audit.forms import ReviewFilterForm
 from ikbt.audit.models import AccessLogEntry
-from ikbt.organisations.models import CareUnit, StaffMembership, StaffRole
+from ikbt.organisations.models import CareUnit, StaffRole
 
 ENTRIES_PER_PAGE = 50
 
@@ -72,8 +72,10 @@ def review(request: HttpRequest) -> HttpResponse:
     units = _administered_units(request.user)
     if not units:
         raise Http404
-    staff = User.objects.filter(memberships__unit__in=units).distinct().order_by(
-        "last_name", "first_name"
+    staff = (
+        User.objects.filter(memberships__unit__in=units)
+        .distinct()
+        .order_by("last_name", "first_name")
     )
     form = ReviewFilterForm(request.GET or None, staff_queryset=staff)
     entries = AccessLogEntry.objects.for_units(units).select_related("unit", "patient")
@@ -86,6 +88,7 @@ def review(request: HttpRequest) -> HttpResponse:
         sample = _random_sample(entries, data["sample"])
     else:
         page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)  # as it stood before this review is logged
     log_access(
         request.user,
         Action.LOG_REVIEW,

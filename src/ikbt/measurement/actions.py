@@ -120,7 +120,9 @@ def response_submit(
 
 def responsible_unit(patient: Patient) -> CareUnit | None:
     """The unit of the patient's responsible therapist (else of any active care)."""
-    relationships = CareRelationship.objects.active().filter(patient=patient).select_related("unit")
+    relationships = (
+        CareRelationship.objects.active().filter(patient=patient).select_related("unit")
+    )
     relationship = (
         relationships.filter(role=CareRelationship.Role.RESPONSIBLE_THERAPIST).first()
         or relationships.first()

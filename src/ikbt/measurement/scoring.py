@@ -120,8 +120,7 @@ def score(definition: Definition, answers: Sequence[int | None]) -> Score:
         band=definition.band_for(total) if total is not None else None,
         critical=critical,
         subscales={
-            sub.key: _sum(definition, scores, sub.items, sub.part)
-            for sub in definition.subscales
+            sub.key: _sum(definition, scores, sub.items, sub.part) for sub in definition.subscales
         },
         missing_items=missing,
         prorated=bool(missing) and total is not None,

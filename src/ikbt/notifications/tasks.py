@@ -23,7 +23,7 @@ def send_sign_in_code(device_id: int) -> bool:
     """
     with transaction.atomic():
         device = (
-            PatientCodeDevice.objects.select_for_update()
+            PatientCodeDevice.objects.select_for_update(of=("self",))
             .select_related("user__patient")
             .get(pk=device_id)
         )

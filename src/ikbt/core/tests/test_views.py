@@ -1,6 +1,12 @@
+import re
+from pathlib import Path
+
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import translation
+
+from ikbt import settings as project_settings
 
 
 def test_healthz_answers_200_when_the_database_answers(db, client):
@@ -18,7 +24,8 @@ def test_healthz_answers_503_without_the_database(db, client, monkeypatch):
     assert (response.status_code, response.text) == (503, "database unavailable\n")
 
 
-def test_front_page_is_swedish_by_default_with_a_strict_csp(client, db):
+def test_front_page_is_swedish_by_default_with_a_strict_csp(client, db, settings):
+    settings.LANGUAGE_CODE = project_settings.LANGUAGE_CODE
     response = client.get(reverse("core:home"))
 
     assert response.status_code == 200
@@ -47,8 +54,13 @@ def test_front_page_has_no_inline_script_or_style(client, db):
 
 
 def test_every_swedish_string_is_translated():
+    catalogue = Path(settings.LOCALE_PATHS[0]) / "sv" / "LC_MESSAGES" / "django.po"
+    empty = re.compile(r'^msgstr(\[\d\])? ""(\n(?!")|\Z)', re.MULTILINE)
+    blocks = catalogue.read_text(encoding="utf-8").strip().split("\n\n")[1:]
+    untranslated = [block for block in blocks if "#, fuzzy" in block or empty.search(block)]
+    assert untranslated == []
     translation.activate("sv")
     try:
-        assert translation.gettext("Sign in as staff") != "Sign in as staff"
+        assert translation.gettext("Sign in as staff") == "Logga in som personal"
     finally:
         translation.deactivate()

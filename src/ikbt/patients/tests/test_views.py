@@ -60,9 +60,7 @@ def test_a_patient_cannot_open_staff_pages(patient_client, patient):
     assert patient_client.get(detail_url(patient)).status_code == 404
 
 
-def test_protected_identity_hides_contact_details_from_the_therapist(
-    therapist_client, patient
-):
+def test_protected_identity_hides_contact_details_from_the_therapist(therapist_client, patient):
     patient.protected_identity = True
     patient.save(update_fields=["protected_identity"])
 

@@ -49,4 +49,6 @@ class Command(BaseCommand):
             result = score(definition, parse_answers(answers))
         except (UnknownInstrument, ScoringError) as error:
             raise CommandError(str(error).strip("'\""), returncode=BAD_INPUT) from None
-        self.stdout.write(json.dumps(score_as_json(definition, result, language), ensure_ascii=False))
+        self.stdout.write(
+            json.dumps(score_as_json(definition, result, language), ensure_ascii=False)
+        )
