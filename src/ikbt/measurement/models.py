@@ -121,6 +121,10 @@ class Response(models.Model):
         return f"{self.instrument_version} – {self.patient}"
 
     @property
+    def is_started(self) -> bool:
+        return any(answer is not None for answer in self.answers)
+
+    @property
     def is_submitted(self) -> bool:
         return self.status == self.Status.SUBMITTED
 

@@ -1,9 +1,12 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
+from ikbt.measurement.access import open_risk_flags_for_staff
+from ikbt.measurement.models import Response
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
 from ikbt.patients.models import CareRelationship
 
@@ -26,7 +29,16 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         [(row.patient, row.unit, row.get_role_display()) for row in rows],
         detail="patient list",
     )
-    return render(request, "patients/staff_home.html", {"page": page, "relationships": rows})
+    return render(
+        request,
+        "patients/staff_home.html",
+        {
+            "page": page,
+            "relationships": rows,
+            "risk_flags": list(open_risk_flags_for_staff(request.user)),
+            "now": timezone.now(),
+        },
+    )
 
 
 @staff_required
@@ -56,6 +68,20 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         .select_related("staff", "unit")
         .order_by("started_at")
     )
+    questionnaires = (
+        Response.objects.filter(
+            patient=patient, status=Response.Status.IN_PROGRESS, filled_in_by__isnull=True
+        )
+        .select_related("instrument_version__instrument")
+        .order_by("started_at")
+    )
     return render(
-        request, "patients/patient_home.html", {"patient": patient, "care_team": list(care_team)}
+        request,
+        "patients/patient_home.html",
+        {
+            "patient": patient,
+            "care_team": list(care_team),
+            "questionnaires": list(questionnaires),
+            "has_open_risk_flag": patient.risk_flags.open().exists(),
+        },
     )

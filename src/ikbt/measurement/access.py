@@ -1,0 +1,50 @@
+"""Who may see a response or a risk flag: the patient it belongs to, or staff with a care
+relationship with that patient. Everything else answers 404 (and staff denials are logged)."""
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from ikbt.measurement.models import Response, RiskFlag
+from ikbt.patients.access import PatientAccess, get_patient_for_staff, patients_for_staff
+
+
+def get_response_for_patient(request: HttpRequest, key) -> Response:
+    return get_object_or_404(
+        Response.objects.select_related("instrument_version__instrument"),
+        key=key,
+        patient__user=request.user,
+        filled_in_by__isnull=True,
+    )
+
+
+def get_response_for_staff(
+    request: HttpRequest, response_id: int, *, action: str = "read"
+) -> tuple[Response, PatientAccess]:
+    patient_id = (
+        Response.objects.filter(pk=response_id).values_list("patient_id", flat=True).first()
+    )
+    if patient_id is None:
+        raise Http404
+    access = get_patient_for_staff(request, patient_id, action=action, detail="questionnaire")
+    response = Response.objects.select_related("instrument_version__instrument").get(
+        pk=response_id
+    )
+    return response, access
+
+
+def get_risk_flag_for_staff(request: HttpRequest, flag_id: int) -> tuple[RiskFlag, PatientAccess]:
+    patient_id = RiskFlag.objects.filter(pk=flag_id).values_list("patient_id", flat=True).first()
+    if patient_id is None:
+        raise Http404
+    access = get_patient_for_staff(request, patient_id, action="change", detail="risk flag")
+    return RiskFlag.objects.get(pk=flag_id), access
+
+
+def open_risk_flags_for_staff(user):
+    """Open risk flags of every patient the staff member may see, oldest first."""
+    return (
+        RiskFlag.objects.open()
+        .filter(patient__in=patients_for_staff(user))
+        .select_related("patient", "unit", "response__instrument_version__instrument")
+        .order_by("raised_at")
+    )

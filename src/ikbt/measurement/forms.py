@@ -1,0 +1,62 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.measurement.models import Instrument, InstrumentVersion
+
+
+class QuestionnaireForm(forms.Form):
+    """One radio group per rating, labelled with the item's text, in item order.
+
+    Bound with ``complete=False`` it accepts a half-answered form (saving as the patient goes);
+    with ``complete=True`` every item must be answered, with the message next to the item.
+    """
+
+    def __init__(
+        self, version: InstrumentVersion, language: str, *args, complete: bool, **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = version
+        definition = version.parsed
+        position = 0
+        for item in definition.items:
+            item_text = version.item_text(item.number, language)
+            for part in item.parts:
+                label = item_text
+                if len(item.parts) > 1:
+                    label = f"{item_text} – {part.text.get(language) or part.key}"
+                self.fields[f"answer_{position}"] = forms.TypedChoiceField(
+                    label=label,
+                    choices=[
+                        (option.value, option.text.get(language) or option.text["sv"])
+                        for option in part.scale.options
+                    ],
+                    coerce=int,
+                    empty_value=None,
+                    widget=forms.RadioSelect,
+                    required=complete,
+                    error_messages={"required": _("Choose one answer to this question.")},
+                )
+                self.fields[f"answer_{position}"].item_number = item.number
+                position += 1
+
+    @classmethod
+    def initial_from(cls, answers: list) -> dict:
+        return {f"answer_{index}": value for index, value in enumerate(answers)}
+
+    def answers(self) -> list[int | None]:
+        return [self.cleaned_data.get(name) for name in self.fields]
+
+
+class AcknowledgeRiskFlagForm(forms.Form):
+    action_taken = forms.CharField(
+        label=_("What was done"),
+        help_text=_("For example: called the patient, assessed the suicide risk, made a plan."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class ChooseInstrumentForm(forms.Form):
+    instrument = forms.ModelChoiceField(
+        label=_("Questionnaire"), queryset=Instrument.objects.all(), empty_label=None
+    )

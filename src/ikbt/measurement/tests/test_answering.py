@@ -1,0 +1,221 @@
+"""From a questionnaire sent to the patient, through the answers, to the therapist's
+acknowledgement of a risk flag."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from ikbt.audit.models import AccessLogEntry
+from ikbt.measurement import actions
+from ikbt.measurement.models import Response, RiskFlag
+from ikbt.measurement.tasks import escalate_risk_flags, working_day_after
+
+PHQ9_CALM = {f"answer_{index}": 0 for index in range(9)}
+PHQ9_CRITICAL = {**PHQ9_CALM, "answer_0": 2, "answer_1": 2, "answer_8": 1}
+
+
+@pytest.fixture
+def phq9(db):
+    actions.instruments_load()
+    return actions.current_version("PHQ-9")
+
+
+@pytest.fixture
+def sent(phq9, patient) -> Response:
+    return actions.response_start(patient, phq9)
+
+
+def answer_url(response: Response) -> str:
+    return reverse("measurement:answer", kwargs={"key": response.key})
+
+
+def test_therapist_sends_a_questionnaire_and_it_waits_on_the_patients_home(
+    therapist_client, patient_client, patient, phq9
+):
+    therapist_client.post(
+        reverse("measurement:start_questionnaire", args=[patient.pk]),
+        {"instrument": phq9.instrument.pk, "who": "patient"},
+    )
+
+    response = Response.objects.get(patient=patient)
+    home = patient_client.get(reverse("patients:patient_home"))
+    assert answer_url(response) in home.text
+
+
+def test_every_item_is_a_labelled_radio_group(patient_client, sent):
+    page = patient_client.get(answer_url(sent))
+    assert page.text.count("<fieldset") == 9
+    assert page.text.count('type="radio"') == 9 * 4
+    assert "Little interest or pleasure in doing things" in page.text
+
+
+def test_half_answered_questionnaire_is_kept_and_resumed(patient_client, sent):
+    saved = patient_client.post(
+        answer_url(sent), {"answer_0": "2", "answer_1": "1"}, headers={"HX-Request": "true"}
+    )
+    assert saved.status_code == 200
+    assert "Saved" in saved.text
+
+    sent.refresh_from_db()
+    assert sent.answers == [2, 1, None, None, None, None, None, None, None]
+    page = patient_client.get(answer_url(sent))
+    assert page.context["form"].initial["answer_0"] == 2
+
+
+def test_unanswered_items_are_named_and_answers_kept(patient_client, sent):
+    page = patient_client.post(answer_url(sent), {"answer_0": "3", "submit": "1"})
+    assert page.status_code == 200
+    assert page.text.count("Choose one answer to this question.") == 8
+    assert page.context["form"]["answer_0"].value() == "3"
+    sent.refresh_from_db()
+    assert not sent.is_submitted
+
+
+def test_submitting_twice_stores_one_response(patient_client, sent):
+    first = patient_client.post(answer_url(sent), {**PHQ9_CALM, "answer_0": "1", "submit": "1"})
+    second = patient_client.post(answer_url(sent), {**PHQ9_CALM, "submit": "1"})
+    assert first.url == second.url == reverse("measurement:answered", kwargs={"key": sent.key})
+    sent.refresh_from_db()
+    assert (sent.status, sent.total, sent.band_label) == (
+        "submitted",
+        1,
+        "Minimala eller inga symtom",
+    )
+    assert Response.objects.count() == 1
+
+
+def test_critical_answer_raises_a_flag_and_shows_help_at_once(
+    patient_client, sent, therapist, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = patient_client.post(
+            answer_url(sent), {**PHQ9_CRITICAL, "submit": "1"}, follow=True
+        )
+
+    assert "Självmordslinjen" in result.text
+    assert "112" in result.text
+    flag = RiskFlag.objects.get()
+    assert (flag.response, flag.patient, flag.unit) == (
+        sent,
+        sent.patient,
+        sent.patient.care_relationships.get().unit,
+    )
+    (notice,) = mail.outbox
+    assert notice.to == [therapist.email]
+    assert "Petra" not in notice.body and "PHQ" not in notice.body
+
+
+def test_flag_is_first_on_the_therapists_list_until_acknowledged(
+    patient_client, therapist_client, therapist, sent
+):
+    patient_client.post(answer_url(sent), {**PHQ9_CRITICAL, "submit": "1"})
+    flag = RiskFlag.objects.get()
+    home = therapist_client.get(reverse("patients:staff_home"))
+    assert home.context["risk_flags"] == [flag]
+
+    url = reverse("measurement:acknowledge_risk_flag", args=[flag.pk])
+    therapist_client.post(url, {"action_taken": ""})
+    flag.refresh_from_db()
+    assert flag.is_open
+
+    therapist_client.post(
+        url, {"action_taken": "Ringde patienten, gjorde en suicidriskbedömning."}
+    )
+    flag.refresh_from_db()
+    assert (flag.acknowledged_by, flag.is_open) == (therapist, False)
+    assert therapist_client.get(reverse("patients:staff_home")).context["risk_flags"] == []
+    record = therapist_client.get(
+        reverse("measurement:patient_measurements", args=[sent.patient.pk])
+    )
+    assert "Ringde patienten" in record.text
+    assert "Tove Terapeut" in record.text
+
+
+def test_open_flag_escalates_to_the_unit_after_a_working_day(
+    sent, unit_admin, django_capture_on_commit_callbacks
+):
+    actions.response_submit(sent, [2, 2, 0, 0, 0, 0, 0, 0, 1])
+    flag = RiskFlag.objects.get()
+    five_days_ago = timezone.now() - datetime.timedelta(days=5)  # a working day has passed
+    RiskFlag.objects.filter(pk=flag.pk).update(raised_at=five_days_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert escalate_risk_flags.call() == 1
+        assert escalate_risk_flags.call() == 0  # once only
+
+    flag.refresh_from_db()
+    assert flag.escalated_at is not None
+    assert [message.to for message in mail.outbox] == [[unit_admin.email]]
+
+
+def test_a_working_day_skips_the_weekend(settings):
+    friday = datetime.datetime(2026, 11, 20, 15, tzinfo=timezone.get_current_timezone())
+    assert working_day_after(friday).weekday() == 0
+    assert working_day_after(friday).hour == 15
+
+
+def test_staff_fill_in_for_the_patient_is_marked(therapist_client, therapist, patient, phq9):
+    started = therapist_client.post(
+        reverse("measurement:start_questionnaire", args=[patient.pk]),
+        {"instrument": phq9.instrument.pk, "who": "staff"},
+    )
+    response = Response.objects.get()
+    assert started.url == reverse("measurement:staff_answer", args=[response.pk])
+    therapist_client.post(started.url, {**PHQ9_CALM, "submit": "1"})
+
+    response.refresh_from_db()
+    assert (response.filled_in_by, response.total) == (therapist, 0)
+    assert AccessLogEntry.objects.filter(
+        action="create", object_id=str(response.pk), actor=therapist
+    ).exists()
+    record = therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
+    assert "staff, for the patient" in record.text
+
+
+def test_a_form_staff_fill_in_is_not_the_patients_to_answer(
+    patient_client, therapist, patient, phq9
+):
+    response = actions.response_start(patient, phq9, filled_in_by=therapist)
+    assert patient_client.get(answer_url(response)).status_code == 404
+    assert patient_client.get(reverse("patients:patient_home")).context["questionnaires"] == []
+
+
+def test_outsider_gets_404_and_the_denial_is_logged(outsider_client, outsider, sent, patient):
+    for url in (
+        reverse("measurement:patient_measurements", args=[patient.pk]),
+        reverse("measurement:staff_answer", args=[sent.pk]),
+    ):
+        assert outsider_client.get(url).status_code == 404
+    assert AccessLogEntry.objects.filter(actor=outsider, action="denied").count() == 2
+
+
+def test_another_patient_cannot_open_the_questionnaire(client, sent, db):
+    from ikbt import factories
+
+    other = factories.PatientFactory()
+    client.force_login(other.user)
+    assert client.get(answer_url(sent)).status_code == 404
+
+
+def test_chart_and_table_show_the_scores(therapist_client, patient, phq9):
+    for answers in ([3] * 9, [1] * 9):
+        actions.response_submit(actions.response_start(patient, phq9), answers)
+    page = therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
+    assert page.text.count("<circle") == 2
+    assert "<svg" in page.text and "<polyline" in page.text
+    assert page.context["charts"][0]["code"] == "PHQ-9"
+    assert [row.total for row in page.context["charts"][0]["rows"]] == [27, 9]
+
+
+@pytest.mark.parametrize("responses", [1, 6])
+def test_measurement_page_query_count_is_fixed(
+    therapist_client, patient, phq9, responses, django_assert_num_queries
+):
+    for _ in range(responses):
+        actions.response_submit(actions.response_start(patient, phq9), [1] * 8 + [0])
+    therapist_client.get(reverse("core:home"))
+    with django_assert_num_queries(13):
+        therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))

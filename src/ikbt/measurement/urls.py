@@ -1,0 +1,16 @@
+from django.urls import path
+
+from ikbt.measurement import views
+
+app_name = "measurement"
+
+urlpatterns = [
+    path("<uuid:key>/", views.answer, name="answer"),
+    path("<uuid:key>/klar/", views.answered, name="answered"),
+    path("patient/<int:patient_id>/", views.patient_measurements, name="patient_measurements"),
+    path("patient/<int:patient_id>/ny/", views.start_questionnaire, name="start_questionnaire"),
+    path("svar/<int:response_id>/", views.staff_answer, name="staff_answer"),
+    path(
+        "risk/<int:flag_id>/kvittera/", views.acknowledge_risk_flag, name="acknowledge_risk_flag"
+    ),
+]

@@ -1,0 +1,188 @@
+"""Answering questionnaires (patients, or staff on a patient's behalf), risk flags and the
+measurement overview on the patient's record."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.audit.actions import Action
+from ikbt.measurement import actions
+from ikbt.measurement.access import (
+    get_response_for_patient,
+    get_response_for_staff,
+    get_risk_flag_for_staff,
+)
+from ikbt.measurement.chart import build_chart
+from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm, QuestionnaireForm
+from ikbt.measurement.models import Response, RiskFlag
+from ikbt.measurement.scoring import ScoringError
+from ikbt.patients.access import get_patient_for_staff
+from ikbt.patients.models import CareRelationship
+
+
+def _answer(request: HttpRequest, response: Response, template: str, done_url: str):
+    """The questionnaire page: save as the patient goes (htmx), or submit when complete."""
+    version = response.instrument_version
+    language = translation.get_language()
+    submitting = request.method == "POST" and "submit" in request.POST
+    form = QuestionnaireForm(
+        version,
+        language,
+        request.POST if request.method == "POST" else None,
+        complete=submitting,
+        initial=QuestionnaireForm.initial_from(response.answers),
+    )
+    if response.is_submitted:
+        return redirect(done_url)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if submitting:
+                actions.response_submit(response, form.answers(), request=request)
+                return redirect(done_url)
+            actions.response_save_answers(response, form.answers())
+        except ScoringError:
+            form.add_error(None, _("An answer was not one of the choices. Choose again."))
+        else:
+            if request.htmx:
+                return render(request, "measurement/_saved.html", {"saved_at": timezone.now()})
+            messages.success(request, _("Your answers are saved. You can go on later."))
+    context = {
+        "response": response,
+        "version": version,
+        "definition": version.parsed,
+        "form": form,
+        "instructions": version.parsed.instructions.get(language, ""),
+        "name": version.parsed.name.get(language) or version.parsed.code,
+    }
+    return render(request, template, context)
+
+
+@patient_required
+def answer(request: HttpRequest, key) -> HttpResponse:
+    response = get_response_for_patient(request, key)
+    return _answer(
+        request,
+        response,
+        "measurement/answer.html",
+        done_url=reverse("measurement:answered", kwargs={"key": response.key}),
+    )
+
+
+@patient_required
+def answered(request: HttpRequest, key) -> HttpResponse:
+    response = get_response_for_patient(request, key)
+    if not response.is_submitted:
+        return redirect("measurement:answer", key=response.key)
+    return render(request, "measurement/answered.html", {"response": response})
+
+
+@staff_required
+def staff_answer(request: HttpRequest, response_id: int) -> HttpResponse:
+    response, access = get_response_for_staff(request, response_id)
+    if response.filled_in_by_id != request.user.pk:
+        return redirect("measurement:patient_measurements", patient_id=access.patient.pk)
+    return _answer(
+        request,
+        response,
+        "measurement/staff_answer.html",
+        done_url=reverse("measurement:patient_measurements", args=[access.patient.pk]),
+    )
+
+
+@staff_required
+@require_POST
+def start_questionnaire(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Ask the patient to fill in a questionnaire, or fill it in with them (on the phone)."""
+    access = get_patient_for_staff(
+        request, patient_id, action=Action.CREATE, detail="questionnaire"
+    )
+    form = ChooseInstrumentForm(request.POST)
+    if not form.is_valid():
+        return redirect("measurement:patient_measurements", patient_id=patient_id)
+    version = actions.current_version(form.cleaned_data["instrument"].code)
+    on_behalf = request.POST.get("who") == "staff"
+    response = actions.response_start(
+        access.patient, version, filled_in_by=request.user if on_behalf else None
+    )
+    if on_behalf:
+        return redirect("measurement:staff_answer", response_id=response.pk)
+    messages.success(request, _("The questionnaire is on the patient's home page."))
+    return redirect("measurement:patient_measurements", patient_id=patient_id)
+
+
+def _charts(responses: list[Response], language: str, start) -> list[dict]:
+    by_code: dict[str, list[Response]] = {}
+    for response in responses:
+        if response.total is not None:
+            by_code.setdefault(response.instrument_version.instrument.code, []).append(response)
+    charts = []
+    for code, rows in sorted(by_code.items()):
+        rows.sort(key=lambda row: row.submitted_at)
+        definition = rows[-1].instrument_version.parsed
+        scores = [(row.submitted_at, row.total) for row in rows]
+        charts.append(
+            {
+                "code": code,
+                "name": definition.name.get(language) or code,
+                "chart": build_chart(definition, scores, language, start),
+                "rows": rows,
+            }
+        )
+    return charts
+
+
+@staff_required
+def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
+    access = get_patient_for_staff(request, patient_id, detail="measurements")
+    patient = access.patient
+    responses = list(
+        Response.objects.filter(patient=patient)
+        .select_related("instrument_version__instrument", "filled_in_by")
+        .order_by("-started_at")
+    )
+    start = (
+        CareRelationship.objects.filter(patient=patient)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    flags = list(
+        RiskFlag.objects.filter(patient=patient)
+        .select_related("acknowledged_by", "response__instrument_version__instrument")
+        .order_by("-raised_at")
+    )
+    return render(
+        request,
+        "measurement/patient_measurements.html",
+        {
+            "access": access,
+            "patient": patient,
+            "responses": responses,
+            "flags": flags,
+            "charts": _charts(
+                [r for r in responses if r.is_submitted], translation.get_language(), start
+            ),
+            "choose_form": ChooseInstrumentForm(),
+            "acknowledge_form": AcknowledgeRiskFlagForm(),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def acknowledge_risk_flag(request: HttpRequest, flag_id: int) -> HttpResponse:
+    flag, access = get_risk_flag_for_staff(request, flag_id)
+    form = AcknowledgeRiskFlagForm(request.POST)
+    if form.is_valid():
+        actions.risk_flag_acknowledge(
+            flag, request.user, form.cleaned_data["action_taken"], request=request
+        )
+        messages.success(request, _("The risk flag is acknowledged."))
+    else:
+        messages.error(request, _("Write what was done before you acknowledge the flag."))
+    return redirect("measurement:patient_measurements", patient_id=access.patient.pk)
