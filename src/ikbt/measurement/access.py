@@ -26,9 +26,9 @@ def get_response_for_staff(
     if patient_id is None:
         raise Http404
     access = get_patient_for_staff(request, patient_id, action=action, detail="questionnaire")
-    response = Response.objects.select_related("instrument_version__instrument").get(
-        pk=response_id
-    )
+    response = Response.objects.select_related(
+        "instrument_version__instrument", "patient", "filled_in_by"
+    ).get(pk=response_id)
     return response, access
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
-from ikbt.measurement.definitions import shipped_definitions
+from ikbt.measurement.definitions import DefinitionError, parse_definition, shipped_definitions
 from ikbt.measurement.models import Instrument, InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.scoring import check_answers, score
 from ikbt.organisations.models import CareUnit
@@ -31,6 +31,26 @@ def instruments_load() -> list[InstrumentVersion]:
         if created:
             added.append(version)
     return added
+
+
+@transaction.atomic
+def instrument_import_fhir(data: dict) -> InstrumentVersion:
+    """A new instrument (or a new version of one) from a FHIR Questionnaire of choice items."""
+    from ikbt.measurement.fhir import FhirImportError, definition_from_questionnaire
+
+    definition = definition_from_questionnaire(data)
+    try:
+        parse_definition(definition, "FHIR Questionnaire")
+    except DefinitionError as error:
+        raise FhirImportError(str(error)) from None
+    instrument, _ = Instrument.objects.get_or_create(code=definition["code"])
+    if instrument.versions.filter(version=definition["version"]).exists():
+        raise FhirImportError(
+            f"{instrument.code} version {definition['version']} is already loaded."
+        )
+    return InstrumentVersion.objects.create(
+        instrument=instrument, version=definition["version"], definition=definition
+    )
 
 
 def current_version(code: str) -> InstrumentVersion:

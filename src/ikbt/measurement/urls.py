@@ -10,6 +10,13 @@ urlpatterns = [
     path("patient/<int:patient_id>/", views.patient_measurements, name="patient_measurements"),
     path("patient/<int:patient_id>/ny/", views.start_questionnaire, name="start_questionnaire"),
     path("svar/<int:response_id>/", views.staff_answer, name="staff_answer"),
+    path("fhir/Questionnaire/<str:code>/", views.fhir_questionnaire, name="fhir_questionnaire"),
+    path(
+        "fhir/QuestionnaireResponse/<int:response_id>/",
+        views.fhir_questionnaire_response,
+        name="fhir_questionnaire_response",
+    ),
+    path("fhir/Observation/<int:response_id>/", views.fhir_observation, name="fhir_observation"),
     path(
         "risk/<int:flag_id>/kvittera/", views.acknowledge_risk_flag, name="acknowledge_risk_flag"
     ),

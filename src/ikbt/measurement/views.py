@@ -2,7 +2,7 @@
 measurement overview on the patient's record."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import Action
-from ikbt.measurement import actions
+from ikbt.measurement import actions, fhir
 from ikbt.measurement.access import (
     get_response_for_patient,
     get_response_for_staff,
@@ -19,7 +19,7 @@ from ikbt.measurement.access import (
 )
 from ikbt.measurement.chart import build_chart
 from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm, QuestionnaireForm
-from ikbt.measurement.models import Response, RiskFlag
+from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.scoring import ScoringError
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
@@ -186,3 +186,33 @@ def acknowledge_risk_flag(request: HttpRequest, flag_id: int) -> HttpResponse:
     else:
         messages.error(request, _("Write what was done before you acknowledge the flag."))
     return redirect("measurement:patient_measurements", patient_id=access.patient.pk)
+
+
+@staff_required
+def fhir_questionnaire(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        version = actions.current_version(code)
+    except InstrumentVersion.DoesNotExist:
+        raise Http404 from None
+    return _fhir_json(fhir.questionnaire(version))
+
+
+@staff_required
+def fhir_questionnaire_response(request: HttpRequest, response_id: int) -> HttpResponse:
+    response, _ = get_response_for_staff(request, response_id, action=Action.EXPORT)
+    return _fhir_json(fhir.questionnaire_response(response))
+
+
+@staff_required
+def fhir_observation(request: HttpRequest, response_id: int) -> HttpResponse:
+    response, _ = get_response_for_staff(request, response_id, action=Action.EXPORT)
+    if response.total is None:
+        raise Http404
+    return _fhir_json(fhir.observation(response))
+
+
+def _fhir_json(resource) -> HttpResponse:
+    return HttpResponse(
+        resource.model_dump_json(exclude_none=True, indent=2),
+        content_type="application/fhir+json; charset=utf-8",
+    )

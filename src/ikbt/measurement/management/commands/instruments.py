@@ -5,7 +5,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ikbt.measurement.actions import current_version, instruments_load, licensed_text_import
+from ikbt.measurement.actions import (
+    current_version,
+    instrument_import_fhir,
+    instruments_load,
+    licensed_text_import,
+)
 from ikbt.measurement.models import InstrumentVersion
 
 
@@ -21,11 +26,23 @@ class Command(BaseCommand):
         )
         text.add_argument("code")
         text.add_argument("file", type=Path)
+        fhir = commands.add_parser(
+            "import-fhir", help="Add an instrument from a FHIR Questionnaire (JSON) of choices."
+        )
+        fhir.add_argument("file", type=Path)
 
     def handle(self, *args, command: str, **options) -> None:
         if command == "load":
             added = instruments_load()
             self.stdout.write(f"Loaded {len(added)} new instrument version(s).")
+            return
+        if command == "import-fhir":
+            try:
+                data = json.loads(options["file"].read_text(encoding="utf-8"))
+                version = instrument_import_fhir(data)
+            except (OSError, ValueError) as error:
+                raise CommandError(f"Could not import: {error}", returncode=2) from None
+            self.stdout.write(f"Added {version}.")
             return
         try:
             version = current_version(options["code"])
