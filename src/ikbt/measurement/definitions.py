@@ -10,6 +10,7 @@ format is described in ``docs/instruments.md``.
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
+from math import prod
 from pathlib import Path
 
 INSTRUMENT_DIR = Path(__file__).parent / "instruments"
@@ -89,6 +90,7 @@ class Definition:
     missing_source: str
     bands: tuple[Band, ...]
     subscales: tuple[Subscale, ...]
+    bands_source: str
     critical_items: tuple[int, ...]
     critical_threshold: int
     critical_source: str
@@ -209,6 +211,7 @@ def parse_definition(data: dict, path: str = "<definition>") -> Definition:
             missing_source=missing.get("source", scoring["source"]),
             bands=bands,
             subscales=subscales,
+            bands_source=data["bands_source"],
             critical_items=tuple(critical.get("items", ())),
             critical_threshold=int(critical.get("threshold", 0)),
             critical_source=critical.get("source", ""),
@@ -239,8 +242,42 @@ def _check(definition: Definition, path: str) -> None:
     for earlier, later in zip(definition.bands, definition.bands[1:], strict=False):
         if later.min <= earlier.max:
             raise DefinitionError(f"{path}: severity bands overlap or are out of order.")
+    low, high = score_range(definition)
+    if (definition.bands[0].min, definition.bands[-1].max) != (low, high):
+        raise DefinitionError(f"{path}: the bands must cover the whole range {low}-{high}.")
+    for earlier, later in zip(definition.bands, definition.bands[1:], strict=False):
+        if later.min != earlier.max + 1:
+            raise DefinitionError(f"{path}: a gap between bands at {earlier.max}.")
     if definition.critical_items and not definition.critical_source:
         raise DefinitionError(f"{path}: the critical-item rule needs its source.")
+
+
+def _item_scores(item: Item) -> list[list[int]]:
+    """Every score each part of ``item`` can give, after reversal and weights."""
+    scores = []
+    for part in item.parts:
+        values = part.scale.values
+        if item.weights is not None:
+            scores.append([item.weights[value] for value in values])
+        elif item.reverse:
+            scores.append([min(values) + max(values) - value for value in values])
+        else:
+            scores.append(list(values))
+    return scores
+
+
+def score_range(definition: Definition) -> tuple[float, float]:
+    """The lowest and highest total the form can give (the manual's range)."""
+    low = high = 0
+    for item in definition.items:
+        parts = _item_scores(item)
+        if definition.method == "product":
+            low += prod(min(scores) for scores in parts)
+            high += prod(max(scores) for scores in parts)
+        else:
+            low += sum(min(scores) for scores in parts)
+            high += sum(max(scores) for scores in parts)
+    return float(low), float(high)
 
 
 def load_file(path: Path) -> Definition:

@@ -211,6 +211,7 @@ def definition_from_questionnaire(data: dict) -> dict:
         "scales": scales,
         "items": definition_items,
         "scoring": {"method": "sum", "source": f"Sum of option values ({source})"},
+        "bands_source": "The Questionnaire states no severity bands: one band, the whole range.",
         "bands": [{"min": lowest, "max": highest, "label": {"sv": "Summa", "en": "Total"}}],
     }
 
