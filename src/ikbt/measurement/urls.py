@@ -5,6 +5,7 @@ from ikbt.measurement import views
 app_name = "measurement"
 
 urlpatterns = [
+    path("formular/", views.instrument_list, name="instrument_list"),
     path("<uuid:key>/", views.answer, name="answer"),
     path("<uuid:key>/klar/", views.answered, name="answered"),
     path("patient/<int:patient_id>/", views.patient_measurements, name="patient_measurements"),

@@ -189,6 +189,28 @@ def acknowledge_risk_flag(request: HttpRequest, flag_id: int) -> HttpResponse:
 
 
 @staff_required
+def instrument_list(request: HttpRequest) -> HttpResponse:
+    """Every instrument, its current version, licence and whether its text is in place."""
+    latest: dict[str, InstrumentVersion] = {}
+    for version in InstrumentVersion.objects.select_related("instrument").order_by(
+        "instrument__code", "-loaded_at"
+    ):
+        latest.setdefault(version.instrument.code, version)
+    versions = list(latest.values())
+    language = translation.get_language()
+    rows = [
+        {
+            "version": version,
+            "definition": version.parsed,
+            "name": version.parsed.name.get(language) or version.parsed.code,
+            "licence_note": version.parsed.licence_note.get(language, ""),
+        }
+        for version in versions
+    ]
+    return render(request, "measurement/instrument_list.html", {"rows": rows})
+
+
+@staff_required
 def fhir_questionnaire(request: HttpRequest, code: str) -> HttpResponse:
     try:
         version = actions.current_version(code)

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from ikbt.measurement import actions
+from ikbt.measurement.definitions import shipped_definitions
+from ikbt.measurement.models import InstrumentVersion
+
+
+def test_migrate_loads_every_shipped_instrument(db):
+    loaded = set(InstrumentVersion.objects.values_list("instrument__code", flat=True))
+    assert loaded == set(shipped_definitions())
+    assert actions.instruments_load() == []  # loading again adds nothing
+
+
+def test_instrument_list_says_which_text_is_missing(therapist_client, django_assert_num_queries):
+    therapist_client.get(reverse("core:home"))
+    with django_assert_num_queries(5):
+        page = therapist_client.get(reverse("measurement:instrument_list"))
+    assert len(page.context["rows"]) == len(shipped_definitions())
+    assert page.text.count("Licensed text missing") == 3
+
+
+def test_licensed_questionnaire_cannot_be_answered_without_its_text(patient_client, patient):
+    response = actions.response_start(patient, actions.current_version("ISI"))
+    page = patient_client.get(reverse("measurement:answer", kwargs={"key": response.key}))
+    assert "must be supplied by a licence holder" in page.text
+    assert "<fieldset" not in page.text
+
+
+def test_region_adds_licensed_text_and_it_is_shown(tmp_path, patient_client, patient):
+    texts = [{"sv": f"Fråga {n}", "en": f"Question {n}"} for n in range(1, 8)]
+    path = tmp_path / "isi.json"
+    path.write_text(json.dumps({"items": texts}), encoding="utf-8")
+
+    call_command("instruments", "import-text", "ISI", str(path))
+
+    version = actions.current_version("ISI")
+    assert version.has_item_text
+    response = actions.response_start(patient, version)
+    page = patient_client.get(reverse("measurement:answer", kwargs={"key": response.key}))
+    assert page.text.count("<fieldset") == 7
+    assert "Question 7" in page.text
+
+
+def test_licensed_text_with_the_wrong_number_of_items_is_refused(tmp_path, db):
+    path = tmp_path / "isi.json"
+    path.write_text(json.dumps({"items": [{"sv": "En", "en": "One"}]}), encoding="utf-8")
+    with pytest.raises(CommandError, match="ISI 2001.1 has 7 items; the file has 1"):
+        call_command("instruments", "import-text", "ISI", str(path))
