@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.models import User
+from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
 
@@ -30,6 +31,10 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     assert CareRelationship.objects.active().count() == 30
     assert all(patient.guardians.exists() for patient in Patient.objects.all() if patient.is_minor)
     assert TOTPDevice.objects.filter(confirmed=True).count() == 11
+    # Six patients answer PHQ-9 and GAD-7 weekly for six weeks; one has an open risk flag.
+    assert Response.objects.filter(status="submitted").count() == 6 * 6 * 2
+    assert RiskFlag.objects.open().count() == 1
+    assert Response.objects.filter(status="in_progress").count() == 1
     printed = capsys.readouterr().out
     assert "terapeut" in printed
     assert "demo-losenord-2026" in printed

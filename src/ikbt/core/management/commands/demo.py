@@ -6,6 +6,7 @@ Safe to run again: every row is found by its natural key and updated, never dupl
 import base64
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -14,6 +15,13 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.models import User
+from ikbt.measurement.actions import (
+    current_version,
+    instruments_load,
+    response_start,
+    response_submit,
+)
+from ikbt.measurement.models import Response
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
@@ -165,6 +173,9 @@ def base32_secret(hex_key: str) -> str:
     return base64.b32encode(bytes.fromhex(hex_key)).decode()
 
 
+DEMO_TREATMENT_WEEKS = timedelta(weeks=6, days=1)
+
+
 class Command(BaseCommand):
     help = "Load the demo regions, units, staff and patients (idempotent) and print the logins."
 
@@ -173,6 +184,7 @@ class Command(BaseCommand):
             units = self._units()
             staff = {person.username: self._staff(person, units) for person in STAFF}
             patients = self._patients(units, staff)
+            self._measurements(patients)
         self._print_logins(patients)
 
     def _units(self) -> dict[str, CareUnit]:
@@ -258,7 +270,7 @@ class Command(BaseCommand):
             ended_at=None,
             defaults={
                 "role": CareRelationship.Role.RESPONSIBLE_THERAPIST,
-                "started_at": timezone.now(),
+                "started_at": timezone.now() - DEMO_TREATMENT_WEEKS,
             },
         )
         if youth:
@@ -268,6 +280,29 @@ class Command(BaseCommand):
                 defaults={"name": f"Förälder {family}", "mobile": f"+4673{2000000 + index:07d}"},
             )
         return patient
+
+    def _measurements(self, patients: list[Patient]) -> None:
+        """Weekly PHQ-9 and GAD-7 for the first adults, improving; one open risk flag; one
+        questionnaire waiting to be filled in."""
+        instruments_load()
+        versions = {code: current_version(code) for code in ("PHQ-9", "GAD-7")}
+        for index, patient in enumerate(patients[:6]):
+            if patient.responses.exists():
+                continue
+            for week in range(6):
+                for code, version in versions.items():
+                    count = version.parsed.answer_count
+                    level = max(0, 2 - (week + index % 3) // 2)
+                    answers = [level] * (count - 1) + [0]
+                    if code == "PHQ-9" and index == 2 and week == 5:
+                        answers[-1] = 1  # a critical answer: the demo's open risk flag
+                    response = response_submit(response_start(patient, version), answers)
+                    when = timezone.now() - DEMO_TREATMENT_WEEKS + timedelta(weeks=week, hours=3)
+                    Response.objects.filter(pk=response.pk).update(
+                        started_at=when, submitted_at=when
+                    )
+            if index == 0:
+                response_start(patient, versions["PHQ-9"])
 
     def _print_logins(self, patients: list[Patient]) -> None:
         out = self.stdout.write
