@@ -6,6 +6,7 @@ app_name = "measurement"
 
 urlpatterns = [
     path("formular/", views.instrument_list, name="instrument_list"),
+    path("mina/", views.my_scores, name="my_scores"),
     path("<uuid:key>/", views.answer, name="answer"),
     path("<uuid:key>/klar/", views.answered, name="answered"),
     path("patient/<int:patient_id>/", views.patient_measurements, name="patient_measurements"),

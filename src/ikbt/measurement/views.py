@@ -81,6 +81,32 @@ def answered(request: HttpRequest, key) -> HttpResponse:
     return render(request, "measurement/answered.html", {"response": response})
 
 
+@patient_required
+def my_scores(request: HttpRequest) -> HttpResponse:
+    """The patient's own scores over time, as the therapist sees them."""
+    patient = request.user.patient
+    responses = list(
+        Response.objects.filter(patient=patient, status=Response.Status.SUBMITTED)
+        .select_related("instrument_version__instrument", "filled_in_by")
+        .order_by("submitted_at")
+    )
+    language = translation.get_language()
+    return render(
+        request,
+        "measurement/my_scores.html",
+        {"charts": _charts(responses, language, _treatment_start(patient))},
+    )
+
+
+def _treatment_start(patient):
+    return (
+        CareRelationship.objects.filter(patient=patient)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
 @staff_required
 def staff_answer(request: HttpRequest, response_id: int) -> HttpResponse:
     response, access = get_response_for_staff(request, response_id)
@@ -145,12 +171,7 @@ def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
         .select_related("instrument_version__instrument", "filled_in_by")
         .order_by("-started_at")
     )
-    start = (
-        CareRelationship.objects.filter(patient=patient)
-        .order_by("started_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
+    start = _treatment_start(patient)
     flags = list(
         RiskFlag.objects.filter(patient=patient)
         .select_related("acknowledged_by", "response__instrument_version__instrument")

@@ -219,3 +219,12 @@ def test_measurement_page_query_count_is_fixed(
     therapist_client.get(reverse("core:home"))
     with django_assert_num_queries(13):
         therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
+
+
+def test_patient_sees_their_own_scores_over_time(patient_client, patient, phq9):
+    for answers in ([2] * 9, [1] * 9, [0] * 9):
+        actions.response_submit(actions.response_start(patient, phq9), answers)
+    page = patient_client.get(reverse("measurement:my_scores"))
+    assert [row.total for row in page.context["charts"][0]["rows"]] == [18, 9, 0]
+    assert page.text.count("<circle") == 3
+    assert "fhir" not in page.text.lower()
