@@ -22,6 +22,12 @@ def english_pages(settings):
     settings.LANGUAGE_CODE = "en"
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploaded and imported media go to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def unit(db) -> CareUnit:
     return factories.CareUnitFactory(name="Vårdcentralen Ekholmen", hsa_id="SE2321000032-VC01")

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "ikbt.patients",
     "ikbt.audit",
     "ikbt.measurement",
+    "ikbt.programs",
+    "ikbt.treatment",
     "ikbt.notifications",
     "ikbt.core",
     "django.contrib.admin",
@@ -174,6 +176,10 @@ LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Europe/Stockholm"
 USE_I18N = True
 USE_TZ = True
+
+# Program media (images, audio, video) uploaded by authors or imported with a package.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
+MEDIA_URL = "media/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or DATA_DIR / "static")

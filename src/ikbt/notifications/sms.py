@@ -5,6 +5,7 @@ in the worker's output), ``locmem`` keeps it in ``outbox`` (tests), ``http`` pos
 to the region's SMS gateway. Like e-mail, an SMS never carries health content.
 """
 
+import http.client
 import json
 import sys
 import urllib.error
@@ -76,7 +77,8 @@ class HttpBackend(BaseBackend):
                 status = response.status
         except urllib.error.HTTPError as error:
             raise SmsError(f"The SMS gateway answered {error.code}.") from None
-        except (urllib.error.URLError, TimeoutError) as error:
+        # URLError, refused connections and timeouts are all OSError; a garbled answer is not.
+        except (OSError, http.client.HTTPException) as error:
             raise SmsError(f"The SMS gateway could not be reached: {error}") from None
         if not 200 <= status < 300:
             raise SmsError(f"The SMS gateway answered {status}.")

@@ -1,4 +1,5 @@
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -61,8 +62,19 @@ def test_http_backend_reports_a_refusing_gateway(gateway):
 
 
 def test_http_backend_reports_an_unreachable_gateway(gateway, settings):
-    settings.SMS_HTTP_URL = "http://127.0.0.1:9/send"
-    with pytest.raises(sms.SmsError, match="could not be reached"):
+    # A port that is bound but not listening refuses the connection.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        settings.SMS_HTTP_URL = f"http://127.0.0.1:{closed.getsockname()[1]}/send"
+        with pytest.raises(sms.SmsError, match="could not be reached"):
+            sms.send_sms("+46701234567", "Hej")
+    assert gateway.received == []
+
+
+def test_http_backend_needs_a_gateway_address(settings):
+    settings.SMS_BACKEND = "ikbt.notifications.sms.HttpBackend"
+    settings.SMS_HTTP_URL = ""
+    with pytest.raises(sms.SmsError, match="SMS_HTTP_URL"):
         sms.send_sms("+46701234567", "Hej")
 
 

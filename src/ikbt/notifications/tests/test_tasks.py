@@ -7,7 +7,6 @@ from django.utils import timezone
 from ikbt import factories
 from ikbt.accounts.models import PatientCodeDevice
 from ikbt.notifications import sms
-from ikbt.notifications.notices import send_notice
 from ikbt.notifications.tasks import request_sign_in_code, send_sign_in_code
 
 
@@ -57,7 +56,11 @@ def test_code_by_email_without_a_mobile_number(db):
     assert sms.outbox == []
     (message,) = mail.outbox
     assert message.to == ["karin@example.se"]
-    assert device.token in message.body
+    assert message.subject == "Din inloggningskod"
+    assert message.body == (
+        f"Din inloggningskod till Open iKBT är {device.token}. Den gäller i 10 minuter. "
+        "Ge den aldrig till någon annan."
+    )
 
 
 def test_expired_code_is_not_sent(db):
@@ -68,10 +71,19 @@ def test_expired_code_is_not_sent(db):
     assert sms.outbox == []
 
 
-def test_notices_carry_no_health_content(patient, therapist):
-    assert send_notice(therapist, "risk_flag")
-    (message,) = mail.outbox
-    assert message.to == [therapist.email]
-    assert patient.given_name not in message.body
-    assert patient.personal_number not in message.body
-    assert "Sign in" in message.body or "Logga in" in message.body
+def test_a_new_code_is_sent_again(db):
+    device = code_device(factories.PatientFactory())
+    send_sign_in_code.call(device.pk)
+    device.refresh_from_db()
+    device.generate_token(valid_secs=PatientCodeDevice.VALID_SECONDS)
+    send_sign_in_code.call(device.pk)
+    assert len(sms.outbox) == 2
+    assert device.token in sms.outbox[1].body
+
+
+def test_a_used_code_is_not_sent(db):
+    device = code_device(factories.PatientFactory())
+    device.token = None
+    device.save()
+    assert send_sign_in_code.call(device.pk) is False
+    assert sms.outbox == []

@@ -1,0 +1,299 @@
+"""Every change to programs: writing, publishing, sharing, adopting, forking, importing, and
+moving patients to a new version. Only drafts change; a published version is frozen."""
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ikbt.accounts.models import User
+from ikbt.organisations.models import Region
+from ikbt.programs.models import (
+    Adoption,
+    MeasurementPoint,
+    MediaFile,
+    Module,
+    Page,
+    Program,
+    ProgramVersion,
+    Quiz,
+    Worksheet,
+)
+from ikbt.programs.package import (
+    ModuleData,
+    PageData,
+    Problem,
+    ProgramData,
+    validate,
+)
+from ikbt.treatment.models import Enrollment
+
+
+class ProgramError(ValueError):
+    """A change that cannot be made; the message says why, for the author."""
+
+
+class PublishError(ProgramError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) must be fixed before publishing.")
+        self.problems = problems
+
+
+def ensure_draft(version: ProgramVersion) -> None:
+    if version.is_published:
+        raise ProgramError("A published version cannot change. Make a new version to edit.")
+
+
+def data_from_version(version: ProgramVersion) -> ProgramData:
+    """The version's content in the form packages and validation use."""
+    modules = [
+        ModuleData(
+            key=module.key,
+            title=module.title,
+            unlock=module.unlock,
+            week=module.unlock_week,
+            homework=module.homework,
+            therapist_guide=module.therapist_guide,
+            pages=[
+                PageData(
+                    key=page.key,
+                    title=page.title,
+                    source=page.source,
+                    where=f"page '{page.title}'",
+                )
+                for page in module.pages.order_by("position")
+            ],
+        )
+        for module in version.modules.order_by("position").prefetch_related("pages")
+    ]
+    measurement: dict[str, list[str]] = {}
+    for point in version.measurement_plan.order_by("when", "instrument_code"):
+        measurement.setdefault(point.when, []).append(point.instrument_code)
+    ordered = {
+        when: measurement[when] for when in MeasurementPoint.When.values if when in measurement
+    }
+    return ProgramData(
+        slug=version.program.slug,
+        title_sv=version.title_sv,
+        title_en=version.title_en,
+        condition=version.program.condition,
+        target_group=version.program.target_group,
+        planned_weeks=version.planned_weeks,
+        licence=version.program.licence,
+        description=version.description,
+        safe_to_move_from_previous=version.safe_to_move_from_previous,
+        measurement=ordered,
+        modules=modules,
+        worksheets={
+            sheet.key: {
+                "title": sheet.title,
+                "instructions": sheet.instructions,
+                "fields": sheet.fields,
+                "where": f"worksheet '{sheet.key}'",
+            }
+            for sheet in version.worksheets.all()
+        },
+        quizzes={
+            quiz.key: {
+                "title": quiz.title,
+                "questions": quiz.questions,
+                "where": f"quiz '{quiz.key}'",
+            }
+            for quiz in version.quizzes.all()
+        },
+        media={media.name: _read(media) for media in version.media.all()},
+    )
+
+
+def _read(media: MediaFile) -> bytes:
+    with media.file.open("rb") as file:
+        return file.read()
+
+
+def _fill_version(version: ProgramVersion, data: ProgramData) -> None:
+    for position, module_data in enumerate(data.modules, start=1):
+        module = Module.objects.create(
+            version=version,
+            position=position,
+            key=module_data.key,
+            title=module_data.title,
+            unlock=module_data.unlock,
+            unlock_week=module_data.week,
+            homework=module_data.homework,
+            therapist_guide=module_data.therapist_guide,
+        )
+        Page.objects.bulk_create(
+            Page(module=module, position=index, key=page.key, title=page.title, source=page.source)
+            for index, page in enumerate(module_data.pages, start=1)
+        )
+    Worksheet.objects.bulk_create(
+        Worksheet(
+            version=version,
+            key=key,
+            title=sheet["title"],
+            instructions=sheet["instructions"],
+            fields=sheet["fields"],
+        )
+        for key, sheet in data.worksheets.items()
+    )
+    Quiz.objects.bulk_create(
+        Quiz(version=version, key=key, title=quiz["title"], questions=quiz["questions"])
+        for key, quiz in data.quizzes.items()
+    )
+    MeasurementPoint.objects.bulk_create(
+        MeasurementPoint(version=version, when=when, instrument_code=code)
+        for when, codes in data.measurement.items()
+        for code in codes
+    )
+    for name, content in data.media.items():
+        media = MediaFile(version=version, name=name)
+        media.file.save(name, ContentFile(content), save=False)
+        media.save()
+
+
+def _next_number(program: Program) -> int:
+    return (program.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+
+
+@transaction.atomic
+def program_create(
+    region: Region, *, slug: str, title_sv: str, condition: str, target_group: str
+) -> ProgramVersion:
+    if Program.objects.filter(slug=slug).exists():
+        raise ProgramError(f"The short name '{slug}' is taken.")
+    program = Program.objects.create(
+        slug=slug, owner_region=region, condition=condition, target_group=target_group
+    )
+    return ProgramVersion.objects.create(program=program, number=1, title_sv=title_sv)
+
+
+@transaction.atomic
+def program_import(data: ProgramData, region: Region) -> ProgramVersion:
+    """A package becomes a new draft version; an existing published version is never touched."""
+    program = Program.objects.select_for_update().filter(slug=data.slug).first()
+    if program is None:
+        program = Program.objects.create(
+            slug=data.slug,
+            owner_region=region,
+            condition=data.condition,
+            target_group=data.target_group,
+            licence=data.licence,
+        )
+    elif program.owner_region_id != region.pk:
+        raise ProgramError(
+            f"'{data.slug}' belongs to {program.owner_region}; fork it to make a local variant."
+        )
+    version = ProgramVersion.objects.create(
+        program=program,
+        number=_next_number(program),
+        title_sv=data.title_sv,
+        title_en=data.title_en,
+        description=data.description,
+        planned_weeks=data.planned_weeks,
+        safe_to_move_from_previous=data.safe_to_move_from_previous,
+    )
+    _fill_version(version, data)
+    return version
+
+
+def version_problems(version: ProgramVersion) -> list[Problem]:
+    return validate(data_from_version(version))
+
+
+@transaction.atomic
+def version_publish(version: ProgramVersion, user: User | None) -> ProgramVersion:
+    version = ProgramVersion.objects.select_for_update().get(pk=version.pk)
+    ensure_draft(version)
+    problems = version_problems(version)
+    if problems:
+        raise PublishError(problems)
+    version.status = ProgramVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = user
+    version.save(update_fields=["status", "published_at", "published_by"])
+    return version
+
+
+@transaction.atomic
+def version_new_draft(program: Program) -> ProgramVersion:
+    """The draft to edit: the open one, or a copy of the latest version."""
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    latest = program.versions.order_by("-number").first()
+    if latest is not None and not latest.is_published:
+        return latest
+    data = data_from_version(latest)
+    version = ProgramVersion.objects.create(
+        program=program,
+        number=_next_number(program),
+        title_sv=data.title_sv,
+        title_en=data.title_en,
+        description=data.description,
+        planned_weeks=data.planned_weeks,
+    )
+    _fill_version(version, data)
+    return version
+
+
+def program_share(program: Program, shared: bool) -> None:
+    program.shared = shared
+    program.save(update_fields=["shared"])
+
+
+def latest_published(program: Program) -> ProgramVersion | None:
+    return (
+        program.versions.filter(status=ProgramVersion.Status.PUBLISHED).order_by("-number").first()
+    )
+
+
+def program_adopt(program: Program, region: Region, user: User) -> Adoption:
+    if program.owner_region_id == region.pk:
+        raise ProgramError("Your region owns this program already.")
+    if not program.shared or latest_published(program) is None:
+        raise ProgramError("Only a shared, published program can be adopted.")
+    adoption, _ = Adoption.objects.get_or_create(
+        program=program, region=region, defaults={"adopted_by": user}
+    )
+    return adoption
+
+
+@transaction.atomic
+def program_fork(source: ProgramVersion, region: Region, slug: str) -> ProgramVersion:
+    """A local variant owned by ``region`` that remembers the version it came from."""
+    if not source.is_published or not (
+        source.program.shared or source.program.owner_region_id == region.pk
+    ):
+        raise ProgramError("Only a published program shared with your region can be forked.")
+    if Program.objects.filter(slug=slug).exists():
+        raise ProgramError(f"The short name '{slug}' is taken.")
+    data = data_from_version(source)
+    program = Program.objects.create(
+        slug=slug,
+        owner_region=region,
+        condition=source.program.condition,
+        target_group=source.program.target_group,
+        licence=source.program.licence,
+        forked_from=source,
+    )
+    version = ProgramVersion.objects.create(
+        program=program,
+        number=1,
+        title_sv=data.title_sv,
+        title_en=data.title_en,
+        description=data.description,
+        planned_weeks=data.planned_weeks,
+    )
+    _fill_version(version, data)
+    return version
+
+
+@transaction.atomic
+def enrollments_move(source: ProgramVersion, target: ProgramVersion) -> int:
+    """Move every active patient on ``source`` to ``target``. Progress and worksheet answers
+    are keyed by module and worksheet keys, so they come along; nothing is deleted."""
+    if target.program_id != source.program_id or target.number <= source.number:
+        raise ProgramError("Patients can only move to a later version of the same program.")
+    if not target.is_published or not target.safe_to_move_from_previous:
+        raise ProgramError("The author has not marked this version as safe to move patients to.")
+    return Enrollment.objects.filter(
+        program_version=source, status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED]
+    ).update(program_version=target)

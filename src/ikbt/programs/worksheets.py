@@ -1,0 +1,47 @@
+"""Worksheet fields: what a worksheet asks and how an answer is checked.
+
+Kinds: ``text`` (a few lines), ``scale`` (``min`` to ``max`` with labels at the ends),
+``list`` (as many short entries as the patient wants), ``table`` (rows with ``columns``,
+for an activity schedule, an exposure hierarchy or a sleep diary).
+"""
+
+FIELD_KINDS = ("text", "scale", "list", "table")
+
+
+def field_problems(fields: list[dict]) -> list[str]:
+    """What is wrong with a worksheet's fields, in words an author understands."""
+    if not fields:
+        return ["The worksheet has no fields."]
+    problems = []
+    keys = [field.get("key", "") for field in fields]
+    for index, field in enumerate(fields, start=1):
+        name = field.get("label") or f"field {index}"
+        if not field.get("key"):
+            problems.append(f"Field {index} has no key.")
+        if not field.get("label"):
+            problems.append(f"Field {index} has no label.")
+        kind = field.get("kind")
+        if kind not in FIELD_KINDS:
+            problems.append(f"'{name}': unknown kind '{kind}' (use {', '.join(FIELD_KINDS)}).")
+        if kind == "table" and not field.get("columns"):
+            problems.append(f"'{name}': a table needs columns.")
+        if kind == "scale" and not int(field.get("min", 0)) < int(field.get("max", 0)):
+            problems.append(f"'{name}': a scale needs min below max.")
+    duplicates = {key for key in keys if key and keys.count(key) > 1}
+    problems += [f"The key '{key}' is used twice." for key in sorted(duplicates)]
+    return problems
+
+
+def quiz_problems(questions: list[dict]) -> list[str]:
+    if not questions:
+        return ["The quiz has no questions."]
+    problems = []
+    for index, question in enumerate(questions, start=1):
+        options = question.get("options") or []
+        if not question.get("text"):
+            problems.append(f"Question {index} has no text.")
+        if len(options) < 2:
+            problems.append(f"Question {index} needs at least two options.")
+        if not 0 <= int(question.get("correct", -1)) < len(options):
+            problems.append(f"Question {index}: 'correct' must name one of the options (from 0).")
+    return problems

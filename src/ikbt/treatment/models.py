@@ -1,0 +1,102 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.organisations.models import CareUnit
+from ikbt.patients.models import Patient
+from ikbt.programs.models import ProgramVersion
+
+
+class Enrollment(models.Model):
+    """A patient's treatment on one version of a program at a unit.
+
+    Progress and worksheet answers are keyed by the module's and worksheet's ``key``, which a
+    program keeps across versions, so moving a patient to a new version moves them along.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("In treatment")
+        PAUSED = "paused", _("Paused")
+        ENDED = "ended", _("Ended")
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="enrollments", verbose_name=_("patient")
+    )
+    unit = models.ForeignKey(
+        CareUnit, on_delete=models.PROTECT, related_name="enrollments", verbose_name=_("unit")
+    )
+    program_version = models.ForeignKey(
+        ProgramVersion,
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+        verbose_name=_("program version"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+
+    def __str__(self) -> str:
+        return f"{self.patient} – {self.program_version}"
+
+    def week(self, now=None) -> int:
+        """The week of treatment, from 1 on the first day."""
+        elapsed = (now or timezone.now()) - self.started_at
+        return max(1, elapsed.days // 7 + 1)
+
+
+class ModuleProgress(models.Model):
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="progress", verbose_name=_("enrollment")
+    )
+    module_key = models.SlugField(_("module"), max_length=60)
+    unlocked_by_hand_at = models.DateTimeField(
+        _("unlocked by the therapist"), null=True, blank=True
+    )
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    feedback_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("module progress")
+        verbose_name_plural = _("module progress")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "module_key"], name="one_progress_row_per_module"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} {self.module_key}"
+
+
+class WorksheetAnswer(models.Model):
+    """What the patient wrote in a worksheet, kept across program versions."""
+
+    enrollment = models.ForeignKey(
+        Enrollment,
+        on_delete=models.CASCADE,
+        related_name="worksheet_answers",
+        verbose_name=_("enrollment"),
+    )
+    worksheet_key = models.SlugField(_("worksheet"), max_length=60)
+    data = models.JSONField(_("answers"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("saved"), default=timezone.now)
+    handed_in_at = models.DateTimeField(_("handed in"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("worksheet answer")
+        verbose_name_plural = _("worksheet answers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "worksheet_key"], name="one_answer_per_worksheet"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} {self.worksheet_key}"

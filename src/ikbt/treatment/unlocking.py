@@ -1,0 +1,52 @@
+"""Which modules a patient can open, by each module's unlocking rule.
+
+- at the start of treatment;
+- when the previous module is done;
+- when the therapist has given feedback on the previous module;
+- from a given week of treatment (week 1 is the first seven days).
+
+A module the therapist unlocked by hand is open whatever its rule.
+"""
+
+import datetime
+
+from django.utils import timezone
+
+from ikbt.programs.models import Module
+from ikbt.treatment.models import Enrollment, ModuleProgress
+
+
+def unlocked_module_keys(
+    enrollment: Enrollment,
+    modules: list[Module],
+    progress: dict[str, ModuleProgress],
+    now: datetime.datetime | None = None,
+) -> list[str]:
+    week = enrollment.week(now or timezone.now())
+    unlocked = []
+    previous: ModuleProgress | None = None
+    for index, module in enumerate(modules):
+        row = progress.get(module.key)
+        is_open = (
+            (row is not None and row.unlocked_by_hand_at is not None)
+            or module.unlock == Module.Unlock.AT_START
+            or (module.unlock == Module.Unlock.ON_WEEK and week >= (module.unlock_week or 1))
+            or (
+                module.unlock == Module.Unlock.AFTER_PREVIOUS
+                and (index == 0 or (previous is not None and previous.completed_at is not None))
+            )
+            or (
+                module.unlock == Module.Unlock.AFTER_FEEDBACK
+                and (index == 0 or (previous is not None and previous.feedback_at is not None))
+            )
+        )
+        if is_open:
+            unlocked.append(module.key)
+        previous = row
+    return unlocked
+
+
+def unlocked_modules(enrollment: Enrollment, now: datetime.datetime | None = None) -> list[str]:
+    modules = list(enrollment.program_version.modules.order_by("position"))
+    progress = {row.module_key: row for row in enrollment.progress.all()}
+    return unlocked_module_keys(enrollment, modules, progress, now)
