@@ -1,15 +1,20 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from ikbt.organisations.models import StaffMembership, StaffRole
 
+AUTHOR_ROLES = {StaffRole.PROGRAM_AUTHOR, StaffRole.REGION_ADMIN}
+
 
 def navigation(request: HttpRequest) -> dict:
-    """What the menu needs to know about the signed-in person."""
+    """What the menu needs to know about the signed-in person (one query, when first asked)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_staff_member:
-        return {"user_is_unit_admin": False}
+        return {"user_is_unit_admin": False, "user_is_program_author": False}
+    roles = SimpleLazyObject(
+        lambda: set(StaffMembership.objects.filter(user=user).values_list("role", flat=True))
+    )
     return {
-        "user_is_unit_admin": lambda: StaffMembership.objects.filter(
-            user=user, role=StaffRole.UNIT_ADMIN
-        ).exists()
+        "user_is_unit_admin": lambda: StaffRole.UNIT_ADMIN in roles,
+        "user_is_program_author": lambda: not roles.isdisjoint(AUTHOR_ROLES),
     }

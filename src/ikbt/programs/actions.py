@@ -297,3 +297,77 @@ def enrollments_move(source: ProgramVersion, target: ProgramVersion) -> int:
     return Enrollment.objects.filter(
         program_version=source, status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED]
     ).update(program_version=target)
+
+
+# --- Editing a draft -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def module_add(version: ProgramVersion, key: str, title: str) -> Module:
+    ensure_draft(version)
+    if version.modules.filter(key=key).exists():
+        raise ProgramError(f"There is already a module with the key '{key}'.")
+    position = (version.modules.aggregate(last=Max("position"))["last"] or 0) + 1
+    unlock = Module.Unlock.AT_START if position == 1 else Module.Unlock.AFTER_PREVIOUS
+    return Module.objects.create(
+        version=version, position=position, key=key, title=title, unlock=unlock
+    )
+
+
+@transaction.atomic
+def page_add(module: Module, key: str, title: str) -> Page:
+    ensure_draft(module.version)
+    if module.pages.filter(key=key).exists():
+        raise ProgramError(f"There is already a page with the key '{key}' in this module.")
+    position = (module.pages.aggregate(last=Max("position"))["last"] or 0) + 1
+    return Page.objects.create(module=module, position=position, key=key, title=title)
+
+
+@transaction.atomic
+def move(item: Module | Page, siblings, step: int) -> None:
+    """Swap ``item`` with its neighbour above (step -1) or below (step 1)."""
+    ordered = list(siblings.order_by("position"))
+    index = next(i for i, sibling in enumerate(ordered) if sibling.pk == item.pk)
+    other = index + step
+    if not 0 <= other < len(ordered):
+        return
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, sibling in enumerate(ordered, start=1):
+        if sibling.position != position:
+            sibling.position = position
+            sibling.save(update_fields=["position"])
+
+
+def worksheet_add(version: ProgramVersion, key: str, title: str) -> Worksheet:
+    ensure_draft(version)
+    if version.worksheets.filter(key=key).exists():
+        raise ProgramError(f"There is already a worksheet with the key '{key}'.")
+    return Worksheet.objects.create(version=version, key=key, title=title)
+
+
+def quiz_add(version: ProgramVersion, key: str, title: str) -> Quiz:
+    ensure_draft(version)
+    if version.quizzes.filter(key=key).exists():
+        raise ProgramError(f"There is already a quiz with the key '{key}'.")
+    return Quiz.objects.create(version=version, key=key, title=title)
+
+
+@transaction.atomic
+def media_add(version: ProgramVersion, name: str, content: bytes) -> MediaFile:
+    ensure_draft(version)
+    version.media.filter(name=name).delete()
+    media = MediaFile(version=version, name=name)
+    media.file.save(name, ContentFile(content), save=False)
+    media.save()
+    return media
+
+
+@transaction.atomic
+def measurement_plan_set(version: ProgramVersion, plan: dict[str, list[str]]) -> None:
+    ensure_draft(version)
+    version.measurement_plan.all().delete()
+    MeasurementPoint.objects.bulk_create(
+        MeasurementPoint(version=version, when=when, instrument_code=code)
+        for when, codes in plan.items()
+        for code in codes
+    )

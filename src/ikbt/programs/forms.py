@@ -1,0 +1,184 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.programs.blocks import KINDS
+from ikbt.programs.models import (
+    Condition,
+    MeasurementPoint,
+    Module,
+    Page,
+    ProgramVersion,
+    TargetGroup,
+)
+from ikbt.programs.worksheets import FIELD_KINDS
+
+KEY_FIELD = {"max_length": 60, "help_text": _("Lower-case letters, digits and hyphens.")}
+
+
+class ProgramCreateForm(forms.Form):
+    slug = forms.SlugField(label=_("Short name"), **KEY_FIELD)
+    title_sv = forms.CharField(label=_("Title (Swedish)"), max_length=200)
+    condition = forms.ChoiceField(label=_("Condition"), choices=Condition.choices)
+    target_group = forms.ChoiceField(label=_("Target group"), choices=TargetGroup.choices)
+
+
+class VersionForm(forms.ModelForm):
+    class Meta:
+        model = ProgramVersion
+        fields = [
+            "title_sv",
+            "title_en",
+            "description",
+            "planned_weeks",
+            "safe_to_move_from_previous",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class ModuleForm(forms.ModelForm):
+    class Meta:
+        model = Module
+        fields = ["title", "unlock", "unlock_week", "homework", "therapist_guide"]
+        widgets = {
+            "homework": forms.Textarea(attrs={"rows": 3}),
+            "therapist_guide": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("unlock") == Module.Unlock.ON_WEEK and not cleaned.get("unlock_week"):
+            self.add_error("unlock_week", _("Say which week the module opens."))
+        return cleaned
+
+
+class NewModuleForm(forms.Form):
+    key = forms.SlugField(label=_("Key"), **KEY_FIELD)
+    title = forms.CharField(label=_("Title"), max_length=200)
+
+
+class PageForm(forms.ModelForm):
+    class Meta:
+        model = Page
+        fields = ["title", "source"]
+        widgets = {"source": forms.Textarea(attrs={"rows": 18, "class": "source"})}
+        help_texts = {
+            "source": _(
+                "Markdown. Put a block on a line of its own: ::: image file.png | description, "
+                "::: audio file.mp3 | transcript.txt, ::: video file.mp4 | transcript.txt, "
+                "::: worksheet key, ::: quiz key, ::: questionnaire CODE."
+            )
+        }
+
+
+class InsertBlockForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Block"), choices=[(kind, kind) for kind in KINDS])
+    argument = forms.CharField(label=_("File, key or questionnaire code"), max_length=120)
+    extra = forms.CharField(
+        label=_("Description (image) or transcript file (audio, video)"),
+        max_length=300,
+        required=False,
+    )
+
+    def line(self) -> str:
+        data = self.cleaned_data
+        extra = f" | {data['extra']}" if data.get("extra") else ""
+        return f"::: {data['kind']} {data['argument']}{extra}"
+
+
+class NewKeyForm(forms.Form):
+    key = forms.SlugField(label=_("Key"), **KEY_FIELD)
+    title = forms.CharField(label=_("Title"), max_length=200)
+
+
+class WorksheetForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    instructions = forms.CharField(
+        label=_("Instructions"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
+class WorksheetFieldForm(forms.Form):
+    key = forms.SlugField(label=_("Key"), max_length=60)
+    label = forms.CharField(label=_("Question"), max_length=300)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[(kind, kind) for kind in FIELD_KINDS])
+    columns = forms.CharField(
+        label=_("Columns (table), comma-separated"), max_length=500, required=False
+    )
+    min = forms.IntegerField(label=_("Lowest (scale)"), required=False)
+    max = forms.IntegerField(label=_("Highest (scale)"), required=False)
+    min_label = forms.CharField(label=_("Label at the lowest"), max_length=100, required=False)
+    max_label = forms.CharField(label=_("Label at the highest"), max_length=100, required=False)
+
+    def as_field(self) -> dict:
+        data = self.cleaned_data
+        field = {"key": data["key"], "label": data["label"], "kind": data["kind"]}
+        if data["kind"] == "table":
+            field["columns"] = [c.strip() for c in data["columns"].split(",") if c.strip()]
+        if data["kind"] == "scale":
+            field |= {
+                "min": data["min"] if data["min"] is not None else 0,
+                "max": data["max"] if data["max"] is not None else 10,
+                "min_label": data["min_label"],
+                "max_label": data["max_label"],
+            }
+        return field
+
+    @classmethod
+    def initial_for(cls, field: dict) -> dict:
+        return {**field, "columns": ", ".join(field.get("columns", []))}
+
+
+WorksheetFieldFormSet = forms.formset_factory(WorksheetFieldForm, extra=2, can_delete=True)
+
+
+class QuizQuestionForm(forms.Form):
+    text = forms.CharField(label=_("Question"), max_length=300)
+    options = forms.CharField(
+        label=_("Options, one per line"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    correct = forms.IntegerField(label=_("Number of the right option"), min_value=1)
+    explanation = forms.CharField(label=_("Explanation"), max_length=500, required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        options = [
+            line.strip() for line in cleaned.get("options", "").splitlines() if line.strip()
+        ]
+        if len(options) < 2:
+            self.add_error("options", _("Give at least two options."))
+        elif cleaned.get("correct") and cleaned["correct"] > len(options):
+            self.add_error("correct", _("There is no option with that number."))
+        cleaned["option_list"] = options
+        return cleaned
+
+    def as_question(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "text": data["text"],
+            "options": data["option_list"],
+            "correct": data["correct"] - 1,
+            "explanation": data["explanation"],
+        }
+
+    @classmethod
+    def initial_for(cls, question: dict) -> dict:
+        return {
+            "text": question.get("text", ""),
+            "options": "\n".join(question.get("options", [])),
+            "correct": int(question.get("correct", 0)) + 1,
+            "explanation": question.get("explanation", ""),
+        }
+
+
+QuizQuestionFormSet = forms.formset_factory(QuizQuestionForm, extra=1, can_delete=True)
+
+
+class MediaUploadForm(forms.Form):
+    file = forms.FileField(label=_("File (image, audio, video or transcript .txt)"))
+
+
+class ForkForm(forms.Form):
+    slug = forms.SlugField(label=_("Short name of your variant"), **KEY_FIELD)
+
+
+WHEN_CHOICES = MeasurementPoint.When.choices

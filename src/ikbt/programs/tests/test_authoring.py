@@ -1,0 +1,176 @@
+"""An author writes a program from nothing in the browser; another region adopts and forks it."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from ikbt import factories
+from ikbt.conftest import verified_client
+from ikbt.organisations.models import StaffRole
+from ikbt.programs.models import Adoption, Program, ProgramVersion
+
+
+@pytest.fixture
+def author(unit):
+    return factories.staff_member(unit, StaffRole.PROGRAM_AUTHOR, username="forfattare")
+
+
+@pytest.fixture
+def author_client(author):
+    return verified_client(author)
+
+
+@pytest.fixture
+def orebro_client(other_region_unit):
+    return verified_client(
+        factories.staff_member(other_region_unit, StaffRole.PROGRAM_AUTHOR, username="orebro")
+    )
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"programs:{name}", args=args)
+
+
+def write_program(client) -> ProgramVersion:
+    response = client.post(
+        url("list"),
+        {
+            "slug": "somn",
+            "title_sv": "Bättre sömn",
+            "condition": "insomnia",
+            "target_group": "adults",
+        },
+    )
+    version = ProgramVersion.objects.get(program__slug="somn")
+    assert response.url == url("version", "somn", 1)
+
+    client.post(url("version_action", "somn", 1, "add-module"), {"key": "start", "title": "Start"})
+    client.post(
+        url("module", "somn", 1, "start"),
+        {"add_page": "1", "page-key": "om", "page-title": "Om sömn"},
+    )
+    client.post(
+        url("version_action", "somn", 1, "add-worksheet"), {"key": "dagbok", "title": "Sömndagbok"}
+    )
+    client.post(
+        url("worksheet", "somn", 1, "dagbok"),
+        {
+            "title": "Sömndagbok",
+            "instructions": "Fyll i varje morgon.",
+            "field-TOTAL_FORMS": "2",
+            "field-INITIAL_FORMS": "0",
+            "field-0-key": "natter",
+            "field-0-label": "Mina nätter",
+            "field-0-kind": "table",
+            "field-0-columns": "Datum, Somnade, Vaknade",
+        },
+    )
+    client.post(
+        url("version_action", "somn", 1, "upload"),
+        {"file": SimpleUploadedFile("natt.png", b"\x89PNG\r\n\x1a\nexample", "image/png")},
+    )
+    client.post(
+        url("page", "somn", 1, "start", "om"),
+        {
+            "save": "1",
+            "title": "Om sömn",
+            "source": "Sömn är **viktigt**.\n\n::: image natt.png | En stjärnhimmel\n\n::: worksheet dagbok\n",
+        },
+    )
+    client.post(
+        url("version_action", "somn", 1, "plan"), {"plan-weekly": ["PHQ-9"], "plan-pre": ["PHQ-9"]}
+    )
+    return version
+
+
+def test_author_writes_previews_and_publishes_a_program(author_client):
+    version = write_program(author_client)
+
+    sheet = version.worksheets.get()
+    assert sheet.fields == [
+        {
+            "key": "natter",
+            "label": "Mina nätter",
+            "kind": "table",
+            "columns": ["Datum", "Somnade", "Vaknade"],
+        }
+    ]
+    assert set(version.measurement_plan.values_list("when", "instrument_code")) == {
+        ("weekly", "PHQ-9"),
+        ("pre", "PHQ-9"),
+    }
+    preview = author_client.get(url("preview", "somn", 1))
+    assert "<strong>viktigt</strong>" in preview.text
+    assert 'alt="En stjärnhimmel"' in preview.text
+    assert '<th scope="col">Somnade</th>' in preview.text
+
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    version.refresh_from_db()
+    assert version.is_published
+
+
+def test_publish_is_refused_with_the_problems_listed(author_client):
+    author_client.post(
+        url("list"),
+        {"slug": "tom", "title_sv": "Tom", "condition": "stress", "target_group": "adults"},
+    )
+    page = author_client.get(url("version", "tom", 1))
+    assert "the program has no modules" in page.text
+    author_client.post(url("version_action", "tom", 1, "publish"))
+    assert not ProgramVersion.objects.get(program__slug="tom").is_published
+
+
+def test_live_preview_sanitises_what_the_author_types(author_client):
+    write_program(author_client)
+    fragment = author_client.post(
+        url("page", "somn", 1, "start", "om"),
+        {"source": "Hej <script>alert(1)</script>\n\n::: worksheet dagbok"},
+        headers={"HX-Request": "true"},
+    )
+    assert "<script" not in fragment.text
+    assert "Sömndagbok" in fragment.text
+
+
+def test_reordering_modules(author_client):
+    write_program(author_client)
+    author_client.post(
+        url("version_action", "somn", 1, "add-module"), {"key": "slut", "title": "Slut"}
+    )
+    author_client.post(url("module", "somn", 1, "slut"), {"move": "-1"})
+    version = ProgramVersion.objects.get(program__slug="somn")
+    assert list(version.modules.order_by("position").values_list("key", flat=True)) == [
+        "slut",
+        "start",
+    ]
+
+
+def test_published_version_cannot_be_edited_in_the_browser(author_client):
+    version = write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    author_client.post(
+        url("page", "somn", 1, "start", "om"), {"save": "1", "title": "X", "source": "Ändrat"}
+    )
+    assert version.modules.get().pages.get().title == "Om sömn"
+
+
+def test_another_region_adopts_and_forks(author_client, orebro_client):
+    write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    assert "Bättre sömn" not in orebro_client.get(url("list")).text  # not shared yet
+
+    author_client.post(url("version_action", "somn", 1, "share"), {"shared": "1"})
+    assert "Bättre sömn" in orebro_client.get(url("list")).text
+    orebro_client.post(url("adopt", "somn", 1))
+    assert Adoption.objects.get().region.code == "18"
+
+    response = orebro_client.post(url("fork", "somn", 1), {"slug": "somn-orebro"})
+    fork = Program.objects.get(slug="somn-orebro")
+    assert response.url == url("version", "somn-orebro", 1)
+    assert (fork.owner_region.code, fork.forked_from.program.slug) == ("18", "somn")
+    assert orebro_client.get(url("version", "somn", 1)).status_code == 404  # not theirs to edit
+
+
+def test_staff_who_are_not_authors_get_404(therapist_client, author_client):
+    write_program(author_client)
+    assert therapist_client.get(url("list")).status_code == 404
+    assert therapist_client.get(url("version", "somn", 1)).status_code == 404

@@ -1,0 +1,436 @@
+"""Writing programs in the browser: modules, pages, worksheets, quizzes, media, measurement
+plan, preview as on a phone, publish, share, adopt and fork."""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ikbt.accounts.decorators import staff_required
+from ikbt.programs import actions
+from ikbt.programs.access import (
+    author_region,
+    author_region_ids,
+    get_shared_version,
+    get_version_for_author,
+)
+from ikbt.programs.forms import (
+    WHEN_CHOICES,
+    ForkForm,
+    InsertBlockForm,
+    MediaUploadForm,
+    ModuleForm,
+    NewKeyForm,
+    NewModuleForm,
+    PageForm,
+    ProgramCreateForm,
+    QuizQuestionForm,
+    QuizQuestionFormSet,
+    VersionForm,
+    WorksheetFieldForm,
+    WorksheetFieldFormSet,
+    WorksheetForm,
+)
+from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
+from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks
+
+
+def _version_url(version: ProgramVersion) -> str:
+    return reverse("programs:version", args=[version.program.slug, version.number])
+
+
+def _refuse_if_published(request: HttpRequest, version: ProgramVersion):
+    if version.is_published:
+        messages.error(
+            request, _("A published version cannot change. Make a new version to edit.")
+        )
+        return redirect(_version_url(version))
+    return None
+
+
+@staff_required
+def program_list(request: HttpRequest) -> HttpResponse:
+    region = author_region(request.user)
+    own = (
+        Program.objects.filter(owner_region_id__in=author_region_ids(request.user))
+        .select_related("owner_region", "forked_from__program")
+        .prefetch_related("versions")
+    )
+    shared = (
+        Program.objects.filter(shared=True)
+        .exclude(owner_region_id__in=author_region_ids(request.user))
+        .select_related("owner_region")
+        .prefetch_related("versions")
+    )
+    adopted = set(Adoption.objects.filter(region=region).values_list("program_id", flat=True))
+    form = ProgramCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = actions.program_create(region, **form.cleaned_data)
+        except actions.ProgramError as error:
+            form.add_error("slug", str(error))
+        else:
+            return redirect(_version_url(version))
+    return render(
+        request,
+        "programs/program_list.html",
+        {
+            "region": region,
+            "own": [(program, _ordered(program)) for program in own],
+            "shared": [(program, _latest_published(program)) for program in shared],
+            "adopted": adopted,
+            "form": form,
+            "fork_form": ForkForm(),
+        },
+    )
+
+
+def _ordered(program: Program) -> list[ProgramVersion]:
+    return sorted(program.versions.all(), key=lambda version: -version.number)
+
+
+def _latest_published(program: Program) -> ProgramVersion | None:
+    return next((v for v in _ordered(program) if v.is_published), None)
+
+
+@staff_required
+def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = get_version_for_author(request.user, slug, number)
+    form = VersionForm(request.POST or None, instance=version)
+    if request.method == "POST":
+        refused = _refuse_if_published(request, version)
+        if refused:
+            return refused
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Saved."))
+            return redirect(_version_url(version))
+    previous = version.program.versions.filter(number=version.number - 1).first()
+    context = {
+        "version": version,
+        "program": version.program,
+        "form": form,
+        "modules": list(version.modules.order_by("position")),
+        "worksheets": list(version.worksheets.all()),
+        "quizzes": list(version.quizzes.all()),
+        "media": list(version.media.all()),
+        "plan": _plan_grid(version),
+        "problems": actions.version_problems(version) if not version.is_published else [],
+        "module_form": NewModuleForm(),
+        "key_form": NewKeyForm(),
+        "upload_form": MediaUploadForm(),
+        "previous": previous,
+        "previous_patients": previous.enrollments.count() if previous else 0,
+    }
+    return render(request, "programs/version_detail.html", context)
+
+
+def _plan_grid(version: ProgramVersion) -> dict:
+    chosen = set(version.measurement_plan.values_list("when", "instrument_code"))
+    codes = instrument_codes()
+    return {
+        "codes": codes,
+        "rows": [
+            (when, label, [(code, (when, code) in chosen) for code in codes])
+            for when, label in WHEN_CHOICES
+        ],
+    }
+
+
+@staff_required
+@require_POST
+def version_action(request: HttpRequest, slug: str, number: int, action: str) -> HttpResponse:
+    """The buttons on a version: publish, new version, share, move patients, add things."""
+    version = get_version_for_author(request.user, slug, number)
+    try:
+        target = _do(request, version, action)
+    except actions.PublishError as error:
+        messages.error(request, str(error))
+        target = None
+    except actions.ProgramError as error:
+        messages.error(request, str(error))
+        target = None
+    return redirect(target or _version_url(version))
+
+
+def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | None:
+    if action == "publish":
+        actions.version_publish(version, request.user)
+        messages.success(request, _("Published. Patients can now be started on this version."))
+    elif action == "new-version":
+        return _version_url(actions.version_new_draft(version.program))
+    elif action == "share":
+        actions.program_share(version.program, request.POST.get("shared") == "1")
+    elif action == "move-patients":
+        previous = get_object_or_404(version.program.versions, number=version.number - 1)
+        moved = actions.enrollments_move(previous, version)
+        messages.success(
+            request, _("%(count)d patients moved to this version.") % {"count": moved}
+        )
+    elif action == "add-module":
+        form = NewModuleForm(request.POST)
+        if form.is_valid():
+            module = actions.module_add(version, **form.cleaned_data)
+            return reverse(
+                "programs:module", args=[version.program.slug, version.number, module.key]
+            )
+        messages.error(request, _("Give the module a key and a title."))
+    elif action in ("add-worksheet", "add-quiz"):
+        form = NewKeyForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Give it a key and a title."))
+            return None
+        add = actions.worksheet_add if action == "add-worksheet" else actions.quiz_add
+        item = add(version, **form.cleaned_data)
+        name = "programs:worksheet" if action == "add-worksheet" else "programs:quiz"
+        return reverse(name, args=[version.program.slug, version.number, item.key])
+    elif action == "upload":
+        form = MediaUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            actions.media_add(version, upload.name, upload.read())
+            messages.success(request, _("The file is uploaded."))
+    elif action == "plan":
+        plan = {when: request.POST.getlist(f"plan-{when}") for when, _label in WHEN_CHOICES}
+        actions.measurement_plan_set(
+            version, {when: codes for when, codes in plan.items() if codes}
+        )
+        messages.success(request, _("The measurement plan is saved."))
+    else:
+        raise Http404
+    return None
+
+
+@staff_required
+def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
+    version = get_version_for_author(request.user, slug, number)
+    module = get_object_or_404(version.modules, key=key)
+    form = ModuleForm(request.POST or None, instance=module)
+    page_form = NewKeyForm(request.POST or None, prefix="page")
+    if request.method == "POST":
+        refused = _refuse_if_published(request, version)
+        if refused:
+            return refused
+        if "move" in request.POST:
+            actions.move(module, version.modules, int(request.POST["move"]))
+            return redirect(_version_url(version))
+        if "move_page" in request.POST:
+            page = get_object_or_404(module.pages, key=request.POST["page"])
+            actions.move(page, module.pages, int(request.POST["move_page"]))
+            return redirect(request.path)
+        if "add_page" in request.POST and page_form.is_valid():
+            try:
+                page = actions.page_add(module, **page_form.cleaned_data)
+            except actions.ProgramError as error:
+                page_form.add_error("key", str(error))
+            else:
+                return redirect(_page_url(page))
+        elif "save" in request.POST and form.is_valid():
+            form.save()
+            messages.success(request, _("Saved."))
+            return redirect(request.path)
+    return render(
+        request,
+        "programs/module_edit.html",
+        {
+            "version": version,
+            "module": module,
+            "form": form,
+            "page_form": page_form,
+            "pages": list(module.pages.order_by("position")),
+        },
+    )
+
+
+def _page_url(page) -> str:
+    version = page.module.version
+    return reverse(
+        "programs:page", args=[version.program.slug, version.number, page.module.key, page.key]
+    )
+
+
+@staff_required
+def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: str):
+    version = get_version_for_author(request.user, slug, number)
+    page = get_object_or_404(
+        version.modules.get(key=key).pages.select_related("module"), key=page_key
+    )
+    form = PageForm(request.POST or None, instance=page)
+    block_form = InsertBlockForm(request.POST or None, prefix="block")
+    if request.method == "POST":
+        refused = _refuse_if_published(request, version)
+        if refused:
+            return refused
+        if request.htmx:
+            return _preview_fragment(request, version, page, request.POST.get("source", ""))
+        if "insert" in request.POST and block_form.is_valid():
+            page.source = page.source.rstrip() + "\n\n" + block_form.line() + "\n"
+            page.save(update_fields=["source"])
+            return redirect(request.path)
+        if "save" in request.POST and form.is_valid():
+            form.save()
+            messages.success(request, _("Saved."))
+            return redirect(request.path)
+    parts = VersionParts(version)
+    return render(
+        request,
+        "programs/page_edit.html",
+        {
+            "version": version,
+            "page": page,
+            "form": form,
+            "block_form": block_form,
+            "blocks": page_blocks(page, parts),
+            "problems": [
+                problem
+                for problem in actions.version_problems(version)
+                if problem.where == f"page '{page.title}'"
+            ],
+        },
+    )
+
+
+def _preview_fragment(request, version, page, source: str) -> HttpResponse:
+    page.source = source
+    return render(
+        request, "programs/_blocks.html", {"blocks": page_blocks(page, VersionParts(version))}
+    )
+
+
+@staff_required
+def worksheet_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
+    version = get_version_for_author(request.user, slug, number)
+    sheet = get_object_or_404(version.worksheets, key=key)
+    form = WorksheetForm(
+        request.POST or None, initial={"title": sheet.title, "instructions": sheet.instructions}
+    )
+    fields = WorksheetFieldFormSet(
+        request.POST or None,
+        initial=[WorksheetFieldForm.initial_for(field) for field in sheet.fields],
+        prefix="field",
+    )
+    if request.method == "POST":
+        refused = _refuse_if_published(request, version)
+        if refused:
+            return refused
+        if form.is_valid() and fields.is_valid():
+            sheet.title = form.cleaned_data["title"]
+            sheet.instructions = form.cleaned_data["instructions"]
+            sheet.fields = [
+                row.as_field()
+                for row in fields
+                if row.has_changed() and row.cleaned_data and not row.cleaned_data.get("DELETE")
+            ]
+            sheet.save(update_fields=["title", "instructions", "fields"])
+            messages.success(request, _("Saved."))
+            return redirect(request.path)
+    return render(
+        request,
+        "programs/worksheet_edit.html",
+        {"version": version, "sheet": sheet, "form": form, "fields": fields},
+    )
+
+
+@staff_required
+def quiz_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
+    version = get_version_for_author(request.user, slug, number)
+    quiz = get_object_or_404(version.quizzes, key=key)
+    form = NewKeyForm(request.POST or None, initial={"key": quiz.key, "title": quiz.title})
+    questions = QuizQuestionFormSet(
+        request.POST or None,
+        initial=[QuizQuestionForm.initial_for(question) for question in quiz.questions],
+        prefix="question",
+    )
+    if request.method == "POST":
+        refused = _refuse_if_published(request, version)
+        if refused:
+            return refused
+        if form.is_valid() and questions.is_valid():
+            quiz.title = form.cleaned_data["title"]
+            quiz.questions = [
+                row.as_question()
+                for row in questions
+                if row.has_changed() and row.cleaned_data and not row.cleaned_data.get("DELETE")
+            ]
+            quiz.save(update_fields=["title", "questions"])
+            messages.success(request, _("Saved."))
+            return redirect(request.path)
+    return render(
+        request,
+        "programs/quiz_edit.html",
+        {"version": version, "quiz": quiz, "form": form, "questions": questions},
+    )
+
+
+@staff_required
+def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The version exactly as a patient on a phone sees it, one page at a time."""
+    try:
+        version = get_version_for_author(request.user, slug, number)
+    except Http404:
+        version = get_shared_version(request.user, slug, number)
+    modules = list(version.modules.order_by("position").prefetch_related("pages"))
+    pages = [
+        (module, page)
+        for module in modules
+        for page in sorted(module.pages.all(), key=lambda p: p.position)
+    ]
+    if not pages:
+        return render(request, "programs/preview.html", {"version": version, "current": None})
+    index = min(max(int(request.GET.get("sida", 1)), 1), len(pages)) - 1
+    module, page = pages[index]
+    return render(
+        request,
+        "programs/preview.html",
+        {
+            "version": version,
+            "title": version.title(translation.get_language()),
+            "module": module,
+            "current": page,
+            "blocks": page_blocks(page, VersionParts(version)),
+            "number": index + 1,
+            "count": len(pages),
+            "previous_page": index if index > 0 else None,
+            "next_page": index + 2 if index + 1 < len(pages) else None,
+        },
+    )
+
+
+@staff_required
+@require_POST
+def adopt(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = get_shared_version(request.user, slug, number)
+    try:
+        actions.program_adopt(version.program, author_region(request.user), request.user)
+        messages.success(request, _("Your region now offers this program as it is."))
+    except actions.ProgramError as error:
+        messages.error(request, str(error))
+    return redirect("programs:list")
+
+
+@staff_required
+@require_POST
+def fork(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = get_shared_version(request.user, slug, number)
+    form = ForkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give your variant a short name: letters, digits and hyphens."))
+        return redirect("programs:list")
+    try:
+        fork_version = actions.program_fork(
+            version, author_region(request.user), form.cleaned_data["slug"]
+        )
+    except actions.ProgramError as error:
+        messages.error(request, str(error))
+        return redirect("programs:list")
+    return redirect(_version_url(fork_version))
+
+
+@staff_required
+def media(request: HttpRequest, media_id: int) -> FileResponse:
+    """Program media for staff; patients get theirs through their treatment pages."""
+    item = get_object_or_404(MediaFile, pk=media_id)
+    return FileResponse(item.file.open("rb"), filename=item.name)
