@@ -23,6 +23,7 @@ from ikbt.programs.models import Condition, MeasurementPoint, Module, TargetGrou
 from ikbt.programs.worksheets import field_problems, quiz_problems
 
 MANIFEST = "program.toml"
+EXAMPLE_PACKAGE = Path(__file__).resolve().parent / "packages" / "exempel"
 
 
 @dataclass(frozen=True)

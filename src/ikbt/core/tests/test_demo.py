@@ -5,6 +5,8 @@ from ikbt.accounts.models import User
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
+from ikbt.programs.models import Program
+from ikbt.treatment.models import Enrollment
 
 
 def test_all_21_regions_ship_with_their_codes(db):
@@ -35,6 +37,8 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     assert Response.objects.filter(status="submitted").count() == 6 * 6 * 2
     assert RiskFlag.objects.open().count() == 1
     assert Response.objects.filter(status="in_progress").count() == 1
+    assert Program.objects.get().versions.get().is_published
+    assert Enrollment.objects.count() == 6
     printed = capsys.readouterr().out
     assert "terapeut" in printed
     assert "demo-losenord-2026" in printed

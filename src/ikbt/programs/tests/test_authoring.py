@@ -74,7 +74,10 @@ def write_program(client) -> ProgramVersion:
         {
             "save": "1",
             "title": "Om sömn",
-            "source": "Sömn är **viktigt**.\n\n::: image natt.png | En stjärnhimmel\n\n::: worksheet dagbok\n",
+            "source": (
+                "Sömn är **viktigt**.\n\n::: image natt.png | En stjärnhimmel\n\n"
+                "::: worksheet dagbok\n"
+            ),
         },
     )
     client.post(
@@ -174,3 +177,23 @@ def test_staff_who_are_not_authors_get_404(therapist_client, author_client):
     write_program(author_client)
     assert therapist_client.get(url("list")).status_code == 404
     assert therapist_client.get(url("version", "somn", 1)).status_code == 404
+
+
+def test_author_moves_patients_to_a_safe_new_version(author_client, patient, unit):
+    from ikbt.treatment.models import Enrollment
+
+    version = write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    enrollment = Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
+    author_client.post(url("version_action", "somn", 1, "new-version"))
+    author_client.post(
+        url("version", "somn", 2),
+        {"title_sv": "Bättre sömn", "planned_weeks": 12, "safe_to_move_from_previous": "on"},
+    )
+    author_client.post(url("version_action", "somn", 2, "publish"))
+
+    page = author_client.get(url("version", "somn", 2))
+    assert "1 patient is on version 1." in page.text
+    author_client.post(url("version_action", "somn", 2, "move-patients"))
+    enrollment.refresh_from_db()
+    assert enrollment.program_version.number == 2

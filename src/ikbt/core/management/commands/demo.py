@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -25,6 +25,10 @@ from ikbt.measurement.models import Response
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
+from ikbt.programs.actions import program_import, program_share, version_publish
+from ikbt.programs.models import Program
+from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+from ikbt.treatment.models import Enrollment
 
 DEMO_PASSWORD = "demo-losenord-2026"  # noqa: S105 (a published demo password)
 DEMO_BACKUP_CODES = ["11112222", "33334444", "55556666"]
@@ -185,6 +189,7 @@ class Command(BaseCommand):
             staff = {person.username: self._staff(person, units) for person in STAFF}
             patients = self._patients(units, staff)
             self._measurements(patients)
+            self._example_program(patients)
         self._print_logins(patients)
 
     def _units(self) -> dict[str, CareUnit]:
@@ -303,6 +308,24 @@ class Command(BaseCommand):
                     )
             if index == 0:
                 response_start(patient, versions["PHQ-9"])
+
+    def _example_program(self, patients: list[Patient]) -> None:
+        """The example package, published and shared, with six patients in treatment."""
+        if Program.objects.filter(slug="exempel-angest").exists():
+            return
+        data, problems = read_package(EXAMPLE_PACKAGE)
+        if problems:
+            raise CommandError("; ".join(map(str, problems)))
+        version = version_publish(program_import(data, Region.objects.get(code="05")), None)
+        program_share(version.program, True)
+        for patient in patients[:6]:
+            relationship = patient.care_relationships.select_related("unit").first()
+            Enrollment.objects.create(
+                patient=patient,
+                unit=relationship.unit,
+                program_version=version,
+                started_at=relationship.started_at,
+            )
 
     def _print_logins(self, patients: list[Patient]) -> None:
         out = self.stdout.write
