@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "ikbt.measurement",
     "ikbt.programs",
     "ikbt.treatment",
+    "ikbt.intake",
     "ikbt.notifications",
     "ikbt.core",
     "django.contrib.admin",

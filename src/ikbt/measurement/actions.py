@@ -75,13 +75,18 @@ def licensed_text_import(version: InstrumentVersion, items: list[dict[str, str]]
 
 
 def response_start(
-    patient: Patient, version: InstrumentVersion, *, filled_in_by: User | None = None
+    patient: Patient,
+    version: InstrumentVersion,
+    *,
+    filled_in_by: User | None = None,
+    unit: CareUnit | None = None,
 ) -> Response:
     return Response.objects.create(
         patient=patient,
         instrument_version=version,
         answers=[None] * version.parsed.answer_count,
         filled_in_by=filled_in_by,
+        unit=unit,
     )
 
 
@@ -154,7 +159,9 @@ def risk_flag_raise(response: Response) -> RiskFlag:
     from ikbt.measurement.tasks import notify_risk_flag
 
     flag = RiskFlag.objects.create(
-        patient=response.patient, response=response, unit=responsible_unit(response.patient)
+        patient=response.patient,
+        response=response,
+        unit=response.unit or responsible_unit(response.patient),
     )
     transaction.on_commit(lambda: notify_risk_flag.enqueue(flag.pk))
     return flag

@@ -95,6 +95,15 @@ class Response(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.IN_PROGRESS
     )
+    unit = models.ForeignKey(
+        CareUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unit"),
+        help_text=_("The unit that asked for the answers (intake or treatment)."),
+    )
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     filled_in_by = models.ForeignKey(

@@ -375,6 +375,16 @@ def _value(value) -> str:
     return _quote(str(value))
 
 
+FIELD_ORDER = ["key", "label", "kind", "columns", "min", "max", "min_label", "max_label"]
+QUESTION_ORDER = ["text", "options", "correct", "explanation"]
+
+
+def _ordered(entry: dict, order: list[str]) -> list[tuple[str, object]]:
+    """Keys in a fixed order (PostgreSQL's jsonb does not keep the order they were written in)."""
+    known = [(name, entry[name]) for name in order if name in entry]
+    return known + sorted((name, value) for name, value in entry.items() if name not in order)
+
+
 def _worksheet_toml(sheet: dict) -> str:
     lines = [
         f"title = {_quote(sheet['title'])}",
@@ -382,7 +392,7 @@ def _worksheet_toml(sheet: dict) -> str:
     ]
     for entry in sheet["fields"]:
         lines += ["", "[[fields]]"]
-        lines += [f"{name} = {_value(value)}" for name, value in entry.items()]
+        lines += [f"{name} = {_value(value)}" for name, value in _ordered(entry, FIELD_ORDER)]
     return "\n".join(lines) + "\n"
 
 
@@ -390,7 +400,9 @@ def _quiz_toml(quiz: dict) -> str:
     lines = [f"title = {_quote(quiz['title'])}"]
     for question in quiz["questions"]:
         lines += ["", "[[questions]]"]
-        lines += [f"{name} = {_value(value)}" for name, value in question.items()]
+        lines += [
+            f"{name} = {_value(value)}" for name, value in _ordered(question, QUESTION_ORDER)
+        ]
     return "\n".join(lines) + "\n"
 
 

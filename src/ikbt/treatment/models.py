@@ -36,6 +36,7 @@ class Enrollment(models.Model):
     )
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    planned_end = models.DateField(_("planned end"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
