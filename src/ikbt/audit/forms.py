@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.models import AccessLogEntry
+from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import PersonalNumberField
 
 MAX_SAMPLE = 500
@@ -18,7 +19,12 @@ class StaffChoiceField(forms.ModelChoiceField):
 class ReviewFilterForm(forms.Form):
     """What a unit administrator narrows the access log to, for follow-up or a sample."""
 
-    staff = StaffChoiceField(label=_("Staff member"), queryset=User.objects.none(), required=False)
+    staff = StaffChoiceField(
+        label=_("Staff member"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("All staff"),
+    )
     personal_number = PersonalNumberField(
         label=_("Patient (personal identity number)"), required=False
     )
@@ -54,7 +60,11 @@ class ReviewFilterForm(forms.Form):
         return cleaned
 
     def used_filters(self) -> str:
-        """Which filters were used, for the log row (names only for the patient)."""
+        """Which filters were used, for the log row.
+
+        The patient is named by database id, not by personal number, so the number is not
+        copied into free text that every administrator of the unit can read.
+        """
         used = []
         for name, value in self.cleaned_data.items():
             if value in (None, ""):
@@ -62,6 +72,15 @@ class ReviewFilterForm(forms.Form):
             if name == "staff":
                 value = value.pk
             if name == "personal_number":
-                value = "given"
+                name, value = "patient", _patient_id(value)
             used.append(f"{name}={value}")
         return ", ".join(used) or "no filters"
+
+
+def _patient_id(personal_number: str) -> str:
+    patient_id = (
+        Patient.objects.filter(personal_number=personal_number)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return str(patient_id) if patient_id is not None else "no match"

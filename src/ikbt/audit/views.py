@@ -65,6 +65,15 @@ def _random_sample(entries, size: int) -> list[AccessLogEntry]:
     return list(entries.filter(pk__in=chosen))
 
 
+def _review_detail(form: ReviewFilterForm) -> str:
+    """What the review row records: the filters by name and value, never health content."""
+    if not form.is_bound:
+        return "no filters"
+    if not form.is_valid():
+        return "invalid filters: " + ", ".join(sorted(form.errors))
+    return form.used_filters()
+
+
 @staff_required
 def review(request: HttpRequest) -> HttpResponse:
     """The unit administrator's review of the log (HSLF-FS 2016:40 4 kap. 9 §): filters and a
@@ -93,8 +102,8 @@ def review(request: HttpRequest) -> HttpResponse:
         request.user,
         Action.LOG_REVIEW,
         request=request,
-        unit=units[0] if len(units) == 1 else None,
-        detail=form.used_filters() if data else "no filters",
+        unit=units[0],
+        detail=_review_detail(form),
     )
     return render(
         request,

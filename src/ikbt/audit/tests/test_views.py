@@ -7,6 +7,7 @@ from django.utils import timezone
 from ikbt import factories
 from ikbt.audit.actions import Action, log_access
 from ikbt.audit.models import AccessLogEntry
+from ikbt.organisations.models import StaffMembership, StaffRole
 
 MINE = reverse("audit:my_access_log")
 REVIEW = reverse("audit:review")
@@ -22,7 +23,17 @@ def test_patient_sees_who_read_their_data(therapist_client, patient_client, pati
         ("Tove Terapeut", "Vårdcentralen Ekholmen", "read")
     ]
     assert "Tove Terapeut" in response.text
+    assert "Vårdcentralen Ekholmen" in response.text
     assert "Responsible therapist" in response.text
+
+
+def test_patient_sees_the_time_in_swedish_local_time(patient_client, therapist, patient, unit):
+    summer_utc = datetime.datetime(2024, 7, 1, 10, 0, tzinfo=datetime.UTC)
+    _entry_at(summer_utc, therapist, unit, patient=patient)
+
+    response = patient_client.get(MINE)
+
+    assert '<time datetime="2024-07-01T12:00:00+02:00">2024-07-01 12:00</time>' in response.text
 
 
 def test_patient_sees_only_their_own_entries(patient_client, therapist, unit, patient):
@@ -55,8 +66,22 @@ def test_my_access_log_query_count_is_fixed(
     assert len(response.context["page"].object_list) == entries
 
 
-def test_review_is_for_unit_administrators_only(therapist_client, db):
+def _entry_at(at, actor, unit, patient=None, action=Action.READ) -> AccessLogEntry:
+    return AccessLogEntry.objects.create(
+        at=at,
+        actor=actor,
+        actor_name=actor.get_full_name(),
+        patient=patient,
+        unit=unit,
+        action=action,
+    )
+
+
+def test_review_is_for_unit_administrators_only(therapist_client, outsider_client, patient_client):
     assert therapist_client.get(REVIEW).status_code == 404
+    assert outsider_client.get(REVIEW).status_code == 404
+    assert patient_client.get(REVIEW).status_code == 404
+    assert AccessLogEntry.objects.filter(action=Action.LOG_REVIEW).count() == 0
 
 
 def test_review_shows_the_units_entries_and_logs_the_review(
@@ -129,3 +154,69 @@ def test_review_query_count_is_fixed(
         response = unit_admin_client.get(REVIEW)
 
     assert len(response.context["page"].object_list) == entries
+
+
+def test_review_period_is_whole_days_in_stockholm(unit_admin_client, therapist, unit):
+    late_on_the_9th = datetime.datetime(2024, 3, 9, 22, 30, tzinfo=datetime.UTC)  # 23:30 CET
+    early_on_the_10th = datetime.datetime(2024, 3, 9, 23, 30, tzinfo=datetime.UTC)  # 00:30 CET
+    _entry_at(late_on_the_9th, therapist, unit)
+    _entry_at(early_on_the_10th, therapist, unit)
+
+    def shown(**filters):
+        page = unit_admin_client.get(REVIEW, filters).context["page"]
+        return [row.at for row in page.object_list]
+
+    assert shown(date_from="2024-03-09", date_to="2024-03-09") == [late_on_the_9th]
+    assert shown(date_from="2024-03-10", date_to="2024-03-10") == [early_on_the_10th]
+    assert shown(date_to="2024-03-10") == [early_on_the_10th, late_on_the_9th]
+
+
+def test_review_end_date_before_start_date_is_explained(unit_admin_client, unit):
+    response = unit_admin_client.get(REVIEW, {"date_from": "2024-03-10", "date_to": "2024-03-09"})
+
+    assert response.context["form"].errors == {
+        "date_to": ["The end date is before the start date."]
+    }
+    review = AccessLogEntry.objects.filter(action=Action.LOG_REVIEW).get()
+    assert review.detail == "invalid filters: date_to"
+
+
+def test_review_row_names_the_patient_by_id_not_by_number(
+    unit_admin_client, unit_admin, patient, unit
+):
+    unit_admin_client.get(REVIEW, {"personal_number": patient.personal_number_display})
+
+    review = AccessLogEntry.objects.filter(action=Action.LOG_REVIEW).get()
+    assert review.detail == f"patient={patient.pk}"
+    assert review.actor_role == "Unit administrator"
+
+
+def test_review_covers_every_unit_administered(
+    unit_admin_client, unit_admin, therapist, outsider, unit, other_region_unit
+):
+    StaffMembership.objects.create(
+        user=unit_admin, unit=other_region_unit, role=StaffRole.UNIT_ADMIN
+    )
+    log_access(therapist, Action.READ, unit=unit)
+    log_access(outsider, Action.READ, unit=other_region_unit)
+
+    response = unit_admin_client.get(REVIEW)
+
+    shown = [row.unit for row in response.context["page"].object_list]
+    assert sorted(shown, key=lambda unit: unit.pk) == [unit, other_region_unit]
+    review = AccessLogEntry.objects.filter(action=Action.LOG_REVIEW).get()
+    assert review.unit == unit  # the first by name: Ekholmen before Varberga
+
+
+@pytest.mark.parametrize("entries", [1, 30])
+def test_review_sample_query_count_is_fixed(
+    unit_admin_client, therapist, patient, unit, entries, django_assert_num_queries
+):
+    for _ in range(entries):
+        log_access(therapist, Action.READ, patient=patient, unit=unit)
+    unit_admin_client.get(reverse("core:home"))
+
+    with django_assert_num_queries(10):
+        response = unit_admin_client.get(REVIEW, {"sample": 20})
+
+    assert len(response.context["sample"]) == min(entries, 20)
