@@ -12,6 +12,7 @@ urlpatterns = [
     path("loggar/", include("ikbt.audit.urls")),
     path("skattningar/", include("ikbt.measurement.urls")),
     path("program/", include("ikbt.programs.urls")),
+    path("intag/", include("ikbt.intake.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,255 @@
+"""Every step of intake, each in one function that records its time."""
+
+import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from ikbt.accounts.models import User
+from ikbt.audit.actions import Action, log_access
+from ikbt.intake.eligibility import needs_guardian, refusal_for
+from ikbt.intake.models import Offering, Registration, Slot
+from ikbt.measurement.actions import current_version, response_start
+from ikbt.patients.models import CareRelationship, Patient
+from ikbt.programs.models import MeasurementPoint, ProgramVersion
+from ikbt.treatment.models import Enrollment
+
+
+class IntakeError(ValueError):
+    """A step that cannot be taken; the message says why."""
+
+
+def published_version(offering: Offering) -> ProgramVersion:
+    version = (
+        offering.program.versions.filter(status=ProgramVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        raise IntakeError("The program has no published version.")
+    return version
+
+
+def _questionnaires(patient, version: ProgramVersion, when: str, unit):
+    codes = version.measurement_plan.filter(when=when).values_list("instrument_code", flat=True)
+    return [response_start(patient, current_version(code), unit=unit) for code in codes]
+
+
+@transaction.atomic
+def registration_submit(
+    patient: Patient,
+    offering: Offering,
+    *,
+    answers: dict,
+    register_opt_out: bool,
+    research_consent: bool = False,
+    listed_here: bool = True,
+    guardian_name: str = "",
+    guardian_personal_number: str = "",
+) -> Registration:
+    """File the interest registration and ask for the program's screening questionnaires."""
+    today = timezone.localdate()
+    refusal = refusal_for(patient, offering, today, listed_here=listed_here)
+    if refusal is not None:
+        raise IntakeError(f"{refusal.reason} {refusal.where_to}")
+    now = timezone.now()
+    youth = needs_guardian(patient, offering, today)
+    if youth and not (guardian_name and guardian_personal_number):
+        raise IntakeError("A guardian must consent for a young person.")
+    registration = Registration.objects.create(
+        patient=patient,
+        offering=offering,
+        answers=answers,
+        consent_treatment_at=now,
+        register_opt_out=register_opt_out,
+        consent_research_at=now if research_consent else None,
+        guardian_name=guardian_name if youth else "",
+        guardian_personal_number=guardian_personal_number if youth else "",
+        guardian_consent_at=now if youth else None,
+    )
+    version = published_version(offering)
+    registration.screening.set(
+        _questionnaires(patient, version, MeasurementPoint.When.SCREENING, offering.unit)
+    )
+    return registration
+
+
+@transaction.atomic
+def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
+    """Book ``slot`` for ``registration``. Of two people pressing at once, exactly one wins:
+    the row is updated only while it is still free."""
+    if not registration.is_waiting:
+        raise IntakeError("The registration is not waiting for an assessment.")
+    if slot.unit_id != registration.offering.unit_id:
+        raise IntakeError("The time belongs to another unit.")
+    if Slot.objects.filter(registration=registration).exists():
+        raise IntakeError("The registration already has a booked time.")
+    now = timezone.now()
+    won = Slot.objects.filter(pk=slot.pk, registration__isnull=True, starts_at__gt=now).update(
+        registration=registration, booked_at=now
+    )
+    if not won:
+        raise IntakeError("Someone else booked that time just now. Choose another.")
+    registration.status = Registration.Status.BOOKED
+    registration.save(update_fields=["status"])
+    CareRelationship.objects.get_or_create(
+        patient=registration.patient,
+        staff=slot.therapist,
+        unit=slot.unit,
+        ended_at=None,
+        defaults={"role": CareRelationship.Role.ASSESSOR},
+    )
+    _schedule_reminder(slot, now)
+    slot.refresh_from_db()
+    return slot
+
+
+def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:
+    """The day before, or at once for a time less than a day away. A backend that cannot
+    run tasks later (the ``immediate`` one of tests and demos without a worker) skips it."""
+    from django_tasks import default_task_backend
+
+    from ikbt.intake.tasks import remind_assessment
+
+    if not default_task_backend.supports_defer:
+        return
+    reminder_at = max(slot.starts_at - datetime.timedelta(hours=24), now)
+    transaction.on_commit(lambda: remind_assessment.using(run_after=reminder_at).enqueue(slot.pk))
+
+
+def _end_assessor(registration: Registration, keep: User | None = None) -> None:
+    relationships = CareRelationship.objects.active().filter(
+        patient=registration.patient,
+        unit=registration.offering.unit,
+        role=CareRelationship.Role.ASSESSOR,
+    )
+    if keep is not None:
+        relationships = relationships.exclude(staff=keep)
+    relationships.update(ended_at=timezone.now())
+
+
+@transaction.atomic
+def registration_accept(
+    registration: Registration,
+    *,
+    by: User,
+    therapist: User,
+    start_date: datetime.date,
+    note: dict,
+    request: HttpRequest | None = None,
+) -> Enrollment:
+    """Accept: the treatment starts on ``start_date`` with its responsible therapist, planned
+    to end after the program's planned weeks, and the pre-treatment questionnaires are asked."""
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if not registration.is_waiting:
+        raise IntakeError("The registration has already been decided.")
+    now = timezone.now()
+    offering = registration.offering
+    version = published_version(offering)
+    registration.status = Registration.Status.ACCEPTED
+    registration.assessed_at = registration.assessed_at or now
+    registration.decided_at = now
+    registration.decided_by = by
+    registration.assessment_note = note
+    registration.start_date = start_date
+    registration.responsible_therapist = therapist
+    registration.save()
+    started = timezone.make_aware(datetime.datetime.combine(start_date, datetime.time.min))
+    enrollment = Enrollment.objects.create(
+        patient=registration.patient,
+        unit=offering.unit,
+        program_version=version,
+        started_at=started,
+        planned_end=start_date + datetime.timedelta(weeks=version.planned_weeks),
+    )
+    CareRelationship.objects.get_or_create(
+        patient=registration.patient,
+        staff=therapist,
+        unit=offering.unit,
+        ended_at=None,
+        defaults={"role": CareRelationship.Role.RESPONSIBLE_THERAPIST},
+    )
+    CareRelationship.objects.active().filter(
+        patient=registration.patient, staff=therapist, unit=offering.unit
+    ).update(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
+    _end_assessor(registration, keep=therapist)
+    _questionnaires(registration.patient, version, MeasurementPoint.When.PRE, offering.unit)
+    log_access(
+        by,
+        Action.CREATE,
+        request=request,
+        patient=registration.patient,
+        unit=offering.unit,
+        obj=enrollment,
+        detail="accepted for treatment",
+    )
+    return enrollment
+
+
+@transaction.atomic
+def registration_decline(
+    registration: Registration,
+    *,
+    by: User,
+    status: str,
+    reason: str,
+    referred_to: str = "",
+    note: dict | None = None,
+    request: HttpRequest | None = None,
+) -> Registration:
+    """Not suitable (with the reason and where the patient was referred) or no-show."""
+    if status not in (Registration.Status.NOT_SUITABLE, Registration.Status.NO_SHOW):
+        raise IntakeError("Unknown decision.")
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if not registration.is_waiting:
+        raise IntakeError("The registration has already been decided.")
+    now = timezone.now()
+    registration.status = status
+    registration.assessed_at = now if status == Registration.Status.NOT_SUITABLE else None
+    registration.decided_at = now
+    registration.decided_by = by
+    registration.decision_reason = reason
+    registration.referred_to = referred_to
+    registration.assessment_note = note or {}
+    registration.save()
+    _end_assessor(registration)
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=registration.patient,
+        unit=registration.offering.unit,
+        obj=registration,
+        detail=f"decision: {status}",
+    )
+    return registration
+
+
+@transaction.atomic
+def registration_transfer(
+    registration: Registration, offering: Offering, *, by: User, request: HttpRequest | None = None
+) -> Registration:
+    """A unit administrator moves a waiting registration to another unit's offering."""
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if not registration.is_waiting:
+        raise IntakeError("Only a registration still waiting can be moved.")
+    if offering.program_id != registration.offering.program_id:
+        raise IntakeError("The other unit must offer the same program.")
+    old_unit = registration.offering.unit
+    Slot.objects.filter(registration=registration).update(registration=None, booked_at=None)
+    _end_assessor(registration)
+    registration.offering = offering
+    registration.status = Registration.Status.SUBMITTED
+    registration.save(update_fields=["offering", "status"])
+    registration.screening.filter(status="in_progress").update(unit=offering.unit)
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=registration.patient,
+        unit=old_unit,
+        obj=registration,
+        detail=f"moved to unit {offering.unit_id}",
+    )
+    return registration

@@ -1,0 +1,157 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.accounts.models import User
+from ikbt.intake.models import Offering, Slot
+from ikbt.patients.personal_number import PersonalNumberField
+
+YES_NO = [("no", _("No")), ("yes", _("Yes"))]
+
+
+class RegistrationForm(forms.Form):
+    """The intake questions and the consents the unit asks for."""
+
+    situation = forms.CharField(
+        label=_("What would you like help with, and how does it affect your everyday life?"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=3000,
+    )
+    previous_treatment = forms.CharField(
+        label=_("Have you had psychological treatment before? What kind, and when?"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+    )
+    medication = forms.CharField(
+        label=_("Do you take any medication for mental health? Which?"),
+        max_length=500,
+        required=False,
+    )
+    substance_use = forms.ChoiceField(
+        label=_("Do you use alcohol or drugs in a way that worries you or others?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+    )
+    psychiatry_contact = forms.ChoiceField(
+        label=_("Are you in contact with psychiatric care now?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+    )
+    listed_here = forms.BooleanField(label=_("I am listed at this unit."), required=False)
+    consent_treatment = forms.BooleanField(
+        label=_("I want treatment and agree that the unit keeps a record of it."),
+        error_messages={"required": _("Treatment needs your consent.")},
+    )
+    register_opt_out = forms.BooleanField(
+        label=_("I do not want my treatment reported to the national quality register (SibeR)."),
+        required=False,
+    )
+    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=200, required=False)
+    guardian_personal_number = PersonalNumberField(
+        label=_("Guardian's personal identity number"), required=False
+    )
+    guardian_consent = forms.BooleanField(
+        label=_("I am the guardian and I consent to the treatment."), required=False
+    )
+
+    ANSWER_FIELDS = (
+        "situation",
+        "previous_treatment",
+        "medication",
+        "substance_use",
+        "psychiatry_contact",
+    )
+
+    def __init__(self, *args, offering: Offering, youth: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.youth = youth
+        if offering.intake != Offering.Intake.LISTED:
+            del self.fields["listed_here"]
+        if not youth:
+            for name in ("guardian_name", "guardian_personal_number", "guardian_consent"):
+                del self.fields[name]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.youth:
+            for name in ("guardian_name", "guardian_personal_number", "guardian_consent"):
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(
+                        name, _("A guardian must give their consent for a young person.")
+                    )
+        return cleaned
+
+    def answers(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.ANSWER_FIELDS}
+
+
+class SlotForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=None)
+    starts_at = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    minutes = forms.IntegerField(
+        label=_("Length in minutes"), min_value=15, max_value=180, initial=45
+    )
+    mode = forms.ChoiceField(label=_("How"), choices=Slot.Mode.choices)
+    video_link = forms.URLField(label=_("Video link"), required=False, assume_scheme="https")
+
+    def __init__(self, *args, units, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+
+
+class TherapistChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user: User) -> str:
+        return f"{user.get_full_name()} ({user.get_profession_display()})"
+
+
+class AcceptForm(forms.Form):
+    therapist = TherapistChoiceField(
+        label=_("Responsible therapist"), queryset=None, empty_label=None
+    )
+    start_date = forms.DateField(
+        label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    problem = forms.CharField(
+        label=_("The problem as assessed"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    risk = forms.CharField(
+        label=_("Suicide risk and other risks"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    suitability = forms.CharField(
+        label=_("Why internet treatment suits"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, therapists, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["therapist"].queryset = therapists
+
+    def note(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ("problem", "risk", "suitability")}
+
+
+class DeclineForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("not_suitable", _("Not suitable: refer elsewhere")),
+            ("no_show", _("Did not come")),
+        ],
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+    referred_to = forms.CharField(label=_("Referred to"), max_length=200, required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("decision") == "not_suitable" and not cleaned.get("referred_to"):
+            self.add_error("referred_to", _("Say where the patient was referred."))
+        return cleaned
+
+
+class TransferForm(forms.Form):
+    offering = forms.ModelChoiceField(label=_("Move to"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, offerings, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["offering"].queryset = offerings

@@ -1,0 +1,362 @@
+"""From the e-service page to a booked interview and from the queue to an enrolled patient."""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from ikbt import factories
+from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import verified_client
+from ikbt.intake import actions
+from ikbt.intake.eligibility import refusal_for
+from ikbt.intake.models import Offering, Registration, Slot
+from ikbt.intake.waiting import summarise
+from ikbt.patients.models import CareRelationship
+from ikbt.programs.actions import program_import, version_publish
+from ikbt.programs.models import TargetGroup
+from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+from ikbt.treatment.models import Enrollment
+
+TODAY = datetime.date(2026, 11, 22)
+
+
+@pytest.fixture
+def offering(unit) -> Offering:
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    version = version_publish(program_import(data, unit.region), None)
+    return Offering.objects.create(unit=unit, program=version.program)
+
+
+@pytest.fixture
+def youth_offering(unit, offering) -> Offering:
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    data.slug = "exempel-unga"
+    data.target_group = TargetGroup.YOUTH
+    version = version_publish(program_import(data, unit.region), None)
+    return Offering.objects.create(unit=unit, program=version.program)
+
+
+def person_born(day: datetime.date, serial: int = 700):
+    return factories.PatientFactory(
+        personal_number=factories.personal_number(day.strftime("%Y%m%d"), serial)
+    )
+
+
+FORM = {
+    "situation": "Jag oroar mig hela tiden och sover dåligt.",
+    "previous_treatment": "",
+    "medication": "",
+    "substance_use": "no",
+    "psychiatry_contact": "no",
+    "consent_treatment": "on",
+}
+
+
+def test_adult_program_opens_on_the_day_of_the_18th_birthday(offering):
+    eve = person_born(datetime.date(2008, 11, 23), 701)
+    birthday = person_born(datetime.date(2008, 11, 22), 702)
+    assert (
+        refusal_for(eve, offering, TODAY).reason
+        == "This program is for adults, from the day you turn 18."
+    )
+    assert refusal_for(birthday, offering, TODAY) is None
+
+
+def test_youth_program_is_for_12_to_17(youth_offering):
+    assert (
+        refusal_for(person_born(datetime.date(2014, 11, 22), 703), youth_offering, TODAY) is None
+    )
+    assert (
+        refusal_for(person_born(datetime.date(2014, 11, 23), 704), youth_offering, TODAY)
+        is not None
+    )
+    eighteen = refusal_for(person_born(datetime.date(2008, 11, 22), 705), youth_offering, TODAY)
+    assert "Choose a program for adults" in str(eighteen.where_to)
+
+
+def test_region_rule_points_elsewhere(offering, other_region_unit):
+    offering.intake = Offering.Intake.RESIDENTS
+    offering.save()
+    patient = factories.PatientFactory(home_region=other_region_unit.region)
+    refusal = refusal_for(patient, offering, TODAY)
+    assert "live in Region Östergötland" in str(refusal.reason)
+    assert "1177" in str(refusal.where_to)
+
+
+def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
+    client, patient_client, patient, offering, therapist, django_capture_on_commit_callbacks
+):
+    page = client.get(reverse("intake:eservice", args=["05"]))
+    assert "Example: managing anxiety" in page.text
+    register = reverse("intake:register", args=[offering.pk])
+    assert register in page.text
+
+    response = patient_client.post(register, FORM)
+    assert response.url == reverse("intake:my_registrations")
+    registration = Registration.objects.get()
+    assert registration.answers["situation"] == FORM["situation"]
+    assert sorted(r.instrument_version.instrument.code for r in registration.screening.all()) == [
+        "GAD-7",
+        "PHQ-9",
+    ]
+
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=3),
+    )
+    status = patient_client.get(reverse("intake:my_registrations"))
+    assert "Book your assessment" in status.text
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_client.post(
+            reverse("intake:my_registrations"), {"registration": registration.pk, "slot": slot.pk}
+        )
+    slot.refresh_from_db()
+    assert slot.registration == registration
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.BOOKED
+    assert "Assessment booked" in patient_client.get(reverse("intake:my_registrations")).text
+
+
+def test_missing_consent_is_explained_and_answers_kept(patient_client, offering):
+    form = {**FORM}
+    del form["consent_treatment"]
+    page = patient_client.post(reverse("intake:register", args=[offering.pk]), form)
+    assert "Treatment needs your consent." in page.text
+    assert FORM["situation"] in page.text
+    assert not Registration.objects.exists()
+
+
+def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
+    young = person_born(datetime.date(2012, 5, 1), 706)
+    client.force_login(young.user)
+    url = reverse("intake:register", args=[youth_offering.pk])
+    page = client.post(url, FORM)
+    assert "A guardian must give their consent" in page.text
+    guardian = factories.personal_number("19800101", 707)
+    client.post(
+        url,
+        {
+            **FORM,
+            "guardian_name": "Anna Förälder",
+            "guardian_personal_number": guardian,
+            "guardian_consent": "on",
+        },
+    )
+    registration = Registration.objects.get()
+    assert (registration.guardian_name, registration.guardian_personal_number) == (
+        "Anna Förälder",
+        guardian,
+    )
+    assert registration.guardian_consent_at is not None
+
+
+def test_too_young_for_the_adult_program_is_told_where_to_go(client, offering):
+    young = person_born(datetime.date(2012, 5, 1), 708)
+    client.force_login(young.user)
+    page = client.get(reverse("intake:register", args=[offering.pk]))
+    assert "from the day you turn 18" in page.text
+    assert "youth clinic" in page.text
+
+
+@pytest.fixture
+def registration(patient, offering) -> Registration:
+    return actions.registration_submit(
+        patient, offering, answers={"situation": "Oro"}, register_opt_out=False
+    )
+
+
+def test_exactly_one_of_two_bookings_of_one_slot_wins(registration, offering, therapist):
+    other = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+    )
+    actions.slot_book(slot, registration, by=therapist)
+    with pytest.raises(actions.IntakeError, match="Someone else booked"):
+        actions.slot_book(slot, other, by=therapist)
+    assert Slot.objects.get().registration == registration
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs real concurrent connections")
+def test_two_people_pressing_book_at_once(unit, therapist):
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    offering = Offering.objects.create(
+        unit=unit, program=version_publish(program_import(data, unit.region), None).program
+    )
+    people = [
+        actions.registration_submit(
+            factories.PatientFactory(), offering, answers={}, register_opt_out=False
+        )
+        for _ in range(2)
+    ]
+    slot = Slot.objects.create(
+        unit=unit, therapist=therapist, starts_at=timezone.now() + datetime.timedelta(days=2)
+    )
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def book(registration):
+        barrier.wait()
+        try:
+            actions.slot_book(Slot.objects.get(pk=slot.pk), registration, by=therapist)
+            outcomes.append("won")
+        except actions.IntakeError:
+            outcomes.append("lost")
+        except Exception as error:
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=(person,)) for person in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost", "won"]
+    assert Slot.objects.get().registration in people
+
+
+def test_staff_go_from_the_queue_to_an_enrolled_patient(
+    therapist_client, therapist, registration, offering
+):
+    queue = therapist_client.get(reverse("intake:queue"))
+    assert registration.patient.full_name in queue.text
+    detail_url = reverse("intake:registration", args=[registration.pk])
+    start = timezone.localdate() + datetime.timedelta(days=5)
+    therapist_client.post(
+        detail_url,
+        {
+            "accept": "1",
+            "therapist": therapist.pk,
+            "start_date": start.isoformat(),
+            "problem": "GAD",
+            "risk": "Låg",
+            "suitability": "Motiverad",
+        },
+    )
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.ACCEPTED
+    enrollment = Enrollment.objects.get()
+    assert (enrollment.unit, enrollment.program_version.program.slug) == (
+        offering.unit,
+        "exempel-angest",
+    )
+    assert enrollment.planned_end == start + datetime.timedelta(weeks=12)
+    assert timezone.localdate(enrollment.started_at) == start
+    assert (
+        CareRelationship.objects.active().get(patient=registration.patient, staff=therapist).role
+        == "responsible_therapist"
+    )
+    pre = registration.patient.responses.filter(status="in_progress").exclude(
+        pk__in=registration.screening.all()
+    )
+    assert sorted(r.instrument_version.instrument.code for r in pre) == ["GAD-7", "PHQ-9"]
+
+
+def test_not_suitable_needs_where_referred(therapist_client, registration):
+    url = reverse("intake:registration", args=[registration.pk])
+    page = therapist_client.post(
+        url, {"decline": "1", "decision": "not_suitable", "reason": "Behöver psykiatri"}
+    )
+    assert "Say where the patient was referred." in page.text
+    therapist_client.post(
+        url,
+        {
+            "decline": "1",
+            "decision": "not_suitable",
+            "reason": "Behöver psykiatri",
+            "referred_to": "Allmänpsykiatrin",
+        },
+    )
+    registration.refresh_from_db()
+    assert (registration.status, registration.referred_to) == ("not_suitable", "Allmänpsykiatrin")
+
+
+def test_outsider_gets_404_and_the_denial_is_logged(outsider_client, outsider, registration):
+    assert (
+        outsider_client.get(reverse("intake:registration", args=[registration.pk])).status_code
+        == 404
+    )
+    assert AccessLogEntry.objects.filter(
+        actor=outsider, action="denied", patient=registration.patient
+    ).exists()
+
+
+def test_unit_admin_moves_a_registration_to_another_unit(
+    unit, unit_admin, registration, therapist
+):
+    other_unit = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Ryd")
+    other_offering = Offering.objects.create(
+        unit=other_unit, program=registration.offering.program
+    )
+    slot = Slot.objects.create(
+        unit=unit, therapist=therapist, starts_at=timezone.now() + datetime.timedelta(days=2)
+    )
+    actions.slot_book(slot, registration, by=therapist)
+
+    client = verified_client(unit_admin)
+    client.post(
+        reverse("intake:registration", args=[registration.pk]),
+        {"transfer": "1", "offering": other_offering.pk},
+    )
+
+    registration.refresh_from_db()
+    assert (registration.offering, registration.status) == (other_offering, "submitted")
+    assert Slot.objects.get().registration is None
+    assert (
+        not CareRelationship.objects.active()
+        .filter(patient=registration.patient, role="assessor")
+        .exists()
+    )
+    assert AccessLogEntry.objects.filter(
+        actor=unit_admin, detail__startswith="moved to unit"
+    ).exists()
+
+
+def test_waiting_times_are_shown(therapist_client, therapist, registration):
+    Registration.objects.filter(pk=registration.pk).update(
+        registered_at=timezone.now() - datetime.timedelta(days=20)
+    )
+    actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    page = therapist_client.get(reverse("intake:waiting"))
+    row = page.context["rows"][0]
+    assert row["to_start"].count == 1
+    assert row["to_start"].median == 20
+
+
+def test_summary_figures():
+    assert summarise([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]) == summarise(
+        [100, 90, 80, 70, 60, 50, 40, 30, 20, 10]
+    )
+    figures = summarise([10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    assert (figures.mean, figures.median, figures.p90) == (55.0, 55.0, 90)
+    assert summarise([]).count == 0
+
+
+def test_reminder_carries_no_health_content(registration, offering, therapist):
+    from ikbt.intake.tasks import remind_assessment
+    from ikbt.notifications import sms
+
+    sms.outbox.clear()
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+    )
+    actions.slot_book(slot, registration, by=therapist)
+    assert remind_assessment.call(slot.pk) is True
+    (message,) = sms.outbox
+    assert message.body == "Du har en bokad tid hos Open iKBT. Logga in för att se när och hur."
+    Slot.objects.filter(pk=slot.pk).update(registration=None)
+    assert remind_assessment.call(slot.pk) is False

@@ -1,0 +1,344 @@
+"""The e-service page, the patient's registration and its status, and the unit's side:
+triage queue, assessment times, decisions, transfers and waiting times."""
+
+import datetime
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.accounts.models import User
+from ikbt.audit.actions import log_list_access
+from ikbt.intake import actions
+from ikbt.intake.access import admin_unit_ids, get_registration_for_staff, intake_unit_ids
+from ikbt.intake.eligibility import needs_guardian, refusal_for
+from ikbt.intake.forms import AcceptForm, DeclineForm, RegistrationForm, SlotForm, TransferForm
+from ikbt.intake.models import Offering, Registration, Slot
+from ikbt.intake.waiting import waiting_times
+from ikbt.measurement.models import Response, RiskFlag
+from ikbt.organisations.models import CareUnit, Region, StaffRole
+from ikbt.programs.models import ProgramVersion
+
+BOOKING_DAYS = 28
+
+
+def eservice(request: HttpRequest, region_code: str) -> HttpResponse:
+    """Public: the programs each unit of the region offers, who they are for, what they ask."""
+    region = get_object_or_404(Region, code=region_code)
+    published = ProgramVersion.objects.filter(status=ProgramVersion.Status.PUBLISHED).order_by(
+        "-number"
+    )
+    offerings = (
+        Offering.objects.filter(unit__region=region, is_open=True)
+        .select_related("unit", "program")
+        .prefetch_related(Prefetch("program__versions", queryset=published, to_attr="published"))
+        .order_by("unit__name", "program__slug")
+    )
+    language = translation.get_language()
+    rows = [
+        {
+            "offering": offering,
+            "version": offering.program.published[0],
+            "title": offering.program.published[0].title(language),
+        }
+        for offering in offerings
+        if offering.program.published
+    ]
+    return render(request, "intake/eservice.html", {"region": region, "rows": rows})
+
+
+@patient_required
+def register(request: HttpRequest, offering_id: int) -> HttpResponse:
+    offering = get_object_or_404(
+        Offering.objects.select_related("unit__region", "program"), pk=offering_id
+    )
+    patient = request.user.patient
+    today = timezone.localdate()
+    youth = needs_guardian(patient, offering, today)
+    form = RegistrationForm(request.POST or None, offering=offering, youth=youth)
+    refusal = refusal_for(patient, offering, today)  # listing is asked in the form itself
+    if refusal is not None:
+        return render(
+            request,
+            "intake/refused.html",
+            {"refusal": refusal, "offering": offering},
+        )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.registration_submit(
+                patient,
+                offering,
+                answers=form.answers(),
+                register_opt_out=data["register_opt_out"],
+                listed_here=data.get("listed_here", True),
+                guardian_name=data.get("guardian_name", ""),
+                guardian_personal_number=data.get("guardian_personal_number", ""),
+            )
+        except actions.IntakeError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("Your registration is sent. Fill in the questionnaires below.")
+            )
+            return redirect("intake:my_registrations")
+    version = actions.published_version(offering)
+    return render(
+        request,
+        "intake/register.html",
+        {"offering": offering, "form": form, "youth": youth, "version": version},
+    )
+
+
+@patient_required
+def my_registrations(request: HttpRequest) -> HttpResponse:
+    patient = request.user.patient
+    if request.method == "POST":
+        registration = get_object_or_404(
+            Registration, pk=request.POST.get("registration"), patient=patient
+        )
+        slot = get_object_or_404(Slot, pk=request.POST.get("slot"))
+        try:
+            actions.slot_book(slot, registration, by=request.user)
+            messages.success(request, _("Your assessment is booked."))
+        except actions.IntakeError as error:
+            messages.error(request, str(error))
+        return redirect("intake:my_registrations")
+    registrations = list(
+        Registration.objects.filter(patient=patient)
+        .select_related("offering__unit", "offering__program", "slot__therapist")
+        .prefetch_related(
+            Prefetch(
+                "screening",
+                queryset=Response.objects.select_related("instrument_version__instrument"),
+            )
+        )
+        .order_by("-registered_at")
+    )
+    now = timezone.now()
+    free = {}
+    for registration in registrations:
+        if registration.status == Registration.Status.SUBMITTED:
+            free[registration.pk] = list(
+                Slot.objects.filter(
+                    unit=registration.offering.unit,
+                    registration__isnull=True,
+                    starts_at__gt=now,
+                    starts_at__lt=now + datetime.timedelta(days=BOOKING_DAYS),
+                ).select_related("therapist")[:20]
+            )
+    rows = [(registration, free.get(registration.pk, [])) for registration in registrations]
+    return render(request, "intake/my_registrations.html", {"rows": rows})
+
+
+@staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """New registrations, risk flags first, then the longest wait."""
+    unit_ids = intake_unit_ids(request.user)
+    if not unit_ids:
+        raise Http404
+    registrations = (
+        Registration.objects.filter(offering__unit_id__in=unit_ids)
+        .select_related("patient", "offering__unit", "offering__program", "slot")
+        .prefetch_related(
+            Prefetch(
+                "screening",
+                queryset=Response.objects.select_related(
+                    "instrument_version__instrument", "risk_flag"
+                ),
+            )
+        )
+    )
+    status = request.GET.get("status", "waiting")
+    if status == "waiting":
+        registrations = registrations.filter(
+            status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
+        )
+    elif status in Registration.Status.values:
+        registrations = registrations.filter(status=status)
+    program = request.GET.get("program", "")
+    if program:
+        registrations = registrations.filter(offering__program__slug=program)
+    rows = list(registrations.order_by("registered_at")[:200])
+    flagged = set(
+        RiskFlag.objects.open()
+        .filter(response__registrations__in=rows)
+        .values_list("response__registrations", flat=True)
+    )
+    rows.sort(
+        key=lambda registration: (registration.pk not in flagged, registration.registered_at)
+    )
+    log_list_access(
+        request.user,
+        request,
+        [(row.patient, row.offering.unit, str(StaffRole.THERAPIST.label)) for row in rows],
+        detail="intake queue",
+    )
+    programs = sorted(
+        {
+            row.offering.program.slug
+            for row in Registration.objects.filter(offering__unit_id__in=unit_ids).select_related(
+                "offering__program"
+            )
+        }
+    )
+    return render(
+        request,
+        "intake/queue.html",
+        {
+            "rows": rows,
+            "flagged": flagged,
+            "now": timezone.now(),
+            "status": status,
+            "program": program,
+            "programs": programs,
+            "statuses": Registration.Status.choices,
+        },
+    )
+
+
+def _unit_therapists(unit: CareUnit):
+    return (
+        User.objects.filter(memberships__unit=unit, memberships__role=StaffRole.THERAPIST)
+        .distinct()
+        .order_by("last_name")
+    )
+
+
+@staff_required
+def registration_detail(request: HttpRequest, registration_id: int) -> HttpResponse:
+    registration = get_registration_for_staff(request, registration_id)
+    unit = registration.offering.unit
+    accept_form = AcceptForm(
+        request.POST if "accept" in request.POST else None,
+        therapists=_unit_therapists(unit),
+        initial={"start_date": timezone.localdate() + datetime.timedelta(days=7)},
+    )
+    decline_form = DeclineForm(request.POST if "decline" in request.POST else None)
+    is_admin = unit.pk in admin_unit_ids(request.user)
+    transfer_form = TransferForm(
+        request.POST if "transfer" in request.POST else None,
+        offerings=Offering.objects.filter(
+            program=registration.offering.program, unit__region=unit.region
+        )
+        .exclude(pk=registration.offering_id)
+        .select_related("unit"),
+    )
+    if request.method == "POST":
+        try:
+            target = _decide(
+                request, registration, accept_form, decline_form, transfer_form, is_admin
+            )
+        except actions.IntakeError as error:
+            messages.error(request, str(error))
+            target = None
+        if target:
+            return redirect(target)
+    free_slots = list(
+        Slot.objects.filter(
+            unit=unit, registration__isnull=True, starts_at__gt=timezone.now()
+        ).select_related("therapist")[:30]
+    )
+    screening = list(registration.screening.select_related("instrument_version__instrument"))
+    return render(
+        request,
+        "intake/registration_detail.html",
+        {
+            "registration": registration,
+            "screening": screening,
+            "flags": list(
+                RiskFlag.objects.filter(response__in=screening).select_related(
+                    "response__instrument_version__instrument"
+                )
+            ),
+            "free_slots": free_slots,
+            "accept_form": accept_form,
+            "decline_form": decline_form,
+            "transfer_form": transfer_form if is_admin else None,
+            "waiting_days": registration.waiting_days(),
+        },
+    )
+
+
+def _decide(
+    request, registration, accept_form, decline_form, transfer_form, is_admin
+) -> str | None:
+    here = request.path
+    if "book" in request.POST:
+        slot = get_object_or_404(Slot, pk=request.POST.get("slot"))
+        actions.slot_book(slot, registration, by=request.user)
+        messages.success(request, _("The assessment is booked."))
+        return here
+    if "accept" in request.POST and accept_form.is_valid():
+        data = accept_form.cleaned_data
+        actions.registration_accept(
+            registration,
+            by=request.user,
+            therapist=data["therapist"],
+            start_date=data["start_date"],
+            note=accept_form.note(),
+            request=request,
+        )
+        messages.success(request, _("Accepted. The treatment starts on the start date."))
+        return here
+    if "decline" in request.POST and decline_form.is_valid():
+        data = decline_form.cleaned_data
+        actions.registration_decline(
+            registration,
+            by=request.user,
+            status=data["decision"],
+            reason=data["reason"],
+            referred_to=data["referred_to"],
+            request=request,
+        )
+        messages.success(request, _("The decision is recorded."))
+        return here
+    if "transfer" in request.POST and is_admin and transfer_form.is_valid():
+        actions.registration_transfer(
+            registration, transfer_form.cleaned_data["offering"], by=request.user, request=request
+        )
+        messages.success(request, _("The registration is moved."))
+        return reverse("intake:queue")
+    return None
+
+
+@staff_required
+def slots(request: HttpRequest) -> HttpResponse:
+    """A therapist's assessment times: publish new ones and see who booked."""
+    units = CareUnit.objects.filter(
+        memberships__user=request.user, memberships__role=StaffRole.THERAPIST
+    ).distinct()
+    if not units.exists():
+        raise Http404
+    form = SlotForm(request.POST or None, units=units)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["starts_at"] <= timezone.now():
+            form.add_error("starts_at", _("Choose a time in the future."))
+        else:
+            Slot.objects.create(therapist=request.user, **data)
+            messages.success(request, _("The time is published."))
+            return redirect("intake:slots")
+    mine = list(
+        Slot.objects.filter(
+            therapist=request.user, starts_at__gt=timezone.now() - datetime.timedelta(days=1)
+        ).select_related("unit", "registration__patient")
+    )
+    return render(request, "intake/slots.html", {"form": form, "slots": mine})
+
+
+@staff_required
+def waiting(request: HttpRequest) -> HttpResponse:
+    unit_ids = intake_unit_ids(request.user)
+    if not unit_ids:
+        raise Http404
+    since = timezone.now() - datetime.timedelta(days=365)
+    rows = waiting_times(
+        Registration.objects.filter(offering__unit_id__in=unit_ids, registered_at__gte=since)
+    )
+    return render(request, "intake/waiting.html", {"rows": rows})
