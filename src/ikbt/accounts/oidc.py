@@ -1,16 +1,19 @@
 """Patient sign-in through the region's e-identification provider (BankID, Freja eID) over
 OpenID Connect. Enabled only when the ``OIDC_*`` settings are present (see the README).
 
-The provider vouches for the personal identity number; a patient account is matched on it
-and never created here (patients are registered through intake).
+The provider vouches for the personal identity number; a patient account is matched on it.
+A person signing in for the first time (to register their interest through the e-service) gets
+a patient account with the name the provider gives; staff accounts are never created here.
 """
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from ikbt.accounts.actions import log_patient_sign_in
 from ikbt.accounts.models import User
+from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import normalise_personal_number
 
 
@@ -22,7 +25,28 @@ class PatientOIDCBackend(OIDCAuthenticationBackend):
         return user
 
     def verify_claims(self, claims: dict) -> bool:
-        return bool(claims.get(settings.OIDC_PERSONAL_NUMBER_CLAIM))
+        try:
+            normalise_personal_number(claims.get(settings.OIDC_PERSONAL_NUMBER_CLAIM, ""))
+        except ValidationError:
+            return False
+        return True
+
+    @transaction.atomic
+    def create_user(self, claims: dict) -> User:
+        number = normalise_personal_number(claims[settings.OIDC_PERSONAL_NUMBER_CLAIM])
+        given, family = claims.get("given_name", ""), claims.get("family_name", "")
+        user = User.objects.create(
+            username=f"patient-{number}",
+            kind=User.Kind.PATIENT,
+            first_name=given,
+            last_name=family,
+        )
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        Patient.objects.create(
+            user=user, personal_number=number, given_name=given, family_name=family
+        )
+        return user
 
     def filter_users_by_claims(self, claims: dict):
         try:

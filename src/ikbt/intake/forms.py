@@ -155,3 +155,15 @@ class TransferForm(forms.Form):
     def __init__(self, *args, offerings, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["offering"].queryset = offerings
+
+
+class TreatmentTransferForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=None)
+    therapist = TherapistChoiceField(
+        label=_("Responsible therapist"), queryset=None, empty_label=None
+    )
+
+    def __init__(self, *args, units, therapists, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        self.fields["therapist"].queryset = therapists

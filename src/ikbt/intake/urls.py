@@ -12,4 +12,9 @@ urlpatterns = [
     path("ko/<int:registration_id>/", views.registration_detail, name="registration"),
     path("tider/", views.slots, name="slots"),
     path("vantetider/", views.waiting, name="waiting"),
+    path(
+        "behandling/<int:enrollment_id>/flytta/",
+        views.treatment_transfer,
+        name="treatment_transfer",
+    ),
 ]

@@ -13,16 +13,25 @@ from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
-from ikbt.audit.actions import log_list_access
+from ikbt.audit.actions import Action, log_access, log_list_access
 from ikbt.intake import actions
 from ikbt.intake.access import admin_unit_ids, get_registration_for_staff, intake_unit_ids
 from ikbt.intake.eligibility import needs_guardian, refusal_for
-from ikbt.intake.forms import AcceptForm, DeclineForm, RegistrationForm, SlotForm, TransferForm
+from ikbt.intake.forms import (
+    AcceptForm,
+    DeclineForm,
+    RegistrationForm,
+    SlotForm,
+    TransferForm,
+    TreatmentTransferForm,
+)
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffRole
 from ikbt.programs.models import ProgramVersion
+from ikbt.treatment.actions import TreatmentError, enrollment_transfer
+from ikbt.treatment.models import Enrollment
 
 BOOKING_DAYS = 28
 
@@ -342,3 +351,49 @@ def waiting(request: HttpRequest) -> HttpResponse:
         Registration.objects.filter(offering__unit_id__in=unit_ids, registered_at__gte=since)
     )
     return render(request, "intake/waiting.html", {"rows": rows})
+
+
+@staff_required
+def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    """A unit administrator moves a treatment to another unit or responsible therapist."""
+    enrollment = (
+        Enrollment.objects.select_related("patient", "unit__region", "program_version__program")
+        .filter(pk=enrollment_id, unit_id__in=admin_unit_ids(request.user))
+        .first()
+    )
+    if enrollment is None:
+        raise Http404
+    units = CareUnit.objects.filter(region=enrollment.unit.region)
+    therapists = (
+        User.objects.filter(memberships__unit__in=units, memberships__role=StaffRole.THERAPIST)
+        .distinct()
+        .order_by("last_name")
+    )
+    form = TreatmentTransferForm(request.POST or None, units=units, therapists=therapists)
+    if request.method == "GET":
+        log_access(
+            request.user,
+            Action.READ,
+            request=request,
+            patient=enrollment.patient,
+            unit=enrollment.unit,
+            obj=enrollment,
+            detail="treatment transfer",
+        )
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrollment_transfer(
+                enrollment,
+                unit=form.cleaned_data["unit"],
+                therapist=form.cleaned_data["therapist"],
+                by=request.user,
+                request=request,
+            )
+        except TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The treatment is moved."))
+            return redirect("patients:staff_home")
+    return render(
+        request, "intake/treatment_transfer.html", {"enrollment": enrollment, "form": form}
+    )

@@ -49,6 +49,9 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "access": access,
         "patient": patient,
         "guardians": list(patient.guardians.all()),
+        "enrollments": list(
+            patient.enrollments.select_related("unit", "program_version__program")
+        ),
         "care_team": list(
             CareRelationship.objects.active()
             .filter(patient=patient)

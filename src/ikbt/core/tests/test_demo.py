@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.models import User
+from ikbt.intake.models import Registration
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
@@ -30,15 +31,17 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     assert set(professions) == set(User.Profession.values)
     assert Patient.objects.count() == 30
     assert Patient.objects.filter(protected_identity=True).count() == 1
-    assert CareRelationship.objects.active().count() == 30
+    assert CareRelationship.objects.active().count() == 31  # 30, and the patient accepted at intake
     assert all(patient.guardians.exists() for patient in Patient.objects.all() if patient.is_minor)
     assert TOTPDevice.objects.filter(confirmed=True).count() == 11
     # Six patients answer PHQ-9 and GAD-7 weekly for six weeks; one has an open risk flag.
     assert Response.objects.filter(status="submitted").count() == 6 * 6 * 2
     assert RiskFlag.objects.open().count() == 1
-    assert Response.objects.filter(status="in_progress").count() == 1
+    # One waiting on a home page, screening for four registrations, pre-treatment for one.
+    assert Response.objects.filter(status="in_progress").count() == 1 + 4 * 2 + 2
     assert Program.objects.get().versions.get().is_published
-    assert Enrollment.objects.count() == 6
+    assert Enrollment.objects.count() == 7  # six in treatment, one just accepted from intake
+    assert Registration.objects.filter(status="submitted").count() == 3
     printed = capsys.readouterr().out
     assert "terapeut" in printed
     assert "demo-losenord-2026" in printed

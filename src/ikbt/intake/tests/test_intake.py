@@ -360,3 +360,65 @@ def test_reminder_carries_no_health_content(registration, offering, therapist):
     assert message.body == "Du har en bokad tid hos Open iKBT. Logga in för att se när och hur."
     Slot.objects.filter(pk=slot.pk).update(registration=None)
     assert remind_assessment.call(slot.pk) is False
+
+
+def test_unit_admin_moves_a_treatment_and_the_care_relationship_follows(
+    unit, unit_admin, therapist, colleague, registration
+):
+    enrollment = actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    client = verified_client(unit_admin)
+    url = reverse("intake:treatment_transfer", args=[enrollment.pk])
+    assert client.get(url).status_code == 200
+    client.post(url, {"unit": unit.pk, "therapist": colleague.pk})
+
+    active = CareRelationship.objects.active().filter(patient=registration.patient)
+    assert list(active.values_list("staff__username", "role")) == [
+        ("colleague", "responsible_therapist")
+    ]
+    assert (
+        verified_client(therapist)
+        .get(reverse("patients:patient_detail", args=[registration.patient.pk]))
+        .status_code
+        == 404
+    )
+    assert (
+        verified_client(colleague)
+        .get(reverse("patients:patient_detail", args=[registration.patient.pk]))
+        .status_code
+        == 200
+    )
+    assert verified_client(therapist).get(url).status_code == 404  # not a unit administrator
+
+
+def test_critical_screening_answer_puts_the_registration_first(
+    therapist_client, registration, offering
+):
+    from ikbt.measurement.actions import response_submit
+    from ikbt.measurement.models import RiskFlag
+
+    later = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    Registration.objects.filter(pk=registration.pk).update(
+        registered_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    phq9 = later.screening.get(instrument_version__instrument__code="PHQ-9")
+    response_submit(phq9, [0] * 8 + [2])
+    assert RiskFlag.objects.get().unit == offering.unit
+
+    rows = therapist_client.get(reverse("intake:queue")).context["rows"]
+    assert rows == [later, registration]
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_queue_query_count_is_fixed(therapist_client, offering, count, django_assert_num_queries):
+    for _ in range(count):
+        actions.registration_submit(
+            factories.PatientFactory(), offering, answers={}, register_opt_out=False
+        )
+    therapist_client.get(reverse("core:home"))
+    with django_assert_num_queries(10):
+        response = therapist_client.get(reverse("intake:queue"))
+    assert len(response.context["rows"]) == count

@@ -15,6 +15,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.models import User
+from ikbt.intake.actions import registration_accept, registration_submit
+from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import (
     current_version,
     instruments_load,
@@ -318,6 +320,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(map(str, problems)))
         version = version_publish(program_import(data, Region.objects.get(code="05")), None)
         program_share(version.program, True)
+        self._intake(version.program, patients)
         for patient in patients[:6]:
             relationship = patient.care_relationships.select_related("unit").first()
             Enrollment.objects.create(
@@ -326,6 +329,44 @@ class Command(BaseCommand):
                 program_version=version,
                 started_at=relationship.started_at,
             )
+
+    def _intake(self, program: Program, patients: list[Patient]) -> None:
+        """Two units offer the example program; assessment times next week; a queue of three
+        and one patient accepted after 20 days, so the waiting-time page has figures."""
+        therapist = User.objects.get(username="terapeut")
+        offerings = [
+            Offering.objects.create(unit=CareUnit.objects.get(name=name), program=program)
+            for name in ("Vårdcentralen Ekholmen", "Vårdcentralen Lambohov")
+        ]
+        tomorrow = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0)
+        for day in range(1, 6):
+            Slot.objects.create(
+                unit=offerings[0].unit,
+                therapist=therapist,
+                starts_at=tomorrow + timedelta(days=day),
+                mode=Slot.Mode.VIDEO,
+                video_link="https://video.example.se/ikbt-demo",
+            )
+        answers = {
+            "situation": "Jag oroar mig mycket och har svårt att sova.",
+            "substance_use": "no",
+            "psychiatry_contact": "no",
+        }
+        for patient in (patients[12], patients[13], patients[16]):
+            registration_submit(patient, offerings[0], answers=answers, register_opt_out=False)
+        accepted = registration_submit(
+            patients[17], offerings[0], answers=answers, register_opt_out=False
+        )
+        Registration.objects.filter(pk=accepted.pk).update(
+            registered_at=timezone.now() - timedelta(days=20)
+        )
+        registration_accept(
+            accepted,
+            by=therapist,
+            therapist=therapist,
+            start_date=timezone.localdate(),
+            note={"problem": "Oro", "risk": "Låg", "suitability": "Motiverad"},
+        )
 
     def _print_logins(self, patients: list[Patient]) -> None:
         out = self.stdout.write
@@ -358,4 +399,7 @@ class Command(BaseCommand):
                 note = "  (youth, with guardian)"
             out(f"  {patient.personal_number_display}  {patient.full_name}{note}")
         out(f"  … {len(patients)} patients in all.")
+        out("")
+        out("Intake: the e-service page is /intag/e-tjanst/05/ (Östergötland); staff see the")
+        out("queue at /intag/ko/. Program authoring: sign in as 'forfattare', menu 'Program'.")
         out("=" * 72)
