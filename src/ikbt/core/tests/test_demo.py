@@ -31,7 +31,9 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     assert set(professions) == set(User.Profession.values)
     assert Patient.objects.count() == 30
     assert Patient.objects.filter(protected_identity=True).count() == 1
-    assert CareRelationship.objects.active().count() == 31  # 30, and the patient accepted at intake
+    assert (
+        CareRelationship.objects.active().count() == 31
+    )  # 30, and the patient accepted at intake
     assert all(patient.guardians.exists() for patient in Patient.objects.all() if patient.is_minor)
     assert TOTPDevice.objects.filter(confirmed=True).count() == 11
     # Six patients answer PHQ-9 and GAD-7 weekly for six weeks; one has an open risk flag.
