@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "ikbt.programs",
     "ikbt.treatment",
     "ikbt.intake",
+    "ikbt.messaging",
     "ikbt.notifications",
     "ikbt.core",
     "django.contrib.admin",

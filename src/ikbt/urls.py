@@ -13,6 +13,7 @@ urlpatterns = [
     path("skattningar/", include("ikbt.measurement.urls")),
     path("program/", include("ikbt.programs.urls")),
     path("intag/", include("ikbt.intake.urls")),
+    path("meddelanden/", include("ikbt.messaging.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),

@@ -13,16 +13,20 @@ from django.urls import reverse
 from django.utils import translation
 
 from ikbt.accounts.models import User
+from ikbt.notifications.sms import send_sms
 
 KINDS = {"risk_flag", "risk_flag_escalated", "new_message"}
 
 
 def send_notice(user: User, kind: str) -> bool:
-    """E-mail ``user`` the notice ``kind`` in their language. False if they have no address."""
+    """Tell ``user`` in their language, by e-mail and (patients with a mobile number) by SMS,
+    with the notice's subject line as the text message. False if they cannot be reached."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notice: {kind}")
-    address = user.email or getattr(getattr(user, "patient", None), "email", "")
-    if not address:
+    patient = getattr(user, "patient", None) if user.is_patient else None
+    address = user.email or (patient.email if patient else "")
+    mobile = patient.mobile if patient else ""
+    if not (address or mobile):
         return False
     with translation.override(user.language):
         context = {
@@ -31,5 +35,8 @@ def send_notice(user: User, kind: str) -> bool:
         }
         subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
         body = render_to_string(f"notifications/{kind}_body.txt", context)
-    send_mail(subject, body, None, [address])
+    if address:
+        send_mail(subject, body, None, [address])
+    if mobile:
+        send_sms(mobile, subject)
     return True

@@ -61,7 +61,18 @@ class ModuleProgress(models.Model):
         _("unlocked by the therapist"), null=True, blank=True
     )
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    homework_report = models.TextField(_("homework report"), blank=True)
+    reported_at = models.DateTimeField(_("homework reported"), null=True, blank=True)
+    feedback = models.TextField(_("feedback"), blank=True)
     feedback_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
+    feedback_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("feedback by"),
+    )
 
     class Meta:
         verbose_name = _("module progress")
@@ -87,6 +98,9 @@ class WorksheetAnswer(models.Model):
     )
     worksheet_key = models.SlugField(_("worksheet"), max_length=60)
     data = models.JSONField(_("answers"), default=dict, blank=True)
+    revision = models.PositiveIntegerField(
+        _("revision"), default=0, help_text=_("Counts saves, so a stale device cannot overwrite.")
+    )
     updated_at = models.DateTimeField(_("saved"), default=timezone.now)
     handed_in_at = models.DateTimeField(_("handed in"), null=True, blank=True)
 

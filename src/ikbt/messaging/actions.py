@@ -1,0 +1,75 @@
+"""Sending and reading messages. The notice that a message waits goes out only after the
+message is committed, and says nothing about what it says."""
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from ikbt.accounts.models import User
+from ikbt.audit.actions import Action, log_access
+from ikbt.messaging.models import Message, Thread
+from ikbt.notifications.notices import send_notice
+from ikbt.patients.models import CareRelationship, Patient
+
+
+def _recipients(thread: Thread, sender: User) -> list[User]:
+    if sender.is_patient:
+        return [
+            relationship.staff
+            for relationship in CareRelationship.objects.active()
+            .filter(
+                patient=thread.patient,
+                role__in=[
+                    CareRelationship.Role.RESPONSIBLE_THERAPIST,
+                    CareRelationship.Role.THERAPIST,
+                ],
+            )
+            .select_related("staff")
+        ]
+    return [thread.patient.user]
+
+
+@transaction.atomic
+def message_send(
+    thread: Thread, sender: User, body: str, *, request: HttpRequest | None = None
+) -> Message:
+    message = Message.objects.create(thread=thread, sender=sender, body=body)
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
+    if sender.is_staff_member:
+        relationship = (
+            CareRelationship.objects.active()
+            .filter(patient=thread.patient, staff=sender)
+            .select_related("unit")
+            .first()
+        )
+        log_access(
+            sender,
+            Action.CREATE,
+            request=request,
+            patient=thread.patient,
+            unit=relationship.unit if relationship else None,
+            obj=message,
+            detail="message",
+        )
+    recipients = _recipients(thread, sender)
+    transaction.on_commit(lambda: [send_notice(user, "new_message") for user in recipients])
+    return message
+
+
+@transaction.atomic
+def thread_start(
+    patient: Patient, sender: User, subject: str, body: str, *, request=None
+) -> Thread:
+    thread = Thread.objects.create(patient=patient, subject=subject)
+    message_send(thread, sender, body, request=request)
+    return thread
+
+
+def messages_mark_read(thread: Thread, reader: User) -> int:
+    """Mark as read what the other side wrote."""
+    unread = thread.messages.filter(read_at__isnull=True)
+    if reader.is_patient:
+        unread = unread.exclude(sender__kind=User.Kind.PATIENT)
+    else:
+        unread = unread.filter(sender__kind=User.Kind.PATIENT)
+    return unread.update(read_at=timezone.now())

@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ikbt.patients.models import Patient
+
+
+class Thread(models.Model):
+    """A conversation between a patient and their care team about one subject."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="threads", verbose_name=_("patient")
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    last_message_at = models.DateTimeField(_("last message"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_message_at"]
+        verbose_name = _("message thread")
+        verbose_name_plural = _("message threads")
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Message(models.Model):
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="messages", verbose_name=_("thread")
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("sender"),
+    )
+    body = models.TextField(_("message"))
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [models.Index(fields=["thread", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sender} {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def from_patient(self) -> bool:
+        return self.sender.is_patient

@@ -1,0 +1,90 @@
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.urls import reverse
+
+from ikbt.audit.models import AccessLogEntry
+from ikbt.messaging import actions
+from ikbt.messaging.models import Message, Thread
+from ikbt.notifications import sms
+
+
+@pytest.fixture(autouse=True)
+def empty_outboxes():
+    sms.outbox.clear()
+
+
+def test_patient_writes_and_the_therapist_is_told_without_content(
+    patient_client, patient, therapist, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = patient_client.post(
+            reverse("messaging:inbox"),
+            {"subject": "Sömnen", "body": "Jag har haft svåra tankar i natt."},
+        )
+    thread = Thread.objects.get()
+    assert response.url == reverse("messaging:thread", args=[thread.pk])
+    (notice,) = mail.outbox
+    assert notice.to == [therapist.email]
+    assert notice.subject == "Du har ett nytt meddelande i Open iKBT"  # in the user's language
+    assert "tankar" not in notice.body and "Sömnen" not in notice.body
+
+
+def test_therapist_replies_the_patient_reads_and_read_status_is_kept(
+    patient_client, therapist_client, patient, therapist, django_capture_on_commit_callbacks
+):
+    thread = actions.thread_start(patient, patient.user, "Fråga", "Hur gör jag övningen?")
+    staff_url = reverse("messaging:staff_thread", args=[thread.pk])
+    page = therapist_client.get(staff_url)
+    assert "Hur gör jag övningen?" in page.text
+    assert Message.objects.get().read_at is not None  # read by the therapist
+
+    with django_capture_on_commit_callbacks(execute=True):
+        therapist_client.post(staff_url, {"body": "Börja med fem minuter."})
+    reply = Message.objects.get(sender=therapist)
+    assert reply.read_at is None
+    assert [message.body for message in sms.outbox] == ["Du har ett nytt meddelande i Open iKBT"]
+    assert AccessLogEntry.objects.filter(
+        actor=therapist, action="create", object_id=str(reply.pk)
+    ).exists()
+
+    page = patient_client.get(reverse("messaging:thread", args=[thread.pk]))
+    assert "Börja med fem minuter." in page.text
+    assert "Psychologist" in page.text  # the therapist's profession is shown
+    reply.refresh_from_db()
+    assert reply.read_at is not None
+
+
+def test_a_rolled_back_message_notifies_nobody(patient, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                actions.thread_start(patient, patient.user, "Ångrat", "Skickas aldrig")
+                raise RuntimeError("the request failed after writing")
+        except RuntimeError:
+            pass
+    assert Message.objects.count() == 0
+    assert mail.outbox == [] and sms.outbox == []
+
+
+def test_outsider_and_other_patients_get_404(outsider_client, outsider, patient, client, db):
+    from ikbt import factories
+
+    thread = actions.thread_start(patient, patient.user, "Privat", "Hej")
+    assert (
+        outsider_client.get(reverse("messaging:staff_thread", args=[thread.pk])).status_code == 404
+    )
+    assert AccessLogEntry.objects.filter(actor=outsider, action="denied").exists()
+    client.force_login(factories.PatientFactory().user)
+    assert client.get(reverse("messaging:thread", args=[thread.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_thread_query_count_is_fixed(therapist_client, patient, count, django_assert_num_queries):
+    thread = actions.thread_start(patient, patient.user, "Många", "Första")
+    for number in range(count - 1):
+        actions.message_send(thread, patient.user, f"Meddelande {number}")
+    therapist_client.get(reverse("core:home"))
+    with django_assert_num_queries(12):
+        page = therapist_client.get(reverse("messaging:staff_thread", args=[thread.pk]))
+    assert len(page.context["messages"]) == count

@@ -1,0 +1,124 @@
+"""Secure messages between a patient and their care team."""
+
+from django import forms
+from django.contrib import messages as flash
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.accounts.models import User
+from ikbt.messaging import actions
+from ikbt.messaging.models import Thread
+from ikbt.patients.access import get_patient_for_staff
+from ikbt.patients.models import CareRelationship
+
+ANSWER_WITHIN_WORKING_DAYS = 2
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000
+    )
+
+
+class NewThreadForm(MessageForm):
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=200)
+    field_order = ["subject", "body"]
+
+
+def _threads(patient, reader_is_patient: bool):
+    other_side = (
+        ~Q(messages__sender__kind=User.Kind.PATIENT)
+        if reader_is_patient
+        else Q(messages__sender__kind=User.Kind.PATIENT)
+    )
+    return Thread.objects.filter(patient=patient).annotate(
+        unread=Count("messages", filter=other_side & Q(messages__read_at__isnull=True))
+    )
+
+
+@patient_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    patient = request.user.patient
+    form = NewThreadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        thread = actions.thread_start(
+            patient, request.user, form.cleaned_data["subject"], form.cleaned_data["body"]
+        )
+        flash.success(request, _("Your message is sent."))
+        return redirect("messaging:thread", thread_id=thread.pk)
+    team = list(
+        CareRelationship.objects.active().filter(patient=patient).select_related("staff", "unit")
+    )
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "threads": list(_threads(patient, True)),
+            "form": form,
+            "team": team,
+            "answer_days": ANSWER_WITHIN_WORKING_DAYS,
+        },
+    )
+
+
+def _thread_page(request, thread: Thread, template: str, back: str, extra: dict) -> HttpResponse:
+    form = MessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actions.message_send(thread, request.user, form.cleaned_data["body"], request=request)
+        return redirect(request.path)
+    actions.messages_mark_read(thread, request.user)
+    messages = list(thread.messages.select_related("sender").order_by("sent_at", "pk"))
+    return render(
+        request,
+        template,
+        {"thread": thread, "messages": messages, "form": form, "back": back, **extra},
+    )
+
+
+@patient_required
+def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    thread = get_object_or_404(Thread, pk=thread_id, patient__user=request.user)
+    return _thread_page(
+        request,
+        thread,
+        "messaging/thread.html",
+        "messaging:inbox",
+        {"answer_days": ANSWER_WITHIN_WORKING_DAYS},
+    )
+
+
+@staff_required
+def patient_threads(request: HttpRequest, patient_id: int) -> HttpResponse:
+    access = get_patient_for_staff(request, patient_id, detail="messages")
+    form = NewThreadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        thread = actions.thread_start(
+            access.patient,
+            request.user,
+            form.cleaned_data["subject"],
+            form.cleaned_data["body"],
+            request=request,
+        )
+        return redirect("messaging:staff_thread", thread_id=thread.pk)
+    threads = list(_threads(access.patient, False))
+    return render(
+        request,
+        "messaging/patient_threads.html",
+        {"patient": access.patient, "threads": threads, "form": form},
+    )
+
+
+@staff_required
+def staff_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    patient_id = Thread.objects.filter(pk=thread_id).values_list("patient_id", flat=True).first()
+    if patient_id is None:
+        raise Http404
+    access = get_patient_for_staff(request, patient_id, detail="message thread")
+    thread = Thread.objects.get(pk=thread_id)
+    return _thread_page(
+        request, thread, "messaging/staff_thread.html", "", {"patient": access.patient}
+    )
