@@ -429,8 +429,17 @@ def fork(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     return redirect(_version_url(fork_version))
 
 
-@staff_required
 def media(request: HttpRequest, media_id: int) -> FileResponse:
-    """Program media for staff; patients get theirs through their treatment pages."""
-    item = get_object_or_404(MediaFile, pk=media_id)
+    """Program media: for signed-in staff (with the second factor), and for patients in
+    treatment on the version the file belongs to."""
+    item = get_object_or_404(MediaFile.objects.select_related("version"), pk=media_id)
+    user = request.user
+    staff_ok = user.is_authenticated and user.is_staff_member and user.is_verified()
+    patient_ok = (
+        user.is_authenticated
+        and user.is_patient
+        and user.patient.enrollments.filter(program_version=item.version).exists()
+    )
+    if not (staff_ok or patient_ok):
+        raise Http404
     return FileResponse(item.file.open("rb"), filename=item.name)

@@ -45,3 +45,44 @@ def quiz_problems(questions: list[dict]) -> list[str]:
         if not 0 <= int(question.get("correct", -1)) < len(options):
             problems.append(f"Question {index}: 'correct' must name one of the options (from 0).")
     return problems
+
+
+EXTRA_TABLE_ROWS = 2
+
+
+def answers_from_post(fields: list[dict], post) -> dict:
+    """A worksheet's answers from a submitted form: text as text, a list as its non-empty
+    lines, a scale as a whole number, a table as its non-empty rows."""
+    data: dict = {}
+    for field in fields:
+        key, kind = field["key"], field["kind"]
+        if kind == "text":
+            data[key] = post.get(key, "")
+        elif kind == "list":
+            data[key] = [line.strip() for line in post.get(key, "").splitlines() if line.strip()]
+        elif kind == "scale":
+            value = post.get(key, "")
+            low, high = int(field.get("min", 0)), int(field.get("max", 10))
+            data[key] = (
+                int(value) if value.lstrip("-").isdigit() and low <= int(value) <= high else None
+            )
+        elif kind == "table":
+            rows = []
+            index = 0
+            while f"{key}__{index}__0" in post:
+                row = [
+                    post.get(f"{key}__{index}__{col}", "").strip()
+                    for col in range(len(field["columns"]))
+                ]
+                if any(row):
+                    rows.append(row)
+                index += 1
+            data[key] = rows
+    return data
+
+
+def rows_for_form(field: dict, saved: list) -> list[list[str]]:
+    """The table's saved rows and two empty ones to write in."""
+    width = len(field.get("columns", []))
+    rows = [list(row) + [""] * (width - len(row)) for row in (saved or [])]
+    return rows + [[""] * width for _ in range(EXTRA_TABLE_ROWS)]

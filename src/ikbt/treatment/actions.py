@@ -8,7 +8,7 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import CareRelationship
-from ikbt.treatment.models import Enrollment
+from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
 
 
 class TreatmentError(ValueError):
@@ -59,3 +59,110 @@ def enrollment_transfer(
         detail=f"treatment moved to unit {unit.pk}, therapist {therapist.pk}",
     )
     return enrollment
+
+
+class WorksheetConflict(TreatmentError):
+    """The worksheet was saved from another device since this one loaded it."""
+
+    def __init__(self, current: WorksheetAnswer) -> None:
+        super().__init__("The worksheet was changed on another device.")
+        self.current = current
+
+
+@transaction.atomic
+def worksheet_save(
+    enrollment: Enrollment, worksheet_key: str, data: dict, *, revision: int
+) -> WorksheetAnswer:
+    """Save what the patient wrote, unless another device saved since ``revision`` was loaded;
+    then nothing is overwritten and the caller shows both (no text is lost)."""
+    answer, _ = WorksheetAnswer.objects.select_for_update().get_or_create(
+        enrollment=enrollment, worksheet_key=worksheet_key
+    )
+    if answer.revision != revision:
+        raise WorksheetConflict(answer)
+    answer.data = data
+    answer.revision += 1
+    answer.updated_at = timezone.now()
+    answer.save(update_fields=["data", "revision", "updated_at"])
+    return answer
+
+
+def worksheet_hand_in(answer: WorksheetAnswer) -> None:
+    answer.handed_in_at = timezone.now()
+    answer.reviewed_at = None
+    answer.save(update_fields=["handed_in_at", "reviewed_at"])
+
+
+def worksheet_mark_read(answer: WorksheetAnswer, by: User, *, request=None) -> None:
+    answer.reviewed_at = timezone.now()
+    answer.save(update_fields=["reviewed_at"])
+    log_access(
+        by,
+        Action.READ,
+        request=request,
+        patient=answer.enrollment.patient,
+        unit=answer.enrollment.unit,
+        obj=answer,
+        detail="worksheet reviewed",
+    )
+
+
+def _progress(enrollment: Enrollment, module_key: str) -> ModuleProgress:
+    progress, _ = ModuleProgress.objects.select_for_update().get_or_create(
+        enrollment=enrollment, module_key=module_key
+    )
+    return progress
+
+
+@transaction.atomic
+def module_complete(enrollment: Enrollment, module_key: str, homework_report: str) -> None:
+    progress = _progress(enrollment, module_key)
+    now = timezone.now()
+    progress.completed_at = progress.completed_at or now
+    if homework_report.strip():
+        progress.homework_report = homework_report.strip()
+        progress.reported_at = now
+    progress.save(update_fields=["completed_at", "homework_report", "reported_at"])
+
+
+@transaction.atomic
+def feedback_give(
+    enrollment: Enrollment, module_key: str, text: str, *, by: User, request=None
+) -> None:
+    """The therapist's feedback on a module's homework; it may unlock the next module."""
+    from ikbt.notifications.notices import send_notice
+
+    progress = _progress(enrollment, module_key)
+    progress.feedback = text
+    progress.feedback_at = timezone.now()
+    progress.feedback_by = by
+    progress.save(update_fields=["feedback", "feedback_at", "feedback_by"])
+    log_access(
+        by,
+        Action.CREATE,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=progress,
+        detail="feedback",
+    )
+    user = enrollment.patient.user
+    transaction.on_commit(lambda: send_notice(user, "new_message"))
+
+
+@transaction.atomic
+def module_unlock_by_hand(
+    enrollment: Enrollment, module_key: str, *, unlock: bool, by: User, request=None
+) -> None:
+    progress = _progress(enrollment, module_key)
+    progress.unlocked_by_hand_at = timezone.now() if unlock else None
+    progress.save(update_fields=["unlocked_by_hand_at"])
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=progress,
+        detail="module unlocked" if unlock else "module locked",
+    )

@@ -103,6 +103,7 @@ class WorksheetAnswer(models.Model):
     )
     updated_at = models.DateTimeField(_("saved"), default=timezone.now)
     handed_in_at = models.DateTimeField(_("handed in"), null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("read by the therapist"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("worksheet answer")

@@ -39,6 +39,9 @@ def test_staff_pages_open(demo, language, settings):
         reverse("intake:slots"),
         reverse("intake:waiting"),
         reverse("accounts:security"),
+        reverse("treatment:caseload"),
+        reverse("treatment:record", args=[patient.enrollments.first().pk]),
+        reverse("messaging:patient_threads", args=[patient.pk]),
     ]
     for url in urls:
         assert therapist.get(url).status_code == 200, url
@@ -69,6 +72,13 @@ def test_patient_pages_open(demo):
         reverse("measurement:my_scores"),
         reverse("intake:my_registrations"),
         reverse("audit:my_access_log"),
+        reverse("treatment:home"),
+        reverse("messaging:inbox"),
     ]:
         assert client.get(url).status_code == 200, url
     assert Client().get(reverse("intake:eservice", args=["05"])).status_code == 200
+    enrollment = response.patient.enrollments.first()
+    page = client.get(reverse("treatment:module_page", args=[enrollment.pk, "valkommen", 1]))
+    assert page.status_code == 200
+    media = enrollment.program_version.media.get(name="lugn-andning.png")
+    assert client.get(reverse("programs:media", args=[media.pk])).status_code == 200

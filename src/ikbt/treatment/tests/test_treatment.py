@@ -1,0 +1,167 @@
+"""A patient works through a module and the therapist follows and gives feedback."""
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from ikbt import factories
+from ikbt.audit.models import AccessLogEntry
+from ikbt.programs.actions import program_import, version_publish
+from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
+
+
+@pytest.fixture
+def enrollment(patient, unit) -> Enrollment:
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    version = version_publish(program_import(data, unit.region), None)
+    return Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
+
+
+def module_url(enrollment, key, number=1):
+    return reverse("treatment:module_page", args=[enrollment.pk, key, number])
+
+
+def save_url(enrollment, key):
+    return reverse("treatment:worksheet_save", args=[enrollment.pk, key])
+
+
+def test_home_says_what_to_do_now(patient_client, enrollment):
+    page = patient_client.get(reverse("treatment:home"))
+    assert "week 1 of 12" in page.text
+    assert module_url(enrollment, "valkommen") in page.text
+    assert "opens later" in page.text
+
+
+def test_locked_module_answers_404(patient_client, enrollment):
+    assert patient_client.get(module_url(enrollment, "andning")).status_code == 404
+
+
+def test_worksheet_autosaves_and_is_handed_in(patient_client, enrollment, therapist_client):
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    page = patient_client.get(module_url(enrollment, "andning"))
+    assert 'name="marke"' in page.text
+
+    saved = patient_client.post(
+        save_url(enrollment, "andningslogg"),
+        {
+            "revision": "0",
+            "marke": "Lugnare efter tre minuter",
+            "tillfallen": "Måndag kväll\nTisdag morgon",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert saved.status_code == 200
+    assert 'value="1"' in saved.text  # the new revision goes back to the page
+    answer = WorksheetAnswer.objects.get()
+    assert answer.data == {
+        "marke": "Lugnare efter tre minuter",
+        "tillfallen": ["Måndag kväll", "Tisdag morgon"],
+    }
+
+    patient_client.post(
+        save_url(enrollment, "andningslogg"),
+        {"revision": "1", "marke": "Klart", "tillfallen": "", "hand_in": "1"},
+    )
+    answer.refresh_from_db()
+    assert answer.handed_in_at is not None and answer.revision == 2
+
+    record = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
+    assert "Handed in, not read" in record.text
+    assert "Klart" in record.text
+
+
+def test_two_devices_do_not_overwrite_each_other(patient, enrollment):
+    phone, laptop = Client(), Client()
+    for device in (phone, laptop):
+        device.force_login(patient.user)
+    url = save_url(enrollment, "veckoreflektion")
+    # Both loaded the empty worksheet (revision 0); the phone saves first.
+    assert (
+        phone.post(
+            url,
+            {"revision": "0", "lart": "Skrivet i telefonen", "formaga": "6"},
+            headers={"HX-Request": "true"},
+        ).status_code
+        == 200
+    )
+    conflict = laptop.post(
+        url,
+        {"revision": "0", "lart": "Skrivet på datorn", "formaga": "3"},
+        headers={"HX-Request": "true"},
+    )
+    assert conflict.status_code == 409
+    assert "changed on another device" in conflict.text
+    assert "Skrivet på datorn" in conflict.text  # the laptop's text is shown back, not lost
+    answer = WorksheetAnswer.objects.get()
+    assert answer.data == {"formaga": 6, "lart": "Skrivet i telefonen"}
+
+
+def test_homework_feedback_unlocks_the_next_module(
+    patient_client, therapist_client, enrollment, therapist, django_capture_on_commit_callbacks
+):
+    patient_client.post(
+        module_url(enrollment, "valkommen", 2), {"homework_report": "Jag kände ångest på bussen."}
+    )
+    patient_client.post(
+        module_url(enrollment, "andning", 1), {"homework_report": "Övade varje dag."}
+    )
+    assert (
+        patient_client.get(module_url(enrollment, "exponering")).status_code == 404
+    )  # waits for feedback
+
+    caseload = therapist_client.get(reverse("treatment:caseload"))
+    (row,) = caseload.context["rows"]
+    assert [kind for kind, _, _ in row["reasons"]] == ["homework"]
+
+    record_url = reverse("treatment:record", args=[enrollment.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        therapist_client.post(
+            record_url, {"module": "andning", "feedback": "Bra jobbat! Fortsätt öva."}
+        )
+    progress = ModuleProgress.objects.get(enrollment=enrollment, module_key="andning")
+    assert (progress.feedback_by, progress.feedback) == (therapist, "Bra jobbat! Fortsätt öva.")
+    assert patient_client.get(module_url(enrollment, "exponering")).status_code == 200
+    assert "Bra jobbat" in patient_client.get(reverse("treatment:home")).text
+    (notice,) = mail.outbox
+    assert notice.subject == "Du har ett nytt meddelande i Open iKBT"
+    assert "Bra jobbat" not in notice.body
+
+
+def test_therapist_unlocks_by_hand(therapist_client, patient_client, enrollment):
+    therapist_client.post(
+        reverse("treatment:record", args=[enrollment.pk]), {"module": "halvvags", "unlock": "1"}
+    )
+    assert patient_client.get(module_url(enrollment, "halvvags")).status_code == 200
+    assert AccessLogEntry.objects.filter(detail="module unlocked").exists()
+
+
+def test_outsider_gets_404_and_the_denial_is_logged(outsider_client, outsider, enrollment):
+    assert (
+        outsider_client.get(reverse("treatment:record", args=[enrollment.pk])).status_code == 404
+    )
+    assert AccessLogEntry.objects.filter(actor=outsider, action="denied").exists()
+
+
+def test_other_patient_cannot_open_the_treatment(client, enrollment):
+    client.force_login(factories.PatientFactory().user)
+    assert client.get(module_url(enrollment, "valkommen")).status_code == 404
+
+
+@pytest.mark.parametrize("patients", [1, 6])
+def test_caseload_query_count_is_fixed(
+    therapist_client, therapist, unit, enrollment, patients, django_assert_num_queries
+):
+    for _ in range(patients - 1):
+        other = factories.PatientFactory()
+        factories.care_relationship(other, therapist, unit)
+        Enrollment.objects.create(
+            patient=other, unit=unit, program_version=enrollment.program_version
+        )
+    therapist_client.get(reverse("core:home"))
+    with django_assert_num_queries(7):
+        page = therapist_client.get(reverse("treatment:caseload"))
+    assert len(page.context["rows"]) == patients

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from ikbt.treatment import views
+
+app_name = "treatment"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "<int:enrollment_id>/modul/<slug:key>/<int:number>/", views.module_page, name="module_page"
+    ),
+    path(
+        "<int:enrollment_id>/arbetsblad/<slug:key>/", views.worksheet_save, name="worksheet_save"
+    ),
+    path("caseload/", views.caseload, name="caseload"),
+    path("journal/<int:enrollment_id>/", views.record, name="record"),
+]

@@ -1,0 +1,375 @@
+"""The patient's treatment (home, module pages, worksheets, homework) and the therapist's
+caseload and treatment record."""
+
+import datetime
+
+from django.contrib import messages
+from django.db.models import Count, Max, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.audit.actions import log_list_access
+from ikbt.measurement.models import Response
+from ikbt.messaging.models import Message
+from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
+from ikbt.programs.rendering import VersionParts, page_blocks
+from ikbt.programs.worksheets import answers_from_post, rows_for_form
+from ikbt.treatment import actions
+from ikbt.treatment.models import Enrollment, WorksheetAnswer
+from ikbt.treatment.unlocking import unlocked_module_keys
+
+INACTIVE_DAYS = 7
+
+
+def _patient_enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
+    return get_object_or_404(
+        Enrollment.objects.select_related("program_version__program", "unit"),
+        pk=enrollment_id,
+        patient__user=request.user,
+    )
+
+
+def _modules_with_state(enrollment: Enrollment):
+    modules = list(
+        enrollment.program_version.modules.order_by("position").prefetch_related("pages")
+    )
+    progress = {row.module_key: row for row in enrollment.progress.all()}
+    unlocked = set(unlocked_module_keys(enrollment, modules, progress))
+    return [(module, progress.get(module.key), module.key in unlocked) for module in modules]
+
+
+@patient_required
+def home(request: HttpRequest) -> HttpResponse:
+    """What to do now: the next page, worksheets, questionnaires due, feedback and messages."""
+    patient = request.user.patient
+    enrollment = (
+        patient.enrollments.filter(status=Enrollment.Status.ACTIVE)
+        .select_related("program_version__program", "unit")
+        .order_by("-started_at")
+        .first()
+    )
+    if enrollment is None:
+        return render(request, "treatment/home.html", {"enrollment": None})
+    modules = _modules_with_state(enrollment)
+    next_module = next(
+        (module for module, row, is_open in modules if is_open and not (row and row.completed_at)),
+        None,
+    )
+    due = list(
+        Response.objects.filter(
+            patient=patient, status=Response.Status.IN_PROGRESS, filled_in_by__isnull=True
+        )
+        .select_related("instrument_version__instrument")
+        .order_by("started_at")
+    )
+    unread = (
+        Message.objects.filter(thread__patient=patient, read_at__isnull=True)
+        .exclude(sender__kind="patient")
+        .count()
+    )
+    feedback = [row for _, row, _ in modules if row and row.feedback_at]
+    return render(
+        request,
+        "treatment/home.html",
+        {
+            "enrollment": enrollment,
+            "modules": modules,
+            "next_module": next_module,
+            "due": due,
+            "unread": unread,
+            "feedback": sorted(feedback, key=lambda row: row.feedback_at, reverse=True)[:3],
+            "week": enrollment.week(),
+            "done": sum(1 for _, row, _ in modules if row and row.completed_at),
+        },
+    )
+
+
+def _worksheet_context(sheet, answer: WorksheetAnswer | None) -> dict:
+    data = answer.data if answer else {}
+    fields = []
+    for field in sheet.fields:
+        entry = {**field, "value": data.get(field["key"])}
+        if field["kind"] == "list":
+            entry["text"] = "\n".join(data.get(field["key"]) or [])
+        if field["kind"] == "table":
+            entry["rows"] = rows_for_form(field, data.get(field["key"]))
+        if field["kind"] == "scale":
+            entry["choices"] = list(range(int(field.get("min", 0)), int(field.get("max", 10)) + 1))
+        fields.append(entry)
+    return {
+        "sheet": sheet,
+        "fields": fields,
+        "answer": answer,
+        "revision": answer.revision if answer else 0,
+    }
+
+
+@patient_required
+def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int) -> HttpResponse:
+    enrollment = _patient_enrollment(request, enrollment_id)
+    modules = _modules_with_state(enrollment)
+    found = next(
+        ((module, row) for module, row, is_open in modules if module.key == key and is_open), None
+    )
+    if found is None:
+        raise Http404
+    module, progress = found
+    pages = sorted(module.pages.all(), key=lambda page: page.position)
+    if not 1 <= number <= len(pages):
+        raise Http404
+    page = pages[number - 1]
+    parts = VersionParts(enrollment.program_version)
+    answers = {answer.worksheet_key: answer for answer in enrollment.worksheet_answers.all()}
+    blocks = page_blocks(page, parts)
+    for block in blocks:
+        if block["kind"] == "worksheet" and block["worksheet"] is not None:
+            block["form"] = _worksheet_context(
+                block["worksheet"], answers.get(block["worksheet"].key)
+            )
+    if request.method == "POST" and number == len(pages):
+        actions.module_complete(enrollment, module.key, request.POST.get("homework_report", ""))
+        messages.success(request, _("Well done! The module is marked as done."))
+        return redirect("treatment:home")
+    return render(
+        request,
+        "treatment/module_page.html",
+        {
+            "enrollment": enrollment,
+            "module": module,
+            "progress": progress,
+            "page": page,
+            "blocks": blocks,
+            "number": number,
+            "count": len(pages),
+            "is_last": number == len(pages),
+        },
+    )
+
+
+@patient_required
+@require_POST
+def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpResponse:
+    """Autosave (htmx, on every change) and hand in. A save from a device that loaded an
+    older revision is refused with 409 and the text it sent is shown back, so nothing is lost."""
+    enrollment = _patient_enrollment(request, enrollment_id)
+    sheet = get_object_or_404(enrollment.program_version.worksheets, key=key)
+    data = answers_from_post(sheet.fields, request.POST)
+    revision = request.POST.get("revision", "0")
+    if not revision.isdigit():
+        raise Http404
+    try:
+        answer = actions.worksheet_save(enrollment, key, data, revision=int(revision))
+    except actions.WorksheetConflict as conflict:
+        return render(
+            request,
+            "treatment/_worksheet_conflict.html",
+            {"current": conflict.current, "mine": data, "sheet": sheet},
+            status=409,
+        )
+    if "hand_in" in request.POST:
+        actions.worksheet_hand_in(answer)
+    if request.htmx:
+        return render(
+            request, "treatment/_worksheet_saved.html", {"answer": answer, "sheet": sheet}
+        )
+    messages.success(
+        request,
+        _("Saved.") if "hand_in" not in request.POST else _("Handed in to your therapist."),
+    )
+    return redirect(request.POST.get("next") or reverse("treatment:home"))
+
+
+# --- Therapist ----------------------------------------------------------------------------
+
+
+@staff_required
+def caseload(request: HttpRequest) -> HttpResponse:
+    """The therapist's patients in treatment, sorted by what needs them, each with why."""
+    now = timezone.now()
+    patient_ids = care_relationships_for_staff(request.user).values("patient_id")
+    enrollments = (
+        Enrollment.objects.filter(patient_id__in=patient_ids, status=Enrollment.Status.ACTIVE)
+        .select_related("patient", "unit", "program_version__program")
+        .annotate(
+            open_flags=Count(
+                "patient__risk_flags",
+                filter=Q(patient__risk_flags__acknowledged_at__isnull=True),
+                distinct=True,
+            ),
+            unanswered=Count(
+                "patient__threads__messages",
+                filter=Q(
+                    patient__threads__messages__sender__kind="patient",
+                    patient__threads__messages__read_at__isnull=True,
+                ),
+                distinct=True,
+            ),
+            homework_waiting=Count(
+                "progress",
+                filter=Q(progress__reported_at__isnull=False, progress__feedback_at__isnull=True),
+                distinct=True,
+            ),
+            worksheets_waiting=Count(
+                "worksheet_answers",
+                filter=Q(
+                    worksheet_answers__handed_in_at__isnull=False,
+                    worksheet_answers__reviewed_at__isnull=True,
+                ),
+                distinct=True,
+            ),
+            overdue=Count(
+                "patient__responses",
+                filter=Q(
+                    patient__responses__status="in_progress",
+                    patient__responses__started_at__lt=now - datetime.timedelta(days=7),
+                ),
+                distinct=True,
+            ),
+            last_worksheet=Max("worksheet_answers__updated_at"),
+            last_module=Max("progress__completed_at"),
+            oldest_flag=Max(
+                "patient__risk_flags__raised_at",
+                filter=Q(patient__risk_flags__acknowledged_at__isnull=True),
+            ),
+        )
+    )
+    rows = []
+    for enrollment in enrollments:
+        last_activity = max(
+            filter(
+                None, [enrollment.last_worksheet, enrollment.last_module, enrollment.started_at]
+            )
+        )
+        reasons = []
+        if enrollment.open_flags:
+            reasons.append(("risk", _("Risk flag"), enrollment.oldest_flag))
+        if enrollment.unanswered:
+            reasons.append(
+                (
+                    "message",
+                    _("Unanswered messages: %(count)d") % {"count": enrollment.unanswered},
+                    None,
+                )
+            )
+        if enrollment.homework_waiting:
+            reasons.append(
+                (
+                    "homework",
+                    _("Homework waiting for feedback: %(count)d")
+                    % {"count": enrollment.homework_waiting},
+                    None,
+                )
+            )
+        if enrollment.worksheets_waiting:
+            reasons.append(
+                (
+                    "worksheet",
+                    _("Handed-in worksheets to read: %(count)d")
+                    % {"count": enrollment.worksheets_waiting},
+                    None,
+                )
+            )
+        if enrollment.overdue:
+            reasons.append(
+                (
+                    "overdue",
+                    _("Questionnaires overdue: %(count)d") % {"count": enrollment.overdue},
+                    None,
+                )
+            )
+        if now - last_activity > datetime.timedelta(days=INACTIVE_DAYS):
+            reasons.append(
+                (
+                    "inactive",
+                    _("Inactive for %(days)d days") % {"days": (now - last_activity).days},
+                    last_activity,
+                )
+            )
+        rows.append({"enrollment": enrollment, "reasons": reasons, "last_activity": last_activity})
+    order = ["risk", "message", "homework", "worksheet", "overdue", "inactive"]
+    rows.sort(
+        key=lambda row: min(
+            (order.index(reason[0]) for reason in row["reasons"]), default=len(order)
+        )
+    )
+    log_list_access(
+        request.user,
+        request,
+        [(row["enrollment"].patient, row["enrollment"].unit, "") for row in rows],
+        detail="caseload",
+    )
+    return render(request, "treatment/caseload.html", {"rows": rows, "now": now})
+
+
+def _staff_enrollment(request: HttpRequest, enrollment_id: int, **log) -> Enrollment:
+    patient_id = (
+        Enrollment.objects.filter(pk=enrollment_id).values_list("patient_id", flat=True).first()
+    )
+    if patient_id is None:
+        raise Http404
+    get_patient_for_staff(request, patient_id, **log)
+    return Enrollment.objects.select_related("patient", "unit", "program_version__program").get(
+        pk=enrollment_id
+    )
+
+
+@staff_required
+def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    """The treatment record: modules with progress, homework and feedback, worksheets."""
+    enrollment = _staff_enrollment(request, enrollment_id, detail="treatment record")
+    if request.method == "POST":
+        _record_action(request, enrollment)
+        return redirect(request.path)
+    modules = _modules_with_state(enrollment)
+    sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
+    answers = [
+        (
+            answer,
+            sheets.get(answer.worksheet_key),
+            _answer_rows(sheets.get(answer.worksheet_key), answer),
+        )
+        for answer in enrollment.worksheet_answers.order_by("-updated_at")
+    ]
+    return render(
+        request,
+        "treatment/record.html",
+        {
+            "enrollment": enrollment,
+            "modules": modules,
+            "answers": answers,
+            "week": enrollment.week(),
+        },
+    )
+
+
+def _answer_rows(sheet, answer: WorksheetAnswer) -> list[dict]:
+    """Each field's label with the patient's answer, for reading."""
+    fields = (
+        sheet.fields
+        if sheet
+        else [{"key": key, "label": key, "kind": "text"} for key in answer.data]
+    )
+    return [{**field, "value": answer.data.get(field["key"])} for field in fields]
+
+
+def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
+    key = request.POST.get("module", "")
+    if "feedback" in request.POST:
+        text = request.POST.get("feedback", "").strip()
+        if not text:
+            messages.error(request, _("Write the feedback before you send it."))
+            return
+        actions.feedback_give(enrollment, key, text, by=request.user, request=request)
+        messages.success(request, _("The feedback is sent."))
+    elif "unlock" in request.POST:
+        actions.module_unlock_by_hand(
+            enrollment, key, unlock=request.POST["unlock"] == "1", by=request.user, request=request
+        )
+    elif "read_worksheet" in request.POST:
+        answer = get_object_or_404(enrollment.worksheet_answers, pk=request.POST["read_worksheet"])
+        actions.worksheet_mark_read(answer, request.user, request=request)
