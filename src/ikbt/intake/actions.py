@@ -33,7 +33,9 @@ def published_version(offering: Offering) -> ProgramVersion:
 
 def _questionnaires(patient, version: ProgramVersion, when: str, unit):
     codes = version.measurement_plan.filter(when=when).values_list("instrument_code", flat=True)
-    return [response_start(patient, current_version(code), unit=unit) for code in codes]
+    return [
+        response_start(patient, current_version(code), unit=unit, occasion=when) for code in codes
+    ]
 
 
 @transaction.atomic

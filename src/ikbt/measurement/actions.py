@@ -80,13 +80,19 @@ def response_start(
     *,
     filled_in_by: User | None = None,
     unit: CareUnit | None = None,
+    occasion: str = "",
+    due_at=None,
 ) -> Response:
+    """Ask for a questionnaire. ``occasion`` names the plan's time point (pre, weekly, post,
+    follow_up_3 …); ``due_at`` is when the patient sees it (now, unless later)."""
     return Response.objects.create(
         patient=patient,
         instrument_version=version,
         answers=[None] * version.parsed.answer_count,
         filled_in_by=filled_in_by,
         unit=unit,
+        occasion=occasion,
+        due_at=due_at or timezone.now(),
     )
 
 

@@ -105,6 +105,10 @@ class Response(models.Model):
         help_text=_("The unit that asked for the answers (intake or treatment)."),
     )
     started_at = models.DateTimeField(_("started"), default=timezone.now)
+    due_at = models.DateTimeField(
+        _("due"), default=timezone.now, help_text=_("Shown to the patient from this time.")
+    )
+    occasion = models.CharField(_("occasion"), max_length=20, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     filled_in_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

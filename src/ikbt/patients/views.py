@@ -73,7 +73,10 @@ def patient_home(request: HttpRequest) -> HttpResponse:
     )
     questionnaires = (
         Response.objects.filter(
-            patient=patient, status=Response.Status.IN_PROGRESS, filled_in_by__isnull=True
+            patient=patient,
+            status=Response.Status.IN_PROGRESS,
+            filled_in_by__isnull=True,
+            due_at__lte=timezone.now(),
         )
         .select_related("instrument_version__instrument")
         .order_by("started_at")

@@ -1,14 +1,26 @@
 """Changes to a treatment, each in one function."""
 
+import calendar
+import datetime
+
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
+from ikbt.measurement.actions import current_version, response_start
+from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import CareRelationship
-from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
+from ikbt.treatment.models import (
+    ClinicalNote,
+    EndReason,
+    Enrollment,
+    ModuleProgress,
+    TimeEntry,
+    WorksheetAnswer,
+)
 
 
 class TreatmentError(ValueError):
@@ -130,8 +142,6 @@ def feedback_give(
     enrollment: Enrollment, module_key: str, text: str, *, by: User, request=None
 ) -> None:
     """The therapist's feedback on a module's homework; it may unlock the next module."""
-    from ikbt.notifications.notices import send_notice
-
     progress = _progress(enrollment, module_key)
     progress.feedback = text
     progress.feedback_at = timezone.now()
@@ -166,3 +176,106 @@ def module_unlock_by_hand(
         obj=progress,
         detail="module unlocked" if unlock else "module locked",
     )
+
+
+FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
+
+
+def _months_later(moment, months: int):
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+@transaction.atomic
+def enrollment_end(
+    enrollment: Enrollment, *, reason: str, note: str, by: User, request=None
+) -> Enrollment:
+    """End the treatment: ask for the post-treatment questionnaires now and the follow-ups at
+    3, 6 and 12 months (they reach the patient though the treatment has ended)."""
+    if reason not in EndReason.values:
+        raise TreatmentError("Say how the treatment ended.")
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.status == Enrollment.Status.ENDED:
+        raise TreatmentError("The treatment has already ended.")
+    now = timezone.now()
+    enrollment.status = Enrollment.Status.ENDED
+    enrollment.ended_at = now
+    enrollment.end_reason = reason
+    enrollment.end_note = note
+    enrollment.save(update_fields=["status", "ended_at", "end_reason", "end_note"])
+    plan = enrollment.program_version.measurement_plan.all()
+    for point in plan:
+        if point.when == "post":
+            due = now
+        elif point.when in FOLLOW_UPS:
+            due = _months_later(now, FOLLOW_UPS[point.when])
+        else:
+            continue
+        response_start(
+            enrollment.patient,
+            current_version(point.instrument_code),
+            unit=enrollment.unit,
+            occasion=point.when,
+            due_at=due,
+        )
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=enrollment,
+        detail=f"treatment ended: {reason}",
+    )
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_pause(enrollment: Enrollment, *, paused: bool, by: User, request=None) -> None:
+    enrollment.status = Enrollment.Status.PAUSED if paused else Enrollment.Status.ACTIVE
+    enrollment.save(update_fields=["status"])
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=enrollment,
+        detail="paused" if paused else "resumed",
+    )
+
+
+@transaction.atomic
+def enrollment_extend(enrollment: Enrollment, *, weeks: int, by: User, request=None) -> None:
+    start = enrollment.planned_end or timezone.localdate(enrollment.started_at)
+    enrollment.planned_end = start + datetime.timedelta(weeks=weeks)
+    enrollment.save(update_fields=["planned_end"])
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=enrollment,
+        detail=f"extended {weeks} weeks",
+    )
+
+
+def note_add(enrollment: Enrollment, text: str, *, by: User, request=None) -> None:
+    note = ClinicalNote.objects.create(enrollment=enrollment, author=by, text=text)
+    log_access(
+        by,
+        Action.CREATE,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=note,
+        detail="clinical note",
+    )
+
+
+def time_add(enrollment: Enrollment, minutes: int, what: str, *, by: User) -> None:
+    TimeEntry.objects.create(enrollment=enrollment, staff=by, minutes=minutes, what=what)

@@ -7,6 +7,12 @@ from ikbt.patients.models import Patient
 from ikbt.programs.models import ProgramVersion
 
 
+class EndReason(models.TextChoices):
+    COMPLETED = "completed", _("Completed")
+    DROPPED_OUT = "dropped_out", _("Dropped out")
+    REFERRED = "referred", _("Referred elsewhere")
+
+
 class Enrollment(models.Model):
     """A patient's treatment on one version of a program at a unit.
 
@@ -37,6 +43,16 @@ class Enrollment(models.Model):
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     planned_end = models.DateField(_("planned end"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("how it ended"), max_length=20, choices=EndReason.choices, blank=True
+    )
+    end_note = models.TextField(_("note on the ending"), blank=True)
+    outcome = models.JSONField(
+        _("outcome"),
+        default=dict,
+        blank=True,
+        help_text=_("Pre, post, change, reliable change, response and remission per instrument."),
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -116,3 +132,70 @@ class WorksheetAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment} {self.worksheet_key}"
+
+
+class ClinicalNote(models.Model):
+    """A private note in the treatment record, seen by staff only."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="notes", verbose_name=_("enrollment")
+    )
+    author = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("note"))
+    written_at = models.DateTimeField(_("written"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-written_at"]
+        verbose_name = _("clinical note")
+        verbose_name_plural = _("clinical notes")
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} {self.written_at:%Y-%m-%d}"
+
+
+class TimeEntry(models.Model):
+    """Minutes a therapist spent on a patient's treatment (reading, feedback, messages)."""
+
+    enrollment = models.ForeignKey(
+        Enrollment,
+        on_delete=models.CASCADE,
+        related_name="time_entries",
+        verbose_name=_("enrollment"),
+    )
+    staff = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("staff member")
+    )
+    day = models.DateField(_("day"), default=timezone.localdate)
+    minutes = models.PositiveSmallIntegerField(_("minutes"))
+    what = models.CharField(_("what"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time ledger")
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} {self.day} {self.minutes} min"
+
+
+class ReplyTemplate(models.Model):
+    """A therapist's own text for common feedback, to start a reply from."""
+
+    owner = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        verbose_name=_("owner"),
+    )
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+
+    def __str__(self) -> str:
+        return self.title

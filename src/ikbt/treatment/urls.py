@@ -13,5 +13,6 @@ urlpatterns = [
         "<int:enrollment_id>/arbetsblad/<slug:key>/", views.worksheet_save, name="worksheet_save"
     ),
     path("caseload/", views.caseload, name="caseload"),
+    path("mallar/", views.reply_templates, name="reply_templates"),
     path("journal/<int:enrollment_id>/", views.record, name="record"),
 ]

@@ -20,7 +20,8 @@ from ikbt.patients.access import care_relationships_for_staff, get_patient_for_s
 from ikbt.programs.rendering import VersionParts, page_blocks
 from ikbt.programs.worksheets import answers_from_post, rows_for_form
 from ikbt.treatment import actions
-from ikbt.treatment.models import Enrollment, WorksheetAnswer
+from ikbt.treatment.models import EndReason, Enrollment, ReplyTemplate, WorksheetAnswer
+from ikbt.treatment.outcome import compute_outcome
 from ikbt.treatment.unlocking import unlocked_module_keys
 
 INACTIVE_DAYS = 7
@@ -62,7 +63,10 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     due = list(
         Response.objects.filter(
-            patient=patient, status=Response.Status.IN_PROGRESS, filled_in_by__isnull=True
+            patient=patient,
+            status=Response.Status.IN_PROGRESS,
+            filled_in_by__isnull=True,
+            due_at__lte=timezone.now(),
         )
         .select_related("instrument_version__instrument")
         .order_by("started_at")
@@ -335,6 +339,8 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
         )
         for answer in enrollment.worksheet_answers.order_by("-updated_at")
     ]
+    templates = list(ReplyTemplate.objects.filter(owner=request.user))
+    chosen = next((t for t in templates if str(t.pk) == request.GET.get("mall")), None)
     return render(
         request,
         "treatment/record.html",
@@ -343,8 +349,35 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             "modules": modules,
             "answers": answers,
             "week": enrollment.week(),
+            "notes": list(enrollment.notes.select_related("author")),
+            "ledger": _ledger(enrollment),
+            "templates": templates,
+            "template_text": chosen.text if chosen else "",
+            "template_module": request.GET.get("modul", ""),
+            "outcome": compute_outcome(enrollment),
+            "end_reasons": EndReason.choices,
         },
     )
+
+
+TARGET_MINUTES = (10, 20)
+
+
+def _ledger(enrollment: Enrollment) -> list[dict]:
+    """Minutes per treatment week, against the field's 10-20 minutes a week."""
+    started = timezone.localdate(enrollment.started_at)
+    weeks: dict[int, int] = {}
+    for entry in enrollment.time_entries.all():
+        week = max(1, (entry.day - started).days // 7 + 1)
+        weeks[week] = weeks.get(week, 0) + entry.minutes
+    return [
+        {
+            "week": week,
+            "minutes": minutes,
+            "within": TARGET_MINUTES[0] <= minutes <= TARGET_MINUTES[1],
+        }
+        for week, minutes in sorted(weeks.items())
+    ]
 
 
 def _answer_rows(sheet, answer: WorksheetAnswer) -> list[dict]:
@@ -370,6 +403,68 @@ def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
         actions.module_unlock_by_hand(
             enrollment, key, unlock=request.POST["unlock"] == "1", by=request.user, request=request
         )
+    elif "note" in request.POST and request.POST["note"].strip():
+        actions.note_add(
+            enrollment, request.POST["note"].strip(), by=request.user, request=request
+        )
+    elif "minutes" in request.POST:
+        minutes = request.POST.get("minutes", "")
+        if minutes.isdigit() and 0 < int(minutes) <= 600:
+            actions.time_add(
+                enrollment, int(minutes), request.POST.get("what", ""), by=request.user
+            )
+        else:
+            messages.error(request, _("Write the minutes as a whole number from 1 to 600."))
+    elif "end" in request.POST:
+        try:
+            actions.enrollment_end(
+                enrollment,
+                reason=request.POST.get("reason", ""),
+                note=request.POST.get("end_note", ""),
+                by=request.user,
+                request=request,
+            )
+            messages.success(
+                request,
+                _(
+                    "The treatment is ended. The post-treatment questionnaires and "
+                    "follow-ups are sent."
+                ),
+            )
+        except actions.TreatmentError as error:
+            messages.error(request, str(error))
+    elif "pause" in request.POST:
+        actions.enrollment_pause(
+            enrollment, paused=request.POST["pause"] == "1", by=request.user, request=request
+        )
+    elif "extend" in request.POST:
+        weeks = request.POST.get("extend", "")
+        if weeks.isdigit() and 0 < int(weeks) <= 12:
+            actions.enrollment_extend(
+                enrollment, weeks=int(weeks), by=request.user, request=request
+            )
     elif "read_worksheet" in request.POST:
         answer = get_object_or_404(enrollment.worksheet_answers, pk=request.POST["read_worksheet"])
         actions.worksheet_mark_read(answer, request.user, request=request)
+
+
+@staff_required
+def reply_templates(request: HttpRequest) -> HttpResponse:
+    """The therapist's own texts for common feedback."""
+    if request.method == "POST":
+        if "delete" in request.POST:
+            ReplyTemplate.objects.filter(owner=request.user, pk=request.POST["delete"]).delete()
+        elif request.POST.get("title", "").strip() and request.POST.get("text", "").strip():
+            ReplyTemplate.objects.create(
+                owner=request.user,
+                title=request.POST["title"].strip()[:100],
+                text=request.POST["text"].strip(),
+            )
+        else:
+            messages.error(request, _("Give the template a title and a text."))
+        return redirect("treatment:reply_templates")
+    return render(
+        request,
+        "treatment/reply_templates.html",
+        {"templates": list(ReplyTemplate.objects.filter(owner=request.user))},
+    )

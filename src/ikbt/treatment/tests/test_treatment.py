@@ -165,3 +165,80 @@ def test_caseload_query_count_is_fixed(
     with django_assert_num_queries(7):
         page = therapist_client.get(reverse("treatment:caseload"))
     assert len(page.context["rows"]) == patients
+
+
+def test_ending_asks_for_post_and_follow_ups_and_computes_the_outcome(
+    therapist_client, patient_client, enrollment, patient
+):
+    from ikbt.measurement.actions import current_version, response_start, response_submit
+    from ikbt.measurement.models import Response
+
+    response_submit(response_start(patient, current_version("GAD-7"), occasion="pre"), [3] * 7)
+    response_submit(response_start(patient, current_version("PHQ-9"), occasion="pre"), [2] * 9)
+    record_url = reverse("treatment:record", args=[enrollment.pk])
+    therapist_client.post(
+        record_url, {"end": "1", "reason": "completed", "end_note": "Klar enligt plan"}
+    )
+
+    enrollment.refresh_from_db()
+    assert (enrollment.status, enrollment.end_reason) == ("ended", "completed")
+    asked = Response.objects.filter(patient=patient, status="in_progress")
+    assert sorted(asked.values_list("occasion", "instrument_version__instrument__code")) == [
+        ("follow_up_12", "GAD-7"),
+        ("follow_up_3", "GAD-7"),
+        ("follow_up_6", "GAD-7"),
+        ("post", "GAD-7"),
+        ("post", "PHQ-9"),
+    ]
+    three = asked.get(occasion="follow_up_3")
+    assert (three.due_at - enrollment.ended_at).days in range(89, 93)
+    # Only what is due shows: the post questionnaires, not the follow-ups.
+    home = patient_client.get(reverse("treatment:home"))
+    assert home.context["enrollment"] is None
+    due_codes = {
+        r.occasion
+        for r in patient_client.get(reverse("patients:patient_home")).context["questionnaires"]
+    }
+    assert due_codes == {"post"}
+
+    response_submit(
+        asked.get(occasion="post", instrument_version__instrument__code="GAD-7"), [1] * 7
+    )
+    response_submit(
+        asked.get(occasion="post", instrument_version__instrument__code="PHQ-9"), [2] * 9
+    )
+    record = therapist_client.get(record_url)
+    assert record.context["outcome"]["GAD-7"] == {
+        "pre": 21,
+        "post": 7,
+        "change": -14,
+        "reliable_improvement": True,
+        "reliable_deterioration": False,
+        "response": True,
+        "remission": True,
+    }
+    assert record.context["outcome"]["PHQ-9"]["reliable_improvement"] is False
+    assert record.context["outcome"]["PHQ-9"]["remission"] is False
+
+
+def test_notes_time_ledger_and_reply_templates(therapist_client, therapist, enrollment):
+    record_url = reverse("treatment:record", args=[enrollment.pk])
+    therapist_client.post(record_url, {"note": "Motiverad, tydliga mål."})
+    therapist_client.post(record_url, {"minutes": "12", "what": "Återkoppling"})
+    therapist_client.post(record_url, {"minutes": "15", "what": "Meddelanden"})
+    therapist_client.post(
+        reverse("treatment:reply_templates"),
+        {"title": "Beröm", "text": "Bra jobbat med övningen!"},
+    )
+    template = therapist.reply_templates.get()
+    ModuleProgress.objects.create(
+        enrollment=enrollment,
+        module_key="valkommen",
+        reported_at=enrollment.started_at,
+        homework_report="Gjort",
+    )
+
+    page = therapist_client.get(record_url, {"mall": template.pk, "modul": "valkommen"})
+    assert "Motiverad, tydliga mål." in page.text
+    assert page.context["ledger"] == [{"week": 1, "minutes": 27, "within": False}]
+    assert "Bra jobbat med övningen!</textarea>" in page.text
