@@ -109,6 +109,7 @@ class Response(models.Model):
         _("due"), default=timezone.now, help_text=_("Shown to the patient from this time.")
     )
     occasion = models.CharField(_("occasion"), max_length=20, blank=True)
+    reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     filled_in_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from ikbt.core.workdays import add_working_days
 from ikbt.measurement.models import RiskFlag
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import StaffMembership, StaffRole
@@ -13,14 +14,8 @@ from ikbt.patients.models import CareRelationship
 
 
 def working_day_after(moment: datetime.datetime) -> datetime.datetime:
-    """The same time one working day later (Monday–Friday, Stockholm time).
-
-    Public holidays are not counted out: a flag may escalate on a holiday, never later.
-    """
-    local = timezone.localtime(moment) + datetime.timedelta(days=1)
-    while local.weekday() >= 5:
-        local += datetime.timedelta(days=1)
-    return local
+    """The same time one working day later (Swedish working days, Stockholm time)."""
+    return add_working_days(moment, 1)
 
 
 @task()

@@ -38,6 +38,7 @@ class Message(models.Model):
     body = models.TextField(_("message"))
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated as overdue"), null=True, blank=True)
 
     class Meta:
         ordering = ["sent_at", "pk"]

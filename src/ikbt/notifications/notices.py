@@ -15,7 +15,14 @@ from django.utils import translation
 from ikbt.accounts.models import User
 from ikbt.notifications.sms import send_sms
 
-KINDS = {"risk_flag", "risk_flag_escalated", "new_message"}
+KINDS = {
+    "risk_flag",
+    "risk_flag_escalated",
+    "new_message",
+    "questionnaire_due",
+    "inactive",
+    "reply_overdue",
+}
 
 
 def send_notice(user: User, kind: str) -> bool:

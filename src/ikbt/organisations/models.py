@@ -40,6 +40,12 @@ class CareUnit(models.Model):
         validators=[RegexValidator(r"^SE[0-9A-Z]{10}-[0-9A-Za-z]+$", _("Not a valid HSA-id."))],
     )
 
+    reply_within_days = models.PositiveSmallIntegerField(
+        _("answer messages within (working days)"),
+        default=2,
+        help_text=_("A patient's message or hand-in waiting longer is overdue and escalates."),
+    )
+
     class Meta:
         ordering = ["region__code", "name"]
         verbose_name = _("care unit")

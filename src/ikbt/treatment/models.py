@@ -43,6 +43,7 @@ class Enrollment(models.Model):
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     planned_end = models.DateField(_("planned end"), null=True, blank=True)
+    nudged_at = models.DateTimeField(_("last nudged"), null=True, blank=True)
     end_reason = models.CharField(
         _("how it ended"), max_length=20, choices=EndReason.choices, blank=True
     )

@@ -4,7 +4,7 @@ caseload and treatment record."""
 import datetime
 
 from django.contrib import messages
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
+from ikbt.core.workdays import add_working_days
 from ikbt.measurement.models import Response
 from ikbt.messaging.models import Message
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
@@ -234,6 +235,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
                 ),
                 distinct=True,
             ),
+            oldest_unread=Min(
+                "patient__threads__messages__sent_at",
+                filter=Q(
+                    patient__threads__messages__sender__kind="patient",
+                    patient__threads__messages__read_at__isnull=True,
+                ),
+            ),
             last_worksheet=Max("worksheet_answers__updated_at"),
             last_module=Max("progress__completed_at"),
             oldest_flag=Max(
@@ -252,6 +260,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
         reasons = []
         if enrollment.open_flags:
             reasons.append(("risk", _("Risk flag"), enrollment.oldest_flag))
+        if enrollment.oldest_unread and (
+            add_working_days(enrollment.oldest_unread, enrollment.unit.reply_within_days) <= now
+        ):
+            reasons.append(("late", _("Reply overdue"), enrollment.oldest_unread))
         if enrollment.unanswered:
             reasons.append(
                 (
@@ -295,7 +307,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
                 )
             )
         rows.append({"enrollment": enrollment, "reasons": reasons, "last_activity": last_activity})
-    order = ["risk", "message", "homework", "worksheet", "overdue", "inactive"]
+    order = ["risk", "late", "message", "homework", "worksheet", "overdue", "inactive"]
     rows.sort(
         key=lambda row: min(
             (order.index(reason[0]) for reason in row["reasons"]), default=len(order)

@@ -7,16 +7,7 @@ from django.urls import reverse
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
-from ikbt.programs.actions import program_import, version_publish
-from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
 from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
-
-
-@pytest.fixture
-def enrollment(patient, unit) -> Enrollment:
-    data, _ = read_package(EXAMPLE_PACKAGE)
-    version = version_publish(program_import(data, unit.region), None)
-    return Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
 
 
 def module_url(enrollment, key, number=1):
