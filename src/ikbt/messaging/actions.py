@@ -9,24 +9,43 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
 
 
 def _recipients(thread: Thread, sender: User) -> list[User]:
-    if sender.is_patient:
-        return [
-            relationship.staff
-            for relationship in CareRelationship.objects.active()
-            .filter(
-                patient=thread.patient,
-                role__in=[
-                    CareRelationship.Role.RESPONSIBLE_THERAPIST,
-                    CareRelationship.Role.THERAPIST,
-                ],
-            )
-            .select_related("staff")
-        ]
-    return [thread.patient.user]
+    """Who is told: the patient, or the patient's therapists; a therapist away today is
+    replaced by the colleague covering, or by the unit's administrators."""
+    if sender.is_staff_member:
+        return [thread.patient.user]
+    relationships = (
+        CareRelationship.objects.active()
+        .filter(
+            patient=thread.patient,
+            role__in=[
+                CareRelationship.Role.RESPONSIBLE_THERAPIST,
+                CareRelationship.Role.THERAPIST,
+            ],
+        )
+        .select_related("staff", "unit")
+    )
+    away = {
+        absence.staff_id: absence
+        for absence in StaffAbsence.objects.on(timezone.localdate()).select_related("cover")
+    }
+    recipients: dict[int, User] = {}
+    for relationship in relationships:
+        absence = away.get(relationship.staff_id)
+        if absence is None:
+            recipients[relationship.staff_id] = relationship.staff
+        elif absence.cover is not None:
+            recipients[absence.cover_id] = absence.cover
+        else:
+            for membership in StaffMembership.objects.filter(
+                unit=relationship.unit, role=StaffRole.UNIT_ADMIN
+            ).select_related("user"):
+                recipients[membership.user_id] = membership.user
+    return list(recipients.values())
 
 
 @transaction.atomic

@@ -102,3 +102,47 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()}, {self.unit}"
+
+
+class StaffAbsenceQuerySet(models.QuerySet):
+    def on(self, day) -> "StaffAbsenceQuerySet":
+        return self.filter(starts_on__lte=day, ends_on__gte=day)
+
+
+class StaffAbsence(models.Model):
+    """A staff member away (holiday, illness, course). Their patients are covered by the named
+    colleague, or by the unit's administrators when no one is named, automatically."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="absences",
+        verbose_name=_("staff member"),
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to and including"))
+    cover = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="covering",
+        verbose_name=_("covered by"),
+        help_text=_("Left empty, the unit's administrators cover."),
+    )
+
+    objects = StaffAbsenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_on"]
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="absence_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} {self.starts_on}–{self.ends_on}"

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.audit.models import AccessLogEntry
-from ikbt.organisations.models import CareUnit, StaffMembership, StaffRole
+from ikbt.organisations.models import CareUnit, StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -38,10 +40,22 @@ def _admin_unit_ids(user: User) -> list[int]:
     )
 
 
+def covered_staff_ids(user: User) -> list[int]:
+    """Colleagues away today whom ``user`` covers (by name)."""
+    return list(
+        StaffAbsence.objects.on(timezone.localdate())
+        .filter(cover=user)
+        .values_list("staff_id", flat=True)
+    )
+
+
 def care_relationships_for_staff(user: User):
-    """Active care relationships that give ``user`` access to the patient."""
+    """Active care relationships that give ``user`` access to the patient: their own, those
+    at units they administer, and those of a colleague away today whom they cover."""
     return CareRelationship.objects.active().filter(
-        Q(staff=user) | Q(unit_id__in=_admin_unit_ids(user))
+        Q(staff=user)
+        | Q(unit_id__in=_admin_unit_ids(user))
+        | Q(staff_id__in=covered_staff_ids(user))
     )
 
 
@@ -66,11 +80,12 @@ def get_patient_for_staff(
         _log_denied(request, patient_id, detail)
         raise Http404
     is_admin = relationship.unit_id in _admin_unit_ids(user)
-    role = (
-        relationship.get_role_display()
-        if relationship.staff_id == user.pk
-        else str(StaffRole.UNIT_ADMIN.label)
-    )
+    if relationship.staff_id == user.pk:
+        role = relationship.get_role_display()
+    elif is_admin:
+        role = str(StaffRole.UNIT_ADMIN.label)
+    else:
+        role = _("Covering for %(name)s") % {"name": relationship.staff.get_full_name()}
     log_access(
         user,
         action,
@@ -91,7 +106,7 @@ def _best_relationship(user: User, patient_id: int) -> CareRelationship | None:
     relationships = list(
         care_relationships_for_staff(user)
         .filter(patient_id=patient_id)
-        .select_related("patient", "unit")
+        .select_related("patient", "unit", "staff")
         .order_by("started_at")
     )
     own = [relationship for relationship in relationships if relationship.staff_id == user.pk]

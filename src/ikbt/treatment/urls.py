@@ -14,5 +14,6 @@ urlpatterns = [
     ),
     path("caseload/", views.caseload, name="caseload"),
     path("mallar/", views.reply_templates, name="reply_templates"),
+    path("franvaro/", views.absences, name="absences"),
     path("journal/<int:enrollment_id>/", views.record, name="record"),
 ]

@@ -3,6 +3,7 @@ caseload and treatment record."""
 
 import datetime
 
+from django import forms
 from django.contrib import messages
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,13 +11,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.workdays import add_working_days
 from ikbt.measurement.models import Response
 from ikbt.messaging.models import Message
+from ikbt.organisations.actions import AbsenceError, absence_register
+from ikbt.organisations.models import StaffAbsence, StaffMembership
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
 from ikbt.programs.rendering import VersionParts, page_blocks
 from ikbt.programs.worksheets import answers_from_post, rows_for_form
@@ -479,4 +484,62 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
         request,
         "treatment/reply_templates.html",
         {"templates": list(ReplyTemplate.objects.filter(owner=request.user))},
+    )
+
+
+class AbsenceForm(forms.Form):
+    starts_on = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        label=gettext_lazy("To and including"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    cover = forms.ModelChoiceField(
+        label=gettext_lazy("Covered by"),
+        queryset=None,
+        required=False,
+        empty_label=gettext_lazy("The unit's administrators"),
+    )
+
+    def __init__(self, *args, colleagues, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cover"].queryset = colleagues
+
+
+@staff_required
+def absences(request: HttpRequest) -> HttpResponse:
+    """Mark yourself away and name who covers your patients; see whom you cover."""
+    units = StaffMembership.objects.filter(user=request.user).values("unit_id")
+    colleagues = (
+        User.objects.filter(memberships__unit_id__in=units, kind=User.Kind.STAFF)
+        .exclude(pk=request.user.pk)
+        .distinct()
+        .order_by("last_name")
+    )
+    form = AbsenceForm(request.POST or None, colleagues=colleagues)
+    if request.method == "POST" and form.is_valid():
+        try:
+            absence_register(request.user, **form.cleaned_data)
+        except AbsenceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Your absence is registered."))
+            return redirect("treatment:absences")
+    today = timezone.localdate()
+    return render(
+        request,
+        "treatment/absences.html",
+        {
+            "form": form,
+            "mine": list(
+                StaffAbsence.objects.filter(staff=request.user, ends_on__gte=today).select_related(
+                    "cover"
+                )
+            ),
+            "covering": list(
+                StaffAbsence.objects.filter(cover=request.user, ends_on__gte=today).select_related(
+                    "staff"
+                )
+            ),
+        },
     )

@@ -1,0 +1,28 @@
+"""Changes to people and places."""
+
+import datetime
+
+from ikbt.accounts.models import User
+from ikbt.organisations.models import StaffAbsence, StaffMembership
+
+
+class AbsenceError(ValueError):
+    pass
+
+
+def absence_register(
+    staff: User, *, starts_on: datetime.date, ends_on: datetime.date, cover: User | None
+) -> StaffAbsence:
+    """Mark ``staff`` away; from the first day their patients are covered (see
+    ``ikbt.patients.access.care_relationships_for_staff``) and their notices go to the cover."""
+    if ends_on < starts_on:
+        raise AbsenceError("The absence ends before it starts.")
+    if cover is not None:
+        if cover == staff:
+            raise AbsenceError("Choose a colleague to cover, not yourself.")
+        units = StaffMembership.objects.filter(user=staff).values("unit_id")
+        if not StaffMembership.objects.filter(user=cover, unit_id__in=units).exists():
+            raise AbsenceError("The colleague covering must work at one of your units.")
+    return StaffAbsence.objects.create(
+        staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover
+    )

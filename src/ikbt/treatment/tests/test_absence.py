@@ -1,0 +1,64 @@
+"""A message sent while the responsible therapist is away reaches the colleague covering."""
+
+import datetime
+
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from ikbt.audit.models import AccessLogEntry
+from ikbt.messaging import actions as messaging
+
+
+def away_today(client, cover=None):
+    today = timezone.localdate()
+    return client.post(
+        reverse("treatment:absences"),
+        {
+            "starts_on": today.isoformat(),
+            "ends_on": (today + datetime.timedelta(days=7)).isoformat(),
+            "cover": cover.pk if cover else "",
+        },
+    )
+
+
+def test_a_message_while_the_therapist_is_away_goes_to_the_cover(
+    therapist_client,
+    colleague,
+    colleague_client,
+    patient,
+    enrollment,
+    django_capture_on_commit_callbacks,
+):
+    record = reverse("treatment:record", args=[enrollment.pk])
+    assert colleague_client.get(record).status_code == 404  # no care relationship yet
+    away_today(therapist_client, colleague)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = messaging.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    assert [message.to for message in mail.outbox] == [[colleague.email]]
+
+    caseload = colleague_client.get(reverse("treatment:caseload"))
+    assert [row["enrollment"] for row in caseload.context["rows"]] == [enrollment]
+    assert colleague_client.get(record).status_code == 200
+    read = AccessLogEntry.objects.get(actor=colleague, action="read", detail="treatment record")
+    assert read.actor_role == "Covering for Tove Terapeut"
+    colleague_client.post(
+        reverse("messaging:staff_thread", args=[thread.pk]),
+        {"body": "Jag täcker upp: börja så här."},
+    )
+    assert thread.messages.filter(sender=colleague).exists()
+
+
+def test_without_a_named_cover_the_unit_administrators_are_told(
+    therapist_client, unit_admin, patient, enrollment, django_capture_on_commit_callbacks
+):
+    away_today(therapist_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        messaging.thread_start(patient, patient.user, "Fråga", "Hej")
+    assert [message.to for message in mail.outbox] == [[unit_admin.email]]
+
+
+def test_cover_must_be_a_colleague_of_the_unit(therapist_client, outsider):
+    page = away_today(therapist_client, outsider)
+    assert "Select a valid choice" in page.text
