@@ -113,3 +113,15 @@ def patient_client(patient) -> Client:
     client = Client()
     client.force_login(patient.user)
     return client
+
+
+@pytest.fixture
+def enrollment(patient, unit):
+    """The patient in treatment on the example program at the therapist's unit."""
+    from ikbt.programs.actions import program_import, version_publish
+    from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+    from ikbt.treatment.models import Enrollment
+
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    version = version_publish(program_import(data, unit.region), None)
+    return Enrollment.objects.create(patient=patient, unit=unit, program_version=version)

@@ -9,7 +9,7 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
-from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -48,11 +48,21 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
     return list(recipients.values())
 
 
+def needs_review(sender: User) -> bool:
+    return Supervision.objects.filter(
+        supervisee=sender, review_messages=True, ended_on__isnull=True
+    ).exists()
+
+
 @transaction.atomic
 def message_send(
     thread: Thread, sender: User, body: str, *, request: HttpRequest | None = None
 ) -> Message:
-    message = Message.objects.create(thread=thread, sender=sender, body=body)
+    """Send, or hold for the supervisor when the sender's messages are reviewed first."""
+    held = sender.is_staff_member and needs_review(sender)
+    message = Message.objects.create(thread=thread, sender=sender, body=body, held_for_review=held)
+    if held:
+        return message
     Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
     if sender.is_staff_member:
         relationship = (
@@ -84,9 +94,33 @@ def thread_start(
     return thread
 
 
+@transaction.atomic
+def message_release(message: Message, supervisor: User) -> Message:
+    """The supervisor has read a held message: it goes to the patient now."""
+    message = (
+        Message.objects.select_for_update()
+        .select_related("thread__patient__user")
+        .get(pk=message.pk)
+    )
+    if not message.held_for_review:
+        return message
+    if not Supervision.objects.filter(
+        supervisor=supervisor, supervisee=message.sender, ended_on__isnull=True
+    ).exists():
+        raise PermissionError("Only the sender's supervisor can release the message.")
+    message.held_for_review = False
+    message.reviewed_by = supervisor
+    message.sent_at = timezone.now()
+    message.save(update_fields=["held_for_review", "reviewed_by", "sent_at"])
+    Thread.objects.filter(pk=message.thread_id).update(last_message_at=message.sent_at)
+    user = message.thread.patient.user
+    transaction.on_commit(lambda: send_notice(user, "new_message"))
+    return message
+
+
 def messages_mark_read(thread: Thread, reader: User) -> int:
     """Mark as read what the other side wrote."""
-    unread = thread.messages.filter(read_at__isnull=True)
+    unread = thread.messages.filter(read_at__isnull=True, held_for_review=False)
     if reader.is_patient:
         unread = unread.exclude(sender__kind=User.Kind.PATIENT)
     else:

@@ -39,6 +39,19 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated as overdue"), null=True, blank=True)
+    held_for_review = models.BooleanField(
+        _("waiting for the supervisor"),
+        default=False,
+        help_text=_("Not shown to the patient until the supervisor has read and released it."),
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("released by"),
+    )
 
     class Meta:
         ordering = ["sent_at", "pk"]

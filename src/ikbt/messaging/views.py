@@ -36,7 +36,10 @@ def _threads(patient, reader_is_patient: bool):
         else Q(messages__sender__kind=User.Kind.PATIENT)
     )
     return Thread.objects.filter(patient=patient).annotate(
-        unread=Count("messages", filter=other_side & Q(messages__read_at__isnull=True))
+        unread=Count(
+            "messages",
+            filter=other_side & Q(messages__read_at__isnull=True, messages__held_for_review=False),
+        )
     )
 
 
@@ -67,11 +70,21 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 def _thread_page(request, thread: Thread, template: str, back: str, extra: dict) -> HttpResponse:
     form = MessageForm(request.POST or None)
+    if request.method == "POST" and "release" in request.POST and request.user.is_staff_member:
+        held = get_object_or_404(thread.messages, pk=request.POST["release"], held_for_review=True)
+        try:
+            actions.message_release(held, request.user)
+        except PermissionError:
+            raise Http404 from None
+        return redirect(request.path)
     if request.method == "POST" and form.is_valid():
         actions.message_send(thread, request.user, form.cleaned_data["body"], request=request)
         return redirect(request.path)
     actions.messages_mark_read(thread, request.user)
-    messages = list(thread.messages.select_related("sender").order_by("sent_at", "pk"))
+    shown = thread.messages.select_related("sender").order_by("sent_at", "pk")
+    if request.user.is_patient:
+        shown = shown.filter(held_for_review=False)
+    messages = list(shown)
     return render(
         request,
         template,

@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from ikbt.organisations.models import CareUnit, Region, StaffMembership
+from ikbt.organisations.models import (
+    CareUnit,
+    Region,
+    StaffAbsence,
+    StaffMembership,
+    Supervision,
+)
 
 
 @admin.register(Region)
@@ -21,3 +27,13 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "unit__region"]
     autocomplete_fields = ["unit"]
     search_fields = ["user__username", "user__last_name", "unit__name"]
+
+
+@admin.register(StaffAbsence)
+class StaffAbsenceAdmin(admin.ModelAdmin):
+    list_display = ["staff", "starts_on", "ends_on", "cover"]
+
+
+@admin.register(Supervision)
+class SupervisionAdmin(admin.ModelAdmin):
+    list_display = ["supervisor", "supervisee", "review_messages", "started_on", "ended_on"]

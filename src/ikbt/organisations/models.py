@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -146,3 +147,40 @@ class StaffAbsence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff} {self.starts_on}–{self.ends_on}"
+
+
+class Supervision(models.Model):
+    """A psychologist in training (PTP) or a new internet therapist and their supervisor, who
+    sees their caseload and, where the unit requires it, reads their messages before they go."""
+
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="supervising",
+        verbose_name=_("supervisor"),
+    )
+    supervisee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="supervisions",
+        verbose_name=_("supervisee"),
+    )
+    review_messages = models.BooleanField(
+        _("messages are read by the supervisor before they are sent"), default=False
+    )
+    started_on = models.DateField(_("from"), default=timezone.localdate)
+    ended_on = models.DateField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supervision")
+        verbose_name_plural = _("supervisions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supervisor", "supervisee"],
+                condition=models.Q(ended_on__isnull=True),
+                name="one_open_supervision_per_pair",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supervisor} → {self.supervisee}"

@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.audit.models import AccessLogEntry
-from ikbt.organisations.models import CareUnit, StaffAbsence, StaffMembership, StaffRole
+from ikbt.organisations.models import (
+    CareUnit,
+    StaffAbsence,
+    StaffMembership,
+    StaffRole,
+    Supervision,
+)
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -51,11 +57,21 @@ def covered_staff_ids(user: User) -> list[int]:
 
 def care_relationships_for_staff(user: User):
     """Active care relationships that give ``user`` access to the patient: their own, those
-    at units they administer, and those of a colleague away today whom they cover."""
+    at units they administer, those of a colleague away today whom they cover, and those of
+    the therapists they supervise."""
+    # Subqueries, so the whole question is one SQL query.
+    covered = StaffAbsence.objects.on(timezone.localdate()).filter(cover=user).values("staff_id")
+    supervised = Supervision.objects.filter(supervisor=user, ended_on__isnull=True).values(
+        "supervisee_id"
+    )
+    administered = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values(
+        "unit_id"
+    )
     return CareRelationship.objects.active().filter(
         Q(staff=user)
-        | Q(unit_id__in=_admin_unit_ids(user))
-        | Q(staff_id__in=covered_staff_ids(user))
+        | Q(unit_id__in=administered)
+        | Q(staff_id__in=covered)
+        | Q(staff_id__in=supervised)
     )
 
 
@@ -84,8 +100,10 @@ def get_patient_for_staff(
         role = relationship.get_role_display()
     elif is_admin:
         role = str(StaffRole.UNIT_ADMIN.label)
-    else:
+    elif relationship.staff_id in covered_staff_ids(user):
         role = _("Covering for %(name)s") % {"name": relationship.staff.get_full_name()}
+    else:
+        role = _("Supervisor of %(name)s") % {"name": relationship.staff.get_full_name()}
     log_access(
         user,
         action,

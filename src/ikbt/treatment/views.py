@@ -78,7 +78,9 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("started_at")
     )
     unread = (
-        Message.objects.filter(thread__patient=patient, read_at__isnull=True)
+        Message.objects.filter(
+            thread__patient=patient, read_at__isnull=True, held_for_review=False
+        )
         .exclude(sender__kind="patient")
         .count()
     )

@@ -217,7 +217,7 @@ def test_measurement_page_query_count_is_fixed(
     for _ in range(responses):
         actions.response_submit(actions.response_start(patient, phq9), [1] * 8 + [0])
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(12):
         therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
 
 

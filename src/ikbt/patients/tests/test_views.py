@@ -112,7 +112,7 @@ def test_staff_list_query_count_is_fixed(
         factories.care_relationship(factories.PatientFactory(), therapist, unit)
     therapist_client.get(reverse("core:home"))  # the session's first request saves it
 
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(8):
         response = therapist_client.get(reverse("patients:staff_home"))
 
     assert len(response.context["relationships"]) == count

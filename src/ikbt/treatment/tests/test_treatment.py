@@ -153,7 +153,7 @@ def test_caseload_query_count_is_fixed(
             patient=other, unit=unit, program_version=enrollment.program_version
         )
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         page = therapist_client.get(reverse("treatment:caseload"))
     assert len(page.context["rows"]) == patients
 
