@@ -155,6 +155,13 @@ def security(request: HttpRequest) -> HttpResponse:
             actions.sign_out_everywhere(request)
             messages.success(request, _("You are now signed out on all devices."))
             return redirect("core:home")
+        if request.POST.get("action") == "channels" and user.is_patient:
+            patient = user.patient
+            patient.notify_by_email = "notify_by_email" in request.POST
+            patient.notify_by_sms = "notify_by_sms" in request.POST
+            patient.save(update_fields=["notify_by_email", "notify_by_sms"])
+            messages.success(request, _("Saved."))
+            return redirect("accounts:security")
         if request.POST.get("action") == "backup_codes" and user.is_staff_member:
             request.session[NEW_BACKUP_CODES] = actions.new_backup_codes(user)
             return redirect("accounts:backup_codes")

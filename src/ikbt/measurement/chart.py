@@ -109,3 +109,25 @@ def build_chart(
         plot_right=WIDTH - RIGHT,
         plot_bottom=HEIGHT - BOTTOM,
     )
+
+
+def charts_for(responses, language: str, start) -> list[dict]:
+    """One chart per instrument from submitted responses, with their rows for the table."""
+    by_code: dict[str, list] = {}
+    for response in responses:
+        if response.total is not None:
+            by_code.setdefault(response.instrument_version.instrument.code, []).append(response)
+    charts = []
+    for code, rows in sorted(by_code.items()):
+        rows.sort(key=lambda row: row.submitted_at)
+        definition = rows[-1].instrument_version.parsed
+        scores = [(row.submitted_at, row.total) for row in rows]
+        charts.append(
+            {
+                "code": code,
+                "name": definition.name.get(language) or code,
+                "chart": build_chart(definition, scores, language, start),
+                "rows": rows,
+            }
+        )
+    return charts

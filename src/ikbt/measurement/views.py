@@ -17,7 +17,7 @@ from ikbt.measurement.access import (
     get_response_for_staff,
     get_risk_flag_for_staff,
 )
-from ikbt.measurement.chart import build_chart
+from ikbt.measurement.chart import charts_for
 from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm, QuestionnaireForm
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.scoring import ScoringError
@@ -94,7 +94,7 @@ def my_scores(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "measurement/my_scores.html",
-        {"charts": _charts(responses, language, _treatment_start(patient))},
+        {"charts": charts_for(responses, language, _treatment_start(patient))},
     )
 
 
@@ -141,27 +141,6 @@ def start_questionnaire(request: HttpRequest, patient_id: int) -> HttpResponse:
     return redirect("measurement:patient_measurements", patient_id=patient_id)
 
 
-def _charts(responses: list[Response], language: str, start) -> list[dict]:
-    by_code: dict[str, list[Response]] = {}
-    for response in responses:
-        if response.total is not None:
-            by_code.setdefault(response.instrument_version.instrument.code, []).append(response)
-    charts = []
-    for code, rows in sorted(by_code.items()):
-        rows.sort(key=lambda row: row.submitted_at)
-        definition = rows[-1].instrument_version.parsed
-        scores = [(row.submitted_at, row.total) for row in rows]
-        charts.append(
-            {
-                "code": code,
-                "name": definition.name.get(language) or code,
-                "chart": build_chart(definition, scores, language, start),
-                "rows": rows,
-            }
-        )
-    return charts
-
-
 @staff_required
 def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
     access = get_patient_for_staff(request, patient_id, detail="measurements")
@@ -185,7 +164,7 @@ def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "responses": responses,
             "flags": flags,
-            "charts": _charts(
+            "charts": charts_for(
                 [r for r in responses if r.is_submitted], translation.get_language(), start
             ),
             "choose_form": ChooseInstrumentForm(),

@@ -26,13 +26,16 @@ KINDS = {
 
 
 def send_notice(user: User, kind: str) -> bool:
-    """Tell ``user`` in their language, by e-mail and (patients with a mobile number) by SMS,
-    with the notice's subject line as the text message. False if they cannot be reached."""
+    """Tell ``user`` in their language: staff by e-mail; patients by the channels they chose
+    (e-mail, and SMS with the subject line as the text). False if they cannot be reached."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notice: {kind}")
     patient = getattr(user, "patient", None) if user.is_patient else None
-    address = user.email or (patient.email if patient else "")
-    mobile = patient.mobile if patient else ""
+    if patient is not None:
+        address = patient.email if patient.notify_by_email else ""
+        mobile = patient.mobile if patient.notify_by_sms else ""
+    else:
+        address, mobile = user.email, ""
     if not (address or mobile):
         return False
     with translation.override(user.language):

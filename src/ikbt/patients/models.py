@@ -48,6 +48,8 @@ class Patient(models.Model):
         default=False,
         help_text=_("Hides address and contact details from everyone but unit administrators."),
     )
+    notify_by_email = models.BooleanField(_("tell me by e-mail"), default=True)
+    notify_by_sms = models.BooleanField(_("tell me by text message"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -81,6 +83,16 @@ class Patient(models.Model):
     @property
     def age(self) -> int:
         return self.age_on(timezone.localdate())
+
+    @property
+    def reachable_by(self) -> list[str]:
+        """The channels notices reach the patient by (for staff to see)."""
+        channels = []
+        if self.notify_by_email and self.email:
+            channels.append("email")
+        if self.notify_by_sms and self.mobile:
+            channels.append("sms")
+        return channels
 
     @property
     def is_minor(self) -> bool:

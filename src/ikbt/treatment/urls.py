@@ -6,6 +6,7 @@ app_name = "treatment"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sammanfattning/", views.summary, name="summary"),
     path(
         "<int:enrollment_id>/modul/<slug:key>/<int:number>/", views.module_page, name="module_page"
     ),

@@ -5,11 +5,11 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -18,6 +18,7 @@ from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.workdays import add_working_days
+from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import Response
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
@@ -543,5 +544,53 @@ def absences(request: HttpRequest) -> HttpResponse:
                     "staff"
                 )
             ),
+        },
+    )
+
+
+@patient_required
+def summary(request: HttpRequest) -> HttpResponse:
+    """Everything from the treatment on one printable page: modules, scores, worksheets and
+    messages (the browser's "Print" or "Save as PDF" makes the document)."""
+    patient = request.user.patient
+    enrollment = (
+        patient.enrollments.select_related("program_version__program", "unit")
+        .order_by("-started_at")
+        .first()
+    )
+    if enrollment is None:
+        raise Http404
+    sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
+    responses = list(
+        Response.objects.filter(patient=patient, status=Response.Status.SUBMITTED)
+        .select_related("instrument_version__instrument", "filled_in_by")
+        .order_by("submitted_at")
+    )
+    threads = list(
+        patient.threads.prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=Message.objects.filter(held_for_review=False).select_related("sender"),
+            )
+        )
+    )
+    return render(
+        request,
+        "treatment/summary.html",
+        {
+            "patient": patient,
+            "enrollment": enrollment,
+            "modules": _modules_with_state(enrollment),
+            "charts": charts_for(responses, translation.get_language(), enrollment.started_at),
+            "answers": [
+                (
+                    answer,
+                    sheets.get(answer.worksheet_key),
+                    _answer_rows(sheets.get(answer.worksheet_key), answer),
+                )
+                for answer in enrollment.worksheet_answers.order_by("updated_at")
+            ],
+            "threads": threads,
+            "outcome": compute_outcome(enrollment),
         },
     )

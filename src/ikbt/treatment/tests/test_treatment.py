@@ -233,3 +233,17 @@ def test_notes_time_ledger_and_reply_templates(therapist_client, therapist, enro
     assert "Motiverad, tydliga mål." in page.text
     assert page.context["ledger"] == [{"week": 1, "minutes": 27, "within": False}]
     assert "Bra jobbat med övningen!</textarea>" in page.text
+
+
+def test_the_patient_gets_a_printable_summary(patient_client, patient, enrollment, therapist):
+    from ikbt.messaging import actions as messaging
+
+    WorksheetAnswer.objects.create(
+        enrollment=enrollment, worksheet_key="andningslogg", data={"marke": "Lugnare"}, revision=1
+    )
+    thread = messaging.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    messaging.message_send(thread, therapist, "Så här.")
+    page = patient_client.get(reverse("treatment:summary"))
+    assert "Lugnare" in page.text
+    assert "Så här." in page.text
+    assert "Lugn andning" in page.text
