@@ -13,6 +13,7 @@ from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.patients.models import CareRelationship, Patient
 from ikbt.programs.models import MeasurementPoint, ProgramVersion
+from ikbt.treatment.actions import weekly_questionnaires_schedule
 from ikbt.treatment.models import Enrollment
 
 
@@ -177,6 +178,7 @@ def registration_accept(
     ).update(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
     _end_assessor(registration, keep=therapist)
     _questionnaires(registration.patient, version, MeasurementPoint.When.PRE, offering.unit)
+    weekly_questionnaires_schedule(enrollment)
     log_access(
         by,
         Action.CREATE,

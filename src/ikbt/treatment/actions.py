@@ -181,6 +181,30 @@ def module_unlock_by_hand(
 FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
 
 
+def weekly_questionnaires_schedule(enrollment: Enrollment) -> int:
+    """Ask for the plan's weekly questionnaires, each due on the same weekday as the start,
+    weeks 2 to the planned last week (week 1 has the pre-treatment ones)."""
+    codes = list(
+        enrollment.program_version.measurement_plan.filter(when="weekly").values_list(
+            "instrument_code", flat=True
+        )
+    )
+    weeks = enrollment.program_version.planned_weeks
+    created = 0
+    for week in range(1, weeks):
+        due = enrollment.started_at + datetime.timedelta(weeks=week)
+        for code in codes:
+            response_start(
+                enrollment.patient,
+                current_version(code),
+                unit=enrollment.unit,
+                occasion="weekly",
+                due_at=due,
+            )
+            created += 1
+    return created
+
+
 def _months_later(moment, months: int):
     """The same day ``months`` later (the month's last day when it is shorter)."""
     month = moment.month - 1 + months

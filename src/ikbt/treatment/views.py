@@ -76,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
             due_at__lte=timezone.now(),
         )
         .select_related("instrument_version__instrument")
-        .order_by("started_at")
+        .order_by("due_at")  # the most overdue first
     )
     unread = (
         Message.objects.filter(
@@ -376,8 +376,77 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             "template_module": request.GET.get("modul", ""),
             "outcome": compute_outcome(enrollment),
             "end_reasons": EndReason.choices,
+            "timeline": _timeline(enrollment, modules),
         },
     )
+
+
+def _timeline(enrollment: Enrollment, modules) -> list[tuple]:
+    """Everything that happened in the treatment, newest first: (time, who, what)."""
+    patient = enrollment.patient
+    events = []
+    for module, row, _is_open in modules:
+        if row is None:
+            continue
+        if row.completed_at:
+            events.append(
+                (
+                    row.completed_at,
+                    "patient",
+                    _("Finished module %(title)s") % {"title": module.title},
+                )
+            )
+        if row.reported_at:
+            events.append(
+                (
+                    row.reported_at,
+                    "patient",
+                    _("Reported homework for %(title)s") % {"title": module.title},
+                )
+            )
+        if row.feedback_at:
+            events.append(
+                (row.feedback_at, "staff", _("Feedback on %(title)s") % {"title": module.title})
+            )
+    for answer in enrollment.worksheet_answers.all():
+        events.append(
+            (
+                answer.updated_at,
+                "patient",
+                _("Worked on worksheet %(key)s") % {"key": answer.worksheet_key},
+            )
+        )
+        if answer.handed_in_at:
+            events.append(
+                (
+                    answer.handed_in_at,
+                    "patient",
+                    _("Handed in worksheet %(key)s") % {"key": answer.worksheet_key},
+                )
+            )
+    for response in Response.objects.filter(
+        patient=patient, status=Response.Status.SUBMITTED
+    ).select_related("instrument_version__instrument"):
+        events.append(
+            (
+                response.submitted_at,
+                "patient",
+                _("Answered %(code)s: %(total)s")
+                % {"code": response.instrument_version.instrument.code, "total": response.total},
+            )
+        )
+    for message in Message.objects.filter(
+        thread__patient=patient, held_for_review=False
+    ).select_related("sender"):
+        who = "patient" if message.from_patient else "staff"
+        events.append(
+            (
+                message.sent_at,
+                who,
+                _("Message from %(name)s") % {"name": message.sender.get_full_name()},
+            )
+        )
+    return sorted(events, key=lambda event: event[0], reverse=True)
 
 
 TARGET_MINUTES = (10, 20)

@@ -39,8 +39,9 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     # Six patients answer PHQ-9 and GAD-7 weekly for six weeks; one has an open risk flag.
     assert Response.objects.filter(status="submitted").count() == 6 * 6 * 2
     assert RiskFlag.objects.open().count() == 1
-    # One waiting on a home page, screening for four registrations, pre-treatment for one.
-    assert Response.objects.filter(status="in_progress").count() == 1 + 4 * 2 + 2
+    # One waiting on a home page, screening for four registrations, pre-treatment for one
+    # and its weekly GAD-7 (weeks 2-12).
+    assert Response.objects.filter(status="in_progress").count() == 1 + 4 * 2 + 2 + 11
     assert Program.objects.get().versions.get().is_published
     assert Enrollment.objects.count() == 7  # six in treatment, one just accepted from intake
     assert Registration.objects.filter(status="submitted").count() == 3

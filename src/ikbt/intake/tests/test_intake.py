@@ -256,10 +256,11 @@ def test_staff_go_from_the_queue_to_an_enrolled_patient(
         CareRelationship.objects.active().get(patient=registration.patient, staff=therapist).role
         == "responsible_therapist"
     )
-    pre = registration.patient.responses.filter(status="in_progress").exclude(
-        pk__in=registration.screening.all()
-    )
+    pre = registration.patient.responses.filter(occasion="pre")
     assert sorted(r.instrument_version.instrument.code for r in pre) == ["GAD-7", "PHQ-9"]
+    weekly = registration.patient.responses.filter(occasion="weekly").order_by("due_at")
+    assert weekly.count() == 11  # GAD-7 in weeks 2 to 12
+    assert timezone.localdate(weekly.first().due_at) == start + datetime.timedelta(weeks=1)
 
 
 def test_not_suitable_needs_where_referred(therapist_client, registration):

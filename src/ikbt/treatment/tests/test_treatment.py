@@ -247,3 +247,25 @@ def test_the_patient_gets_a_printable_summary(patient_client, patient, enrollmen
     assert "Lugnare" in page.text
     assert "Så här." in page.text
     assert "Lugn andning" in page.text
+
+
+@pytest.mark.parametrize("amount", [1, 8])
+def test_record_query_count_is_fixed(
+    therapist_client, patient, enrollment, therapist, amount, django_assert_num_queries
+):
+    from ikbt.measurement.actions import current_version, response_start, response_submit
+    from ikbt.messaging import actions as messaging
+
+    thread = messaging.thread_start(patient, patient.user, "Fråga", "Hej")
+    for number in range(amount):
+        messaging.message_send(thread, therapist, f"Svar {number}")
+        response_submit(
+            response_start(patient, current_version("GAD-7"), occasion="weekly"), [1] * 7
+        )
+        WorksheetAnswer.objects.create(
+            enrollment=enrollment, worksheet_key=f"blad-{number}", data={}, revision=1
+        )
+    therapist_client.get(reverse("core:home"))
+    with django_assert_num_queries(21):
+        page = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
+    assert len(page.context["timeline"]) == 1 + amount * 3
