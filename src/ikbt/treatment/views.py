@@ -243,6 +243,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
                 ),
                 distinct=True,
             ),
+            oldest_handed_in=Min(
+                "worksheet_answers__handed_in_at",
+                filter=Q(worksheet_answers__reviewed_at__isnull=True),
+            ),
             oldest_unread=Min(
                 "patient__threads__messages__sent_at",
                 filter=Q(
@@ -268,10 +272,15 @@ def caseload(request: HttpRequest) -> HttpResponse:
         reasons = []
         if enrollment.open_flags:
             reasons.append(("risk", _("Risk flag"), enrollment.oldest_flag))
-        if enrollment.oldest_unread and (
-            add_working_days(enrollment.oldest_unread, enrollment.unit.reply_within_days) <= now
+        deadline = enrollment.unit.reply_within_days
+        if (
+            enrollment.oldest_unread
+            and add_working_days(enrollment.oldest_unread, deadline) <= now
         ):
             reasons.append(("late", _("Reply overdue"), enrollment.oldest_unread))
+        oldest_hand_in = enrollment.oldest_handed_in
+        if oldest_hand_in and add_working_days(oldest_hand_in, deadline) <= now:
+            reasons.append(("late", _("Hand-in overdue"), oldest_hand_in))
         if enrollment.unanswered:
             reasons.append(
                 (

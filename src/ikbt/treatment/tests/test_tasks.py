@@ -103,3 +103,18 @@ def test_reminders_command_queues_every_task(db, capsys):
         "escalate_risk_flags",
     ):
         assert name in out
+
+
+def test_caseload_marks_an_overdue_hand_in(therapist_client, enrollment):
+    from ikbt.treatment.models import WorksheetAnswer
+
+    WorksheetAnswer.objects.create(
+        enrollment=enrollment,
+        worksheet_key="andningslogg",
+        data={},
+        revision=1,
+        handed_in_at=timezone.now() - datetime.timedelta(days=10),
+    )
+    (row,) = therapist_client.get(reverse("treatment:caseload")).context["rows"]
+    texts = [str(text) for _, text, _ in row["reasons"]]
+    assert texts[0] == "Hand-in overdue"
