@@ -219,8 +219,12 @@ EMAIL_BACKEND = env_choice(
         "console": "django.core.mail.backends.console.EmailBackend",
         "smtp": "django.core.mail.backends.smtp.EmailBackend",
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
+        "file": "django.core.mail.backends.filebased.EmailBackend",
     },
 )
+# Where the "file" backends write (one file per message): e-mail and SMS.
+OUTBOX_DIR = Path(env_str("OUTBOX_DIR") or DATA_DIR / "outbox")
+EMAIL_FILE_PATH = OUTBOX_DIR / "email"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -234,6 +238,7 @@ SMS_BACKEND = env_choice(
         "console": "ikbt.notifications.sms.ConsoleBackend",
         "locmem": "ikbt.notifications.sms.LocmemBackend",
         "http": "ikbt.notifications.sms.HttpBackend",
+        "file": "ikbt.notifications.sms.FileBackend",
     },
 )
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")

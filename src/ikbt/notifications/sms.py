@@ -5,12 +5,15 @@ in the worker's output), ``locmem`` keeps it in ``outbox`` (tests), ``http`` pos
 to the region's SMS gateway. Like e-mail, an SMS never carries health content.
 """
 
+import datetime
 import http.client
 import json
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -37,6 +40,21 @@ class ConsoleBackend(BaseBackend):
         for message in messages:
             sys.stdout.write(f"SMS from {message.sender} to {message.to}: {message.body}\n")
         sys.stdout.flush()
+        return len(messages)
+
+
+class FileBackend(BaseBackend):
+    """One text file per message in ``OUTBOX_DIR/sms`` (demos and manual testing)."""
+
+    def send_messages(self, messages: list[SmsMessage]) -> int:
+        folder = Path(settings.OUTBOX_DIR) / "sms"
+        folder.mkdir(parents=True, exist_ok=True)
+        for message in messages:
+            stamp = datetime.datetime.now(tz=datetime.UTC).strftime("%Y%m%dT%H%M%S%f")
+            name = f"{stamp}-{uuid.uuid4().hex[:8]}.txt"
+            (folder / name).write_text(
+                f"From: {message.sender}\nTo: {message.to}\n\n{message.body}\n", encoding="utf-8"
+            )
         return len(messages)
 
 

@@ -15,7 +15,7 @@ CHROMIUM = shutil.which("chromium")
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)"),
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
@@ -59,7 +59,7 @@ def test_patient_signs_in_and_answers_on_a_phone(live_server, browser_page, pati
     page.goto(f"{live_server.url}/skattningar/{response.key}/")
     page.locator("fieldset").nth(0).get_by_label("Several days").check()
     page.locator("fieldset").nth(1).get_by_label("Nearly every day").check()
-    page.wait_for_selector("#save-status:has-text('Saved')")
+    page.wait_for_selector("#save-status:text-matches('^Saved \\\\d')")
     response.refresh_from_db()
     assert response.answers[:2] == [1, 3]  # saved by htmx as the patient went
 
@@ -70,4 +70,39 @@ def test_patient_signs_in_and_answers_on_a_phone(live_server, browser_page, pati
     assert page.get_by_role("heading", name="Thank you for your answers").is_visible()
     response.refresh_from_db()
     assert (response.status, response.total) == (Response.Status.SUBMITTED, 4)
+    assert errors == []
+
+
+def test_worksheet_text_is_saved_while_typing(live_server, browser_page, patient, enrollment):
+    """The loss window: text typed into a worksheet reaches the server 1.5 s after the last
+    keystroke (htmx ``keyup changed delay:1500ms``), without leaving the field."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from ikbt.treatment.models import ModuleProgress, WorksheetAnswer
+
+    page, errors = browser_page
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(patient.user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = patient.user.get_session_auth_hash()
+    session.save()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": session.session_key, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/behandling/{enrollment.pk}/modul/andning/1/")
+    field = page.get_by_label("Vad märkte du?")
+    field.click()
+    page.keyboard.type("Lugnare efter tre minuter")
+    page.wait_for_selector("#ws-revision-andningslogg[value='1']", state="attached", timeout=5000)
+    answer = WorksheetAnswer.objects.get(enrollment=enrollment, worksheet_key="andningslogg")
+    assert answer.data["marke"] == "Lugnare efter tre minuter"
+    # A second burst of typing saves again on the new revision (no conflict).
+    page.keyboard.type(", och sov bättre.")
+    page.wait_for_selector("#ws-revision-andningslogg[value='2']", state="attached", timeout=5000)
+    answer.refresh_from_db()
+    assert answer.data["marke"] == "Lugnare efter tre minuter, och sov bättre."
     assert errors == []

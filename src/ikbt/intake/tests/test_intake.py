@@ -185,7 +185,7 @@ def test_exactly_one_of_two_bookings_of_one_slot_wins(registration, offering, th
     assert Slot.objects.get().registration == registration
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs real concurrent connections")
 def test_two_people_pressing_book_at_once(unit, therapist):
     data, _ = read_package(EXAMPLE_PACKAGE)

@@ -90,3 +90,11 @@ def test_console_backend_prints(settings, capsys):
     settings.SMS_SENDER = "iKBT"
     sms.send_sms("+46701234567", "Hej")
     assert capsys.readouterr().out == "SMS from iKBT to +46701234567: Hej\n"
+
+
+def test_file_backend_writes_one_file_per_message(settings, tmp_path):
+    settings.SMS_BACKEND = "ikbt.notifications.sms.FileBackend"
+    settings.OUTBOX_DIR = tmp_path
+    sms.send_sms("+46701234567", "Du har ett nytt meddelande i Open iKBT")
+    (written,) = (tmp_path / "sms").iterdir()
+    assert written.read_text(encoding="utf-8").endswith("Du har ett nytt meddelande i Open iKBT\n")
