@@ -138,6 +138,15 @@ def module_complete(enrollment: Enrollment, module_key: str, homework_report: st
 
 
 @transaction.atomic
+def homework_draft_save(enrollment: Enrollment, module_key: str, text: str) -> ModuleProgress:
+    """Keep the homework report as the patient types; it is reported when the module is done."""
+    progress = _progress(enrollment, module_key)
+    progress.homework_report = text
+    progress.save(update_fields=["homework_report"])
+    return progress
+
+
+@transaction.atomic
 def feedback_give(
     enrollment: Enrollment, module_key: str, text: str, *, by: User, request=None
 ) -> None:

@@ -86,6 +86,12 @@ def home(request: HttpRequest) -> HttpResponse:
         .count()
     )
     feedback = [row for _, row, _ in modules if row and row.feedback_at]
+    sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
+    unfinished = [
+        sheets[answer.worksheet_key]
+        for answer in enrollment.worksheet_answers.filter(handed_in_at__isnull=True)
+        if answer.worksheet_key in sheets
+    ]
     return render(
         request,
         "treatment/home.html",
@@ -96,6 +102,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "due": due,
             "unread": unread,
             "feedback": sorted(feedback, key=lambda row: row.feedback_at, reverse=True)[:3],
+            "unfinished": unfinished,
             "week": enrollment.week(),
             "done": sum(1 for _, row, _ in modules if row and row.completed_at),
         },
@@ -144,6 +151,11 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
             block["form"] = _worksheet_context(
                 block["worksheet"], answers.get(block["worksheet"].key)
             )
+    if request.method == "POST" and request.htmx:
+        actions.homework_draft_save(
+            enrollment, module.key, request.POST.get("homework_report", "")
+        )
+        return render(request, "treatment/_homework_saved.html", {"saved_at": timezone.now()})
     if request.method == "POST" and number == len(pages):
         actions.module_complete(enrollment, module.key, request.POST.get("homework_report", ""))
         messages.success(request, _("Well done! The module is marked as done."))

@@ -269,3 +269,22 @@ def test_record_query_count_is_fixed(
     with django_assert_num_queries(21):
         page = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
     assert len(page.context["timeline"]) == 1 + amount * 3
+
+
+def test_homework_report_saves_as_typed_and_unfinished_worksheets_show_at_home(
+    patient_client, enrollment
+):
+    url = module_url(enrollment, "valkommen", 2)
+    saved = patient_client.post(
+        url, {"homework_report": "Halvvägs skrivet"}, headers={"HX-Request": "true"}
+    )
+    assert saved.status_code == 200 and "Saved" in saved.text
+    progress = ModuleProgress.objects.get(enrollment=enrollment, module_key="valkommen")
+    assert (progress.homework_report, progress.completed_at) == ("Halvvägs skrivet", None)
+    assert "Halvvägs skrivet" in patient_client.get(url).text  # resumes on any device
+
+    WorksheetAnswer.objects.create(
+        enrollment=enrollment, worksheet_key="andningslogg", data={"marke": "x"}, revision=1
+    )
+    home = patient_client.get(reverse("treatment:home"))
+    assert "Finish and hand in: Andningslogg" in home.text
