@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "ikbt.treatment",
     "ikbt.intake",
     "ikbt.messaging",
+    "ikbt.reporting",
     "ikbt.notifications",
     "ikbt.core",
     "django.contrib.admin",
