@@ -1,0 +1,99 @@
+"""Key figures against values computed by hand on a small fixture."""
+
+import datetime
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from ikbt import factories
+from ikbt.measurement.actions import current_version, response_start, response_submit
+from ikbt.reporting.kpi import PeriodError, kpi, period_bounds
+from ikbt.treatment import actions as treatment
+from ikbt.treatment.models import Enrollment, TimeEntry
+
+# Six patients' GAD-7 before and after: (pre, post); GAD-7 reliable change 4, remission < 8.
+SCORES = [(21, 7), (15, 5), (14, 14), (12, 17), (18, 9), (10, 3)]
+
+
+@pytest.fixture
+def six_ended(enrollment, unit, therapist):
+    version = enrollment.program_version
+    enrollment.delete()
+    for index, (pre, post) in enumerate(SCORES):
+        patient = factories.PatientFactory()
+        started = timezone.now() - datetime.timedelta(weeks=12)
+        one = Enrollment.objects.create(
+            patient=patient, unit=unit, program_version=version, started_at=started
+        )
+        response_submit(
+            response_start(patient, current_version("GAD-7"), occasion="pre"), _answers(pre)
+        )
+        TimeEntry.objects.create(enrollment=one, staff=therapist, minutes=120)
+        reason = "dropped_out" if index == 5 else "completed"
+        treatment.enrollment_end(one, reason=reason, note="", by=therapist)
+        post_response = patient.responses.get(
+            occasion="post", instrument_version__instrument__code="GAD-7"
+        )
+        response_submit(post_response, _answers(post))
+
+
+def _answers(total: int) -> list[int]:
+    answers = [0] * 7
+    for index in range(total):
+        answers[index % 7] += 1
+    return answers
+
+
+def test_periods():
+    assert period_bounds("2026H1") == (datetime.date(2026, 1, 1), datetime.date(2026, 6, 30))
+    assert period_bounds("2026Q4") == (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31))
+    assert period_bounds("2024-02") == (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+    with pytest.raises(PeriodError):
+        period_bounds("2026H3")
+
+
+def test_figures_agree_with_hand_computation(six_ended):
+    today = timezone.localdate()
+    period = f"{today.year}-{today.month:02d}"
+    figures = kpi("05", period)
+    assert figures["ended"] == 6
+    assert figures["completed_share"] == round(5 / 6, 3)
+    assert figures["dropped_out_share"] == round(1 / 6, 3)
+    # Reliable improvement (fall of 4 or more): 21→7, 15→5, 18→9, 10→3 = 4 of 6.
+    assert figures["reliably_improved_share"] == round(4 / 6, 3)
+    # Deterioration (rise of 4 or more): 12→17 = 1 of 6. Remission (post < 8): 7, 5, 3 = 3 of 6.
+    assert figures["deteriorated_share"] == round(1 / 6, 3)
+    assert figures["recovered_share"] == round(3 / 6, 3)
+    # Cohen's d = (mean pre 15.0 − mean post 9.1667) / SD pre 4.0 (sample SD: √(80/5)) = 1.46.
+    assert figures["cohens_d"] == 1.46
+    # 6 × 120 minutes over 6 × 12 weeks = 10 minutes per patient-week.
+    assert figures["therapist_minutes_per_patient_week"] == 10.0
+
+
+def test_small_cells_are_suppressed(enrollment):
+    today = timezone.localdate()
+    figures = kpi("05", f"{today.year}-{today.month:02d}")
+    assert figures["starts"] is None  # one start: fewer than 5
+    assert figures["cohens_d"] is None
+
+
+def test_kpi_command_prints_json_and_refuses_bad_input(six_ended):
+    today = timezone.localdate()
+    out = io.StringIO()
+    call_command(
+        "kpi",
+        "--region",
+        "05",
+        "--period",
+        f"{today.year}-{today.month:02d}",
+        "--json",
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["ended"] == 6
+    with pytest.raises(CommandError) as error:
+        call_command("kpi", "--region", "05", "--period", "last year")
+    assert error.value.returncode == 2
