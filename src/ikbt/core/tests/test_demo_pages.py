@@ -47,6 +47,7 @@ def test_staff_pages_open(demo, language, settings):
         assert therapist.get(url).status_code == 200, url
     admin = verified_client(User.objects.get(username="enhetschef"))
     assert admin.get(reverse("audit:review")).status_code == 200
+    assert admin.get(reverse("reporting:statistics")).status_code == 200
     author = verified_client(User.objects.get(username="forfattare"))
     version = program.versions.get()
     module = version.modules.first()
