@@ -20,6 +20,7 @@ from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.forms import OneTimeCodeForm, PatientSignInForm, StaffLoginForm
 from ikbt.accounts.models import PatientCodeDevice
 from ikbt.notifications.tasks import request_sign_in_code
+from ikbt.patients.actions import notice_channels_set
 
 # Session keys for sign-in steps that are not done yet.
 NEW_BACKUP_CODES = "ikbt_new_backup_codes"
@@ -156,10 +157,11 @@ def security(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("You are now signed out on all devices."))
             return redirect("core:home")
         if request.POST.get("action") == "channels" and user.is_patient:
-            patient = user.patient
-            patient.notify_by_email = "notify_by_email" in request.POST
-            patient.notify_by_sms = "notify_by_sms" in request.POST
-            patient.save(update_fields=["notify_by_email", "notify_by_sms"])
+            notice_channels_set(
+                user.patient,
+                email="notify_by_email" in request.POST,
+                sms="notify_by_sms" in request.POST,
+            )
             messages.success(request, _("Saved."))
             return redirect("accounts:security")
         if request.POST.get("action") == "backup_codes" and user.is_staff_member:

@@ -78,6 +78,22 @@ def registration_submit(
     return registration
 
 
+def slot_publish(
+    therapist: User, *, unit, starts_at, minutes: int, mode: str, video_link: str
+) -> Slot:
+    """A therapist offers a time for an assessment interview."""
+    if starts_at <= timezone.now():
+        raise IntakeError("Choose a time in the future.")
+    return Slot.objects.create(
+        therapist=therapist,
+        unit=unit,
+        starts_at=starts_at,
+        minutes=minutes,
+        mode=mode,
+        video_link=video_link,
+    )
+
+
 @transaction.atomic
 def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
     """Book ``slot`` for ``registration``. Of two people pressing at once, exactly one wins:

@@ -188,13 +188,12 @@ def queue(request: HttpRequest) -> HttpResponse:
         [(row.patient, row.offering.unit, str(StaffRole.THERAPIST.label)) for row in rows],
         detail="intake queue",
     )
-    programs = sorted(
-        {
-            row.offering.program.slug
-            for row in Registration.objects.filter(offering__unit_id__in=unit_ids).select_related(
-                "offering__program"
-            )
-        }
+    # The programs the units offer, for the filter: one small query, not every registration.
+    programs = list(
+        Offering.objects.filter(unit_id__in=unit_ids)
+        .order_by("program__slug")
+        .values_list("program__slug", flat=True)
+        .distinct()
     )
     return render(
         request,
@@ -326,11 +325,11 @@ def slots(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = SlotForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if data["starts_at"] <= timezone.now():
+        try:
+            actions.slot_publish(request.user, **form.cleaned_data)
+        except actions.IntakeError:
             form.add_error("starts_at", _("Choose a time in the future."))
         else:
-            Slot.objects.create(therapist=request.user, **data)
             messages.success(request, _("The time is published."))
             return redirect("intake:slots")
     mine = list(

@@ -18,6 +18,7 @@ from ikbt.treatment.models import (
     EndReason,
     Enrollment,
     ModuleProgress,
+    ReplyTemplate,
     TimeEntry,
     WorksheetAnswer,
 )
@@ -25,6 +26,19 @@ from ikbt.treatment.models import (
 
 class TreatmentError(ValueError):
     pass
+
+
+def _log(enrollment: Enrollment, by: User, action: str, obj, detail: str, request) -> None:
+    """Write a staff member's change to the treatment into the access log."""
+    log_access(
+        by,
+        action,
+        request=request,
+        patient=enrollment.patient,
+        unit=enrollment.unit,
+        obj=obj,
+        detail=detail,
+    )
 
 
 @transaction.atomic
@@ -108,15 +122,7 @@ def worksheet_hand_in(answer: WorksheetAnswer) -> None:
 def worksheet_mark_read(answer: WorksheetAnswer, by: User, *, request=None) -> None:
     answer.reviewed_at = timezone.now()
     answer.save(update_fields=["reviewed_at"])
-    log_access(
-        by,
-        Action.READ,
-        request=request,
-        patient=answer.enrollment.patient,
-        unit=answer.enrollment.unit,
-        obj=answer,
-        detail="worksheet reviewed",
-    )
+    _log(answer.enrollment, by, Action.READ, answer, "worksheet reviewed", request)
 
 
 def _progress(enrollment: Enrollment, module_key: str) -> ModuleProgress:
@@ -156,15 +162,7 @@ def feedback_give(
     progress.feedback_at = timezone.now()
     progress.feedback_by = by
     progress.save(update_fields=["feedback", "feedback_at", "feedback_by"])
-    log_access(
-        by,
-        Action.CREATE,
-        request=request,
-        patient=enrollment.patient,
-        unit=enrollment.unit,
-        obj=progress,
-        detail="feedback",
-    )
+    _log(enrollment, by, Action.CREATE, progress, "feedback", request)
     user = enrollment.patient.user
     transaction.on_commit(lambda: send_notice(user, "new_message"))
 
@@ -176,14 +174,13 @@ def module_unlock_by_hand(
     progress = _progress(enrollment, module_key)
     progress.unlocked_by_hand_at = timezone.now() if unlock else None
     progress.save(update_fields=["unlocked_by_hand_at"])
-    log_access(
+    _log(
+        enrollment,
         by,
         Action.CHANGE,
-        request=request,
-        patient=enrollment.patient,
-        unit=enrollment.unit,
-        obj=progress,
-        detail="module unlocked" if unlock else "module locked",
+        progress,
+        "module unlocked" if unlock else "module locked",
+        request,
     )
 
 
@@ -254,15 +251,7 @@ def enrollment_end(
             occasion=point.when,
             due_at=due,
         )
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=enrollment.patient,
-        unit=enrollment.unit,
-        obj=enrollment,
-        detail=f"treatment ended: {reason}",
-    )
+    _log(enrollment, by, Action.CHANGE, enrollment, f"treatment ended: {reason}", request)
     return enrollment
 
 
@@ -270,15 +259,7 @@ def enrollment_end(
 def enrollment_pause(enrollment: Enrollment, *, paused: bool, by: User, request=None) -> None:
     enrollment.status = Enrollment.Status.PAUSED if paused else Enrollment.Status.ACTIVE
     enrollment.save(update_fields=["status"])
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=enrollment.patient,
-        unit=enrollment.unit,
-        obj=enrollment,
-        detail="paused" if paused else "resumed",
-    )
+    _log(enrollment, by, Action.CHANGE, enrollment, "paused" if paused else "resumed", request)
 
 
 @transaction.atomic
@@ -286,29 +267,21 @@ def enrollment_extend(enrollment: Enrollment, *, weeks: int, by: User, request=N
     start = enrollment.planned_end or timezone.localdate(enrollment.started_at)
     enrollment.planned_end = start + datetime.timedelta(weeks=weeks)
     enrollment.save(update_fields=["planned_end"])
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=enrollment.patient,
-        unit=enrollment.unit,
-        obj=enrollment,
-        detail=f"extended {weeks} weeks",
-    )
+    _log(enrollment, by, Action.CHANGE, enrollment, f"extended {weeks} weeks", request)
 
 
 def note_add(enrollment: Enrollment, text: str, *, by: User, request=None) -> None:
     note = ClinicalNote.objects.create(enrollment=enrollment, author=by, text=text)
-    log_access(
-        by,
-        Action.CREATE,
-        request=request,
-        patient=enrollment.patient,
-        unit=enrollment.unit,
-        obj=note,
-        detail="clinical note",
-    )
+    _log(enrollment, by, Action.CREATE, note, "clinical note", request)
 
 
 def time_add(enrollment: Enrollment, minutes: int, what: str, *, by: User) -> None:
     TimeEntry.objects.create(enrollment=enrollment, staff=by, minutes=minutes, what=what)
+
+
+def reply_template_save(owner: User, title: str, text: str) -> ReplyTemplate:
+    return ReplyTemplate.objects.create(owner=owner, title=title[:100], text=text)
+
+
+def reply_template_delete(owner: User, template_id: int) -> None:
+    ReplyTemplate.objects.filter(owner=owner, pk=template_id).delete()

@@ -563,12 +563,12 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
     """The therapist's own texts for common feedback."""
     if request.method == "POST":
         if "delete" in request.POST:
-            ReplyTemplate.objects.filter(owner=request.user, pk=request.POST["delete"]).delete()
+            delete = request.POST["delete"]
+            if delete.isdigit():
+                actions.reply_template_delete(request.user, int(delete))
         elif request.POST.get("title", "").strip() and request.POST.get("text", "").strip():
-            ReplyTemplate.objects.create(
-                owner=request.user,
-                title=request.POST["title"].strip()[:100],
-                text=request.POST["text"].strip(),
+            actions.reply_template_save(
+                request.user, request.POST["title"].strip(), request.POST["text"].strip()
             )
         else:
             messages.error(request, _("Give the template a title and a text."))

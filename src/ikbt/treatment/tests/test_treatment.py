@@ -231,6 +231,7 @@ def test_notes_time_ledger_and_reply_templates(therapist_client, therapist, enro
 
     page = therapist_client.get(record_url, {"mall": template.pk, "modul": "valkommen"})
     assert "Motiverad, tydliga mål." in page.text
+    assert "<title>Petra Patient – Treatment – Open iKBT</title>" in page.text
     assert page.context["ledger"] == [{"week": 1, "minutes": 27, "within": False}]
     assert "Bra jobbat med övningen!</textarea>" in page.text
 
