@@ -5,6 +5,7 @@ import datetime
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
@@ -28,7 +29,7 @@ def published_version(offering: Offering) -> ProgramVersion:
         .first()
     )
     if version is None:
-        raise IntakeError("The program has no published version.")
+        raise IntakeError(_("The program has no published version."))
     return version
 
 
@@ -59,7 +60,7 @@ def registration_submit(
     now = timezone.now()
     youth = needs_guardian(patient, offering, today)
     if youth and not (guardian_name and guardian_personal_number):
-        raise IntakeError("A guardian must consent for a young person.")
+        raise IntakeError(_("A guardian must consent for a young person."))
     registration = Registration.objects.create(
         patient=patient,
         offering=offering,
@@ -83,7 +84,7 @@ def slot_publish(
 ) -> Slot:
     """A therapist offers a time for an assessment interview."""
     if starts_at <= timezone.now():
-        raise IntakeError("Choose a time in the future.")
+        raise IntakeError(_("Choose a time in the future."))
     return Slot.objects.create(
         therapist=therapist,
         unit=unit,
@@ -99,17 +100,17 @@ def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
     """Book ``slot`` for ``registration``. Of two people pressing at once, exactly one wins:
     the row is updated only while it is still free."""
     if not registration.is_waiting:
-        raise IntakeError("The registration is not waiting for an assessment.")
+        raise IntakeError(_("The registration is not waiting for an assessment."))
     if slot.unit_id != registration.offering.unit_id:
-        raise IntakeError("The time belongs to another unit.")
+        raise IntakeError(_("The time belongs to another unit."))
     if Slot.objects.filter(registration=registration).exists():
-        raise IntakeError("The registration already has a booked time.")
+        raise IntakeError(_("The registration already has a booked time."))
     now = timezone.now()
     won = Slot.objects.filter(pk=slot.pk, registration__isnull=True, starts_at__gt=now).update(
         registration=registration, booked_at=now
     )
     if not won:
-        raise IntakeError("Someone else booked that time just now. Choose another.")
+        raise IntakeError(_("Someone else booked that time just now. Choose another."))
     registration.status = Registration.Status.BOOKED
     registration.save(update_fields=["status"])
     CareRelationship.objects.get_or_create(
@@ -162,7 +163,7 @@ def registration_accept(
     to end after the program's planned weeks, and the pre-treatment questionnaires are asked."""
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if not registration.is_waiting:
-        raise IntakeError("The registration has already been decided.")
+        raise IntakeError(_("The registration has already been decided."))
     now = timezone.now()
     offering = registration.offering
     version = published_version(offering)
@@ -220,10 +221,10 @@ def registration_decline(
 ) -> Registration:
     """Not suitable (with the reason and where the patient was referred) or no-show."""
     if status not in (Registration.Status.NOT_SUITABLE, Registration.Status.NO_SHOW):
-        raise IntakeError("Unknown decision.")
+        raise IntakeError(_("Unknown decision."))
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if not registration.is_waiting:
-        raise IntakeError("The registration has already been decided.")
+        raise IntakeError(_("The registration has already been decided."))
     now = timezone.now()
     registration.status = status
     registration.assessed_at = now if status == Registration.Status.NOT_SUITABLE else None
@@ -253,9 +254,9 @@ def registration_transfer(
     """A unit administrator moves a waiting registration to another unit's offering."""
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if not registration.is_waiting:
-        raise IntakeError("Only a registration still waiting can be moved.")
+        raise IntakeError(_("Only a registration still waiting can be moved."))
     if offering.program_id != registration.offering.program_id:
-        raise IntakeError("The other unit must offer the same program.")
+        raise IntakeError(_("The other unit must offer the same program."))
     old_unit = registration.offering.unit
     Slot.objects.filter(registration=registration).update(registration=None, booked_at=None)
     _end_assessor(registration)

@@ -2,6 +2,8 @@
 
 import datetime
 
+from django.utils.translation import gettext as _
+
 from ikbt.accounts.models import User
 from ikbt.organisations.models import StaffAbsence, StaffMembership
 
@@ -16,13 +18,13 @@ def absence_register(
     """Mark ``staff`` away; from the first day their patients are covered (see
     ``ikbt.patients.access.care_relationships_for_staff``) and their notices go to the cover."""
     if ends_on < starts_on:
-        raise AbsenceError("The absence ends before it starts.")
+        raise AbsenceError(_("The absence ends before it starts."))
     if cover is not None:
         if cover == staff:
-            raise AbsenceError("Choose a colleague to cover, not yourself.")
+            raise AbsenceError(_("Choose a colleague to cover, not yourself."))
         units = StaffMembership.objects.filter(user=staff).values("unit_id")
         if not StaffMembership.objects.filter(user=cover, unit_id__in=units).exists():
-            raise AbsenceError("The colleague covering must work at one of your units.")
+            raise AbsenceError(_("The colleague covering must work at one of your units."))
     return StaffAbsence.objects.create(
         staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover
     )

@@ -5,6 +5,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ikbt.accounts.models import User
 from ikbt.organisations.models import Region
@@ -35,13 +37,20 @@ class ProgramError(ValueError):
 
 class PublishError(ProgramError):
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s) must be fixed before publishing.")
+        super().__init__(
+            ngettext(
+                "%(count)d problem must be fixed before publishing.",
+                "%(count)d problems must be fixed before publishing.",
+                len(problems),
+            )
+            % {"count": len(problems)}
+        )
         self.problems = problems
 
 
 def ensure_draft(version: ProgramVersion) -> None:
     if version.is_published:
-        raise ProgramError("A published version cannot change. Make a new version to edit.")
+        raise ProgramError(_("A published version cannot change. Make a new version to edit."))
 
 
 def data_from_version(version: ProgramVersion) -> ProgramData:
@@ -160,7 +169,7 @@ def program_create(
     region: Region, *, slug: str, title_sv: str, condition: str, target_group: str
 ) -> ProgramVersion:
     if Program.objects.filter(slug=slug).exists():
-        raise ProgramError(f"The short name '{slug}' is taken.")
+        raise ProgramError(_("The short name '%(slug)s' is taken.") % {"slug": slug})
     program = Program.objects.create(
         slug=slug, owner_region=region, condition=condition, target_group=target_group
     )
@@ -181,7 +190,8 @@ def program_import(data: ProgramData, region: Region) -> ProgramVersion:
         )
     elif program.owner_region_id != region.pk:
         raise ProgramError(
-            f"'{data.slug}' belongs to {program.owner_region}; fork it to make a local variant."
+            _("'%(slug)s' belongs to %(region)s; fork it to make a local variant.")
+            % {"slug": data.slug, "region": program.owner_region}
         )
     version = ProgramVersion.objects.create(
         program=program,
@@ -247,10 +257,10 @@ def latest_published(program: Program) -> ProgramVersion | None:
 
 def program_adopt(program: Program, region: Region, user: User) -> Adoption:
     if program.owner_region_id == region.pk:
-        raise ProgramError("Your region owns this program already.")
+        raise ProgramError(_("Your region owns this program already."))
     if not program.shared or latest_published(program) is None:
-        raise ProgramError("Only a shared, published program can be adopted.")
-    adoption, _ = Adoption.objects.get_or_create(
+        raise ProgramError(_("Only a shared, published program can be adopted."))
+    adoption, _created = Adoption.objects.get_or_create(
         program=program, region=region, defaults={"adopted_by": user}
     )
     return adoption
@@ -262,9 +272,9 @@ def program_fork(source: ProgramVersion, region: Region, slug: str) -> ProgramVe
     if not source.is_published or not (
         source.program.shared or source.program.owner_region_id == region.pk
     ):
-        raise ProgramError("Only a published program shared with your region can be forked.")
+        raise ProgramError(_("Only a published program shared with your region can be forked."))
     if Program.objects.filter(slug=slug).exists():
-        raise ProgramError(f"The short name '{slug}' is taken.")
+        raise ProgramError(_("The short name '%(slug)s' is taken.") % {"slug": slug})
     data = data_from_version(source)
     program = Program.objects.create(
         slug=slug,
@@ -291,9 +301,11 @@ def enrollments_move(source: ProgramVersion, target: ProgramVersion) -> int:
     """Move every active patient on ``source`` to ``target``. Progress and worksheet answers
     are keyed by module and worksheet keys, so they come along; nothing is deleted."""
     if target.program_id != source.program_id or target.number <= source.number:
-        raise ProgramError("Patients can only move to a later version of the same program.")
+        raise ProgramError(_("Patients can only move to a later version of the same program."))
     if not target.is_published or not target.safe_to_move_from_previous:
-        raise ProgramError("The author has not marked this version as safe to move patients to.")
+        raise ProgramError(
+            _("The author has not marked this version as safe to move patients to.")
+        )
     return Enrollment.objects.filter(
         program_version=source, status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED]
     ).update(program_version=target)
@@ -306,7 +318,7 @@ def enrollments_move(source: ProgramVersion, target: ProgramVersion) -> int:
 def module_add(version: ProgramVersion, key: str, title: str) -> Module:
     ensure_draft(version)
     if version.modules.filter(key=key).exists():
-        raise ProgramError(f"There is already a module with the key '{key}'.")
+        raise ProgramError(_("There is already a module with the key '%(key)s'.") % {"key": key})
     position = (version.modules.aggregate(last=Max("position"))["last"] or 0) + 1
     unlock = Module.Unlock.AT_START if position == 1 else Module.Unlock.AFTER_PREVIOUS
     return Module.objects.create(
@@ -318,7 +330,9 @@ def module_add(version: ProgramVersion, key: str, title: str) -> Module:
 def page_add(module: Module, key: str, title: str) -> Page:
     ensure_draft(module.version)
     if module.pages.filter(key=key).exists():
-        raise ProgramError(f"There is already a page with the key '{key}' in this module.")
+        raise ProgramError(
+            _("There is already a page with the key '%(key)s' in this module.") % {"key": key}
+        )
     position = (module.pages.aggregate(last=Max("position"))["last"] or 0) + 1
     return Page.objects.create(module=module, position=position, key=key, title=title)
 
@@ -341,14 +355,16 @@ def move(item: Module | Page, siblings, step: int) -> None:
 def worksheet_add(version: ProgramVersion, key: str, title: str) -> Worksheet:
     ensure_draft(version)
     if version.worksheets.filter(key=key).exists():
-        raise ProgramError(f"There is already a worksheet with the key '{key}'.")
+        raise ProgramError(
+            _("There is already a worksheet with the key '%(key)s'.") % {"key": key}
+        )
     return Worksheet.objects.create(version=version, key=key, title=title)
 
 
 def quiz_add(version: ProgramVersion, key: str, title: str) -> Quiz:
     ensure_draft(version)
     if version.quizzes.filter(key=key).exists():
-        raise ProgramError(f"There is already a quiz with the key '{key}'.")
+        raise ProgramError(_("There is already a quiz with the key '%(key)s'.") % {"key": key})
     return Quiz.objects.create(version=version, key=key, title=title)
 
 

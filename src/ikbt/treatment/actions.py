@@ -6,6 +6,7 @@ import datetime
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
@@ -54,16 +55,16 @@ def enrollment_transfer(
     follows: the old responsible therapist's ends, the new one's begins; both are logged."""
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status == Enrollment.Status.ENDED:
-        raise TreatmentError("An ended treatment cannot be moved.")
+        raise TreatmentError(_("An ended treatment cannot be moved."))
     if not therapist.memberships.filter(unit=unit).exists():
-        raise TreatmentError("The therapist does not work at that unit.")
+        raise TreatmentError(_("The therapist does not work at that unit."))
     old_unit = enrollment.unit
     CareRelationship.objects.active().filter(
         patient=enrollment.patient,
         unit=old_unit,
         role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
     ).exclude(staff=therapist, unit=unit).update(ended_at=timezone.now())
-    relationship, _ = CareRelationship.objects.get_or_create(
+    relationship, _created = CareRelationship.objects.get_or_create(
         patient=enrollment.patient,
         staff=therapist,
         unit=unit,
@@ -101,7 +102,7 @@ def worksheet_save(
 ) -> WorksheetAnswer:
     """Save what the patient wrote, unless another device saved since ``revision`` was loaded;
     then nothing is overwritten and the caller shows both (no text is lost)."""
-    answer, _ = WorksheetAnswer.objects.select_for_update().get_or_create(
+    answer, _created = WorksheetAnswer.objects.select_for_update().get_or_create(
         enrollment=enrollment, worksheet_key=worksheet_key
     )
     if answer.revision != revision:
@@ -126,7 +127,7 @@ def worksheet_mark_read(answer: WorksheetAnswer, by: User, *, request=None) -> N
 
 
 def _progress(enrollment: Enrollment, module_key: str) -> ModuleProgress:
-    progress, _ = ModuleProgress.objects.select_for_update().get_or_create(
+    progress, _created = ModuleProgress.objects.select_for_update().get_or_create(
         enrollment=enrollment, module_key=module_key
     )
     return progress
@@ -226,10 +227,10 @@ def enrollment_end(
     """End the treatment: ask for the post-treatment questionnaires now and the follow-ups at
     3, 6 and 12 months (they reach the patient though the treatment has ended)."""
     if reason not in EndReason.values:
-        raise TreatmentError("Say how the treatment ended.")
+        raise TreatmentError(_("Say how the treatment ended."))
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status == Enrollment.Status.ENDED:
-        raise TreatmentError("The treatment has already ended.")
+        raise TreatmentError(_("The treatment has already ended."))
     now = timezone.now()
     enrollment.status = Enrollment.Status.ENDED
     enrollment.ended_at = now

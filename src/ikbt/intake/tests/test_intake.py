@@ -423,3 +423,22 @@ def test_queue_query_count_is_fixed(therapist_client, offering, count, django_as
     with django_assert_num_queries(10):
         response = therapist_client.get(reverse("intake:queue"))
     assert len(response.context["rows"]) == count
+
+
+def test_a_lost_booking_is_explained_in_swedish(
+    registration, offering, therapist, client, settings
+):
+    from django.utils import translation
+
+    other = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+    )
+    actions.slot_book(slot, registration, by=therapist)
+    with translation.override("sv"), pytest.raises(actions.IntakeError) as error:
+        actions.slot_book(slot, other, by=therapist)
+    assert str(error.value) == "Någon annan bokade den tiden nyss. Välj en annan."
