@@ -22,7 +22,6 @@ from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.scoring import ScoringError
 from ikbt.patients.access import get_patient_for_staff
-from ikbt.patients.models import CareRelationship
 
 
 def _answer(request: HttpRequest, response: Response, template: str, done_url: str):
@@ -99,12 +98,8 @@ def my_scores(request: HttpRequest) -> HttpResponse:
 
 
 def _treatment_start(patient):
-    return (
-        CareRelationship.objects.filter(patient=patient)
-        .order_by("started_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
+    """The start of the latest treatment, marked on the chart; none before treatment."""
+    return patient.enrollments.order_by("-started_at").values_list("started_at", flat=True).first()
 
 
 @staff_required

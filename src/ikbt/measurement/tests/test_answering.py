@@ -228,3 +228,20 @@ def test_patient_sees_their_own_scores_over_time(patient_client, patient, phq9):
     assert [row.total for row in page.context["charts"][0]["rows"]] == [18, 9, 0]
     assert page.text.count("<circle") == 3
     assert "fhir" not in page.text.lower()
+
+
+def test_chart_marks_the_start_of_treatment_only_once_treatment_began(
+    therapist_client, patient, phq9
+):
+    actions.response_submit(actions.response_start(patient, phq9), [1] * 9)
+    url = reverse("measurement:patient_measurements", args=[patient.pk])
+    assert therapist_client.get(url).context["charts"][0]["chart"].start_x is None
+    from ikbt.programs.actions import program_import, version_publish
+    from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+    from ikbt.treatment.models import Enrollment
+
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    unit = patient.care_relationships.get().unit
+    version = version_publish(program_import(data, unit.region), None)
+    Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
+    assert therapist_client.get(url).context["charts"][0]["chart"].start_x is not None
