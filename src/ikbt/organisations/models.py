@@ -10,6 +10,12 @@ class Region(models.Model):
 
     code = models.CharField(_("code"), max_length=2, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    population = models.PositiveIntegerField(
+        _("inhabitants"),
+        null=True,
+        blank=True,
+        help_text=_("For starts per 100,000 inhabitants (Statistics Sweden, SCB)."),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -26,6 +26,8 @@ from ikbt.programs.package import (
     PageData,
     Problem,
     ProgramData,
+    read_package,
+    shipped_packages,
     validate,
 )
 from ikbt.treatment.models import Enrollment
@@ -88,6 +90,7 @@ def data_from_version(version: ProgramVersion) -> ProgramData:
         condition=version.program.condition,
         target_group=version.program.target_group,
         planned_weeks=version.planned_weeks,
+        primary_instrument=version.primary_instrument,
         licence=version.program.licence,
         description=version.description,
         safe_to_move_from_previous=version.safe_to_move_from_previous,
@@ -117,6 +120,24 @@ def data_from_version(version: ProgramVersion) -> ProgramData:
 def _read(media: MediaFile) -> bytes:
     with media.file.open("rb") as file:
         return file.read()
+
+
+def _version_create(
+    program: Program, data: ProgramData, *, safe_to_move_from_previous: bool = False
+) -> ProgramVersion:
+    """The next version of ``program``, a draft holding everything ``data`` describes."""
+    version = ProgramVersion.objects.create(
+        program=program,
+        number=_next_number(program),
+        title_sv=data.title_sv,
+        title_en=data.title_en,
+        description=data.description,
+        planned_weeks=data.planned_weeks,
+        primary_instrument=data.primary_instrument,
+        safe_to_move_from_previous=safe_to_move_from_previous,
+    )
+    _fill_version(version, data)
+    return version
 
 
 def _fill_version(version: ProgramVersion, data: ProgramData) -> None:
@@ -193,17 +214,9 @@ def program_import(data: ProgramData, region: Region) -> ProgramVersion:
             _("'%(slug)s' belongs to %(region)s; fork it to make a local variant.")
             % {"slug": data.slug, "region": program.owner_region}
         )
-    version = ProgramVersion.objects.create(
-        program=program,
-        number=_next_number(program),
-        title_sv=data.title_sv,
-        title_en=data.title_en,
-        description=data.description,
-        planned_weeks=data.planned_weeks,
-        safe_to_move_from_previous=data.safe_to_move_from_previous,
+    return _version_create(
+        program, data, safe_to_move_from_previous=data.safe_to_move_from_previous
     )
-    _fill_version(version, data)
-    return version
 
 
 def version_problems(version: ProgramVersion) -> list[Problem]:
@@ -232,16 +245,22 @@ def version_new_draft(program: Program) -> ProgramVersion:
     if latest is not None and not latest.is_published:
         return latest
     data = data_from_version(latest)
-    version = ProgramVersion.objects.create(
-        program=program,
-        number=_next_number(program),
-        title_sv=data.title_sv,
-        title_en=data.title_en,
-        description=data.description,
-        planned_weeks=data.planned_weeks,
-    )
-    _fill_version(version, data)
-    return version
+    return _version_create(program, data)
+
+
+def shipped_programs_publish(owner: Region) -> list[ProgramVersion]:
+    """Import, publish and share every shipped package not yet in the database."""
+    published = []
+    for path in shipped_packages():
+        data, problems = read_package(path)
+        if problems:
+            raise PublishError(problems)
+        if Program.objects.filter(slug=data.slug).exists():
+            continue
+        version = version_publish(program_import(data, owner), None)
+        program_share(version.program, True)
+        published.append(version)
+    return published
 
 
 def program_share(program: Program, shared: bool) -> None:
@@ -284,16 +303,7 @@ def program_fork(source: ProgramVersion, region: Region, slug: str) -> ProgramVe
         licence=source.program.licence,
         forked_from=source,
     )
-    version = ProgramVersion.objects.create(
-        program=program,
-        number=1,
-        title_sv=data.title_sv,
-        title_en=data.title_en,
-        description=data.description,
-        planned_weeks=data.planned_weeks,
-    )
-    _fill_version(version, data)
-    return version
+    return _version_create(program, data)
 
 
 @transaction.atomic

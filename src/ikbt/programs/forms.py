@@ -30,6 +30,7 @@ class VersionForm(forms.ModelForm):
             "title_en",
             "description",
             "planned_weeks",
+            "primary_instrument",
             "safe_to_move_from_previous",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}

@@ -86,6 +86,15 @@ class ProgramVersion(models.Model):
     title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     description = models.TextField(_("who it is for and what it asks of the patient"), blank=True)
     planned_weeks = models.PositiveSmallIntegerField(_("planned length in weeks"), default=12)
+    primary_instrument = models.CharField(
+        _("primary outcome questionnaire"),
+        max_length=20,
+        blank=True,
+        help_text=_(
+            "The questionnaire the treatment's effect is judged by (the register's primary "
+            "measure). It must be answered before start and at the end."
+        ),
+    )
     safe_to_move_from_previous = models.BooleanField(
         _("patients on the previous version may be moved here"),
         default=False,

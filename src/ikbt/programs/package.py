@@ -23,7 +23,14 @@ from ikbt.programs.models import Condition, MeasurementPoint, Module, TargetGrou
 from ikbt.programs.worksheets import field_problems, quiz_problems
 
 MANIFEST = "program.toml"
-EXAMPLE_PACKAGE = Path(__file__).resolve().parent / "packages" / "exempel"
+PACKAGES = Path(__file__).resolve().parent / "packages"
+EXAMPLE_PACKAGE = PACKAGES / "exempel"
+
+
+def shipped_packages() -> list[Path]:
+    """The program packages that come with the platform, the example first."""
+    folders = sorted(path for path in PACKAGES.iterdir() if (path / MANIFEST).is_file())
+    return sorted(folders, key=lambda path: path != EXAMPLE_PACKAGE)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class ProgramData:
     condition: str = ""
     target_group: str = TargetGroup.ADULTS
     planned_weeks: int = 12
+    primary_instrument: str = ""
     licence: str = "CC BY-SA 4.0"
     description: str = ""
     safe_to_move_from_previous: bool = False
@@ -157,6 +165,7 @@ def read_package(path: Path) -> tuple[ProgramData | None, list[Problem]]:
         condition=manifest.get("condition", ""),
         target_group=manifest.get("target_group", TargetGroup.ADULTS),
         planned_weeks=int(manifest.get("planned_weeks", 12)),
+        primary_instrument=manifest.get("primary_instrument", ""),
         licence=manifest.get("licence", "CC BY-SA 4.0"),
         description=manifest.get("description", "").strip(),
         safe_to_move_from_previous=bool(manifest.get("safe_to_move_from_previous", False)),
@@ -236,6 +245,14 @@ def validate(data: ProgramData, *, manifest_text: str = "", instruments=None) ->
         for code in codes:
             if code not in known:
                 manifest(f"the questionnaire '{code}' does not exist", code)
+    if data.primary_instrument and not all(
+        data.primary_instrument in data.measurement.get(when, []) for when in ("pre", "post")
+    ):
+        manifest(
+            f"the primary questionnaire '{data.primary_instrument}' must be measured before "
+            "start (pre) and at the end (post)",
+            "primary_instrument",
+        )
     if not data.modules:
         manifest("the program has no modules", "modules")
     _validate_modules(data, manifest, problems, known)
@@ -325,6 +342,7 @@ def render_files(data: ProgramData) -> dict[str, bytes]:
         f"condition = {_quote(data.condition)}",
         f"target_group = {_quote(data.target_group)}",
         f"planned_weeks = {data.planned_weeks}",
+        f"primary_instrument = {_quote(data.primary_instrument)}",
         f"licence = {_quote(data.licence)}",
         f"safe_to_move_from_previous = {'true' if data.safe_to_move_from_previous else 'false'}",
         f"description = {_multiline(data.description)}",

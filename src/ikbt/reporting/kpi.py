@@ -10,11 +10,13 @@ import datetime
 import re
 import statistics
 
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from ikbt.intake.models import Registration
 from ikbt.intake.waiting import summarise
-from ikbt.reporting.register import records
+from ikbt.organisations.models import Region
+from ikbt.reporting.register import outcome_of, responsible_therapist, start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
 MIN_CELL = 5
@@ -50,6 +52,16 @@ def _year_earlier(day: datetime.date) -> datetime.date:
     return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)
 
 
+def _between(field: str, first: datetime.date, last: datetime.date) -> Q:
+    """Local days ``first``..``last`` inclusive, as a range the column's index can use."""
+    return Q(
+        **{
+            f"{field}__gte": start_of_day(first),
+            f"{field}__lt": start_of_day(last + datetime.timedelta(days=1)),
+        }
+    )
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole >= MIN_CELL else None
 
@@ -58,80 +70,156 @@ def _cell(value, n: int):
     return value if n >= MIN_CELL else None
 
 
-def kpi(region: str, period: str) -> dict:
-    first, last = period_bounds(period)
-    in_region = Q(unit__region__code=region)
-    starts = Enrollment.objects.filter(
-        in_region, started_at__date__gte=first, started_at__date__lte=last
-    )
-    earlier = Enrollment.objects.filter(
-        in_region,
-        started_at__date__gte=_year_earlier(first),
-        started_at__date__lte=_year_earlier(last),
-    )
-    registrations = Registration.objects.filter(
-        offering__unit__region__code=region,
-        registered_at__date__gte=first,
-        registered_at__date__lte=last,
-    )
-    waits = [
-        (registration.start_date - registration.registered_at.date()).days
-        for registration in registrations.filter(status=Registration.Status.ACCEPTED).exclude(
-            start_date=None
-        )
-    ]
-    wait = summarise(waits)
-    ended = [row for _, row in records(first, last, region=region)]
-    completed = sum(1 for row in ended if row["end_reason"] == "completed")
-    dropped = sum(1 for row in ended if row["end_reason"] == "dropped_out")
-    with_outcome = [
-        row for row in ended if row["score_pre"] is not None and row["score_post"] is not None
-    ]
-    n = len(with_outcome)
-    pre = [row["score_pre"] for row in with_outcome]
-    post = [row["score_post"] for row in with_outcome]
+# How each breakdown finds its key in starts, registrations and register rows.
+GROUPS = {
+    "region": ("unit__region__code", "offering__unit__region__code", "unit__region__code"),
+    "unit": ("unit_id", "offering__unit_id", "unit_id"),
+    "program": (
+        "program_version__program__slug",
+        "offering__program__slug",
+        "program_version__program__slug",
+    ),
+    # Registrations have no therapist: that breakdown counts starts and outcomes only.
+    "therapist": ("therapist_id", None, "therapist_id"),
+}
+
+
+def outcome_figures(rows: list[dict]) -> dict:
+    """Completion, effect and therapist time of ended treatments (rows of ``treatments``)."""
+    completed = sum(1 for row in rows if row["end_reason"] == "completed")
+    dropped = sum(1 for row in rows if row["end_reason"] == "dropped_out")
+    outcomes = [outcome for outcome in map(outcome_of, rows) if outcome]
+    n = len(outcomes)
+    pre = [outcome["pre"] for outcome in outcomes]
+    post = [outcome["post"] for outcome in outcomes]
     cohens_d = None
     if n >= MIN_CELL and statistics.stdev(pre) > 0:
         # Within-group effect: mean improvement divided by the pre-treatment SD.
         cohens_d = round(
             (statistics.fmean(pre) - statistics.fmean(post)) / statistics.stdev(pre), 2
         )
-    minutes = sum(row["therapist_minutes"] or 0 for row in ended)
-    patient_weeks = sum(
-        (row["therapist_minutes"] or 0) / row["therapist_minutes_per_week"]
-        for row in ended
-        if row["therapist_minutes_per_week"]
+    minutes = sum(row["minutes"] or 0 for row in rows)
+    patient_weeks = sum(max(1, (row["ended_at"] - row["started_at"]).days / 7) for row in rows)
+    return {
+        "ended": _cell(len(rows), len(rows)),
+        "completed_share": _share(completed, len(rows)),
+        "dropped_out_share": _share(dropped, len(rows)),
+        "outcome_n": _cell(n, n),
+        "cohens_d": cohens_d,
+        "reliably_improved_share": _share(
+            sum(1 for outcome in outcomes if outcome["reliable_improvement"]), n
+        ),
+        "recovered_share": _share(sum(1 for outcome in outcomes if outcome["remission"]), n),
+        "deteriorated_share": _share(
+            sum(1 for outcome in outcomes if outcome["reliable_deterioration"]), n
+        ),
+        "therapist_minutes_per_patient_week": (
+            round(minutes / patient_weeks, 1) if len(rows) >= MIN_CELL else None
+        ),
+    }
+
+
+def _counted(query, key: str) -> dict:
+    return dict(query.order_by().values_list(key).annotate(n=Count("pk")).values_list(key, "n"))
+
+
+def figures_by(
+    period: str, by: str, *, region: str | None = None, units: list[int] | None = None
+) -> dict:
+    """The key figures of ``period`` for each region, unit, program or therapist (``by``),
+    in one region or the whole country, and only for ``units`` when given. The same figures
+    ``kpi`` prints and the register export's records give, with small cells suppressed."""
+    first, last = period_bounds(period)
+    start_key, registration_key, row_key = GROUPS[by]
+    enrollments = Enrollment.objects.annotate(therapist_id=responsible_therapist())
+    registrations = Registration.objects.all()
+    if region:
+        enrollments = enrollments.filter(unit__region__code=region)
+        registrations = registrations.filter(offering__unit__region__code=region)
+    if units is not None:
+        enrollments = enrollments.filter(unit_id__in=units)
+        registrations = registrations.filter(offering__unit_id__in=units)
+    starts = _counted(enrollments.filter(_between("started_at", first, last)), start_key)
+    earlier = _counted(
+        enrollments.filter(_between("started_at", _year_earlier(first), _year_earlier(last))),
+        start_key,
     )
+    registered, waits = {}, {}
+    if registration_key:
+        in_period = registrations.filter(_between("registered_at", first, last))
+        registered = _counted(in_period, registration_key)
+        for key, registered_at, start_date in in_period.filter(
+            status=Registration.Status.ACCEPTED, start_date__isnull=False
+        ).values_list(registration_key, "registered_at", "start_date"):
+            waits.setdefault(key, []).append((start_date - timezone.localdate(registered_at)).days)
+    ended: dict = {}
+    rows = treatments(first, last, region=region, detail=False)
+    if units is not None:
+        rows = rows.filter(unit_id__in=units)
+    for row in rows.iterator(chunk_size=5000):
+        ended.setdefault(row[row_key], []).append(row)
+    figures = {}
+    for key in {*starts, *earlier, *registered, *waits, *ended} - {None}:
+        wait = summarise(waits.get(key, []))
+        figures[key] = {
+            "registrations": (
+                _cell(registered.get(key, 0), registered.get(key, 0)) if registration_key else None
+            ),
+            "starts": _cell(starts.get(key, 0), starts.get(key, 0)),
+            "starts_a_year_earlier": _cell(earlier.get(key, 0), earlier.get(key, 0)),
+            "waiting_registration_to_start": {
+                "n": _cell(wait.count, wait.count),
+                "mean": _cell(wait.mean, wait.count),
+                "median": _cell(wait.median, wait.count),
+                "p90": _cell(wait.p90, wait.count),
+            },
+            **outcome_figures(ended.get(key, [])),
+        }
+    return figures
+
+
+EMPTY = {
+    "registrations": None,
+    "starts": None,
+    "starts_a_year_earlier": None,
+    "waiting_registration_to_start": {"n": None, "mean": None, "median": None, "p90": None},
+    **outcome_figures([]),
+}
+
+
+def kpi(region: str, period: str) -> dict:
+    """A region's key figures for a period (``ikbt kpi``, the statistics page)."""
+    first, last = period_bounds(period)
+    figures = figures_by(period, "region", region=region).get(region, EMPTY)
     return {
         "region": region,
         "period": period,
         "from": first.isoformat(),
         "to": last.isoformat(),
-        "registrations": _cell(registrations.count(), registrations.count()),
-        "starts": _cell(starts.count(), starts.count()),
-        "starts_a_year_earlier": _cell(earlier.count(), earlier.count()),
+        **figures,
         "cumulative_starts": Enrollment.objects.filter(
-            in_region, started_at__date__lte=last
+            unit__region__code=region, started_at__lt=start_of_day(last + datetime.timedelta(1))
         ).count(),
-        "waiting_registration_to_start": {
-            "n": wait.count,
-            "mean": _cell(wait.mean, wait.count),
-            "median": _cell(wait.median, wait.count),
-            "p90": _cell(wait.p90, wait.count),
-        },
-        "ended": len(ended),
-        "completed_share": _share(completed, len(ended)),
-        "dropped_out_share": _share(dropped, len(ended)),
-        "outcome_n": n,
-        "cohens_d": cohens_d,
-        "reliably_improved_share": _share(
-            sum(1 for row in with_outcome if row["reliable_improvement"]), n
-        ),
-        "recovered_share": _share(sum(1 for row in with_outcome if row["remission"]), n),
-        "deteriorated_share": _share(
-            sum(1 for row in with_outcome if row["reliable_deterioration"]), n
-        ),
-        "therapist_minutes_per_patient_week": (
-            round(minutes / patient_weeks, 1) if len(ended) >= MIN_CELL and patient_weeks else None
-        ),
     }
+
+
+def national(period: str) -> list[dict]:
+    """Every region side by side: starts per 100,000 inhabitants and the key figures."""
+    figures = figures_by(period, "region")
+    rows = []
+    for region in Region.objects.order_by("code"):
+        row = figures.get(region.code, EMPTY)
+        starts = row["starts"]
+        rows.append(
+            {
+                "region": region,
+                "population": region.population,
+                "starts_per_100000": (
+                    round(100_000 * starts / region.population, 1)
+                    if starts is not None and region.population
+                    else None
+                ),
+                **row,
+            }
+        )
+    return rows

@@ -1,59 +1,94 @@
-"""The statistics page: a region's key figures for a period, starts per month against the
-year before as a server-drawn chart with the numbers beside it, and CSV of every table."""
+"""The statistics pages: a region's key figures for a period with registrations and starts
+against the year before (server-drawn charts with the numbers beside them), the same figures
+per unit, program and therapist where the viewer may see them, the national comparison, and
+the register officer's download of the register file. Every table has a CSV download."""
 
 import csv
-import datetime
 
+from django import forms
 from django.db.models import Count
-from django.db.models.functions import ExtractMonth
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models.functions import ExtractMonth, ExtractYear
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import staff_required
-from ikbt.organisations.models import Region, StaffRole
-from ikbt.reporting.kpi import MIN_CELL, PeriodError, kpi
+from ikbt.accounts.models import User
+from ikbt.intake.models import Registration
+from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_by, kpi, national, period_bounds
+from ikbt.reporting.register import export_stream
 from ikbt.treatment.models import Enrollment
 
 VIEWER_ROLES = (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN, StaffRole.REGISTER_OFFICER)
+# Who sees the whole region's units and therapists; a unit head sees their own units.
+REGION_ROLES = (StaffRole.REGION_ADMIN, StaffRole.REGISTER_OFFICER)
 CHART_WIDTH, CHART_HEIGHT, BAR_AREA = 640, 220, 180
+GRANULARITIES = {
+    "month": (12, gettext_lazy("Month")),
+    "quarter": (4, gettext_lazy("Quarter")),
+    "half": (2, gettext_lazy("Half-year")),
+}
+FIGURE_COLUMNS = [
+    ("starts", gettext_lazy("Starts")),
+    ("starts_a_year_earlier", gettext_lazy("A year earlier")),
+    ("registrations", gettext_lazy("Registrations")),
+    ("waiting_median", gettext_lazy("Median days to start")),
+    ("ended", gettext_lazy("Ended")),
+    ("completed_share", gettext_lazy("Completed")),
+    ("dropped_out_share", gettext_lazy("Dropped out")),
+    ("cohens_d", gettext_lazy("Cohen's d")),
+    ("reliably_improved_share", gettext_lazy("Reliably improved")),
+    ("recovered_share", gettext_lazy("Recovered")),
+    ("deteriorated_share", gettext_lazy("Deteriorated")),
+    ("therapist_minutes_per_patient_week", gettext_lazy("Minutes per patient-week")),
+]
 
 
-def _regions_for(user) -> list[Region]:
-    return list(
-        Region.objects.filter(
-            units__memberships__user=user, units__memberships__role__in=VIEWER_ROLES
-        ).distinct()
+def _memberships(user: User):
+    return StaffMembership.objects.filter(user=user, role__in=VIEWER_ROLES).select_related(
+        "unit__region"
     )
 
 
-def _starts_by_month(region: Region, year: int) -> list[int]:
-    counts = dict(
-        Enrollment.objects.filter(unit__region=region, started_at__year=year)
-        .annotate(month=ExtractMonth("started_at"))
-        .values_list("month")
+def _default_period() -> str:
+    today = timezone.localdate()
+    return f"{today.year}H{1 if today.month <= 6 else 2}"
+
+
+def _counts_per_period(query, field: str, years: tuple[int, int], parts: int) -> dict:
+    """{year: [count per month, quarter or half-year]} in one query, small cells suppressed."""
+    by_month = (
+        query.filter(**{f"{field}__year__in": years})
+        .annotate(year=ExtractYear(field), month=ExtractMonth(field))
+        .order_by()
+        .values_list("year", "month")
         .annotate(count=Count("pk"))
-        .values_list("month", "count")
     )
-    # A month with 1-4 starts is suppressed like every small cell.
-    return [
-        count if count == 0 or count >= MIN_CELL else None
-        for count in (counts.get(month, 0) for month in range(1, 13))
-    ]
+    counts = {year: [0] * parts for year in years}
+    for year, month, count in by_month:
+        counts[year][(month - 1) * parts // 12] += count
+    # A period with 1-4 is suppressed like every small cell.
+    return {
+        year: [value if value == 0 or value >= MIN_CELL else None for value in values]
+        for year, values in counts.items()
+    }
 
 
-def _bars(this_year: list[int], last_year: list[int]) -> list[dict]:
-    this_year = [value or 0 for value in this_year]
-    last_year = [value or 0 for value in last_year]
-    top = max([*this_year, *last_year, 1])
-    slot = CHART_WIDTH / 12
+def _bars(now: list, before: list) -> list[dict]:
+    now = [value or 0 for value in now]
+    before = [value or 0 for value in before]
+    top = max([*now, *before, 1])
+    slot = CHART_WIDTH / len(now)
     bars = []
-    for month, (now, before) in enumerate(zip(this_year, last_year, strict=True)):
-        for offset, value, kind in ((0.15, before, "before"), (0.5, now, "now")):
+    for index, (this, earlier) in enumerate(zip(now, before, strict=True)):
+        for offset, value, kind in ((0.15, earlier, "before"), (0.5, this, "now")):
             height = BAR_AREA * value / top
             bars.append(
                 {
-                    "x": round(month * slot + offset * slot, 1),
+                    "x": round(index * slot + offset * slot, 1),
                     "y": round(BAR_AREA - height + 10, 1),
                     "width": round(slot * 0.35, 1),
                     "height": round(height, 1),
@@ -63,27 +98,149 @@ def _bars(this_year: list[int], last_year: list[int]) -> list[dict]:
     return bars
 
 
+def _label(granularity: str, index: int) -> str:
+    if granularity == "quarter":
+        return f"Q{index + 1}"
+    if granularity == "half":
+        return f"H{index + 1}"
+    return f"{index + 1:02d}"
+
+
+def _series(region: Region, units, year: int, granularity: str) -> list[dict]:
+    parts = GRANULARITIES[granularity][0]
+    years = (year, year - 1)
+    enrollments = Enrollment.objects.filter(unit__region=region)
+    registrations = Registration.objects.filter(offering__unit__region=region)
+    if units is not None:
+        enrollments = enrollments.filter(unit_id__in=units)
+        registrations = registrations.filter(offering__unit_id__in=units)
+    series = []
+    for key, name, counts in (
+        ("registrations", _("Registrations"), _counts_per_period(
+            registrations, "registered_at", years, parts)),
+        ("starts", _("Starts"), _counts_per_period(enrollments, "started_at", years, parts)),
+    ):  # fmt: skip
+        series.append(
+            {
+                "key": key,
+                "name": name,
+                "rows": [
+                    (_label(granularity, index), now, before)
+                    for index, (now, before) in enumerate(
+                        zip(counts[year], counts[year - 1], strict=True)
+                    )
+                ],
+                "bars": _bars(counts[year], counts[year - 1]),
+            }
+        )
+    return series
+
+
+def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
+    rows = []
+    for key, values in figures.items():
+        rows.append(
+            {
+                "name": names.get(key, "–"),
+                "values": [
+                    values["waiting_registration_to_start"]["median"]
+                    if column == "waiting_median"
+                    else values.get(column)
+                    for column, _label in FIGURE_COLUMNS
+                ],
+            }
+        )
+    return sorted(rows, key=lambda row: str(row["name"]))
+
+
+def _breakdowns(region: Region, period: str, units, see_therapists: bool) -> list[dict]:
+    """Tables per unit, program and (for those who lead therapists) therapist."""
+    tables = []
+    unit_figures = figures_by(period, "unit", region=region.code, units=units)
+    unit_names = dict(CareUnit.objects.filter(pk__in=unit_figures).values_list("pk", "name"))
+    tables.append(("unit", _("Per unit"), _breakdown_rows(unit_figures, unit_names)))
+    program_figures = figures_by(period, "program", region=region.code, units=units)
+    program_names = {slug: slug for slug in program_figures}
+    tables.append(("program", _("Per program"), _breakdown_rows(program_figures, program_names)))
+    if see_therapists:
+        therapist_figures = figures_by(period, "therapist", region=region.code, units=units)
+        therapist_names = {
+            user.pk: user.get_full_name() or user.username
+            for user in User.objects.filter(pk__in=therapist_figures)
+        }
+        tables.append(
+            ("therapist", _("Per therapist"), _breakdown_rows(therapist_figures, therapist_names))
+        )
+    return [{"key": key, "title": title, "rows": rows} for key, title, rows in tables]
+
+
+def _csv_response(filename: str, header: list, rows: list[list]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows([["" if value is None else value for value in row] for row in rows])
+    return response
+
+
+def _figure_rows(figures: dict) -> list[list]:
+    rows = []
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            rows += [[f"{key}.{inner}", inner_value] for inner, inner_value in value.items()]
+        else:
+            rows.append([key, value])
+    return rows
+
+
 @staff_required
 def statistics(request: HttpRequest) -> HttpResponse:
-    regions = _regions_for(request.user)
+    memberships = list(_memberships(request.user))
+    regions = sorted({membership.unit.region for membership in memberships}, key=lambda r: r.code)
     if not regions:
         raise Http404
     code = request.GET.get("region") or regions[0].code
     region = next((region for region in regions if region.code == code), None)
     if region is None:
         raise Http404
-    today = timezone.localdate()
-    period = request.GET.get("period") or f"{today.year}H{1 if today.month <= 6 else 2}"
+    here = [membership for membership in memberships if membership.unit.region_id == region.pk]
+    whole_region = any(membership.role in REGION_ROLES for membership in here)
+    # A unit head sees the region's totals, and the breakdowns of their own units only.
+    units = None if whole_region else sorted({membership.unit_id for membership in here})
+    see_therapists = any(
+        membership.role in (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN) for membership in here
+    )
+    period = request.GET.get("period") or _default_period()
+    granularity = request.GET.get("by") if request.GET.get("by") in GRANULARITIES else "month"
     try:
-        figures = kpi(region.code, period)
+        period_bounds(period)
     except PeriodError as error:
-        figures, period_error = None, str(error)
+        period_error, figures, breakdowns = str(error), None, []
     else:
         period_error = ""
-    year = int(period[:4]) if period[:4].isdigit() else today.year
-    this_year, last_year = _starts_by_month(region, year), _starts_by_month(region, year - 1)
-    if request.GET.get("format") == "csv" and figures is not None:
-        return _csv(region, period, figures, this_year, last_year)
+        figures = kpi(region.code, period)
+        breakdowns = _breakdowns(region, period, units, see_therapists)
+    year = int(period[:4]) if period[:4].isdigit() else timezone.localdate().year
+    series = _series(region, units, year, granularity)
+    table = request.GET.get("table")
+    if request.GET.get("format") == "csv":
+        name = f"ikbt-{region.code}-{period}"
+        if table in ("registrations", "starts"):
+            chosen = next(item for item in series if item["key"] == table)
+            return _csv_response(
+                f"{name}-{table}-{granularity}.csv",
+                [GRANULARITIES[granularity][1], year, year - 1],
+                [list(row) for row in chosen["rows"]],
+            )
+        chosen = next((item for item in breakdowns if item["key"] == table), None)
+        if chosen is not None:
+            return _csv_response(
+                f"{name}-{table}.csv",
+                [chosen["title"], *[label for _key, label in FIGURE_COLUMNS]],
+                [[row["name"], *row["values"]] for row in chosen["rows"]],
+            )
+        if figures is not None:
+            return _csv_response(f"{name}.csv", ["figure", "value"], _figure_rows(figures))
     return render(
         request,
         "reporting/statistics.html",
@@ -93,28 +250,161 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "period": period,
             "period_error": period_error,
             "figures": figures,
-            "months": list(zip(range(1, 13), this_year, last_year, strict=True)),
             "year": year,
-            "bars": _bars(this_year, last_year),
+            "granularity": granularity,
+            "granularities": [(key, label) for key, (_parts, label) in GRANULARITIES.items()],
+            "series": series,
+            "breakdowns": breakdowns,
+            "columns": [label for _key, label in FIGURE_COLUMNS],
+            "unit_limited": units is not None,
+            "is_register_officer": any(
+                membership.role == StaffRole.REGISTER_OFFICER for membership in memberships
+            ),
             "chart_width": CHART_WIDTH,
             "chart_height": CHART_HEIGHT,
         },
     )
 
 
-def _csv(region, period, figures, this_year, last_year) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ikbt-{region.code}-{period}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["figure", "value"])
-    for key, value in figures.items():
-        if isinstance(value, dict):
-            for inner, inner_value in value.items():
-                writer.writerow([f"{key}.{inner}", inner_value])
-        else:
-            writer.writerow([key, value])
-    writer.writerow([])
-    writer.writerow(["month", "starts", "starts a year earlier"])
-    for month, (now, before) in enumerate(zip(this_year, last_year, strict=True), start=1):
-        writer.writerow([datetime.date(2000, month, 1).strftime("%m"), now, before])
-    return response
+NATIONAL_COLUMNS = [
+    ("population", gettext_lazy("Inhabitants")),
+    ("starts", gettext_lazy("Starts")),
+    ("starts_per_100000", gettext_lazy("Starts per 100,000")),
+    ("starts_a_year_earlier", gettext_lazy("Starts a year earlier")),
+    ("waiting_median", gettext_lazy("Median days to start")),
+    ("completed_share", gettext_lazy("Completed")),
+    ("cohens_d", gettext_lazy("Cohen's d")),
+    ("reliably_improved_share", gettext_lazy("Reliably improved")),
+    ("recovered_share", gettext_lazy("Recovered")),
+]
+
+
+@staff_required
+def national_comparison(request: HttpRequest) -> HttpResponse:
+    """Every region side by side, aggregated only, small cells suppressed."""
+    if not _memberships(request.user).exists():
+        raise Http404
+    period = request.GET.get("period") or _default_period()
+    try:
+        period_bounds(period)
+    except PeriodError as error:
+        rows, period_error = [], str(error)
+    else:
+        rows, period_error = national(period), ""
+    table = [
+        [
+            row["region"].name,
+            *[
+                row["waiting_registration_to_start"]["median"]
+                if key == "waiting_median"
+                else row[key]
+                for key, _label in NATIONAL_COLUMNS
+            ],
+        ]
+        for row in rows
+    ]
+    if request.GET.get("format") == "csv" and not period_error:
+        return _csv_response(
+            f"ikbt-national-{period}.csv",
+            [_("Region"), *[label for _key, label in NATIONAL_COLUMNS]],
+            table,
+        )
+    top = max([row["starts_per_100000"] or 0 for row in rows] + [1])
+    bars = [
+        {
+            "name": row["region"].name,
+            "y": 22 * index,
+            "width": round(400 * (row["starts_per_100000"] or 0) / top, 1),
+            "value": row["starts_per_100000"],
+        }
+        for index, row in enumerate(rows)
+    ]
+    return render(
+        request,
+        "reporting/national.html",
+        {
+            "period": period,
+            "period_error": period_error,
+            "table": table,
+            "columns": [label for _key, label in NATIONAL_COLUMNS],
+            "bars": bars,
+            "chart_height": 22 * len(bars) + 4,
+        },
+    )
+
+
+class RegisterExportForm(forms.Form):
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"), choices=[("csv", "CSV"), ("json", "JSON")]
+    )
+    include_running = forms.BooleanField(
+        label=gettext_lazy("Include treatments still running"), required=False
+    )
+    identify = forms.BooleanField(
+        label=gettext_lazy("Personal identity numbers (only for the register's own delivery)"),
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if first and last and last < first:
+            raise forms.ValidationError(_("The end date is before the start date."))
+        return cleaned
+
+
+@staff_required
+def register_export(request: HttpRequest) -> HttpResponse:
+    """The register file in the browser, for register officers of their own regions."""
+    regions = sorted(
+        {
+            membership.unit.region
+            for membership in _memberships(request.user)
+            if membership.role == StaffRole.REGISTER_OFFICER
+        },
+        key=lambda region: region.code,
+    )
+    if not regions:
+        raise Http404
+    today = timezone.localdate()
+    form = RegisterExportForm(
+        request.GET or None,
+        initial={"date_from": today.replace(month=1, day=1), "date_to": today, "format": "csv"},
+    )
+    region = next(
+        (region for region in regions if region.code == request.GET.get("region")), regions[0]
+    )
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        pieces = export_stream(
+            request.user,
+            data["date_from"],
+            data["date_to"],
+            format=data["format"],
+            region=region.code,
+            include_running=data["include_running"],
+            identify=data["identify"],
+        )
+        kind = "identified" if data["identify"] else "pseudonymised"
+        response = StreamingHttpResponse(
+            pieces,
+            content_type="text/csv; charset=utf-8"
+            if data["format"] == "csv"
+            else "application/json",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="siber-{region.code}-{data["date_from"]}-{data["date_to"]}-'
+            f'{kind}.{data["format"]}"'
+        )
+        return response
+    return render(
+        request,
+        "reporting/register_export.html",
+        {"form": form, "regions": regions, "region": region},
+    )

@@ -39,23 +39,23 @@ def compute_outcome(enrollment: Enrollment) -> dict[str, dict]:
         post = _score(rows, POST, latest=True)
         if pre is None or post is None:
             continue
-        definition = post.instrument_version.parsed
-        change = post.total - pre.total
-        better = -change if definition.higher_is_worse else change
-        reliable = definition.reliable_change
-        outcome[code] = {
-            "pre": pre.total,
-            "post": post.total,
-            "change": change,
-            "reliable_improvement": reliable is not None and better >= reliable,
-            "reliable_deterioration": reliable is not None and -better >= reliable,
-            "response": pre.total > 0 and better >= 0.5 * pre.total
-            if definition.higher_is_worse
-            else None,
-            "remission": (
-                post.total < definition.remission_below
-                if definition.remission_below is not None
-                else None
-            ),
-        }
+        outcome[code] = judge(post.instrument_version.parsed, pre.total, post.total)
     return outcome
+
+
+def judge(definition, pre: int, post: int) -> dict:
+    """The outcome of one questionnaire from its scores before and after treatment."""
+    change = post - pre
+    better = -change if definition.higher_is_worse else change
+    reliable = definition.reliable_change
+    return {
+        "pre": pre,
+        "post": post,
+        "change": change,
+        "reliable_improvement": reliable is not None and better >= reliable,
+        "reliable_deterioration": reliable is not None and -better >= reliable,
+        "response": pre > 0 and better >= 0.5 * pre if definition.higher_is_worse else None,
+        "remission": (
+            post < definition.remission_below if definition.remission_below is not None else None
+        ),
+    }

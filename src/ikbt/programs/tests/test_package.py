@@ -82,7 +82,11 @@ def broken_copy(tmp_path: Path) -> Path:
     )
     (copy / "worksheets" / "veckoreflektion.toml").write_text('title = "Tom"\ninstructions = ""\n')
     manifest = copy / "program.toml"
-    manifest.write_text(manifest.read_text().replace('"PHQ-9"', '"PHQ-99"'))
+    manifest.write_text(
+        manifest.read_text()
+        .replace('"PHQ-9"', '"PHQ-99"')
+        .replace('primary_instrument = "GAD-7"', 'primary_instrument = "ISI"')
+    )
     return copy
 
 
@@ -101,6 +105,10 @@ def test_validation_names_file_and_line(db, tmp_path):
     )
     assert "worksheets/veckoreflektion.toml: The worksheet has no fields." in messages
     assert any(m.startswith("program.toml:") and "'PHQ-99' does not exist" in m for m in messages)
+    assert (
+        "program.toml:6: the primary questionnaire 'ISI' must be measured before start (pre) "
+        "and at the end (post)" in messages
+    )
 
 
 def test_validate_command_exits_2_with_the_problems(db, tmp_path, capsys):
@@ -123,6 +131,7 @@ def test_list_json(example, capsys):
             "condition": "anxiety",
             "target_group": "adults",
             "weeks": 12,
+            "primary_instrument": "GAD-7",
             "modules": 4,
             "version": 1,
             "status": "published",

@@ -25,6 +25,7 @@ def six_ended(enrollment, unit, therapist):
     enrollment.delete()
     for index, (pre, post) in enumerate(SCORES):
         patient = factories.PatientFactory()
+        factories.care_relationship(patient, therapist, unit)
         started = timezone.now() - datetime.timedelta(weeks=12)
         one = Enrollment.objects.create(
             patient=patient, unit=unit, program_version=version, started_at=started

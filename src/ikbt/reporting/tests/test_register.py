@@ -82,6 +82,14 @@ def test_csv_record_with_pseudonym_and_outcome(ended, officer, patient, unit):
     assert (entry.actor, entry.patient, entry.actor_role) == (officer, patient, "Register officer")
 
 
+def test_the_programs_primary_questionnaire_is_the_one_reported(ended, officer):
+    version = ended.program_version
+    version.primary_instrument = "PHQ-9"
+    version.save(update_fields=["primary_instrument"])
+    (row,) = csv.DictReader(io.StringIO(export("--by", "register")))
+    assert (row["primary_instrument"], row["score_pre"]) == ("PHQ-9", "")
+
+
 def test_identified_delivery_and_json(ended, officer, patient):
     rows = json.loads(export("--by", "register", "--format", "json", "--identify"))
     assert [row["patient"] for row in rows] == [patient.personal_number]

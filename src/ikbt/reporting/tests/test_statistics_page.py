@@ -32,7 +32,54 @@ def test_page_shows_the_same_figures_as_kpi(officer_client, six_ended):  # noqa:
 def test_small_months_are_suppressed(officer_client, enrollment):
     page = officer_client.get(URL)
     month = timezone.localdate().month
-    assert page.context["months"][month - 1][1] is None  # one start: shown as –
+    starts = next(chart for chart in page.context["series"] if chart["key"] == "starts")
+    assert starts["rows"][month - 1][1] is None  # one start: shown as –
+
+
+def test_quarters_and_half_years_fold_the_months(officer_client, six_ended):  # noqa: F811
+    today = timezone.localdate()
+    page = officer_client.get(URL, {"by": "quarter"})
+    starts = next(chart for chart in page.context["series"] if chart["key"] == "starts")
+    assert [label for label, _now, _before in starts["rows"]] == ["Q1", "Q2", "Q3", "Q4"]
+    # The six started twelve weeks ago; the quarter they started in holds all six.
+    started = today - timezone.timedelta(weeks=12)
+    if started.year == today.year:
+        assert starts["rows"][(started.month - 1) // 3][1] == 6
+    half = officer_client.get(URL, {"by": "half", "table": "starts", "format": "csv"}).text
+    assert half.splitlines()[0] == f"Half-year,{today.year},{today.year - 1}"
+
+
+def test_breakdowns_per_unit_program_and_therapist(unit_admin_client, six_ended, unit):  # noqa: F811
+    today = timezone.localdate()
+    period = f"{today.year}-{today.month:02d}"
+    other = factories.CareUnitFactory(name="Vårdcentralen Lambohov")
+    page = unit_admin_client.get(URL, {"period": period})
+    tables = {table["key"]: table for table in page.context["breakdowns"]}
+    assert set(tables) == {"unit", "program", "therapist"}
+    (unit_row,) = tables["unit"]["rows"]
+    assert unit_row["name"] == unit.name != other.name
+    assert unit_row["values"][4:8] == [6, round(5 / 6, 3), round(1 / 6, 3), 1.46]
+    assert [row["name"] for row in tables["program"]["rows"]] == ["exempel-angest"]
+    (therapist_row,) = tables["therapist"]["rows"]
+    assert therapist_row["values"][7] == 1.46
+    csv_text = unit_admin_client.get(URL, {"period": period, "table": "unit", "format": "csv"})
+    assert f"{unit.name},,,,,6,0.833,0.167,1.46" in csv_text.text
+
+
+def test_a_unit_head_sees_only_their_own_units(unit_admin_client, six_ended, unit):  # noqa: F811
+    other = factories.CareUnitFactory(name="Vårdcentralen Lambohov")
+    factories.staff_member(other, StaffRole.THERAPIST, username="annan")
+    today = timezone.localdate()
+    page = unit_admin_client.get(URL, {"period": f"{today.year}-{today.month:02d}"})
+    assert page.context["unit_limited"] is True
+    names = {row["name"] for table in page.context["breakdowns"] for row in table["rows"]}
+    assert "Vårdcentralen Lambohov" not in names
+
+
+def test_register_officers_see_no_therapist_table(officer_client, six_ended):  # noqa: F811
+    today = timezone.localdate()
+    page = officer_client.get(URL, {"period": f"{today.year}-{today.month:02d}"})
+    assert [table["key"] for table in page.context["breakdowns"]] == ["unit", "program"]
 
 
 def test_bad_period_is_explained(officer_client, db):

@@ -95,6 +95,7 @@ class Command(BaseCommand):
                     "condition": program.condition,
                     "target_group": program.target_group,
                     "weeks": latest.planned_weeks,
+                    "primary_instrument": latest.primary_instrument,
                     "modules": latest.modules.count(),
                     "version": latest.number,
                     "status": latest.status,

@@ -5,20 +5,16 @@ Shows progress on a terminal. Every patient exported is written to the access lo
 export by the register officer named with ``--by``.
 """
 
-import csv
 import datetime
-import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ikbt.accounts.models import User
-from ikbt.audit.models import AccessLogEntry
 from ikbt.organisations.models import StaffMembership, StaffRole
-from ikbt.reporting.register import FIELDS, records, treatments
+from ikbt.reporting.register import export_stream, treatments
 
 BAD_INPUT = 2
-LOG_BATCH = 500
 
 
 def _day(value: str) -> datetime.date:
@@ -28,21 +24,6 @@ def _day(value: str) -> datetime.date:
         raise CommandError(
             f"'{value}' is not a date (YYYY-MM-DD).", returncode=BAD_INPUT
         ) from None
-
-
-def log_export(officer: User, patient_ids: list[int], detail: str) -> None:
-    AccessLogEntry.objects.bulk_create(
-        AccessLogEntry(
-            actor=officer,
-            actor_name=officer.get_full_name() or officer.username,
-            actor_role=str(StaffRole.REGISTER_OFFICER.label),
-            patient_id=patient_id,
-            action=AccessLogEntry.Action.EXPORT,
-            object_type="treatment",
-            detail=detail,
-        )
-        for patient_id in patient_ids
-    )
 
 
 class Command(BaseCommand):
@@ -75,40 +56,28 @@ class Command(BaseCommand):
         if date_to < date_from:
             raise CommandError("--to is before --from.", returncode=BAD_INPUT)
         selection = {"region": options["region"], "include_running": options["include_running"]}
-        total = treatments(date_from, date_to, **selection).count()
-        rows = records(date_from, date_to, identify=options["identify"], **selection)
-        detail = (
-            f"register export {date_from}..{date_to}, "
-            f"{'identified' if options['identify'] else 'pseudonymised'}"
+        total = treatments(date_from, date_to, detail=False, **selection).count()
+        written = 0
+
+        def progress(count: int) -> None:
+            nonlocal written
+            written = count
+            if sys.stderr.isatty() and (count % 1000 == 0 or count == total):
+                sys.stderr.write(f"\r{count}/{total} ({100 * count // max(total, 1)}%)")
+
+        pieces = export_stream(
+            officer,
+            date_from,
+            date_to,
+            format=options["format"],
+            identify=options["identify"],
+            progress=progress,
+            **selection,
         )
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8", newline="") as out:
-                written = self._write(out, options["format"], rows, total, officer, detail)
+                out.writelines(pieces)
         else:
-            written = self._write(self.stdout, options["format"], rows, total, officer, detail)
-        self.stderr.write(f"{written} treatment(s) exported.")
-
-    def _write(self, out, format_: str, rows, total: int, officer: User, detail: str) -> int:
-        writer = csv.DictWriter(out, fieldnames=FIELDS) if format_ == "csv" else None
-        if writer:
-            writer.writeheader()
-        else:
-            out.write("[\n")
-        pending: list[int] = []
-        count = 0
-        for patient_id, row in rows:
-            if writer:
-                writer.writerow(row)
-            else:
-                out.write((",\n" if count else "") + json.dumps(row, ensure_ascii=False))
-            count += 1
-            pending.append(patient_id)
-            if len(pending) >= LOG_BATCH:
-                log_export(officer, pending, detail)
-                pending = []
-            if sys.stderr.isatty():
-                sys.stderr.write(f"\r{count}/{total}")
-        if not writer:
-            out.write("\n]\n")
-        log_export(officer, pending, detail)
-        return count
+            for piece in pieces:
+                self.stdout.write(piece, ending="")
+        self.stderr.write(f"\n{written} treatment(s) exported.")

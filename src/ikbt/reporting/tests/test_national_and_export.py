@@ -1,0 +1,118 @@
+"""The national comparison and the register officer's download agree with the export and
+``kpi`` on the small fixture whose figures are computed by hand in test_kpi."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ikbt import factories
+from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import verified_client
+from ikbt.intake.models import Offering, Registration
+from ikbt.organisations.models import Region, StaffRole
+from ikbt.reporting.kpi import kpi, national
+from ikbt.reporting.tests.test_kpi import six_ended  # noqa: F401 (fixture)
+from ikbt.treatment.models import Enrollment
+
+NATIONAL = reverse("reporting:national")
+EXPORT = reverse("reporting:register_export")
+
+
+@pytest.fixture
+def officer(unit):
+    return factories.staff_member(unit, StaffRole.REGISTER_OFFICER, username="register")
+
+
+def this_month() -> str:
+    today = timezone.localdate()
+    return f"{today.year}-{today.month:02d}"
+
+
+def test_every_region_with_starts_per_100000(six_ended):  # noqa: F811
+    # Five more starts this month make the starts cell big enough to show.
+    version = Enrollment.objects.first().program_version
+    unit = Enrollment.objects.first().unit
+    for _ in range(5):
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(), unit=unit, program_version=version
+        )
+    rows = national(this_month())
+    assert len(rows) == 21 == Region.objects.count()
+    ostergotland = next(row for row in rows if row["region"].code == "05")
+    # 5 starts among 472,000 inhabitants: 5 / 472000 × 100000 = 1.06
+    assert ostergotland["starts"] == 5
+    assert ostergotland["starts_per_100000"] == round(100_000 * 5 / 472_000, 1) == 1.1
+    figures = kpi("05", this_month())
+    for key in ("cohens_d", "completed_share", "reliably_improved_share", "recovered_share"):
+        assert ostergotland[key] == figures[key]
+    stockholm = next(row for row in rows if row["region"].code == "01")
+    assert stockholm["starts"] is None and stockholm["starts_per_100000"] is None
+
+
+def test_small_regions_are_suppressed_on_the_page(six_ended, officer):  # noqa: F811
+    page = verified_client(officer).get(NATIONAL, {"period": this_month()})
+    assert page.status_code == 200
+    row = next(row for row in page.context["table"] if row[0] == "Region Östergötland")
+    assert row[2] is None  # no starts this month (they started 12 weeks ago): fewer than 5
+    assert row[7] == 1.46  # Cohen's d over the six who ended
+    csv_text = (
+        verified_client(officer).get(NATIONAL, {"period": this_month(), "format": "csv"}).text
+    )
+    assert csv_text.count("\n") == 22  # a header and 21 regions
+    assert "Region Östergötland,472000,,,,,0.833,1.46,0.667,0.5" in csv_text
+
+
+def test_national_comparison_is_only_for_statistics_roles(therapist_client, db):
+    assert therapist_client.get(NATIONAL).status_code == 404
+
+
+def test_officer_downloads_the_same_records_as_the_command(six_ended, officer):  # noqa: F811
+    client = verified_client(officer)
+    today = timezone.localdate().isoformat()
+    download = client.get(
+        EXPORT, {"region": "05", "date_from": today, "date_to": today, "format": "csv"}
+    )
+    assert download["Content-Disposition"].endswith('-pseudonymised.csv"')
+    rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
+    assert len(rows) == 6
+    # The file agrees with kpi: four of six reliably improved, three of six recovered.
+    assert sum(row["reliable_improvement"] == "True" for row in rows) == 4
+    assert sum(row["remission"] == "True" for row in rows) == 3
+    entries = AccessLogEntry.objects.filter(action="export", actor=officer)
+    assert entries.count() == 6
+    assert {entry.unit for entry in entries} == {Enrollment.objects.first().unit}
+
+
+def test_opted_out_patients_never_appear(six_ended, officer):  # noqa: F811
+    enrollment = Enrollment.objects.order_by("pk").first()
+    offering = Offering.objects.create(
+        unit=enrollment.unit, program=enrollment.program_version.program
+    )
+    Registration.objects.create(
+        patient=enrollment.patient, offering=offering, register_opt_out=True
+    )
+    today = timezone.localdate().isoformat()
+    download = verified_client(officer).get(
+        EXPORT, {"date_from": today, "date_to": today, "format": "csv"}
+    )
+    text = b"".join(download.streaming_content).decode()
+    assert len(list(csv.DictReader(io.StringIO(text)))) == 5
+    assert kpi("05", this_month())["ended"] == 5
+    ostergotland = next(row for row in national(this_month()) if row["region"].code == "05")
+    assert ostergotland["ended"] == 5
+
+
+def test_export_form_keeps_what_was_typed_and_explains(officer):
+    page = verified_client(officer).get(
+        EXPORT, {"date_from": "2026-05-01", "date_to": "2026-01-01", "format": "csv"}
+    )
+    assert page.status_code == 200
+    assert "The end date is before the start date." in page.text
+    assert 'value="2026-05-01"' in page.text
+
+
+def test_only_register_officers_download(unit_admin_client, db):
+    assert unit_admin_client.get(EXPORT).status_code == 404
