@@ -248,8 +248,11 @@ def version_new_draft(program: Program) -> ProgramVersion:
     return _version_create(program, data)
 
 
-def shipped_programs_publish(owner: Region) -> list[ProgramVersion]:
-    """Import, publish and share every shipped package not yet in the database."""
+def shipped_programs_publish(
+    owner: Region, owners: dict[str, Region] | None = None
+) -> list[ProgramVersion]:
+    """Import, publish and share every shipped package not yet in the database, owned by
+    ``owner`` or by the region ``owners`` names for its slug."""
     published = []
     for path in shipped_packages():
         data, problems = read_package(path)
@@ -257,7 +260,8 @@ def shipped_programs_publish(owner: Region) -> list[ProgramVersion]:
             raise PublishError(problems)
         if Program.objects.filter(slug=data.slug).exists():
             continue
-        version = version_publish(program_import(data, owner), None)
+        region = (owners or {}).get(data.slug, owner)
+        version = version_publish(program_import(data, region), None)
         program_share(version.program, True)
         published.append(version)
     return published

@@ -4,6 +4,7 @@ Security Policy, with no error in the browser's console."""
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -109,4 +110,62 @@ def test_worksheet_text_is_saved_while_typing(live_server, browser_page, patient
     page.wait_for_selector("#ws-revision-andningslogg[value='2']", state="attached", timeout=5000)
     answer.refresh_from_db()
     assert answer.data["marke"] == "Lugnare efter tre minuter, och sov bättre."
+    assert errors == []
+
+
+def _sign_in(page, live_server, user) -> None:
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.save()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": session.session_key, "url": live_server.url}]
+    )
+
+
+def test_every_program_page_fits_a_phone(live_server, browser_page, patient, unit, tmp_path):
+    """All nine programs, every page, at 390×844: nothing wider than the screen, no console
+    error. The first page of every module is saved as a screenshot to look at."""
+    from django.utils import timezone
+
+    from ikbt.organisations.models import Region
+    from ikbt.programs.actions import shipped_programs_publish
+    from ikbt.programs.models import Program
+    from ikbt.treatment.models import Enrollment, ModuleProgress
+
+    page, errors = browser_page
+    shipped_programs_publish(Region.objects.get(code="05"))
+    _sign_in(page, live_server, patient.user)
+    folder = Path(os.environ.get("IKBT_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    too_wide, pages = [], 0
+    for program in Program.objects.exclude(slug="exempel-angest").order_by("slug"):
+        version = program.versions.get()
+        enrollment = Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
+        modules = list(version.modules.prefetch_related("pages"))
+        ModuleProgress.objects.bulk_create(
+            ModuleProgress(enrollment=enrollment, module_key=module.key,
+                           unlocked_by_hand_at=timezone.now())
+            for module in modules
+        )  # fmt: skip
+        for module in modules:
+            for number in range(1, len(module.pages.all()) + 1):
+                page.goto(
+                    f"{live_server.url}/behandling/{enrollment.pk}/modul/{module.key}/{number}/"
+                )
+                pages += 1
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > 390:
+                    too_wide.append(f"{program.slug}/{module.key}/{number}: {width}px")
+                if number == 1:
+                    page.screenshot(
+                        path=folder / f"{program.slug}-{module.position:02d}-{module.key}.png",
+                        full_page=True,
+                    )
+    assert pages > 200
+    assert too_wide == []
     assert errors == []

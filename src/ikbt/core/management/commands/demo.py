@@ -27,8 +27,13 @@ from ikbt.measurement.models import Response
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
-from ikbt.programs.actions import program_import, program_share, version_publish
-from ikbt.programs.models import Program
+from ikbt.programs.actions import (
+    program_import,
+    program_share,
+    shipped_programs_publish,
+    version_publish,
+)
+from ikbt.programs.models import Program, TargetGroup
 from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
 from ikbt.treatment.models import Enrollment
 
@@ -37,6 +42,9 @@ DEMO_BACKUP_CODES = ["11112222", "33334444", "55556666"]
 
 Kind = CareUnit.Kind
 Profession = User.Profession
+
+# The programs Örebro owns and offers (the press release: social anxiety, depression, panic).
+OREBRO_PROGRAMS = ("depression", "panik", "social-angest")
 
 # (region code, unit name, kind, HSA-id)
 UNITS = [
@@ -192,6 +200,7 @@ class Command(BaseCommand):
             patients = self._patients(units, staff)
             self._measurements(patients)
             self._example_program(patients)
+            self._shipped_programs()
         self._print_logins(patients)
 
     def _units(self) -> dict[str, CareUnit]:
@@ -329,6 +338,28 @@ class Command(BaseCommand):
                 program_version=version,
                 started_at=relationship.started_at,
             )
+
+    def _shipped_programs(self) -> None:
+        """The nine programs, owned where the press releases place them (Örebro: depression,
+        panic and social anxiety; Östergötland the rest) and offered by the demo's units: the
+        youth program by the youth clinic and child psychiatry, the adult ones in primary care
+        and Örebro's internet psychiatry unit."""
+        orebro = Region.objects.get(code="18")
+        shipped_programs_publish(
+            Region.objects.get(code="05"), {slug: orebro for slug in OREBRO_PROGRAMS}
+        )
+        for program in Program.objects.exclude(slug="exempel-angest"):
+            youth = program.target_group == TargetGroup.YOUTH
+            for region_code, name, kind, _hsa_id in UNITS:
+                if youth and kind not in (Kind.YOUTH_CLINIC, Kind.CHILD_PSYCHIATRY):
+                    continue
+                if not youth and kind not in (Kind.PRIMARY_CARE, Kind.INTERNET_PSYCHIATRY):
+                    continue
+                if region_code == "18" and program.slug not in OREBRO_PROGRAMS:
+                    continue
+                Offering.objects.get_or_create(
+                    unit=CareUnit.objects.get(name=name), program=program
+                )
 
     def _intake(self, program: Program, patients: list[Patient]) -> None:
         """Two units offer the example program; assessment times next week; a queue of three
