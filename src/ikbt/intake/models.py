@@ -113,7 +113,10 @@ class Registration(models.Model):
         ordering = ["registered_at"]
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
-        indexes = [models.Index(fields=["offering", "status", "registered_at"])]
+        indexes = [
+            models.Index(fields=["offering", "status", "registered_at"]),
+            models.Index(fields=["registered_at"], name="registration_registered"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} – {self.offering}"

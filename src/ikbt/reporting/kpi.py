@@ -16,7 +16,13 @@ from django.utils import timezone
 from ikbt.intake.models import Registration
 from ikbt.intake.waiting import summarise
 from ikbt.organisations.models import Region
-from ikbt.reporting.register import outcome_of, responsible_therapist, start_of_day, treatments
+from ikbt.reporting.register import (
+    outcome_of,
+    responsible_therapist,
+    rows,
+    start_of_day,
+    treatments,
+)
 from ikbt.treatment.models import Enrollment
 
 MIN_CELL = 5
@@ -126,11 +132,22 @@ def _counted(query, key: str) -> dict:
 def figures_by(
     period: str, by: str, *, region: str | None = None, units: list[int] | None = None
 ) -> dict:
-    """The key figures of ``period`` for each region, unit, program or therapist (``by``),
-    in one region or the whole country, and only for ``units`` when given. The same figures
-    ``kpi`` prints and the register export's records give, with small cells suppressed."""
+    """The key figures of ``period`` for each region, unit, program or therapist (``by``)."""
+    return figures_for(period, (by,), region=region, units=units)[by]
+
+
+def figures_for(
+    period: str,
+    groupings: tuple[str, ...],
+    *,
+    region: str | None = None,
+    units: list[int] | None = None,
+) -> dict[str, dict]:
+    """The key figures of ``period`` per region, unit, program and/or therapist, in one
+    region or the whole country, and only for ``units`` when given: the figures ``kpi``
+    prints and the register export's records give, with small cells suppressed. The ended
+    treatments are read once, whatever the number of groupings."""
     first, last = period_bounds(period)
-    start_key, registration_key, row_key = GROUPS[by]
     enrollments = Enrollment.objects.annotate(therapist_id=responsible_therapist())
     registrations = Registration.objects.all()
     if region:
@@ -139,43 +156,52 @@ def figures_by(
     if units is not None:
         enrollments = enrollments.filter(unit_id__in=units)
         registrations = registrations.filter(offering__unit_id__in=units)
-    starts = _counted(enrollments.filter(_between("started_at", first, last)), start_key)
-    earlier = _counted(
-        enrollments.filter(_between("started_at", _year_earlier(first), _year_earlier(last))),
-        start_key,
-    )
-    registered, waits = {}, {}
-    if registration_key:
-        in_period = registrations.filter(_between("registered_at", first, last))
-        registered = _counted(in_period, registration_key)
-        for key, registered_at, start_date in in_period.filter(
-            status=Registration.Status.ACCEPTED, start_date__isnull=False
-        ).values_list(registration_key, "registered_at", "start_date"):
-            waits.setdefault(key, []).append((start_date - timezone.localdate(registered_at)).days)
-    ended: dict = {}
-    rows = treatments(first, last, region=region, detail=False)
+    query = treatments(first, last, region=region)
     if units is not None:
-        rows = rows.filter(unit_id__in=units)
-    for row in rows.iterator(chunk_size=5000):
-        ended.setdefault(row[row_key], []).append(row)
-    figures = {}
-    for key in {*starts, *earlier, *registered, *waits, *ended} - {None}:
-        wait = summarise(waits.get(key, []))
-        figures[key] = {
-            "registrations": (
-                _cell(registered.get(key, 0), registered.get(key, 0)) if registration_key else None
-            ),
-            "starts": _cell(starts.get(key, 0), starts.get(key, 0)),
-            "starts_a_year_earlier": _cell(earlier.get(key, 0), earlier.get(key, 0)),
-            "waiting_registration_to_start": {
-                "n": _cell(wait.count, wait.count),
-                "mean": _cell(wait.mean, wait.count),
-                "median": _cell(wait.median, wait.count),
-                "p90": _cell(wait.p90, wait.count),
-            },
-            **outcome_figures(ended.get(key, [])),
-        }
-    return figures
+        query = query.filter(unit_id__in=units)
+    ended_rows = list(rows(query, detail=False, chunk=5000))
+    result = {}
+    for by in groupings:
+        start_key, registration_key, row_key = GROUPS[by]
+        starts = _counted(enrollments.filter(_between("started_at", first, last)), start_key)
+        earlier = _counted(
+            enrollments.filter(_between("started_at", _year_earlier(first), _year_earlier(last))),
+            start_key,
+        )
+        registered, waits = {}, {}
+        if registration_key:
+            in_period = registrations.filter(_between("registered_at", first, last))
+            registered = _counted(in_period, registration_key)
+            for key, registered_at, start_date in in_period.filter(
+                status=Registration.Status.ACCEPTED, start_date__isnull=False
+            ).values_list(registration_key, "registered_at", "start_date"):
+                waits.setdefault(key, []).append(
+                    (start_date - timezone.localdate(registered_at)).days
+                )
+        ended: dict = {}
+        for row in ended_rows:
+            ended.setdefault(row[row_key], []).append(row)
+        figures = {}
+        for key in {*starts, *earlier, *registered, *waits, *ended} - {None}:
+            wait = summarise(waits.get(key, []))
+            figures[key] = {
+                "registrations": (
+                    _cell(registered.get(key, 0), registered.get(key, 0))
+                    if registration_key
+                    else None
+                ),
+                "starts": _cell(starts.get(key, 0), starts.get(key, 0)),
+                "starts_a_year_earlier": _cell(earlier.get(key, 0), earlier.get(key, 0)),
+                "waiting_registration_to_start": {
+                    "n": _cell(wait.count, wait.count),
+                    "mean": _cell(wait.mean, wait.count),
+                    "median": _cell(wait.median, wait.count),
+                    "p90": _cell(wait.p90, wait.count),
+                },
+                **outcome_figures(ended.get(key, [])),
+            }
+        result[by] = figures
+    return result
 
 
 EMPTY = {
@@ -187,10 +213,13 @@ EMPTY = {
 }
 
 
-def kpi(region: str, period: str) -> dict:
-    """A region's key figures for a period (``ikbt kpi``, the statistics page)."""
+def kpi(region: str, period: str, by_region: dict | None = None) -> dict:
+    """A region's key figures for a period (``ikbt kpi``, the statistics page), from
+    ``figures_for``'s regional figures when the caller has them already."""
     first, last = period_bounds(period)
-    figures = figures_by(period, "region", region=region).get(region, EMPTY)
+    if by_region is None:
+        by_region = figures_by(period, "region", region=region)
+    figures = by_region.get(region, EMPTY)
     return {
         "region": region,
         "period": period,

@@ -15,8 +15,7 @@ import json
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from ikbt.accounts.models import User
@@ -93,51 +92,15 @@ def responsible_therapist():
     )
 
 
-def _count(query, group: str):
-    """A correlated count: summing across joins would count each row many times."""
-    return Coalesce(
-        Subquery(query.order_by().values(group).annotate(n=Count("pk")).values("n")), 0
-    )
-
-
-def _score(occasion: str):
-    """The patient's latest submitted total of the primary questionnaire on an occasion."""
-    return Subquery(
-        Response.objects.filter(
-            patient=OuterRef("patient"),
-            status=Response.Status.SUBMITTED,
-            total__isnull=False,
-            instrument_version__instrument__code=OuterRef("primary_code"),
-            occasion=occasion,
-        )
-        .order_by("-submitted_at")
-        .values("total")[:1]
-    )
-
-
-def _registration(field: str):
-    return Subquery(
-        Registration.objects.filter(
-            patient=OuterRef("patient"), offering__program=OuterRef("program_version__program")
-        )
-        .order_by("-registered_at")
-        .values(field)[:1]
-    )
-
-
 def treatments(
     date_from: datetime.date,
     date_to: datetime.date,
     *,
     region: str | None = None,
     include_running: bool = False,
-    detail: bool = True,
 ):
     """Treatments ended in the period (and, on request, those still running), excluding
-    patients who opted out of the register, as dictionaries: one query however many.
-
-    ``detail=False`` leaves out what only the export needs (follow-ups, messages, modules,
-    registration dates), for the statistics pages."""
+    patients who opted out of the register."""
     ended = Q(
         status=Enrollment.Status.ENDED,
         ended_at__gte=start_of_day(date_from),
@@ -145,80 +108,160 @@ def treatments(
     )
     running = Q(status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED])
     opted_out = Registration.objects.filter(register_opt_out=True).values("patient_id")
-    query = (
-        Enrollment.objects.filter(ended | running if include_running else ended)
-        .exclude(patient_id__in=opted_out)
-        .annotate(
-            primary_code=Coalesce(
-                NullIf(F("program_version__primary_instrument"), Value("")),
-                Subquery(
-                    MeasurementPoint.objects.filter(
-                        version=OuterRef("program_version"), when=MeasurementPoint.When.PRE
-                    )
-                    .order_by("instrument_code")
-                    .values("instrument_code")[:1]
-                ),
-            ),
-        )
-        .annotate(
-            score_pre=Coalesce(_score("pre"), _score("screening")),
-            score_post=_score("post"),
-            minutes=Subquery(
-                TimeEntry.objects.filter(enrollment=OuterRef("pk"))
-                .order_by()
-                .values("enrollment")
-                .annotate(total=Sum("minutes"))
-                .values("total")
-            ),
-            therapist_id=responsible_therapist(),
-        )
-        .order_by("pk")
+    query = Enrollment.objects.filter(ended | running if include_running else ended).exclude(
+        patient_id__in=opted_out
     )
-    fields = [
-        "pk", "patient_id", "unit_id", "unit__region__code", "program_version__program__slug",
-        "program_version__program__condition", "started_at", "ended_at", "end_reason",
-        "primary_code", "score_pre", "score_post", "minutes", "therapist_id",
-    ]  # fmt: skip
-    if detail:
-        query = query.annotate(
-            score_follow_up_3=_score("follow_up_3"),
-            score_follow_up_6=_score("follow_up_6"),
-            score_follow_up_12=_score("follow_up_12"),
-            modules_total=_count(
-                Module.objects.filter(version=OuterRef("program_version")), "version"
-            ),
-            modules_completed=_count(
-                ModuleProgress.objects.filter(
-                    enrollment=OuterRef("pk"), completed_at__isnull=False
-                ),
-                "enrollment",
-            ),
-            messages_from_patient=_count(
-                Message.objects.filter(
-                    thread__patient=OuterRef("patient"),
-                    held_for_review=False,
-                    sender__kind="patient",
-                ),
-                "thread__patient",
-            ),
-            messages_from_staff=_count(
-                Message.objects.filter(
-                    thread__patient=OuterRef("patient"), held_for_review=False
-                ).exclude(sender__kind="patient"),
-                "thread__patient",
-            ),
-            registered_at=_registration("registered_at"),
-            assessed_at=_registration("assessed_at"),
-        )
-        fields += [
-            "patient__personal_number", "unit__hsa_id",
-            "program_version__number", "score_follow_up_3", "score_follow_up_6",
-            "score_follow_up_12", "modules_total", "modules_completed",
-            "messages_from_patient", "messages_from_staff", "registered_at", "assessed_at",
-        ]  # fmt: skip
     if region:
         query = query.filter(unit__region__code=region)
-    return query.values(*fields)
+    return query
+
+
+FIELDS_FOR_FIGURES = [
+    "pk", "patient_id", "unit_id", "unit__region__code", "program_version_id",
+    "program_version__program__slug", "program_version__program__condition",
+    "program_version__primary_instrument", "started_at", "ended_at", "end_reason",
+]  # fmt: skip
+FIELDS_FOR_EXPORT = [
+    "patient__personal_number", "unit__hsa_id", "program_version__number",
+    "program_version__program_id",
+]  # fmt: skip
+PRE, POST = ("pre", "screening"), "post"
+FOLLOW_UPS = ("follow_up_3", "follow_up_6", "follow_up_12")
+
+
+def rows(query, *, detail: bool = True, chunk: int = 2000) -> Iterator[dict]:
+    """Each treatment of ``query`` as a dictionary with what the register needs, a chunk at a
+    time: a fixed number of queries per chunk (no query per treatment, no correlated
+    subqueries whose plans change with the data), and memory that stays flat.
+
+    ``detail=False`` leaves out what only the export needs (follow-ups, messages, modules,
+    registration dates), for the statistics pages."""
+    fields = FIELDS_FOR_FIGURES + (FIELDS_FOR_EXPORT if detail else [])
+    primary_codes: dict[int, str] = {}
+    last = 0
+    while True:
+        batch = list(query.filter(pk__gt=last).order_by("pk").values(*fields)[:chunk])
+        if not batch:
+            return
+        last = batch[-1]["pk"]
+        _complete(batch, primary_codes, detail)
+        yield from batch
+
+
+def _primary_codes(version_ids: set[int], known: dict[int, str]) -> None:
+    """The primary questionnaire of each version; without one named, the first
+    (alphabetically) of its pre-treatment plan."""
+    missing = version_ids - set(known)
+    if not missing:
+        return
+    for version_id, code in (
+        MeasurementPoint.objects.filter(version_id__in=missing, when=MeasurementPoint.When.PRE)
+        .order_by("-instrument_code")
+        .values_list("version_id", "instrument_code")
+    ):
+        known[version_id] = code
+    for version_id in missing:
+        known.setdefault(version_id, "")
+
+
+def _complete(batch: list[dict], primary_codes: dict[int, str], detail: bool) -> None:
+    enrollment_ids = [row["pk"] for row in batch]
+    patient_ids = {row["patient_id"] for row in batch}
+    _primary_codes({row["program_version_id"] for row in batch}, primary_codes)
+    occasions = [*PRE, POST, *(FOLLOW_UPS if detail else ())]
+    latest: dict[tuple, tuple] = {}  # (patient, code, occasion) -> (submitted, total)
+    for patient_id, code, occasion, total, submitted in Response.objects.filter(
+        patient_id__in=patient_ids,
+        status=Response.Status.SUBMITTED,
+        total__isnull=False,
+        occasion__in=occasions,
+    ).values_list("patient_id", "instrument_version__instrument__code", "occasion", "total",
+                  "submitted_at"):  # fmt: skip
+        key = (patient_id, code, occasion)
+        if key not in latest or latest[key][0] < submitted:
+            latest[key] = (submitted, total)
+    minutes = dict(
+        TimeEntry.objects.filter(enrollment_id__in=enrollment_ids)
+        .order_by()
+        .values_list("enrollment_id")
+        .annotate(total=Sum("minutes"))
+        .values_list("enrollment_id", "total")
+    )
+    therapists: dict[tuple, tuple] = {}  # (patient, unit) -> (started, staff)
+    for patient_id, unit_id, staff_id, started in CareRelationship.objects.filter(
+        patient_id__in=patient_ids, role=CareRelationship.Role.RESPONSIBLE_THERAPIST
+    ).values_list("patient_id", "unit_id", "staff_id", "started_at"):
+        key = (patient_id, unit_id)
+        if key not in therapists or therapists[key][0] < started:
+            therapists[key] = (started, staff_id)
+    for row in batch:
+        code = (
+            row["program_version__primary_instrument"] or primary_codes[row["program_version_id"]]
+        )
+        patient = row["patient_id"]
+
+        def score(occasion: str, patient=patient, code=code) -> int | None:
+            found = latest.get((patient, code, occasion))
+            return found[1] if found else None
+
+        pre = score("pre")
+        row["primary_code"] = code
+        row["score_pre"] = pre if pre is not None else score("screening")
+        row["score_post"] = score(POST)
+        row["minutes"] = minutes.get(row["pk"])
+        row["therapist_id"] = therapists.get((patient, row["unit_id"]), (None, None))[1]
+        if detail:
+            for occasion in FOLLOW_UPS:
+                row[f"score_{occasion}"] = score(occasion)
+    if detail:
+        _complete_for_export(batch, enrollment_ids, patient_ids)
+
+
+def _complete_for_export(batch: list[dict], enrollment_ids: list[int], patient_ids) -> None:
+    modules_total = dict(
+        Module.objects.filter(version_id__in={row["program_version_id"] for row in batch})
+        .order_by()
+        .values_list("version_id")
+        .annotate(n=Count("pk"))
+        .values_list("version_id", "n")
+    )
+    completed = dict(
+        ModuleProgress.objects.filter(enrollment_id__in=enrollment_ids, completed_at__isnull=False)
+        .order_by()
+        .values_list("enrollment_id")
+        .annotate(n=Count("pk"))
+        .values_list("enrollment_id", "n")
+    )
+    messages = {
+        patient_id: (from_patient, from_staff)
+        for patient_id, from_patient, from_staff in Message.objects.filter(
+            thread__patient_id__in=patient_ids, held_for_review=False
+        )
+        .order_by()
+        .values_list("thread__patient_id")
+        .annotate(
+            from_patient=Count("pk", filter=Q(sender__kind="patient")),
+            from_staff=Count("pk", filter=~Q(sender__kind="patient")),
+        )
+        .values_list("thread__patient_id", "from_patient", "from_staff")
+    }
+    registrations: dict[tuple, tuple] = {}  # (patient, program) -> (registered, assessed)
+    for patient_id, program_id, registered, assessed in Registration.objects.filter(
+        patient_id__in=patient_ids
+    ).values_list("patient_id", "offering__program_id", "registered_at", "assessed_at"):
+        key = (patient_id, program_id)
+        if key not in registrations or registrations[key][0] < registered:
+            registrations[key] = (registered, assessed)
+    for row in batch:
+        registered, assessed = registrations.get(
+            (row["patient_id"], row["program_version__program_id"]), (None, None)
+        )
+        row["registered_at"], row["assessed_at"] = registered, assessed
+        row["modules_total"] = modules_total.get(row["program_version_id"], 0)
+        row["modules_completed"] = completed.get(row["pk"], 0)
+        row["messages_from_patient"], row["messages_from_staff"] = messages.get(
+            row["patient_id"], (0, 0)
+        )
 
 
 @functools.cache
@@ -282,7 +325,7 @@ def records(
 ) -> Iterator[tuple[tuple[int, int], dict]]:
     """((patient id, unit id), record) for each treatment; the ids are for the access log."""
     query = treatments(date_from, date_to, region=region, include_running=include_running)
-    for row in query.iterator(chunk_size=2000):
+    for row in rows(query):
         yield (row["patient_id"], row["unit_id"]), record(row, identify=identify)
 
 

@@ -4,6 +4,7 @@ per unit, program and therapist where the viewer may see them, the national comp
 the register officer's download of the register file. Every table has a CSV download."""
 
 import csv
+import datetime
 
 from django import forms
 from django.db.models import Count
@@ -18,8 +19,8 @@ from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.models import User
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
-from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_by, kpi, national, period_bounds
-from ikbt.reporting.register import export_stream
+from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
+from ikbt.reporting.register import export_stream, start_of_day
 from ikbt.treatment.models import Enrollment
 
 VIEWER_ROLES = (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN, StaffRole.REGISTER_OFFICER)
@@ -60,8 +61,14 @@ def _default_period() -> str:
 
 def _counts_per_period(query, field: str, years: tuple[int, int], parts: int) -> dict:
     """{year: [count per month, quarter or half-year]} in one query, small cells suppressed."""
+    first_year = min(years)
     by_month = (
-        query.filter(**{f"{field}__year__in": years})
+        query.filter(
+            **{
+                f"{field}__gte": start_of_day(datetime.date(first_year, 1, 1)),
+                f"{field}__lt": start_of_day(datetime.date(max(years) + 1, 1, 1)),
+            }
+        )
         .annotate(year=ExtractYear(field), month=ExtractMonth(field))
         .order_by()
         .values_list("year", "month")
@@ -153,25 +160,23 @@ def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
     return sorted(rows, key=lambda row: str(row["name"]))
 
 
-def _breakdowns(region: Region, period: str, units, see_therapists: bool) -> list[dict]:
+def _breakdowns(figures: dict) -> list[dict]:
     """Tables per unit, program and (for those who lead therapists) therapist."""
-    tables = []
-    unit_figures = figures_by(period, "unit", region=region.code, units=units)
-    unit_names = dict(CareUnit.objects.filter(pk__in=unit_figures).values_list("pk", "name"))
-    tables.append(("unit", _("Per unit"), _breakdown_rows(unit_figures, unit_names)))
-    program_figures = figures_by(period, "program", region=region.code, units=units)
-    program_names = {slug: slug for slug in program_figures}
-    tables.append(("program", _("Per program"), _breakdown_rows(program_figures, program_names)))
-    if see_therapists:
-        therapist_figures = figures_by(period, "therapist", region=region.code, units=units)
-        therapist_names = {
+    titles = {"unit": _("Per unit"), "program": _("Per program"), "therapist": _("Per therapist")}
+    names = {
+        "unit": dict(CareUnit.objects.filter(pk__in=figures["unit"]).values_list("pk", "name")),
+        "program": {slug: slug for slug in figures["program"]},
+    }
+    if "therapist" in figures:
+        names["therapist"] = {
             user.pk: user.get_full_name() or user.username
-            for user in User.objects.filter(pk__in=therapist_figures)
+            for user in User.objects.filter(pk__in=figures["therapist"])
         }
-        tables.append(
-            ("therapist", _("Per therapist"), _breakdown_rows(therapist_figures, therapist_names))
-        )
-    return [{"key": key, "title": title, "rows": rows} for key, title, rows in tables]
+    return [
+        {"key": key, "title": titles[key], "rows": _breakdown_rows(figures[key], names[key])}
+        for key in ("unit", "program", "therapist")
+        if key in figures
+    ]
 
 
 def _csv_response(filename: str, header: list, rows: list[list]) -> HttpResponse:
@@ -218,8 +223,15 @@ def statistics(request: HttpRequest) -> HttpResponse:
         period_error, figures, breakdowns = str(error), None, []
     else:
         period_error = ""
-        figures = kpi(region.code, period)
-        breakdowns = _breakdowns(region, period, units, see_therapists)
+        groupings = ("region", "unit", "program", *(("therapist",) if see_therapists else ()))
+        # The regional totals are for the whole region; a unit head's breakdowns their units.
+        if units is None:
+            parts = whole = figures_for(period, groupings, region=region.code)
+        else:
+            whole = figures_for(period, ("region",), region=region.code)
+            parts = figures_for(period, groupings[1:], region=region.code, units=units)
+        figures = kpi(region.code, period, whole["region"])
+        breakdowns = _breakdowns(parts)
     year = int(period[:4]) if period[:4].isdigit() else timezone.localdate().year
     series = _series(region, units, year, granularity)
     table = request.GET.get("table")

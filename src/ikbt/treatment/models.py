@@ -59,6 +59,11 @@ class Enrollment(models.Model):
         ordering = ["-started_at"]
         verbose_name = _("enrollment")
         verbose_name_plural = _("enrollments")
+        # Statistics and the register select treatments by when they started and ended.
+        indexes = [
+            models.Index(fields=["started_at"], name="enrollment_started"),
+            models.Index(fields=["status", "ended_at"], name="enrollment_ended"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} – {self.program_version}"

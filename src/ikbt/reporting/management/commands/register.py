@@ -56,7 +56,7 @@ class Command(BaseCommand):
         if date_to < date_from:
             raise CommandError("--to is before --from.", returncode=BAD_INPUT)
         selection = {"region": options["region"], "include_running": options["include_running"]}
-        total = treatments(date_from, date_to, detail=False, **selection).count()
+        total = treatments(date_from, date_to, **selection).count()
         written = 0
 
         def progress(count: int) -> None:
