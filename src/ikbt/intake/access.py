@@ -61,3 +61,32 @@ def get_registration_for_staff(
         detail="registration",
     )
     return registration
+
+
+def get_enrollment_for_unit_admin(request: HttpRequest, enrollment_id: int):
+    """A treatment at one of the user's units as their unit administrator; otherwise 404,
+    and the refusal is logged against the patient, like every denied patient read."""
+    from ikbt.treatment.models import Enrollment
+
+    enrollment = (
+        Enrollment.objects.select_related("patient", "unit__region", "program_version__program")
+        .filter(pk=enrollment_id, unit_id__in=admin_unit_ids(request.user))
+        .first()
+    )
+    if enrollment is None:
+        patient_id = (
+            Enrollment.objects.filter(pk=enrollment_id)
+            .values_list("patient_id", flat=True)
+            .first()
+        )
+        from ikbt.patients.models import Patient
+
+        log_access(
+            request.user,
+            Action.DENIED,
+            request=request,
+            patient=Patient.objects.filter(pk=patient_id).first(),
+            detail=f"treatment transfer {enrollment_id}",
+        )
+        raise Http404
+    return enrollment

@@ -16,6 +16,7 @@ from ikbt.patients.models import CareRelationship, Patient
 from ikbt.programs.models import MeasurementPoint, ProgramVersion
 from ikbt.treatment.actions import weekly_questionnaires_schedule
 from ikbt.treatment.models import Enrollment
+from ikbt.treatment.outcome import summary_refresh
 
 
 class IntakeError(ValueError):
@@ -193,6 +194,7 @@ def registration_accept(
     CareRelationship.objects.active().filter(
         patient=registration.patient, staff=therapist, unit=offering.unit
     ).update(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
+    summary_refresh(enrollment)  # scores given before the start count as "before"
     _end_assessor(registration, keep=therapist)
     _questionnaires(registration.patient, version, MeasurementPoint.When.PRE, offering.unit)
     weekly_questionnaires_schedule(enrollment)

@@ -15,7 +15,12 @@ from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, log_list_access
 from ikbt.intake import actions
-from ikbt.intake.access import admin_unit_ids, get_registration_for_staff, intake_unit_ids
+from ikbt.intake.access import (
+    admin_unit_ids,
+    get_enrollment_for_unit_admin,
+    get_registration_for_staff,
+    intake_unit_ids,
+)
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.forms import (
     AcceptForm,
@@ -31,7 +36,6 @@ from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffRole
 from ikbt.programs.models import ProgramVersion
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
-from ikbt.treatment.models import Enrollment
 
 BOOKING_DAYS = 28
 
@@ -355,13 +359,7 @@ def waiting(request: HttpRequest) -> HttpResponse:
 @staff_required
 def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     """A unit administrator moves a treatment to another unit or responsible therapist."""
-    enrollment = (
-        Enrollment.objects.select_related("patient", "unit__region", "program_version__program")
-        .filter(pk=enrollment_id, unit_id__in=admin_unit_ids(request.user))
-        .first()
-    )
-    if enrollment is None:
-        raise Http404
+    enrollment = get_enrollment_for_unit_admin(request, enrollment_id)
     units = CareUnit.objects.filter(region=enrollment.unit.region)
     therapists = (
         User.objects.filter(memberships__unit__in=units, memberships__role=StaffRole.THERAPIST)

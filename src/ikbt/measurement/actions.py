@@ -11,6 +11,7 @@ from ikbt.measurement.models import Instrument, InstrumentVersion, Response, Ris
 from ikbt.measurement.scoring import check_answers, score
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import CareRelationship, Patient
+from ikbt.treatment.outcome import summaries_refresh_for_patient
 
 
 @transaction.atomic
@@ -146,6 +147,8 @@ def response_submit(
         )
     if result.critical:
         risk_flag_raise(response)
+    # A score before or after treatment changes the treatment's register summary.
+    summaries_refresh_for_patient(response.patient_id)
     return response
 
 

@@ -31,6 +31,7 @@ from ikbt.programs.package import (
     validate,
 )
 from ikbt.treatment.models import Enrollment
+from ikbt.treatment.outcome import summary_refresh
 
 
 class ProgramError(ValueError):
@@ -320,9 +321,19 @@ def enrollments_move(source: ProgramVersion, target: ProgramVersion) -> int:
         raise ProgramError(
             _("The author has not marked this version as safe to move patients to.")
         )
-    return Enrollment.objects.filter(
-        program_version=source, status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED]
-    ).update(program_version=target)
+    moving = list(
+        Enrollment.objects.filter(
+            program_version=source,
+            status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED],
+        )
+    )
+    Enrollment.objects.filter(pk__in=[enrollment.pk for enrollment in moving]).update(
+        program_version=target
+    )
+    for enrollment in moving:
+        enrollment.program_version = target
+        summary_refresh(enrollment)  # the new version may name another primary questionnaire
+    return len(moving)
 
 
 # --- Editing a draft -----------------------------------------------------------------------

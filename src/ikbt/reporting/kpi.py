@@ -7,22 +7,25 @@ one can be recognised from a small unit's numbers.
 
 import calendar
 import datetime
+import math
 import re
-import statistics
 
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Greatest, TruncDate
 
 from ikbt.intake.models import Registration
 from ikbt.intake.waiting import summarise
 from ikbt.organisations.models import Region
-from ikbt.reporting.register import (
-    outcome_of,
-    responsible_therapist,
-    rows,
-    start_of_day,
-    treatments,
-)
+from ikbt.reporting.register import start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
 MIN_CELL = 5
@@ -76,57 +79,93 @@ def _cell(value, n: int):
     return value if n >= MIN_CELL else None
 
 
-# How each breakdown finds its key in starts, registrations and register rows.
+# How each breakdown finds its key in treatments and in registrations.
 GROUPS = {
-    "region": ("unit__region__code", "offering__unit__region__code", "unit__region__code"),
-    "unit": ("unit_id", "offering__unit_id", "unit_id"),
-    "program": (
-        "program_version__program__slug",
-        "offering__program__slug",
-        "program_version__program__slug",
-    ),
+    "region": ("unit__region__code", "offering__unit__region__code"),
+    "unit": ("unit_id", "offering__unit_id"),
+    "program": ("program_version__program__slug", "offering__program__slug"),
     # Registrations have no therapist: that breakdown counts starts and outcomes only.
-    "therapist": ("therapist_id", None, "therapist_id"),
+    "therapist": ("responsible_therapist_id", None),
 }
+WEEK = datetime.timedelta(weeks=1)
 
 
-def outcome_figures(rows: list[dict]) -> dict:
-    """Completion, effect and therapist time of ended treatments (rows of ``treatments``)."""
-    completed = sum(1 for row in rows if row["end_reason"] == "completed")
-    dropped = sum(1 for row in rows if row["end_reason"] == "dropped_out")
-    outcomes = [outcome for outcome in map(outcome_of, rows) if outcome]
-    n = len(outcomes)
-    pre = [outcome["pre"] for outcome in outcomes]
-    post = [outcome["post"] for outcome in outcomes]
-    cohens_d = None
-    if n >= MIN_CELL and statistics.stdev(pre) > 0:
-        # Within-group effect: mean improvement divided by the pre-treatment SD.
-        cohens_d = round(
-            (statistics.fmean(pre) - statistics.fmean(post)) / statistics.stdev(pre), 2
-        )
-    minutes = sum(row["minutes"] or 0 for row in rows)
-    patient_weeks = sum(max(1, (row["ended_at"] - row["started_at"]).days / 7) for row in rows)
+def _outcome_sums(query, key: str) -> dict:
+    """Per group, in one query: ended treatments, how they ended, and the sums the effect
+    figures need, from each treatment's stored register summary."""
+    both = Q(score_pre__isnull=False, score_post__isnull=False)
+    # A treatment counts at least one patient-week, like the register's minutes per week.
+    weeks = Greatest(
+        ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField()),
+        Value(WEEK, output_field=DurationField()),
+    )
     return {
-        "ended": _cell(len(rows), len(rows)),
-        "completed_share": _share(completed, len(rows)),
-        "dropped_out_share": _share(dropped, len(rows)),
+        row[key]: row
+        for row in query.order_by()
+        .values(key)
+        .annotate(
+            ended=Count("pk"),
+            completed=Count("pk", filter=Q(end_reason="completed")),
+            dropped=Count("pk", filter=Q(end_reason="dropped_out")),
+            outcome_n=Count("pk", filter=both),
+            pre_mean=Avg("score_pre", filter=both),
+            post_mean=Avg("score_post", filter=both),
+            # Squares for the SD: SQLite's STDDEV_SAMP fails on a group of one.
+            pre_squares=Sum(F("score_pre") * F("score_pre"), filter=both),
+            improved=Count("pk", filter=both & Q(reliable_improvement=True)),
+            recovered=Count("pk", filter=both & Q(remission=True)),
+            deteriorated=Count("pk", filter=both & Q(reliable_deterioration=True)),
+            minutes=Sum("therapist_minutes"),
+            duration=Sum(weeks),
+        )
+    }
+
+
+def outcome_figures(sums: dict | None) -> dict:
+    """Completion, effect and therapist time of ended treatments, small cells suppressed."""
+    sums = sums or {"ended": 0, "completed": 0, "dropped": 0, "outcome_n": 0}
+    ended, n = sums["ended"], sums["outcome_n"]
+    cohens_d = None
+    if n >= MIN_CELL:
+        pre_mean, post_mean = float(sums["pre_mean"]), float(sums["post_mean"])
+        # The sample SD before treatment, from the sum of squares.
+        variance = (float(sums["pre_squares"]) - n * pre_mean**2) / (n - 1)
+        if variance > 1e-9:
+            # Within-group effect: mean improvement divided by the pre-treatment SD.
+            cohens_d = round((pre_mean - post_mean) / math.sqrt(variance), 2)
+    minutes_per_week = None
+    if ended >= MIN_CELL and sums["duration"]:
+        minutes_per_week = round((sums["minutes"] or 0) / (sums["duration"] / WEEK), 1)
+    return {
+        "ended": _cell(ended, ended),
+        "completed_share": _share(sums["completed"], ended),
+        "dropped_out_share": _share(sums["dropped"], ended),
         "outcome_n": _cell(n, n),
         "cohens_d": cohens_d,
-        "reliably_improved_share": _share(
-            sum(1 for outcome in outcomes if outcome["reliable_improvement"]), n
-        ),
-        "recovered_share": _share(sum(1 for outcome in outcomes if outcome["remission"]), n),
-        "deteriorated_share": _share(
-            sum(1 for outcome in outcomes if outcome["reliable_deterioration"]), n
-        ),
-        "therapist_minutes_per_patient_week": (
-            round(minutes / patient_weeks, 1) if len(rows) >= MIN_CELL else None
-        ),
+        "reliably_improved_share": _share(sums.get("improved", 0), n),
+        "recovered_share": _share(sums.get("recovered", 0), n),
+        "deteriorated_share": _share(sums.get("deteriorated", 0), n),
+        "therapist_minutes_per_patient_week": minutes_per_week,
     }
 
 
 def _counted(query, key: str) -> dict:
     return dict(query.order_by().values_list(key).annotate(n=Count("pk")).values_list(key, "n"))
+
+
+def _waits(registrations, key: str) -> dict[object, list[int]]:
+    """Days from registration to the planned start, per group, computed in the database."""
+    days = ExpressionWrapper(
+        F("start_date") - TruncDate("registered_at"), output_field=DurationField()
+    )
+    waits: dict[object, list[int]] = {}
+    for group, wait in (
+        registrations.filter(status=Registration.Status.ACCEPTED, start_date__isnull=False)
+        .annotate(wait=days)
+        .values_list(key, "wait")
+    ):
+        waits.setdefault(group, []).append(wait.days)
+    return waits
 
 
 def figures_by(
@@ -145,10 +184,11 @@ def figures_for(
 ) -> dict[str, dict]:
     """The key figures of ``period`` per region, unit, program and/or therapist, in one
     region or the whole country, and only for ``units`` when given: the figures ``kpi``
-    prints and the register export's records give, with small cells suppressed. The ended
-    treatments are read once, whatever the number of groupings."""
+    prints and the register export's records give, with small cells suppressed. Each figure
+    is a count or sum in the database over the treatments' stored register summaries, so the
+    time does not grow with the number of treatments the way a row-by-row pass would."""
     first, last = period_bounds(period)
-    enrollments = Enrollment.objects.annotate(therapist_id=responsible_therapist())
+    enrollments = Enrollment.objects.all()
     registrations = Registration.objects.all()
     if region:
         enrollments = enrollments.filter(unit__region__code=region)
@@ -156,49 +196,39 @@ def figures_for(
     if units is not None:
         enrollments = enrollments.filter(unit_id__in=units)
         registrations = registrations.filter(offering__unit_id__in=units)
-    query = treatments(first, last, region=region)
+    ended_query = treatments(first, last, region=region)
     if units is not None:
-        query = query.filter(unit_id__in=units)
-    ended_rows = list(rows(query, detail=False, chunk=5000))
+        ended_query = ended_query.filter(unit_id__in=units)
+    in_period = registrations.filter(_between("registered_at", first, last))
     result = {}
     for by in groupings:
-        start_key, registration_key, row_key = GROUPS[by]
-        starts = _counted(enrollments.filter(_between("started_at", first, last)), start_key)
+        key, registration_key = GROUPS[by]
+        starts = _counted(enrollments.filter(_between("started_at", first, last)), key)
         earlier = _counted(
             enrollments.filter(_between("started_at", _year_earlier(first), _year_earlier(last))),
-            start_key,
+            key,
         )
-        registered, waits = {}, {}
-        if registration_key:
-            in_period = registrations.filter(_between("registered_at", first, last))
-            registered = _counted(in_period, registration_key)
-            for key, registered_at, start_date in in_period.filter(
-                status=Registration.Status.ACCEPTED, start_date__isnull=False
-            ).values_list(registration_key, "registered_at", "start_date"):
-                waits.setdefault(key, []).append(
-                    (start_date - timezone.localdate(registered_at)).days
-                )
-        ended: dict = {}
-        for row in ended_rows:
-            ended.setdefault(row[row_key], []).append(row)
+        registered = _counted(in_period, registration_key) if registration_key else {}
+        waits = _waits(in_period, registration_key) if registration_key else {}
+        ended = _outcome_sums(ended_query, key)
         figures = {}
-        for key in {*starts, *earlier, *registered, *waits, *ended} - {None}:
-            wait = summarise(waits.get(key, []))
-            figures[key] = {
+        for group in {*starts, *earlier, *registered, *waits, *ended} - {None}:
+            wait = summarise(waits.get(group, []))
+            figures[group] = {
                 "registrations": (
-                    _cell(registered.get(key, 0), registered.get(key, 0))
+                    _cell(registered.get(group, 0), registered.get(group, 0))
                     if registration_key
                     else None
                 ),
-                "starts": _cell(starts.get(key, 0), starts.get(key, 0)),
-                "starts_a_year_earlier": _cell(earlier.get(key, 0), earlier.get(key, 0)),
+                "starts": _cell(starts.get(group, 0), starts.get(group, 0)),
+                "starts_a_year_earlier": _cell(earlier.get(group, 0), earlier.get(group, 0)),
                 "waiting_registration_to_start": {
                     "n": _cell(wait.count, wait.count),
                     "mean": _cell(wait.mean, wait.count),
                     "median": _cell(wait.median, wait.count),
                     "p90": _cell(wait.p90, wait.count),
                 },
-                **outcome_figures(ended.get(key, [])),
+                **outcome_figures(ended.get(group)),
             }
         result[by] = figures
     return result
@@ -209,7 +239,7 @@ EMPTY = {
     "starts": None,
     "starts_a_year_earlier": None,
     "waiting_registration_to_start": {"n": None, "mean": None, "median": None, "p90": None},
-    **outcome_figures([]),
+    **outcome_figures(None),
 }
 
 

@@ -8,27 +8,24 @@ per patient and region (an HMAC of the number, keyed by the secret key and the r
 
 import csv
 import datetime
-import functools
 import hashlib
 import hmac
 import json
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ikbt.accounts.models import User
 from ikbt.audit.models import AccessLogEntry
 from ikbt.intake.models import Registration
-from ikbt.measurement.actions import current_version
 from ikbt.measurement.models import Response
 from ikbt.messaging.models import Message
 from ikbt.organisations.models import StaffRole
-from ikbt.patients.models import CareRelationship, Patient
-from ikbt.programs.models import Condition, MeasurementPoint, Module
-from ikbt.treatment.models import Enrollment, ModuleProgress, TimeEntry
-from ikbt.treatment.outcome import judge
+from ikbt.patients.models import Patient
+from ikbt.programs.models import Condition, Module
+from ikbt.treatment.models import Enrollment, ModuleProgress
 
 # ICD-10-SE codes for the programs' conditions (Socialstyrelsen's Swedish edition).
 ICD10 = {
@@ -79,19 +76,6 @@ def _date(moment) -> str:
     return moment.isoformat()
 
 
-def responsible_therapist():
-    """The treatment's responsible therapist: the latest in the unit where it runs."""
-    return Subquery(
-        CareRelationship.objects.filter(
-            patient=OuterRef("patient"),
-            unit=OuterRef("unit"),
-            role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
-        )
-        .order_by("-started_at")
-        .values("staff")[:1]
-    )
-
-
 def treatments(
     date_from: datetime.date,
     date_to: datetime.date,
@@ -116,108 +100,47 @@ def treatments(
     return query
 
 
-FIELDS_FOR_FIGURES = [
+FIELDS_FOR_EXPORT = [
     "pk", "patient_id", "unit_id", "unit__region__code", "program_version_id",
     "program_version__program__slug", "program_version__program__condition",
-    "program_version__primary_instrument", "started_at", "ended_at", "end_reason",
-]  # fmt: skip
-FIELDS_FOR_EXPORT = [
     "patient__personal_number", "unit__hsa_id", "program_version__number",
-    "program_version__program_id",
+    "program_version__program_id", "started_at", "ended_at", "end_reason",
+    # The stored register summary (treatment.outcome.summary_refresh): what the statistics
+    # pages sum, so that the export and the pages agree.
+    "primary_instrument", "score_pre", "score_post", "reliable_improvement",
+    "reliable_deterioration", "responded", "remission", "therapist_minutes",
 ]  # fmt: skip
-PRE, POST = ("pre", "screening"), "post"
 FOLLOW_UPS = ("follow_up_3", "follow_up_6", "follow_up_12")
 
 
-def rows(query, *, detail: bool = True, chunk: int = 2000) -> Iterator[dict]:
+def rows(query, *, chunk: int = 2000) -> Iterator[dict]:
     """Each treatment of ``query`` as a dictionary with what the register needs, a chunk at a
-    time: a fixed number of queries per chunk (no query per treatment, no correlated
-    subqueries whose plans change with the data), and memory that stays flat.
-
-    ``detail=False`` leaves out what only the export needs (follow-ups, messages, modules,
-    registration dates), for the statistics pages."""
-    fields = FIELDS_FOR_FIGURES + (FIELDS_FOR_EXPORT if detail else [])
-    primary_codes: dict[int, str] = {}
+    time: a fixed number of queries per chunk (none per treatment), and memory that stays
+    flat however many there are."""
     last = 0
     while True:
-        batch = list(query.filter(pk__gt=last).order_by("pk").values(*fields)[:chunk])
+        batch = list(query.filter(pk__gt=last).order_by("pk").values(*FIELDS_FOR_EXPORT)[:chunk])
         if not batch:
             return
         last = batch[-1]["pk"]
-        _complete(batch, primary_codes, detail)
+        _complete_for_export(batch)
         yield from batch
 
 
-def _primary_codes(version_ids: set[int], known: dict[int, str]) -> None:
-    """The primary questionnaire of each version; without one named, the first
-    (alphabetically) of its pre-treatment plan."""
-    missing = version_ids - set(known)
-    if not missing:
-        return
-    for version_id, code in (
-        MeasurementPoint.objects.filter(version_id__in=missing, when=MeasurementPoint.When.PRE)
-        .order_by("-instrument_code")
-        .values_list("version_id", "instrument_code")
-    ):
-        known[version_id] = code
-    for version_id in missing:
-        known.setdefault(version_id, "")
-
-
-def _complete(batch: list[dict], primary_codes: dict[int, str], detail: bool) -> None:
+def _complete_for_export(batch: list[dict]) -> None:
     enrollment_ids = [row["pk"] for row in batch]
     patient_ids = {row["patient_id"] for row in batch}
-    _primary_codes({row["program_version_id"] for row in batch}, primary_codes)
-    occasions = [*PRE, POST, *(FOLLOW_UPS if detail else ())]
-    latest: dict[tuple, tuple] = {}  # (patient, code, occasion) -> (submitted, total)
+    follow_ups: dict[tuple, tuple] = {}  # (patient, code, occasion) -> (submitted, total)
     for patient_id, code, occasion, total, submitted in Response.objects.filter(
         patient_id__in=patient_ids,
         status=Response.Status.SUBMITTED,
         total__isnull=False,
-        occasion__in=occasions,
+        occasion__in=FOLLOW_UPS,
     ).values_list("patient_id", "instrument_version__instrument__code", "occasion", "total",
                   "submitted_at"):  # fmt: skip
         key = (patient_id, code, occasion)
-        if key not in latest or latest[key][0] < submitted:
-            latest[key] = (submitted, total)
-    minutes = dict(
-        TimeEntry.objects.filter(enrollment_id__in=enrollment_ids)
-        .order_by()
-        .values_list("enrollment_id")
-        .annotate(total=Sum("minutes"))
-        .values_list("enrollment_id", "total")
-    )
-    therapists: dict[tuple, tuple] = {}  # (patient, unit) -> (started, staff)
-    for patient_id, unit_id, staff_id, started in CareRelationship.objects.filter(
-        patient_id__in=patient_ids, role=CareRelationship.Role.RESPONSIBLE_THERAPIST
-    ).values_list("patient_id", "unit_id", "staff_id", "started_at"):
-        key = (patient_id, unit_id)
-        if key not in therapists or therapists[key][0] < started:
-            therapists[key] = (started, staff_id)
-    for row in batch:
-        code = (
-            row["program_version__primary_instrument"] or primary_codes[row["program_version_id"]]
-        )
-        patient = row["patient_id"]
-
-        def score(occasion: str, patient=patient, code=code) -> int | None:
-            found = latest.get((patient, code, occasion))
-            return found[1] if found else None
-
-        pre = score("pre")
-        row["primary_code"] = code
-        row["score_pre"] = pre if pre is not None else score("screening")
-        row["score_post"] = score(POST)
-        row["minutes"] = minutes.get(row["pk"])
-        row["therapist_id"] = therapists.get((patient, row["unit_id"]), (None, None))[1]
-        if detail:
-            for occasion in FOLLOW_UPS:
-                row[f"score_{occasion}"] = score(occasion)
-    if detail:
-        _complete_for_export(batch, enrollment_ids, patient_ids)
-
-
-def _complete_for_export(batch: list[dict], enrollment_ids: list[int], patient_ids) -> None:
+        if key not in follow_ups or follow_ups[key][0] < submitted:
+            follow_ups[key] = (submitted, total)
     modules_total = dict(
         Module.objects.filter(version_id__in={row["program_version_id"] for row in batch})
         .order_by()
@@ -262,19 +185,24 @@ def _complete_for_export(batch: list[dict], enrollment_ids: list[int], patient_i
         row["messages_from_patient"], row["messages_from_staff"] = messages.get(
             row["patient_id"], (0, 0)
         )
-
-
-@functools.cache
-def _definition(code: str):
-    return current_version(code).parsed
+        for occasion in FOLLOW_UPS:
+            found = follow_ups.get((row["patient_id"], row["primary_instrument"], occasion))
+            row[f"score_{occasion}"] = found[1] if found else None
 
 
 def outcome_of(row: dict) -> dict:
-    """Change, reliable change, response and remission of the primary questionnaire."""
-    code, pre, post = row["primary_code"], row["score_pre"], row["score_post"]
-    if not code or pre is None or post is None:
+    """Change, reliable change, response and remission of the primary questionnaire, as
+    stored in the treatment's register summary."""
+    pre, post = row["score_pre"], row["score_post"]
+    if pre is None or post is None:
         return {}
-    return judge(_definition(code), pre, post)
+    return {
+        "change": post - pre,
+        "reliable_improvement": row["reliable_improvement"],
+        "reliable_deterioration": row["reliable_deterioration"],
+        "response": row["responded"],
+        "remission": row["remission"],
+    }
 
 
 def record(row: dict, *, identify: bool) -> dict:
@@ -284,7 +212,7 @@ def record(row: dict, *, identify: bool) -> dict:
     started = row["started_at"]
     end = row["ended_at"] or timezone.now()
     weeks = max(1, (end - started).days / 7)
-    minutes = row["minutes"] or 0
+    minutes = row["therapist_minutes"] or 0
     outcome = outcome_of(row)
     return {
         "patient": number if identify else pseudonym(number, region),
@@ -302,7 +230,7 @@ def record(row: dict, *, identify: bool) -> dict:
         "end_reason": row["end_reason"],
         "modules_completed": row["modules_completed"],
         "modules_total": row["modules_total"],
-        "primary_instrument": row["primary_code"] or "",
+        "primary_instrument": row["primary_instrument"],
         "score_pre": row["score_pre"],
         "score_post": row["score_post"],
         "score_follow_up_3": row["score_follow_up_3"],

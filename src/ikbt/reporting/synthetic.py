@@ -38,6 +38,7 @@ from ikbt.patients.personal_number import make_personal_number
 from ikbt.programs.actions import latest_published, shipped_programs_publish
 from ikbt.programs.models import Condition, Program, TargetGroup
 from ikbt.treatment.models import EndReason, Enrollment, ModuleProgress, TimeEntry
+from ikbt.treatment.outcome import judge
 
 # Shares of treatments per condition, roughly as Swedish regions report them.
 CONDITION_WEIGHTS = {
@@ -391,8 +392,15 @@ class Generator:
             started_at=accepted,
             ended_at=ended,
         )
-        self._scores(tables, patient, site, version, start, registered, weeks, reason, running)
-        self._contact(tables, patient, user, therapist, enrollment, start, weeks, modules, reason)
+        summary = self._scores(
+            tables, patient, site, version, start, registered, weeks, reason, running
+        )
+        minutes = self._contact(
+            tables, patient, user, therapist, enrollment, start, weeks, modules, reason
+        )
+        # The register summary summary_refresh would store, from the same scores and minutes.
+        row = tables[Enrollment].rows[-1]
+        row.update(summary, therapist_minutes=minutes, responsible_therapist_id=therapist)
 
     def _scores(self, tables, patient, site, version, start, registered, weeks, reason, running):
         r = self.random
@@ -419,8 +427,10 @@ class Generator:
                 if day < self.until and r.random() < share:
                     drift = severity(weeks) + r.gauss(0, 0.05)
                     occasions.append((f"follow_up_{months}", self._moment(day), drift))
+        totals: dict[str, int] = {}
         for occasion, moment, level in occasions:
             answers, result = self._scored(trajectory, level)
+            totals[occasion] = result.total
             tables[Response].add(
                 # Seeded, and apart from the keys of any earlier run into the same database.
                 key=uuid.UUID(int=r.getrandbits(64) << 64 | tables[Response].next_id),
@@ -438,6 +448,18 @@ class Generator:
                 subscales=result.subscales,
                 critical=result.critical,
             )
+        code = trajectory.instrument.instrument.code
+        summary = {"primary_instrument": code, "score_pre": totals.get("pre")}
+        if "post" in totals:
+            outcome = judge(trajectory.instrument.parsed, totals["pre"], totals["post"])
+            summary.update(
+                score_post=outcome["post"],
+                reliable_improvement=outcome["reliable_improvement"],
+                reliable_deterioration=outcome["reliable_deterioration"],
+                responded=outcome["response"],
+                remission=outcome["remission"],
+            )
+        return summary
 
     def _contact(
         self, tables, patient, user, therapist, enrollment, start, weeks, modules, reason
@@ -460,12 +482,14 @@ class Generator:
                     sent_at=sent,
                     read_at=sent + datetime.timedelta(hours=r.randint(1, 48)),
                 )
+        minutes = 0
         for week in range(1, weeks + 1, 2):
+            minutes += (spent := r.randint(10, 30))
             tables[TimeEntry].add(
                 enrollment_id=enrollment,
                 staff_id=therapist,
                 day=start + week * WEEK,
-                minutes=r.randint(10, 30),
+                minutes=spent,
                 what="Återkoppling",
             )
         share = weeks / 12 if reason != EndReason.COMPLETED else 1.0
@@ -480,3 +504,4 @@ class Generator:
                 feedback_at=done + DAY,
                 feedback_by_id=therapist,
             )
+        return minutes

@@ -23,6 +23,7 @@ from ikbt.treatment.models import (
     TimeEntry,
     WorksheetAnswer,
 )
+from ikbt.treatment.outcome import summary_refresh
 
 
 class TreatmentError(ValueError):
@@ -76,6 +77,7 @@ def enrollment_transfer(
         relationship.save(update_fields=["role"])
     enrollment.unit = unit
     enrollment.save(update_fields=["unit"])
+    summary_refresh(enrollment)
     log_access(
         by,
         Action.CHANGE,
@@ -237,6 +239,7 @@ def enrollment_end(
     enrollment.end_reason = reason
     enrollment.end_note = note
     enrollment.save(update_fields=["status", "ended_at", "end_reason", "end_note"])
+    summary_refresh(enrollment)
     plan = enrollment.program_version.measurement_plan.all()
     for point in plan:
         if point.when == "post":
@@ -276,8 +279,10 @@ def note_add(enrollment: Enrollment, text: str, *, by: User, request=None) -> No
     _log(enrollment, by, Action.CREATE, note, "clinical note", request)
 
 
+@transaction.atomic
 def time_add(enrollment: Enrollment, minutes: int, what: str, *, by: User) -> None:
     TimeEntry.objects.create(enrollment=enrollment, staff=by, minutes=minutes, what=what)
+    summary_refresh(enrollment)
 
 
 def reply_template_save(owner: User, title: str, text: str) -> ReplyTemplate:

@@ -48,11 +48,24 @@ class Enrollment(models.Model):
         _("how it ended"), max_length=20, choices=EndReason.choices, blank=True
     )
     end_note = models.TextField(_("note on the ending"), blank=True)
-    outcome = models.JSONField(
-        _("outcome"),
-        default=dict,
+    # The register summary: the primary questionnaire's outcome, the therapist's time and the
+    # responsible therapist, kept current by ``outcome.summary_refresh`` whenever what they rest
+    # on changes, so that statistics over half a million treatments are sums in the database.
+    primary_instrument = models.CharField(_("primary questionnaire"), max_length=20, blank=True)
+    score_pre = models.IntegerField(_("score before"), null=True, blank=True)
+    score_post = models.IntegerField(_("score after"), null=True, blank=True)
+    reliable_improvement = models.BooleanField(_("reliably improved"), null=True)
+    reliable_deterioration = models.BooleanField(_("reliably deteriorated"), null=True)
+    responded = models.BooleanField(_("responded (50% better)"), null=True)
+    remission = models.BooleanField(_("in remission"), null=True)
+    therapist_minutes = models.PositiveIntegerField(_("therapist minutes"), default=0)
+    responsible_therapist = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
         blank=True,
-        help_text=_("Pre, post, change, reliable change, response and remission per instrument."),
+        related_name="+",
+        verbose_name=_("responsible therapist"),
     )
 
     class Meta:

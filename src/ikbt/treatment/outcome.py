@@ -9,8 +9,11 @@ remission, each by the rule the instrument's definition states.
 - Remission: the post score below the definition's ``remission_below``.
 """
 
+from django.db.models import Sum
+
 from ikbt.measurement.models import Response
-from ikbt.treatment.models import Enrollment
+from ikbt.patients.models import CareRelationship
+from ikbt.treatment.models import Enrollment, TimeEntry
 
 PRE = ("pre", "screening")
 POST = ("post",)
@@ -22,6 +25,71 @@ def _score(responses: list[Response], occasions: tuple[str, ...], latest: bool) 
         return None
     chosen.sort(key=lambda response: response.submitted_at)
     return chosen[-1] if latest else chosen[0]
+
+
+def primary_instrument(enrollment: Enrollment) -> str:
+    """The program version's primary questionnaire; without one named, the first
+    (alphabetically) of its pre-treatment plan."""
+    version = enrollment.program_version
+    return version.primary_instrument or (
+        version.measurement_plan.filter(when="pre")
+        .order_by("instrument_code")
+        .values_list("instrument_code", flat=True)
+        .first()
+        or ""
+    )
+
+
+def summary_refresh(enrollment: Enrollment) -> None:
+    """Store the treatment's register summary (see ``Enrollment``): the primary
+    questionnaire's scores and outcome, the therapist minutes and the responsible therapist.
+    Called whenever one of them may have changed; safe to call any number of times."""
+    code = primary_instrument(enrollment)
+    outcome = compute_outcome(enrollment).get(code, {})
+    scores = {}
+    if not outcome and code:
+        scores = dict(
+            Response.objects.filter(
+                patient=enrollment.patient,
+                status=Response.Status.SUBMITTED,
+                total__isnull=False,
+                instrument_version__instrument__code=code,
+                occasion__in=PRE,
+            )
+            .order_by("submitted_at")
+            .values_list("occasion", "total")
+        )
+    therapist = (
+        CareRelationship.objects.filter(
+            patient=enrollment.patient,
+            unit=enrollment.unit,
+            role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
+        )
+        .order_by("-started_at")
+        .values_list("staff_id", flat=True)
+        .first()
+    )
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        primary_instrument=code,
+        score_pre=outcome.get("pre", scores.get("pre", scores.get("screening"))),
+        score_post=outcome.get("post"),
+        reliable_improvement=outcome.get("reliable_improvement"),
+        reliable_deterioration=outcome.get("reliable_deterioration"),
+        responded=outcome.get("response"),
+        remission=outcome.get("remission"),
+        therapist_minutes=TimeEntry.objects.filter(enrollment=enrollment).aggregate(
+            total=Sum("minutes")
+        )["total"]
+        or 0,
+        responsible_therapist_id=therapist,
+    )
+
+
+def summaries_refresh_for_patient(patient_id: int) -> None:
+    for enrollment in Enrollment.objects.filter(patient_id=patient_id).select_related(
+        "program_version", "patient"
+    ):
+        summary_refresh(enrollment)
 
 
 def compute_outcome(enrollment: Enrollment) -> dict[str, dict]:

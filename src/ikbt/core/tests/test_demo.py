@@ -42,7 +42,9 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     # One waiting on a home page, screening for four registrations, pre-treatment for one
     # and its weekly GAD-7 (weeks 2-12).
     assert Response.objects.filter(status="in_progress").count() == 1 + 4 * 2 + 2 + 11
-    assert Program.objects.get().versions.get().is_published
+    # The example and the nine shipped programs, each published once.
+    assert Program.objects.count() == 10
+    assert all(program.versions.get().is_published for program in Program.objects.all())
     assert Enrollment.objects.count() == 7  # six in treatment, one just accepted from intake
     assert Registration.objects.filter(status="submitted").count() == 3
     printed = capsys.readouterr().out

@@ -28,7 +28,7 @@ def test_staff_pages_open(demo, language, settings):
         care_relationships__staff=user, responses__isnull=False
     ).first()
     registration = Registration.objects.filter(status="submitted").first()
-    program = Program.objects.get()
+    program = Program.objects.get(slug="exempel-angest")
     urls = [
         reverse("patients:staff_home"),
         reverse("patients:patient_detail", args=[patient.pk]),

@@ -86,6 +86,7 @@ def test_the_programs_primary_questionnaire_is_the_one_reported(ended, officer):
     version = ended.program_version
     version.primary_instrument = "PHQ-9"
     version.save(update_fields=["primary_instrument"])
+    call_command("register", "refresh", stdout=io.StringIO())
     (row,) = csv.DictReader(io.StringIO(export("--by", "register")))
     assert (row["primary_instrument"], row["score_pre"]) == ("PHQ-9", "")
 

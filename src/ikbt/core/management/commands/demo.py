@@ -36,6 +36,7 @@ from ikbt.programs.actions import (
 from ikbt.programs.models import Program, TargetGroup
 from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
 from ikbt.treatment.models import Enrollment
+from ikbt.treatment.outcome import summary_refresh
 
 DEMO_PASSWORD = "demo-losenord-2026"  # noqa: S105 (a published demo password)
 DEMO_BACKUP_CODES = ["11112222", "33334444", "55556666"]
@@ -338,6 +339,8 @@ class Command(BaseCommand):
                 program_version=version,
                 started_at=relationship.started_at,
             )
+        for enrollment in Enrollment.objects.select_related("program_version", "patient"):
+            summary_refresh(enrollment)  # the demo's scores were given before these starts
 
     def _shipped_programs(self) -> None:
         """The nine programs, owned where the press releases place them (Örebro: depression,

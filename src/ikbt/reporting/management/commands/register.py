@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from ikbt.accounts.models import User
 from ikbt.organisations.models import StaffMembership, StaffRole
 from ikbt.reporting.register import export_stream, treatments
+from ikbt.treatment.models import Enrollment
+from ikbt.treatment.outcome import summary_refresh
 
 BAD_INPUT = 2
 
@@ -44,8 +46,20 @@ class Command(BaseCommand):
         )
         export.add_argument("--by", required=True, help="The register officer's username.")
         export.add_argument("--output", help="A file instead of standard output.")
+        commands.add_parser(
+            "refresh",
+            help="Recompute every treatment's stored register summary (after an upgrade or a "
+            "data repair; the platform keeps them current as it runs).",
+        )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args, command: str, **options) -> None:
+        if command == "refresh":
+            count = 0
+            for enrollment in Enrollment.objects.select_related("program_version", "patient"):
+                summary_refresh(enrollment)
+                count += 1
+            self.stdout.write(f"{count} treatment summaries refreshed.")
+            return
         officer = User.objects.filter(username=options["by"], kind=User.Kind.STAFF).first()
         is_officer = StaffMembership.objects.filter(
             user=officer, role=StaffRole.REGISTER_OFFICER
