@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ikbt.intake",
     "ikbt.messaging",
     "ikbt.reporting",
+    "ikbt.research",
     "ikbt.notifications",
     "ikbt.core",
     "django.contrib.admin",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("meddelanden/", include("ikbt.messaging.urls")),
     path("behandling/", include("ikbt.treatment.urls")),
     path("statistik/", include("ikbt.reporting.urls")),
+    path("forskning/", include("ikbt.research.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
 from ikbt.programs.models import Program
+from ikbt.research.models import Allocation, Participant
 from ikbt.treatment.models import Enrollment
 
 
@@ -20,7 +21,8 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     call_command("demo")
     call_command("demo")
 
-    assert CareUnit.objects.count() == 7
+    # The seven demo units and three more primary care centres for the five-centre study.
+    assert CareUnit.objects.count() == 10
     assert set(CareUnit.objects.values_list("kind", flat=True)) >= {
         CareUnit.Kind.PRIMARY_CARE,
         CareUnit.Kind.YOUTH_CLINIC,
@@ -36,17 +38,32 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     )  # 30, and the patient accepted at intake
     assert all(patient.guardians.exists() for patient in Patient.objects.all() if patient.is_minor)
     assert TOTPDevice.objects.filter(confirmed=True).count() == 11
+    # The demo study's six patients are counted apart (below).
+    study = Response.objects.filter(patient__study_participations__isnull=False)
+    rest = Response.objects.filter(patient__study_participations__isnull=True)
     # Six patients answer PHQ-9 and GAD-7 weekly for six weeks; one has an open risk flag.
-    assert Response.objects.filter(status="submitted").count() == 6 * 6 * 2
+    assert rest.filter(status="submitted").count() == 6 * 6 * 2
     assert RiskFlag.objects.open().count() == 1
     # One waiting on a home page, screening for four registrations, pre-treatment for one
     # and its weekly GAD-7 (weeks 2-12).
-    assert Response.objects.filter(status="in_progress").count() == 1 + 4 * 2 + 2 + 11
+    assert rest.filter(status="in_progress").count() == 1 + 4 * 2 + 2 + 11
     # The example and the nine shipped programs, each published once.
     assert Program.objects.count() == 10
     assert all(program.versions.get().is_published for program in Program.objects.all())
-    assert Enrollment.objects.count() == 7  # six in treatment, one just accepted from intake
-    assert Registration.objects.filter(status="submitted").count() == 3
+    in_study = Enrollment.objects.filter(patient__study_participations__isnull=False)
+    assert Enrollment.objects.count() - in_study.count() == 7  # six in treatment, one accepted
+    assert (
+        Registration.objects.filter(
+            status="submitted", patient__study_participations__isnull=True
+        ).count()
+        == 3
+    )
+    # The study: six included, five consented and randomised, the program arm in treatment.
+    participants = Participant.objects.filter(study__title__startswith="iStress")
+    assert participants.count() == 6
+    assert Allocation.objects.filter(participant__in=participants).count() == 5
+    assert in_study.count() == Allocation.objects.exclude(arm__program=None).count()
+    assert study.filter(status="submitted").exists()
     printed = capsys.readouterr().out
     assert "terapeut" in printed
     assert "demo-losenord-2026" in printed

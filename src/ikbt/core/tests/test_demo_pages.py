@@ -25,7 +25,7 @@ def test_staff_pages_open(demo, language, settings):
     user = User.objects.get(username="terapeut")
     therapist = verified_client(user)
     patient = Patient.objects.filter(
-        care_relationships__staff=user, responses__isnull=False
+        care_relationships__staff=user, responses__isnull=False, enrollments__isnull=False
     ).first()
     registration = Registration.objects.filter(status="submitted").first()
     program = Program.objects.get(slug="exempel-angest")
@@ -64,7 +64,11 @@ def test_staff_pages_open(demo, language, settings):
 
 
 def test_patient_pages_open(demo):
-    response = Response.objects.filter(status="in_progress", registrations__isnull=True).first()
+    response = Response.objects.filter(
+        status="in_progress",
+        registrations__isnull=True,
+        patient__enrollments__program_version__program__slug="exempel-angest",
+    ).first()
     client = Client()
     client.force_login(response.patient.user)
     for url in [
@@ -78,7 +82,7 @@ def test_patient_pages_open(demo):
     ]:
         assert client.get(url).status_code == 200, url
     assert Client().get(reverse("intake:eservice", args=["05"])).status_code == 200
-    enrollment = response.patient.enrollments.first()
+    enrollment = response.patient.enrollments.get(program_version__program__slug="exempel-angest")
     page = client.get(reverse("treatment:module_page", args=[enrollment.pk, "valkommen", 1]))
     assert page.status_code == 200
     media = enrollment.program_version.media.get(name="lugn-andning.png")

@@ -35,6 +35,7 @@ from ikbt.programs.actions import (
 )
 from ikbt.programs.models import Program, TargetGroup
 from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+from ikbt.research.demo import demo_study
 from ikbt.treatment.models import Enrollment
 from ikbt.treatment.outcome import summary_refresh
 
@@ -202,6 +203,7 @@ class Command(BaseCommand):
             self._measurements(patients)
             self._example_program(patients)
             self._shipped_programs()
+            demo_study()
         self._print_logins(patients)
 
     def _units(self) -> dict[str, CareUnit]:
