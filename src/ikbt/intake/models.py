@@ -116,6 +116,13 @@ class Registration(models.Model):
         indexes = [
             models.Index(fields=["offering", "status", "registered_at"]),
             models.Index(fields=["registered_at"], name="registration_registered"),
+            models.Index(fields=["offering", "registered_at"], name="registration_offering_date"),
+            # The few who opt out of the register, looked up on every statistics page.
+            models.Index(
+                fields=["patient"],
+                condition=models.Q(register_opt_out=True),
+                name="registration_opted_out",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,6 @@ import math
 import re
 
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -24,7 +23,7 @@ from django.db.models.functions import Greatest, TruncDate
 
 from ikbt.intake.models import Registration
 from ikbt.intake.waiting import summarise
-from ikbt.organisations.models import Region
+from ikbt.organisations.models import CareUnit, Region
 from ikbt.reporting.register import start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
@@ -79,67 +78,85 @@ def _cell(value, n: int):
     return value if n >= MIN_CELL else None
 
 
-# How each breakdown finds its key in treatments and in registrations.
-GROUPS = {
-    "region": ("unit__region__code", "offering__unit__region__code"),
-    "unit": ("unit_id", "offering__unit_id"),
-    "program": ("program_version__program__slug", "offering__program__slug"),
-    # Registrations have no therapist: that breakdown counts starts and outcomes only.
-    "therapist": ("responsible_therapist_id", None),
-}
 WEEK = datetime.timedelta(weeks=1)
+GROUPINGS = ("region", "unit", "program", "therapist")
+# The finest groups every figure is counted in, in the database; each grouping the pages
+# show (region, unit, program, therapist) is a sum of these in Python, so a page costs the
+# same handful of queries however many groupings and treatments it shows.
+# What each grouping needs from a treatment and from a registration (a region is its units').
+TREATMENT_FIELD = {
+    "region": "unit_id",
+    "unit": "unit_id",
+    "program": "program_version__program__slug",
+    "therapist": "responsible_therapist_id",
+}
+REGISTRATION_FIELD = {
+    "region": "offering__unit_id",
+    "unit": "offering__unit_id",
+    "program": "offering__program__slug",
+}
+SUMMED = ("ended", "completed", "dropped", "outcome_n", "pre_sum", "post_sum", "pre_squares",
+          "improved", "recovered", "deteriorated", "minutes", "duration")  # fmt: skip
 
 
-def _outcome_sums(query, key: str) -> dict:
-    """Per group, in one query: ended treatments, how they ended, and the sums the effect
-    figures need, from each treatment's stored register summary."""
+def _grouped(query, fields: tuple[str, ...], **aggregates) -> list[dict]:
+    return list(query.order_by().values(*fields).annotate(**aggregates))
+
+
+def _outcome_sums(query, fields: tuple[str, ...]) -> list[dict]:
+    """Ended treatments, how they ended, and the sums the effect figures need, from each
+    treatment's stored register summary, per finest group."""
     both = Q(score_pre__isnull=False, score_post__isnull=False)
     # A treatment counts at least one patient-week, like the register's minutes per week.
     weeks = Greatest(
         ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField()),
         Value(WEEK, output_field=DurationField()),
     )
-    return {
-        row[key]: row
-        for row in query.order_by()
-        .values(key)
-        .annotate(
-            ended=Count("pk"),
-            completed=Count("pk", filter=Q(end_reason="completed")),
-            dropped=Count("pk", filter=Q(end_reason="dropped_out")),
-            outcome_n=Count("pk", filter=both),
-            pre_mean=Avg("score_pre", filter=both),
-            post_mean=Avg("score_post", filter=both),
-            # Squares for the SD: SQLite's STDDEV_SAMP fails on a group of one.
-            pre_squares=Sum(F("score_pre") * F("score_pre"), filter=both),
-            improved=Count("pk", filter=both & Q(reliable_improvement=True)),
-            recovered=Count("pk", filter=both & Q(remission=True)),
-            deteriorated=Count("pk", filter=both & Q(reliable_deterioration=True)),
-            minutes=Sum("therapist_minutes"),
-            duration=Sum(weeks),
-        )
-    }
+    return _grouped(
+        query,
+        fields,
+        ended=Count("pk"),
+        completed=Count("pk", filter=Q(end_reason="completed")),
+        dropped=Count("pk", filter=Q(end_reason="dropped_out")),
+        outcome_n=Count("pk", filter=both),
+        pre_sum=Sum("score_pre", filter=both),
+        post_sum=Sum("score_post", filter=both),
+        # Squares for the SD: SQLite's STDDEV_SAMP fails on a group of one.
+        pre_squares=Sum(F("score_pre") * F("score_pre"), filter=both),
+        improved=Count("pk", filter=both & Q(reliable_improvement=True)),
+        recovered=Count("pk", filter=both & Q(remission=True)),
+        deteriorated=Count("pk", filter=both & Q(reliable_deterioration=True)),
+        minutes=Sum("therapist_minutes"),
+        duration=Sum(weeks),
+    )
+
+
+def _add(total: dict, row: dict) -> None:
+    for name in SUMMED:
+        value = row.get(name)
+        if value is not None:
+            total[name] = total[name] + value if total.get(name) is not None else value
 
 
 def outcome_figures(sums: dict | None) -> dict:
     """Completion, effect and therapist time of ended treatments, small cells suppressed."""
-    sums = sums or {"ended": 0, "completed": 0, "dropped": 0, "outcome_n": 0}
-    ended, n = sums["ended"], sums["outcome_n"]
+    sums = sums or {}
+    ended, n = sums.get("ended", 0), sums.get("outcome_n", 0)
     cohens_d = None
     if n >= MIN_CELL:
-        pre_mean, post_mean = float(sums["pre_mean"]), float(sums["post_mean"])
+        pre_mean, post_mean = sums["pre_sum"] / n, sums["post_sum"] / n
         # The sample SD before treatment, from the sum of squares.
-        variance = (float(sums["pre_squares"]) - n * pre_mean**2) / (n - 1)
+        variance = (sums["pre_squares"] - n * pre_mean**2) / (n - 1)
         if variance > 1e-9:
             # Within-group effect: mean improvement divided by the pre-treatment SD.
             cohens_d = round((pre_mean - post_mean) / math.sqrt(variance), 2)
     minutes_per_week = None
-    if ended >= MIN_CELL and sums["duration"]:
-        minutes_per_week = round((sums["minutes"] or 0) / (sums["duration"] / WEEK), 1)
+    if ended >= MIN_CELL and sums.get("duration"):
+        minutes_per_week = round((sums.get("minutes") or 0) / (sums["duration"] / WEEK), 1)
     return {
         "ended": _cell(ended, ended),
-        "completed_share": _share(sums["completed"], ended),
-        "dropped_out_share": _share(sums["dropped"], ended),
+        "completed_share": _share(sums.get("completed", 0), ended),
+        "dropped_out_share": _share(sums.get("dropped", 0), ended),
         "outcome_n": _cell(n, n),
         "cohens_d": cohens_d,
         "reliably_improved_share": _share(sums.get("improved", 0), n),
@@ -149,23 +166,9 @@ def outcome_figures(sums: dict | None) -> dict:
     }
 
 
-def _counted(query, key: str) -> dict:
-    return dict(query.order_by().values_list(key).annotate(n=Count("pk")).values_list(key, "n"))
-
-
-def _waits(registrations, key: str) -> dict[object, list[int]]:
-    """Days from registration to the planned start, per group, computed in the database."""
-    days = ExpressionWrapper(
-        F("start_date") - TruncDate("registered_at"), output_field=DurationField()
-    )
-    waits: dict[object, list[int]] = {}
-    for group, wait in (
-        registrations.filter(status=Registration.Status.ACCEPTED, start_date__isnull=False)
-        .annotate(wait=days)
-        .values_list(key, "wait")
-    ):
-        waits.setdefault(group, []).append(wait.days)
-    return waits
+def _key(by: str, row: dict, fields: dict, unit_regions: dict):
+    value = row[fields[by]]
+    return unit_regions.get(value) if by == "region" else value
 
 
 def figures_by(
@@ -184,54 +187,89 @@ def figures_for(
 ) -> dict[str, dict]:
     """The key figures of ``period`` per region, unit, program and/or therapist, in one
     region or the whole country, and only for ``units`` when given: the figures ``kpi``
-    prints and the register export's records give, with small cells suppressed. Each figure
-    is a count or sum in the database over the treatments' stored register summaries, so the
-    time does not grow with the number of treatments the way a row-by-row pass would."""
+    prints and the register export's records give, with small cells suppressed. Five
+    queries count and sum in the database over the treatments' stored register summaries;
+    the time does not grow with the number of treatments the way a row-by-row pass would."""
     first, last = period_bounds(period)
-    enrollments = Enrollment.objects.all()
-    registrations = Registration.objects.all()
-    if region:
-        enrollments = enrollments.filter(unit__region__code=region)
-        registrations = registrations.filter(offering__unit__region__code=region)
+    unit_regions = dict(CareUnit.objects.values_list("pk", "region__code"))
+    chosen = [pk for pk, code in unit_regions.items() if not region or code == region]
     if units is not None:
-        enrollments = enrollments.filter(unit_id__in=units)
-        registrations = registrations.filter(offering__unit_id__in=units)
-    ended_query = treatments(first, last, region=region)
-    if units is not None:
-        ended_query = ended_query.filter(unit_id__in=units)
-    in_period = registrations.filter(_between("registered_at", first, last))
-    result = {}
-    for by in groupings:
-        key, registration_key = GROUPS[by]
-        starts = _counted(enrollments.filter(_between("started_at", first, last)), key)
-        earlier = _counted(
-            enrollments.filter(_between("started_at", _year_earlier(first), _year_earlier(last))),
-            key,
+        chosen = [pk for pk in chosen if pk in set(units)]
+    enrollments = Enrollment.objects.filter(unit_id__in=chosen)
+    in_period = Registration.objects.filter(
+        _between("registered_at", first, last), offering__unit_id__in=chosen
+    )
+    counted = Count("pk")
+    treatment_fields = tuple(dict.fromkeys(TREATMENT_FIELD[by] for by in groupings))
+    registration_fields = tuple(
+        dict.fromkeys(REGISTRATION_FIELD[by] for by in groupings if by in REGISTRATION_FIELD)
+    )
+    starts = _grouped(enrollments.filter(_between("started_at", first, last)), treatment_fields,
+                      n=counted)  # fmt: skip
+    earlier = _grouped(
+        enrollments.filter(_between("started_at", _year_earlier(first), _year_earlier(last))),
+        treatment_fields,
+        n=counted,
+    )
+    registered, waits = [], []
+    if registration_fields:
+        registered = _grouped(in_period, registration_fields, n=counted)
+        days = ExpressionWrapper(
+            F("start_date") - TruncDate("registered_at"), output_field=DurationField()
         )
-        registered = _counted(in_period, registration_key) if registration_key else {}
-        waits = _waits(in_period, registration_key) if registration_key else {}
-        ended = _outcome_sums(ended_query, key)
-        figures = {}
-        for group in {*starts, *earlier, *registered, *waits, *ended} - {None}:
-            wait = summarise(waits.get(group, []))
-            figures[group] = {
-                "registrations": (
-                    _cell(registered.get(group, 0), registered.get(group, 0))
-                    if registration_key
-                    else None
-                ),
-                "starts": _cell(starts.get(group, 0), starts.get(group, 0)),
-                "starts_a_year_earlier": _cell(earlier.get(group, 0), earlier.get(group, 0)),
-                "waiting_registration_to_start": {
-                    "n": _cell(wait.count, wait.count),
-                    "mean": _cell(wait.mean, wait.count),
-                    "median": _cell(wait.median, wait.count),
-                    "p90": _cell(wait.p90, wait.count),
-                },
-                **outcome_figures(ended.get(group)),
-            }
-        result[by] = figures
-    return result
+        waits = list(
+            in_period.filter(status=Registration.Status.ACCEPTED, start_date__isnull=False)
+            .annotate(wait=days)
+            .values(*registration_fields, "wait")
+        )
+    ended_query = treatments(first, last).filter(unit_id__in=chosen)
+    ended = _outcome_sums(ended_query, treatment_fields)
+    return {
+        by: _figures(by, unit_regions, starts, earlier, registered, waits, ended)
+        for by in groupings
+    }
+
+
+def _figures(by, unit_regions, starts, earlier, registered, waits, ended) -> dict:
+    """One grouping's figures from the finer groups' counts and sums."""
+    start_counts: dict = {}
+    earlier_counts: dict = {}
+    for rows, counts in ((starts, start_counts), (earlier, earlier_counts)):
+        for row in rows:
+            key = _key(by, row, TREATMENT_FIELD, unit_regions)
+            counts[key] = counts.get(key, 0) + row["n"]
+    registered_counts: dict = {}
+    wait_days: dict = {}
+    if by in REGISTRATION_FIELD:  # registrations have no therapist
+        for row in registered:
+            key = _key(by, row, REGISTRATION_FIELD, unit_regions)
+            registered_counts[key] = registered_counts.get(key, 0) + row["n"]
+        for row in waits:
+            key = _key(by, row, REGISTRATION_FIELD, unit_regions)
+            wait_days.setdefault(key, []).append(row["wait"].days)
+    sums: dict = {}
+    for row in ended:
+        _add(sums.setdefault(_key(by, row, TREATMENT_FIELD, unit_regions), {}), row)
+    figures = {}
+    keys = {*start_counts, *earlier_counts, *registered_counts, *wait_days, *sums} - {None}
+    for key in keys:
+        wait = summarise(wait_days.get(key, []))
+        registrations = registered_counts.get(key, 0)
+        figures[key] = {
+            "registrations": (
+                _cell(registrations, registrations) if by in REGISTRATION_FIELD else None
+            ),
+            "starts": _cell(start_counts.get(key, 0), start_counts.get(key, 0)),
+            "starts_a_year_earlier": _cell(earlier_counts.get(key, 0), earlier_counts.get(key, 0)),
+            "waiting_registration_to_start": {
+                "n": _cell(wait.count, wait.count),
+                "mean": _cell(wait.mean, wait.count),
+                "median": _cell(wait.median, wait.count),
+                "p90": _cell(wait.p90, wait.count),
+            },
+            **outcome_figures(sums.get(key)),
+        }
+    return figures
 
 
 EMPTY = {
@@ -257,7 +295,8 @@ def kpi(region: str, period: str, by_region: dict | None = None) -> dict:
         "to": last.isoformat(),
         **figures,
         "cumulative_starts": Enrollment.objects.filter(
-            unit__region__code=region, started_at__lt=start_of_day(last + datetime.timedelta(1))
+            unit_id__in=CareUnit.objects.filter(region__code=region).values("pk"),
+            started_at__lt=start_of_day(last + datetime.timedelta(1)),
         ).count(),
     }
 

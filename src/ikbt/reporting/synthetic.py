@@ -307,10 +307,12 @@ class Generator:
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), list(tables)):
                 cursor.execute(sql)
-            if connection.vendor == "postgresql":
-                # Fresh statistics, so the planner knows the tables grew a thousandfold.
+            if connection.vendor == "postgresql" and connection.get_autocommit():
+                # Fresh statistics, so the planner knows the tables grew a thousandfold, and
+                # the visibility map, so counting can read the indexes alone.
                 for model in tables:
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+                    table = connection.ops.quote_name(model._meta.db_table)
+                    cursor.execute(f"VACUUM ANALYZE {table}")
         return {model._meta.label: table.written for model, table in tables.items()}
 
     def _moment(self, day: datetime.date, hour: int | None = None) -> datetime.datetime:

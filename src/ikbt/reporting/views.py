@@ -116,8 +116,9 @@ def _label(granularity: str, index: int) -> str:
 def _series(region: Region, units, year: int, granularity: str) -> list[dict]:
     parts = GRANULARITIES[granularity][0]
     years = (year, year - 1)
-    enrollments = Enrollment.objects.filter(unit__region=region)
-    registrations = Registration.objects.filter(offering__unit__region=region)
+    in_region = CareUnit.objects.filter(region=region).values("pk")
+    enrollments = Enrollment.objects.filter(unit_id__in=in_region)
+    registrations = Registration.objects.filter(offering__unit_id__in=in_region)
     if units is not None:
         enrollments = enrollments.filter(unit_id__in=units)
         registrations = registrations.filter(offering__unit_id__in=units)

@@ -75,6 +75,7 @@ class Enrollment(models.Model):
         # Statistics and the register select treatments by when they started and ended.
         indexes = [
             models.Index(fields=["started_at"], name="enrollment_started"),
+            models.Index(fields=["unit", "started_at"], name="enrollment_unit_started"),
             models.Index(fields=["status", "ended_at"], name="enrollment_ended"),
         ]
 
