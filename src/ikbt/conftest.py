@@ -5,6 +5,9 @@
 - ``outsider``: a therapist in another region (Örebro).
 """
 
+import logging
+import re
+
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -14,6 +17,48 @@ from ikbt import factories
 from ikbt.accounts.models import User
 from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import Patient
+
+
+# --- Logs carry no personal data ---------------------------------------------------------
+# Every log record of the whole run is kept and, when the run ends, searched for what must
+# never reach a log: personal identity numbers, passwords, backup codes. A hit fails the run.
+SECRETS_IN_LOGS = [
+    re.compile(r"(?<!\d)(?:19|20)\d{6}[-+]?\d{4}(?!\d)"),  # personal identity numbers
+    re.compile(r"(?<!\d)\d{6}[-+]\d{4}(?!\d)"),  # the ten-digit form
+    re.compile(re.escape(factories.TEST_PASSWORD)),
+    re.compile(r"demo-losenord-2026|11112222|33334444|55556666"),  # demo password and codes
+]
+
+
+class LogRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record whose arguments do not format: judge the template
+            text = str(record.msg)
+        if any(pattern.search(text) for pattern in SECRETS_IN_LOGS):
+            self.leaks.append(f"{record.name}: {text[:300]}")
+
+
+LOG_RECORDER = LogRecorder()
+
+
+def pytest_configure(config) -> None:
+    logging.getLogger().addHandler(LOG_RECORDER)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if LOG_RECORDER.leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("Personal data or secrets reached the logs:", red=True)
+            for leak in LOG_RECORDER.leaks[:20]:
+                reporter.write_line(f"  {leak}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRo
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
 
-TEST_PASSWORD = "korrekt-hast-batteri-9"  # noqa: S105 (test data)
+# Test data.
+TEST_PASSWORD = "korrekt-hast-batteri-9"  # noqa: S105  # nosec B105
 
 
 personal_number = make_personal_number

@@ -19,7 +19,8 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if DEBUG:
-        SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105 (DEBUG only)
+        # Only with DEBUG on: production refuses to start without SECRET_KEY.
+        SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105  # nosec B105
     elif os.environ.get("IKBT_OFFLINE_COMMAND") == "1":
         # Set by ``ikbt`` for commands that serve no request and sign nothing (``ikbt score``).
         SECRET_KEY = secrets.token_urlsafe(50)

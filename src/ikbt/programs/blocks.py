@@ -81,4 +81,5 @@ def render_markdown(text: str) -> SafeString:
         url_schemes={"https", "http", "mailto", "tel"},
         link_rel="noopener noreferrer",
     )
-    return mark_safe(clean)  # noqa: S308 (sanitised by nh3 just above)
+    # Sanitised by nh3 just above.
+    return mark_safe(clean)  # noqa: S308  # nosec B308 B703

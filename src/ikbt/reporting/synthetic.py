@@ -143,7 +143,7 @@ class Generator:
     ) -> None:
         self.count = treatments
         # Repeatable synthetic data, not secrets: a seeded generator is what is wanted here.
-        self.random = random.Random(seed)  # noqa: S311
+        self.random = random.Random(seed)  # noqa: S311  # nosec B311
         self.until = until or timezone.localdate()
         self.first_day = self.until - datetime.timedelta(days=365 * years)
         self.batch = batch

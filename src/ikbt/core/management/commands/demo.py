@@ -39,7 +39,8 @@ from ikbt.research.demo import demo_study
 from ikbt.treatment.models import Enrollment
 from ikbt.treatment.outcome import summary_refresh
 
-DEMO_PASSWORD = "demo-losenord-2026"  # noqa: S105 (a published demo password)
+# The published demo password (README).
+DEMO_PASSWORD = "demo-losenord-2026"  # noqa: S105  # nosec B105
 DEMO_BACKUP_CODES = ["11112222", "33334444", "55556666"]
 
 Kind = CareUnit.Kind
