@@ -18,7 +18,6 @@ from ikbt.accounts.models import User
 from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import Patient
 
-
 # --- Logs carry no personal data ---------------------------------------------------------
 # Every log record of the whole run is kept and, when the run ends, searched for what must
 # never reach a log: personal identity numbers, passwords, backup codes. A hit fails the run.
