@@ -6,6 +6,7 @@
 """
 
 import logging
+import os
 import re
 
 import pytest
@@ -17,6 +18,14 @@ from ikbt import factories
 from ikbt.accounts.models import User
 from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import Patient
+
+
+def list_rows(*defaults: int) -> list[int]:
+    """How many rows the query-count tests of list pages fill in: ``defaults`` in the suite,
+    any list in ``IKBT_LIST_ROWS`` (bench/query_counts.py asks for 1, 10, 100 and 1,000)."""
+    chosen = os.environ.get("IKBT_LIST_ROWS")
+    return [int(rows) for rows in chosen.split(",")] if chosen else list(defaults)
+
 
 # --- Logs carry no personal data ---------------------------------------------------------
 # Every log record of the whole run is kept and, when the run ends, searched for what must

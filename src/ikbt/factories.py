@@ -1,5 +1,6 @@
 """Factories for tests: one person or place per call, with realistic Swedish data."""
 
+import datetime
 import itertools
 
 import factory
@@ -17,6 +18,16 @@ TEST_PASSWORD = "korrekt-hast-batteri-9"  # noqa: S105  # nosec B105
 personal_number = make_personal_number
 
 _serials = itertools.count(100)
+
+
+def _next_number(born: str) -> str:
+    """A new valid number: serials 100-999 on ``born``, then on the days after it (a bench
+    fills lists with thousands of patients)."""
+    serial = next(_serials)
+    day = datetime.date(int(born[:4]), int(born[4:6]), int(born[6:])) + datetime.timedelta(
+        days=(serial - 100) // 900
+    )
+    return personal_number(day.strftime("%Y%m%d"), 100 + (serial - 100) % 900)
 
 
 def region(code: str = "05") -> Region:
@@ -62,7 +73,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Patient
 
-    personal_number = factory.LazyFunction(lambda: personal_number("19850314", next(_serials)))
+    personal_number = factory.LazyFunction(lambda: _next_number("19850314"))
     user = factory.LazyAttribute(
         lambda patient: User.objects.create(
             username=f"patient-{patient.personal_number}",
@@ -86,7 +97,7 @@ class GuardianFactory(factory.django.DjangoModelFactory):
         model = Guardian
 
     patient = factory.SubFactory(PatientFactory)
-    personal_number = factory.LazyFunction(lambda: personal_number("19800101", next(_serials)))
+    personal_number = factory.LazyFunction(lambda: _next_number("19800101"))
     name = "Lena Förälder"
 
 

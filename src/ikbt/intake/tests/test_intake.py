@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
-from ikbt.conftest import verified_client
+from ikbt.conftest import list_rows, verified_client
 from ikbt.intake import actions
 from ikbt.intake.eligibility import refusal_for
 from ikbt.intake.models import Offering, Registration, Slot
@@ -413,7 +413,7 @@ def test_critical_screening_answer_puts_the_registration_first(
     assert rows == [later, registration]
 
 
-@pytest.mark.parametrize("count", [1, 8])
+@pytest.mark.parametrize("count", list_rows(1, 8))
 def test_queue_query_count_is_fixed(therapist_client, offering, count, django_assert_num_queries):
     for _ in range(count):
         actions.registration_submit(

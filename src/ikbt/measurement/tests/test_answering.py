@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import list_rows
 from ikbt.measurement import actions
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.measurement.tasks import escalate_risk_flags, working_day_after
@@ -210,7 +211,7 @@ def test_chart_and_table_show_the_scores(therapist_client, patient, phq9):
     assert [row.total for row in page.context["charts"][0]["rows"]] == [27, 9]
 
 
-@pytest.mark.parametrize("responses", [1, 6])
+@pytest.mark.parametrize("responses", list_rows(1, 6))
 def test_measurement_page_query_count_is_fixed(
     therapist_client, patient, phq9, responses, django_assert_num_queries
 ):

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import list_rows
 from ikbt.messaging import actions
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications import sms
@@ -79,7 +80,7 @@ def test_outsider_and_other_patients_get_404(outsider_client, outsider, patient,
     assert client.get(reverse("messaging:thread", args=[thread.pk])).status_code == 404
 
 
-@pytest.mark.parametrize("count", [1, 12])
+@pytest.mark.parametrize("count", list_rows(1, 12))
 def test_thread_query_count_is_fixed(therapist_client, patient, count, django_assert_num_queries):
     thread = actions.thread_start(patient, patient.user, "Många", "Första")
     for number in range(count - 1):

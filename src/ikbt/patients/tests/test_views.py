@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
-from ikbt.conftest import verified_client
+from ikbt.conftest import list_rows, verified_client
 from ikbt.organisations.models import StaffRole
 
 Action = AccessLogEntry.Action
@@ -104,7 +104,7 @@ def test_staff_list_shows_only_own_patients_and_logs_each(
     assert list(reads.values_list("patient", flat=True)) == [patient.pk]
 
 
-@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("count", list_rows(1, 3))
 def test_staff_list_query_count_is_fixed(
     therapist_client, therapist, unit, count, django_assert_num_queries
 ):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from ikbt import factories
-from ikbt.conftest import verified_client
+from ikbt.conftest import list_rows, verified_client
 from ikbt.organisations.models import StaffRole
 from ikbt.research import actions
 from ikbt.research.models import AllocationSequence, Study
@@ -158,7 +158,7 @@ def test_the_patients_research_page_is_404_for_outsiders(
     assert therapist_client.get(url).status_code == 200
 
 
-@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("count", list_rows(1, 3))
 def test_study_list_query_count_is_fixed(
     researcher, unit, program, count, django_assert_num_queries
 ):
@@ -170,7 +170,7 @@ def test_study_list_query_count_is_fixed(
     assert len(response.context["studies"]) == count
 
 
-@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("count", list_rows(1, 3))
 def test_participant_list_query_count_is_fixed(
     researcher, unit, therapist, program, count, django_assert_num_queries
 ):
@@ -183,7 +183,7 @@ def test_participant_list_query_count_is_fixed(
     assert len(response.context["rows"]) == count
 
 
-@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("count", list_rows(1, 3))
 def test_recruitment_page_query_count_is_fixed(
     researcher, units, therapist, program, count, django_assert_num_queries
 ):

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import list_rows
 from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
 
 
@@ -142,7 +143,7 @@ def test_other_patient_cannot_open_the_treatment(client, enrollment):
     assert client.get(module_url(enrollment, "valkommen")).status_code == 404
 
 
-@pytest.mark.parametrize("patients", [1, 6])
+@pytest.mark.parametrize("patients", list_rows(1, 6))
 def test_caseload_query_count_is_fixed(
     therapist_client, therapist, unit, enrollment, patients, django_assert_num_queries
 ):
@@ -250,7 +251,7 @@ def test_the_patient_gets_a_printable_summary(patient_client, patient, enrollmen
     assert "Lugn andning" in page.text
 
 
-@pytest.mark.parametrize("amount", [1, 8])
+@pytest.mark.parametrize("amount", list_rows(1, 8))
 def test_record_query_count_is_fixed(
     therapist_client, patient, enrollment, therapist, amount, django_assert_num_queries
 ):
