@@ -50,6 +50,12 @@ def quiz_problems(questions: list[dict]) -> list[str]:
 EXTRA_TABLE_ROWS = 2
 
 
+def typed(text: str) -> str:
+    """What the patient typed, without null characters: no keyboard types one, and
+    PostgreSQL cannot store one in text or JSON (an autosave must not fail on it)."""
+    return text.replace("\x00", "")
+
+
 def answers_from_post(fields: list[dict], post) -> dict:
     """A worksheet's answers from a submitted form: text as text, a list as its non-empty
     lines, a scale as a whole number, a table as its non-empty rows."""
@@ -57,9 +63,11 @@ def answers_from_post(fields: list[dict], post) -> dict:
     for field in fields:
         key, kind = field["key"], field["kind"]
         if kind == "text":
-            data[key] = post.get(key, "")
+            data[key] = typed(post.get(key, ""))
         elif kind == "list":
-            data[key] = [line.strip() for line in post.get(key, "").splitlines() if line.strip()]
+            data[key] = [
+                line.strip() for line in typed(post.get(key, "")).splitlines() if line.strip()
+            ]
         elif kind == "scale":
             value = post.get(key, "")
             low, high = int(field.get("min", 0)), int(field.get("max", 10))
@@ -71,7 +79,7 @@ def answers_from_post(fields: list[dict], post) -> dict:
             index = 0
             while f"{key}__{index}__0" in post:
                 row = [
-                    post.get(f"{key}__{index}__{col}", "").strip()
+                    typed(post.get(f"{key}__{index}__{col}", "")).strip()
                     for col in range(len(field["columns"]))
                 ]
                 if any(row):

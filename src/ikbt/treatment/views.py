@@ -25,7 +25,7 @@ from ikbt.organisations.actions import AbsenceError, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
 from ikbt.programs.rendering import VersionParts, page_blocks
-from ikbt.programs.worksheets import answers_from_post, rows_for_form
+from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
 from ikbt.treatment import actions
 from ikbt.treatment.models import EndReason, Enrollment, ReplyTemplate, WorksheetAnswer
 from ikbt.treatment.outcome import compute_outcome
@@ -153,11 +153,13 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
             )
     if request.method == "POST" and request.htmx:
         actions.homework_draft_save(
-            enrollment, module.key, request.POST.get("homework_report", "")
+            enrollment, module.key, typed(request.POST.get("homework_report", ""))
         )
         return render(request, "treatment/_homework_saved.html", {"saved_at": timezone.now()})
     if request.method == "POST" and number == len(pages):
-        actions.module_complete(enrollment, module.key, request.POST.get("homework_report", ""))
+        actions.module_complete(
+            enrollment, module.key, typed(request.POST.get("homework_report", ""))
+        )
         messages.success(request, _("Well done! The module is marked as done."))
         return redirect("treatment:home")
     return render(
