@@ -31,8 +31,10 @@ def list_rows(*defaults: int) -> list[int]:
 # Every log record of the whole run is kept and, when the run ends, searched for what must
 # never reach a log: personal identity numbers, passwords, backup codes. A hit fails the run.
 SECRETS_IN_LOGS = [
-    re.compile(r"(?<!\d)(?:19|20)\d{6}[-+]?\d{4}(?!\d)"),  # personal identity numbers
-    re.compile(r"(?<!\d)\d{6}[-+]\d{4}(?!\d)"),  # the ten-digit form
+    # Personal identity numbers, 12 digits or the ten-digit form; not inside a longer word
+    # such as a UUID (whose groups of hex digits can look like one).
+    re.compile(r"(?<![\w-])(?:19|20)\d{6}[-+]?\d{4}(?![\w-])"),
+    re.compile(r"(?<![\w-])\d{6}[-+]\d{4}(?![\w-])"),
     re.compile(re.escape(factories.TEST_PASSWORD)),
     re.compile(r"demo-losenord-2026|11112222|33334444|55556666"),  # demo password and codes
 ]
