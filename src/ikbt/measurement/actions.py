@@ -11,7 +11,7 @@ from ikbt.measurement.models import Instrument, InstrumentVersion, Response, Ris
 from ikbt.measurement.scoring import check_answers, score
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import CareRelationship, Patient
-from ikbt.treatment.outcome import summaries_refresh_for_patient
+from ikbt.treatment.outcome import SUMMARY_OCCASIONS, summaries_refresh_for_patient
 
 
 @transaction.atomic
@@ -147,8 +147,9 @@ def response_submit(
         )
     if result.critical:
         risk_flag_raise(response)
-    # A score before or after treatment changes the treatment's register summary.
-    summaries_refresh_for_patient(response.patient_id)
+    if response.occasion in SUMMARY_OCCASIONS:
+        # A score before or after treatment changes the treatment's register summary.
+        summaries_refresh_for_patient(response.patient_id)
     return response
 
 

@@ -15,16 +15,29 @@ from ikbt.measurement.models import Response
 from ikbt.patients.models import CareRelationship
 from ikbt.treatment.models import Enrollment, TimeEntry
 
-PRE = ("pre", "screening")
 POST = ("post",)
+# Only scores on these occasions enter the register summary; weekly ones do not.
+SUMMARY_OCCASIONS = ("screening", "pre", "post")
 
 
-def _score(responses: list[Response], occasions: tuple[str, ...], latest: bool) -> Response | None:
+def _latest(responses: list[Response], occasions: tuple[str, ...]) -> Response | None:
     chosen = [response for response in responses if response.occasion in occasions]
-    if not chosen:
-        return None
-    chosen.sort(key=lambda response: response.submitted_at)
-    return chosen[-1] if latest else chosen[0]
+    return max(chosen, key=lambda response: response.submitted_at, default=None)
+
+
+def _before_and_after(responses: list[Response]) -> tuple[Response | None, Response | None]:
+    """The latest score before treatment (pre, else screening) and the latest after it."""
+    before = _latest(responses, ("pre",)) or _latest(responses, ("screening",))
+    return before, _latest(responses, POST)
+
+
+def _responses_by_code(enrollment: Enrollment) -> dict[str, list[Response]]:
+    by_code: dict[str, list[Response]] = {}
+    for response in Response.objects.filter(
+        patient=enrollment.patient, status=Response.Status.SUBMITTED, total__isnull=False
+    ).select_related("instrument_version__instrument"):
+        by_code.setdefault(response.instrument_version.instrument.code, []).append(response)
+    return by_code
 
 
 def primary_instrument(enrollment: Enrollment) -> str:
@@ -45,20 +58,12 @@ def summary_refresh(enrollment: Enrollment) -> None:
     questionnaire's scores and outcome, the therapist minutes and the responsible therapist.
     Called whenever one of them may have changed; safe to call any number of times."""
     code = primary_instrument(enrollment)
-    outcome = compute_outcome(enrollment).get(code, {})
-    scores = {}
-    if not outcome and code:
-        scores = dict(
-            Response.objects.filter(
-                patient=enrollment.patient,
-                status=Response.Status.SUBMITTED,
-                total__isnull=False,
-                instrument_version__instrument__code=code,
-                occasion__in=PRE,
-            )
-            .order_by("submitted_at")
-            .values_list("occasion", "total")
-        )
+    before, after = _before_and_after(_responses_by_code(enrollment).get(code, []))
+    outcome = (
+        judge(after.instrument_version.parsed, before.total, after.total)
+        if before and after
+        else {}
+    )
     therapist = (
         CareRelationship.objects.filter(
             patient=enrollment.patient,
@@ -71,7 +76,7 @@ def summary_refresh(enrollment: Enrollment) -> None:
     )
     Enrollment.objects.filter(pk=enrollment.pk).update(
         primary_instrument=code,
-        score_pre=outcome.get("pre", scores.get("pre", scores.get("screening"))),
+        score_pre=before.total if before else None,
         score_post=outcome.get("post"),
         reliable_improvement=outcome.get("reliable_improvement"),
         reliable_deterioration=outcome.get("reliable_deterioration"),
@@ -93,21 +98,12 @@ def summaries_refresh_for_patient(patient_id: int) -> None:
 
 
 def compute_outcome(enrollment: Enrollment) -> dict[str, dict]:
-    responses = list(
-        Response.objects.filter(
-            patient=enrollment.patient, status=Response.Status.SUBMITTED, total__isnull=False
-        ).select_related("instrument_version__instrument")
-    )
-    by_code: dict[str, list[Response]] = {}
-    for response in responses:
-        by_code.setdefault(response.instrument_version.instrument.code, []).append(response)
     outcome = {}
-    for code, rows in sorted(by_code.items()):
-        pre = _score(rows, ("pre",), latest=True) or _score(rows, ("screening",), latest=True)
-        post = _score(rows, POST, latest=True)
-        if pre is None or post is None:
+    for code, responses in sorted(_responses_by_code(enrollment).items()):
+        before, after = _before_and_after(responses)
+        if before is None or after is None:
             continue
-        outcome[code] = judge(post.instrument_version.parsed, pre.total, post.total)
+        outcome[code] = judge(after.instrument_version.parsed, before.total, after.total)
     return outcome
 
 
