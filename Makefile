@@ -11,7 +11,7 @@ DEMO_ENV := DEBUG=true IKBT_DATA_DIR=$(CURDIR)/var DATABASE_URL=sqlite:///$(DEMO
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
 # The demo database is reset on every run (var/demo.sqlite3 is removed and rebuilt), so each
