@@ -5,6 +5,9 @@ from django_otp.admin import OTPAdminSite
 # The admin (regions, units, staff roles) needs the second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
 
+# A database that cannot be reached answers 503 with a retry message (see the view).
+handler500 = "ikbt.core.views.server_error"
+
 urlpatterns = [
     path("", include("ikbt.core.urls")),
     path("konto/", include("ikbt.accounts.urls")),

@@ -1,7 +1,14 @@
-from django.db import DatabaseError, connection
+import sys
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+
+# Seconds a browser or client is asked to wait before trying again when the database is away.
+RETRY_AFTER_SECONDS = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,3 +31,25 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, or a 503 asking to try again when the database could not be reached
+    (a restart or a failover under way): nothing was saved, and the same request will work
+    in a moment. Rendered without the request's context, which would ask the database."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        title = _("The service is restarting")
+        text = _(
+            "Nothing was saved. Please try again in a minute. If you were writing, go back: "
+            "what you wrote is still in the form."
+        )
+        status = 503
+    else:
+        title = _("Something went wrong")
+        text = _("The error has been logged. Please try again later.")
+        status = 500
+    page = render_to_string("core/error.html", {"title": title, "text": text})
+    response = HttpResponse(page, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

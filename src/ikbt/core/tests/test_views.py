@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from ikbt import settings as project_settings
+from ikbt.core import views
 
 
 def test_healthz_answers_200_when_the_database_answers(db, client):
@@ -64,3 +65,31 @@ def test_every_swedish_string_is_translated():
         assert translation.gettext("Sign in as staff") == "Logga in som personal"
     finally:
         translation.deactivate()
+
+
+def test_a_page_answers_503_with_a_retry_message_while_the_database_is_away(
+    patient_client, monkeypatch
+):
+    def database_down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    patient_client.raise_request_exception = False
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", database_down)
+        response = patient_client.post(reverse("messaging:inbox"), {"body": "Hej"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert "The service is restarting" in response.text
+    assert "Nothing was saved. Please try again in a minute." in response.text
+
+
+def test_any_other_error_answers_the_500_page(client, db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    client.raise_request_exception = False
+    monkeypatch.setattr(views, "render", broken)
+    response = client.get(reverse("core:home"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "Retry-After" not in response
