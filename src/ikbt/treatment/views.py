@@ -5,7 +5,7 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count, Max, Min, Prefetch, Q
+from django.db.models import F, Func, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +19,7 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.workdays import add_working_days
 from ikbt.measurement.chart import charts_for
-from ikbt.measurement.models import Response
+from ikbt.measurement.models import Response, RiskFlag
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership
@@ -27,7 +27,13 @@ from ikbt.patients.access import care_relationships_for_staff, get_patient_for_s
 from ikbt.programs.rendering import VersionParts, page_blocks
 from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
 from ikbt.treatment import actions
-from ikbt.treatment.models import EndReason, Enrollment, ReplyTemplate, WorksheetAnswer
+from ikbt.treatment.models import (
+    EndReason,
+    Enrollment,
+    ModuleProgress,
+    ReplyTemplate,
+    WorksheetAnswer,
+)
 from ikbt.treatment.outcome import compute_outcome
 from ikbt.treatment.unlocking import unlocked_module_keys
 
@@ -214,65 +220,53 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
 # --- Therapist ----------------------------------------------------------------------------
 
 
+def _per_enrollment(related, function: str, field: str = "pk") -> Subquery:
+    """One figure per enrollment (COUNT, MIN or MAX of ``field``) from a related table, as a
+    subquery: joining several related tables in one query would multiply their rows (each
+    message by each answer by each worksheet) before counting."""
+    return Subquery(
+        related.order_by().annotate(figure=Func(F(field), function=function)).values("figure")
+    )
+
+
 @staff_required
 def caseload(request: HttpRequest) -> HttpResponse:
     """The therapist's patients in treatment, sorted by what needs them, each with why."""
     now = timezone.now()
     patient_ids = care_relationships_for_staff(request.user).values("patient_id")
+    open_flags = RiskFlag.objects.filter(
+        patient=OuterRef("patient_id"), acknowledged_at__isnull=True
+    )
+    unread = Message.objects.filter(
+        thread__patient=OuterRef("patient_id"), sender__kind="patient", read_at__isnull=True
+    )
+    progress = ModuleProgress.objects.filter(enrollment=OuterRef("pk"))
+    worksheets = WorksheetAnswer.objects.filter(enrollment=OuterRef("pk"))
+    unreviewed = worksheets.filter(reviewed_at__isnull=True)
     enrollments = (
         Enrollment.objects.filter(patient_id__in=patient_ids, status=Enrollment.Status.ACTIVE)
         .select_related("patient", "unit", "program_version__program")
         .annotate(
-            open_flags=Count(
-                "patient__risk_flags",
-                filter=Q(patient__risk_flags__acknowledged_at__isnull=True),
-                distinct=True,
+            open_flags=_per_enrollment(open_flags, "COUNT"),
+            oldest_flag=_per_enrollment(open_flags, "MAX", "raised_at"),
+            unanswered=_per_enrollment(unread, "COUNT"),
+            oldest_unread=_per_enrollment(unread, "MIN", "sent_at"),
+            homework_waiting=_per_enrollment(
+                progress.filter(reported_at__isnull=False, feedback_at__isnull=True), "COUNT"
             ),
-            unanswered=Count(
-                "patient__threads__messages",
-                filter=Q(
-                    patient__threads__messages__sender__kind="patient",
-                    patient__threads__messages__read_at__isnull=True,
+            last_module=_per_enrollment(progress, "MAX", "completed_at"),
+            worksheets_waiting=_per_enrollment(
+                unreviewed.filter(handed_in_at__isnull=False), "COUNT"
+            ),
+            oldest_handed_in=_per_enrollment(unreviewed, "MIN", "handed_in_at"),
+            last_worksheet=_per_enrollment(worksheets, "MAX", "updated_at"),
+            overdue=_per_enrollment(
+                Response.objects.filter(
+                    patient=OuterRef("patient_id"),
+                    status=Response.Status.IN_PROGRESS,
+                    started_at__lt=now - datetime.timedelta(days=7),
                 ),
-                distinct=True,
-            ),
-            homework_waiting=Count(
-                "progress",
-                filter=Q(progress__reported_at__isnull=False, progress__feedback_at__isnull=True),
-                distinct=True,
-            ),
-            worksheets_waiting=Count(
-                "worksheet_answers",
-                filter=Q(
-                    worksheet_answers__handed_in_at__isnull=False,
-                    worksheet_answers__reviewed_at__isnull=True,
-                ),
-                distinct=True,
-            ),
-            overdue=Count(
-                "patient__responses",
-                filter=Q(
-                    patient__responses__status="in_progress",
-                    patient__responses__started_at__lt=now - datetime.timedelta(days=7),
-                ),
-                distinct=True,
-            ),
-            oldest_handed_in=Min(
-                "worksheet_answers__handed_in_at",
-                filter=Q(worksheet_answers__reviewed_at__isnull=True),
-            ),
-            oldest_unread=Min(
-                "patient__threads__messages__sent_at",
-                filter=Q(
-                    patient__threads__messages__sender__kind="patient",
-                    patient__threads__messages__read_at__isnull=True,
-                ),
-            ),
-            last_worksheet=Max("worksheet_answers__updated_at"),
-            last_module=Max("progress__completed_at"),
-            oldest_flag=Max(
-                "patient__risk_flags__raised_at",
-                filter=Q(patient__risk_flags__acknowledged_at__isnull=True),
+                "COUNT",
             ),
         )
     )

@@ -1,9 +1,12 @@
 """A patient works through a module and the therapist follows and gives feedback."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
@@ -290,3 +293,33 @@ def test_homework_report_saves_as_typed_and_unfinished_worksheets_show_at_home(
     )
     home = patient_client.get(reverse("treatment:home"))
     assert "Finish and hand in: Andningslogg" in home.text
+
+
+def test_caseload_counts_each_kind_of_waiting_work_once_however_much_of_the_rest(
+    therapist_client, enrollment, patient, unit
+):
+    from ikbt.measurement.actions import current_version, response_start
+    from ikbt.measurement.models import Response, RiskFlag
+    from ikbt.messaging.actions import message_send, thread_start
+
+    now = timezone.now()
+    thread = thread_start(patient, patient.user, "Fråga", "Första")
+    message_send(thread, patient.user, "Andra")
+    for _ in range(3):
+        response_start(patient, current_version("GAD-7"))
+    Response.objects.filter(patient=patient).update(started_at=now - timedelta(days=8))
+    RiskFlag.objects.create(patient=patient, unit=unit, response=Response.objects.first())
+    for key in ("a", "b"):
+        WorksheetAnswer.objects.create(enrollment=enrollment, worksheet_key=key, handed_in_at=now)
+    ModuleProgress.objects.create(enrollment=enrollment, module_key="m", reported_at=now)
+
+    page = therapist_client.get(reverse("treatment:caseload"))
+
+    [row] = page.context["rows"]
+    assert [text for _, text, _ in row["reasons"]] == [
+        "Risk flag",
+        "Unanswered messages: 2",
+        "Homework waiting for feedback: 1",
+        "Handed-in worksheets to read: 2",
+        "Questionnaires overdue: 3",
+    ]
