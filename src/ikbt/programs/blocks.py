@@ -11,6 +11,7 @@ Text is rendered from Markdown and then sanitised with nh3 (the Rust ammonia lib
 script, style or event handler an author (or an imported package) writes reaches a patient.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -72,7 +73,10 @@ def parse_page(source: str) -> list[Block]:
     return blocks
 
 
+@functools.lru_cache(maxsize=4096)
 def render_markdown(text: str) -> SafeString:
+    """Markdown to sanitised HTML. Kept per process by text: a module page renders the same
+    paragraphs for every patient."""
     html = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
     clean = nh3.clean(
         html,
