@@ -21,7 +21,7 @@ demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(DEMO_ENV) $(IKBT) migrate --noinput
 	$(DEMO_ENV) $(IKBT) demo
-	$(DEMO_ENV) sh -c '$(IKBT) db_worker & worker=$$!; \
+	$(DEMO_ENV) sh -c '$(IKBT) worker & worker=$$!; \
 		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 		$(IKBT) runserver 127.0.0.1:8000'
 

@@ -169,9 +169,7 @@ def run() -> dict:
         "doubled": len(doubled),
         "failures": kinds,
         "restart_seconds": round(postgres_back - restart_started, 2),
-        "first_after_seconds": (
-            round(first_after - postgres_back, 2) if first_after else None
-        ),
+        "first_after_seconds": (round(first_after - postgres_back, 2) if first_after else None),
         "error_window_seconds": (
             round(max(error_moments) - min(error_moments), 2) if error_moments else 0
         ),

@@ -213,6 +213,18 @@ TASKS = {
         )
     }
 }
+# Task workers (``ikbt worker``) beat every TASK_WORKER_HEARTBEAT_SECONDS; a task still marked
+# running when its worker has been silent for TASK_WORKER_GRACE_SECONDS (the worker was killed,
+# its machine lost power) is queued again for another worker. See docs/deploy.md.
+TASK_WORKER_HEARTBEAT_SECONDS = env_int("TASK_WORKER_HEARTBEAT_SECONDS", 5)
+TASK_WORKER_GRACE_SECONDS = env_int("TASK_WORKER_GRACE_SECONDS", 30)
+if TASK_WORKER_HEARTBEAT_SECONDS < 1:
+    raise ImproperlyConfigured("TASK_WORKER_HEARTBEAT_SECONDS must be at least 1.")
+if TASK_WORKER_GRACE_SECONDS < 3 * TASK_WORKER_HEARTBEAT_SECONDS:
+    # A worker that misses a beat or two (a slow database) must not have its task run twice.
+    raise ImproperlyConfigured(
+        "TASK_WORKER_GRACE_SECONDS must be at least three times TASK_WORKER_HEARTBEAT_SECONDS."
+    )
 
 # E-mail and SMS. Neither ever carries health content (see ikbt.notifications).
 EMAIL_BACKEND = env_choice(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, log_list_access
+from ikbt.core.submissions import submitted_once
 from ikbt.intake import actions
 from ikbt.intake.access import (
     admin_unit_ids,
@@ -66,6 +67,7 @@ def eservice(request: HttpRequest, region_code: str) -> HttpResponse:
 
 
 @patient_required
+@submitted_once
 def register(request: HttpRequest, offering_id: int) -> HttpResponse:
     offering = get_object_or_404(
         Offering.objects.select_related("unit__region", "program"), pk=offering_id

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
+from ikbt.core.submissions import submitted_once
 from ikbt.messaging import actions
 from ikbt.messaging.models import Thread
 from ikbt.patients.access import get_patient_for_staff
@@ -44,6 +45,7 @@ def _threads(patient, reader_is_patient: bool):
 
 
 @patient_required
+@submitted_once
 def inbox(request: HttpRequest) -> HttpResponse:
     patient = request.user.patient
     form = NewThreadForm(request.POST or None)
@@ -93,6 +95,7 @@ def _thread_page(request, thread: Thread, template: str, back: str, extra: dict)
 
 
 @patient_required
+@submitted_once
 def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = get_object_or_404(Thread, pk=thread_id, patient__user=request.user)
     return _thread_page(
@@ -105,6 +108,7 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 
 @staff_required
+@submitted_once
 def patient_threads(request: HttpRequest, patient_id: int) -> HttpResponse:
     access = get_patient_for_staff(request, patient_id, detail="messages")
     form = NewThreadForm(request.POST or None)
@@ -126,6 +130,7 @@ def patient_threads(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @staff_required
+@submitted_once
 def staff_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     patient_id = Thread.objects.filter(pk=thread_id).values_list("patient_id", flat=True).first()
     if patient_id is None:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
+from ikbt.core.submissions import submitted_once
 from ikbt.core.workdays import add_working_days
 from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import Response, RiskFlag
@@ -360,6 +361,7 @@ def _staff_enrollment(request: HttpRequest, enrollment_id: int, **log) -> Enroll
 
 
 @staff_required
+@submitted_once
 def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     """The treatment record: modules with progress, homework and feedback, worksheets."""
     enrollment = _staff_enrollment(request, enrollment_id, detail="treatment record")

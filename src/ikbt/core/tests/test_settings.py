@@ -39,3 +39,15 @@ def test_misspelt_debug_stops_the_server(tmp_path):
     result = run_check(tmp_path, DEBUG="ture")
     assert result.returncode != 0
     assert "DEBUG='ture' is not a boolean" in result.stderr
+
+
+def test_a_grace_period_of_fewer_than_three_heartbeats_stops_the_server(tmp_path):
+    # A worker missing one beat (a slow database) would otherwise have its task run twice.
+    result = run_check(
+        tmp_path, DEBUG="true", TASK_WORKER_HEARTBEAT_SECONDS="10", TASK_WORKER_GRACE_SECONDS="20"
+    )
+    assert result.returncode != 0
+    assert (
+        "TASK_WORKER_GRACE_SECONDS must be at least three times TASK_WORKER_HEARTBEAT_SECONDS"
+        in result.stderr
+    )

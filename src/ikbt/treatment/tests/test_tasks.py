@@ -101,6 +101,7 @@ def test_reminders_command_queues_every_task(db, capsys):
         "nudge_inactive_patients",
         "escalate_overdue_replies",
         "escalate_risk_flags",
+        "forget_form_submissions",
     ):
         assert name in out
 

@@ -1,11 +1,12 @@
 """``ikbt reminders``: queue the reminder, nudge and escalation tasks for the worker.
 
-Run it every 15 minutes (cron or a systemd timer) beside ``ikbt db_worker``; with
+Run it every 15 minutes (cron or a systemd timer) beside ``ikbt worker``; with
 ``--now`` it runs them in this process instead. Every task is safe to run twice.
 """
 
 from django.core.management.base import BaseCommand
 
+from ikbt.core.tasks import forget_form_submissions
 from ikbt.measurement.tasks import escalate_risk_flags
 from ikbt.treatment.tasks import (
     escalate_overdue_replies,
@@ -18,6 +19,7 @@ TASKS = [
     nudge_inactive_patients,
     escalate_overdue_replies,
     escalate_risk_flags,
+    forget_form_submissions,
 ]
 
 
