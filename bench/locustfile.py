@@ -92,7 +92,8 @@ class Patient(Person):
         page = self.client.get(
             self.me["module"], name="patient: module page", headers=self.headers
         )
-        self.revision = int(REVISION.search(page.content).group(1))
+        found = REVISION.search(page.content or b"")
+        self.revision = int(found.group(1)) if found else 0
 
     @task(3)
     def home(self) -> None:

@@ -39,13 +39,16 @@ def patient_entry(enrollment: Enrollment, therapist) -> dict:
     patient = enrollment.patient
     version = enrollment.program_version
     module = version.modules.order_by("position").first()
-    # The module page the patient reads is the first one with a worksheet on it, so the
-    # simulated patient loads the worksheet's revision the way a browser does.
+    # The module page the patient reads is the first one with a worksheet on it, if any, so
+    # the simulated patient loads the worksheet's revision the way a browser does.
     number, sheet_key = next(
-        (number, block.argument)
-        for number, page in enumerate(module.pages.order_by("position"), start=1)
-        for block in parse_page(page.source)
-        if block.kind == "worksheet"
+        (
+            (number, block.argument)
+            for number, page in enumerate(module.pages.order_by("position"), start=1)
+            for block in parse_page(page.source)
+            if block.kind == "worksheet"
+        ),
+        (1, version.worksheets.order_by("key").values_list("key", flat=True).first()),
     )
     sheet = version.worksheets.get(key=sheet_key)
     thread = messaging.thread_start(patient, therapist, "Välkommen", "Hej! Välkommen.")
