@@ -166,6 +166,9 @@ class Slot(models.Model):
         verbose_name=_("booked by"),
     )
     booked_at = models.DateTimeField(_("booked"), null=True, blank=True)
+    # The booking (its booked_at) the reminder was sent for: a task run twice sends once,
+    # and a time booked again after a cancellation gets its own reminder.
+    reminded_for = models.DateTimeField(_("reminder sent for booking"), null=True, blank=True)
 
     class Meta:
         ordering = ["starts_at"]

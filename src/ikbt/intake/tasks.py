@@ -1,6 +1,7 @@
 """Assessment reminders: content-free, sent the day before."""
 
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 from django_tasks import task
@@ -10,12 +11,21 @@ from ikbt.notifications.sms import send_sms
 
 
 @task()
+@transaction.atomic
 def remind_assessment(slot_id: int) -> bool:
     """Remind the patient of a booked time. The text says only that there is a booked time;
-    the patient signs in to see when and how. Nothing is sent for a time no longer booked."""
-    slot = Slot.objects.select_related("registration__patient__user").filter(pk=slot_id).first()
-    if slot is None or slot.registration is None:
+    the patient signs in to see when and how. Nothing is sent for a time no longer booked,
+    and a booking is reminded of once however often the task runs."""
+    slot = (
+        Slot.objects.select_for_update(of=("self",))
+        .select_related("registration__patient__user")
+        .filter(pk=slot_id)
+        .first()
+    )
+    if slot is None or slot.registration is None or slot.reminded_for == slot.booked_at:
         return False
+    slot.reminded_for = slot.booked_at
+    slot.save(update_fields=["reminded_for"])
     patient = slot.registration.patient
     with translation.override(patient.user.language):
         body = render_to_string("intake/reminder.txt").strip()

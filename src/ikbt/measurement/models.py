@@ -167,6 +167,7 @@ class RiskFlag(models.Model):
         verbose_name=_("unit"),
     )
     raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    notified_at = models.DateTimeField(_("therapists told"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(

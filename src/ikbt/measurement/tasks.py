@@ -19,9 +19,18 @@ def working_day_after(moment: datetime.datetime) -> datetime.datetime:
 
 
 @task()
+@transaction.atomic
 def notify_risk_flag(flag_id: int) -> int:
-    """Tell the patient's therapists at the flag's unit, without saying what it is about."""
-    flag = RiskFlag.objects.select_related("patient").get(pk=flag_id)
+    """Tell the patient's therapists at the flag's unit, without saying what it is about;
+    once, however often the task runs. The notices go out before the mark is committed, so a
+    worker dying in between sends them again rather than not at all."""
+    flag = (
+        RiskFlag.objects.select_for_update(of=("self",)).select_related("patient").get(pk=flag_id)
+    )
+    if flag.notified_at is not None:
+        return 0
+    flag.notified_at = timezone.now()
+    flag.save(update_fields=["notified_at"])
     relationships = (
         CareRelationship.objects.active()
         .filter(patient=flag.patient, unit=flag.unit)

@@ -357,10 +357,17 @@ def test_reminder_carries_no_health_content(registration, offering, therapist):
     )
     actions.slot_book(slot, registration, by=therapist)
     assert remind_assessment.call(slot.pk) is True
+    assert remind_assessment.call(slot.pk) is False  # run twice by a worker: sent once
     (message,) = sms.outbox
     assert message.body == "Du har en bokad tid hos Open iKBT. Logga in för att se när och hur."
     Slot.objects.filter(pk=slot.pk).update(registration=None)
     assert remind_assessment.call(slot.pk) is False
+    # Booked again after a cancellation: the new booking gets its own reminder.
+    Slot.objects.filter(pk=slot.pk).update(
+        registration=registration, booked_at=timezone.now() + datetime.timedelta(minutes=1)
+    )
+    assert remind_assessment.call(slot.pk) is True
+    assert len(sms.outbox) == 2
 
 
 def test_unit_admin_moves_a_treatment_and_the_care_relationship_follows(

@@ -12,7 +12,7 @@ from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows
 from ikbt.measurement import actions
 from ikbt.measurement.models import Response, RiskFlag
-from ikbt.measurement.tasks import escalate_risk_flags, working_day_after
+from ikbt.measurement.tasks import escalate_risk_flags, notify_risk_flag, working_day_after
 
 PHQ9_CALM = {f"answer_{index}": 0 for index in range(9)}
 PHQ9_CRITICAL = {**PHQ9_CALM, "answer_0": 2, "answer_1": 2, "answer_8": 1}
@@ -107,6 +107,8 @@ def test_critical_answer_raises_a_flag_and_shows_help_at_once(
     (notice,) = mail.outbox
     assert notice.to == [therapist.email]
     assert "Petra" not in notice.body and "PHQ" not in notice.body
+    assert notify_risk_flag.call(flag.pk) == 0  # a worker running it again sends nothing
+    assert len(mail.outbox) == 1
 
 
 def test_flag_is_first_on_the_therapists_list_until_acknowledged(
