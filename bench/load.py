@@ -1,7 +1,6 @@
 """The load run: gunicorn on PostgreSQL, locust on loopback, our pages against the floor.
 
-    .venv/bin/python bench/load.py               # about 4 minutes; writes docs/performance.md
-    .venv/bin/python bench/load.py --reuse       # keep the database and scenario of a last run
+    .venv/bin/python bench/load.py               # about 5 minutes; writes docs/performance.md
 
 1. A database of its own (``ikbt_load``) gets the demo plus a caseload of 40 patients for
    every demo therapist (bench/scenario.py), and gunicorn serves it with production settings.
@@ -118,10 +117,9 @@ def run(args) -> dict:
     scenario = WORK / "scenario.json"
     database_url = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
     env = server_env(database_url, WORK / "data")
-    if not (args.reuse and scenario.exists()):
-        database_recreate(DATABASE)
-        print("preparing the database (demo, caseloads, sessions)…", flush=True)
-        site_prepare(env, scenario, args.caseload)
+    database_recreate(DATABASE)
+    print("preparing the database (demo, caseloads, sessions)…", flush=True)
+    site_prepare(env, scenario, args.caseload)
     with Gunicorn(env, args.workers, WORK / "gunicorn.log") as server:
         print(f"serving on {server.url} with {args.workers} workers", flush=True)
         locust(server.url, ["Patient", "Therapist", "Floor"], 20, 10, "warmup", rate=2.0)
@@ -205,7 +203,6 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=60.0, help="requests per second at peak")
     parser.add_argument("--person-rate", type=float, default=1.0)
     parser.add_argument("--caseload", type=int, default=40, help="patients per therapist")
-    parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
     result = run(args)
