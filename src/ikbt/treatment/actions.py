@@ -103,10 +103,17 @@ def worksheet_save(
     enrollment: Enrollment, worksheet_key: str, data: dict, *, revision: int
 ) -> WorksheetAnswer:
     """Save what the patient wrote, unless another device saved since ``revision`` was loaded;
-    then nothing is overwritten and the caller shows both (no text is lost)."""
+    then nothing is overwritten and the caller shows both (no text is lost).
+
+    A save of exactly the text already saved is no conflict: pressing "Save" or "Hand in"
+    right after typing sends the same text twice, once by the autosave that leaving the field
+    starts and once by the button, and whichever arrives second holds the older revision.
+    """
     answer, _created = WorksheetAnswer.objects.select_for_update().get_or_create(
         enrollment=enrollment, worksheet_key=worksheet_key
     )
+    if answer.revision != revision and answer.data == data:
+        return answer
     if answer.revision != revision:
         raise WorksheetConflict(answer)
     answer.data = data

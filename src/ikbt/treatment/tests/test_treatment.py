@@ -95,6 +95,20 @@ def test_two_devices_do_not_overwrite_each_other(patient, enrollment):
     assert answer.data == {"formaga": 6, "lart": "Skrivet i telefonen"}
 
 
+def test_hand_in_right_after_typing_is_no_conflict(patient_client, enrollment):
+    """Leaving the last field autosaves it while the button sends the same text with the
+    revision the page held: whichever arrives second must not be refused."""
+    url = save_url(enrollment, "veckoreflektion")
+    text = {"lart": "Att ångesten går över", "formaga": "7"}
+    autosave = patient_client.post(url, {"revision": "0", **text}, headers={"HX-Request": "true"})
+    assert autosave.status_code == 200
+    hand_in = patient_client.post(url, {"revision": "0", **text, "hand_in": "1"})
+    assert hand_in.status_code == 302
+    answer = WorksheetAnswer.objects.get()
+    assert answer.data == {"formaga": 7, "lart": "Att ångesten går över"}
+    assert (answer.revision, answer.handed_in_at is not None) == (1, True)
+
+
 def test_homework_feedback_unlocks_the_next_module(
     patient_client, therapist_client, enrollment, therapist, django_capture_on_commit_callbacks
 ):
