@@ -86,11 +86,10 @@ def _thread_page(request, thread: Thread, template: str, back: str, extra: dict)
     shown = thread.messages.select_related("sender").order_by("sent_at", "pk")
     if request.user.is_patient:
         shown = shown.filter(held_for_review=False)
-    messages = list(shown)
     return render(
         request,
         template,
-        {"thread": thread, "messages": messages, "form": form, "back": back, **extra},
+        {"thread": thread, "thread_messages": list(shown), "form": form, "back": back, **extra},
     )
 
 

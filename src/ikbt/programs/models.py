@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import Region
@@ -131,6 +131,11 @@ class ProgramVersion(models.Model):
 
     def title(self, language: str = "sv") -> str:
         return (self.title_en if language == "en" else "") or self.title_sv
+
+    @property
+    def title_shown(self) -> str:
+        """The title in the language of the page it is shown on (Swedish if not translated)."""
+        return self.title(translation.get_language() or "sv")
 
 
 class Module(models.Model):

@@ -88,4 +88,4 @@ def test_thread_query_count_is_fixed(therapist_client, patient, count, django_as
     therapist_client.get(reverse("core:home"))
     with django_assert_num_queries(11):
         page = therapist_client.get(reverse("messaging:staff_thread", args=[thread.pk]))
-    assert len(page.context["messages"]) == count
+    assert len(page.context["thread_messages"]) == count
