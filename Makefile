@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DB := $(CURDIR)/var/demo.sqlite3
 DEMO_ENV := DEBUG=true IKBT_DATA_DIR=$(CURDIR)/var DATABASE_URL=sqlite:///$(DEMO_DB)
 
-.PHONY: demo test lint format messages clean
+.PHONY: demo test lint format messages bench faults clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ format: $(STAMP)
 messages: $(STAMP)
 	cd src/ikbt && DEBUG=true ../../$(IKBT) makemessages --locale sv --no-obsolete --no-location
 	cd src/ikbt && DEBUG=true ../../$(IKBT) compilemessages --locale sv
+
+# Every benchmark on the PostgreSQL at 127.0.0.1:5432 (about 45 minutes); the figures and the
+# machine go into docs/performance.md.
+bench: $(STAMP)
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test $(VENV)/bin/python bench/query_counts.py
+	$(VENV)/bin/python bench/load.py
+	$(VENV)/bin/python bench/scale.py
+
+# PostgreSQL restarted under a write load (this machine's PostgreSQL restarts); into
+# docs/reliability.md.
+faults: $(STAMP)
+	$(VENV)/bin/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) var
