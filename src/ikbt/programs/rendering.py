@@ -1,10 +1,17 @@
-"""A page as the patient sees it: its blocks with what each needs, fetched once per version."""
+"""A page as the patient sees it: its blocks with what each needs, fetched once per version.
+
+A published version never changes (``actions.ensure_draft``), so what a patient's pages need of
+it (modules with their pages, worksheets, quizzes, media) is read once per process and kept,
+keyed by the version and the moment it was published. A draft is read afresh every time.
+"""
+
+import functools
 
 from django.urls import reverse
 
 from ikbt.measurement.models import Instrument, InstrumentVersion
 from ikbt.programs.blocks import parse_page, render_markdown
-from ikbt.programs.models import Page, ProgramVersion
+from ikbt.programs.models import Module, Page, ProgramVersion
 
 
 class VersionParts:
@@ -14,7 +21,11 @@ class VersionParts:
         self.worksheets = {sheet.key: sheet for sheet in version.worksheets.all()}
         self.quizzes = {quiz.key: quiz for quiz in version.quizzes.all()}
         self.media = {media.name: media for media in version.media.all()}
-        self.instruments = set(Instrument.objects.values_list("code", flat=True))
+
+    @property
+    def instruments(self) -> set[str]:
+        """Asked only by a page that has a questionnaire block, afresh each time."""
+        return set(Instrument.objects.values_list("code", flat=True))
 
     def media_url(self, name: str) -> str:
         media = self.media.get(name)
@@ -26,6 +37,36 @@ class VersionParts:
             return ""
         with media.file.open("rb") as file:
             return file.read().decode("utf-8", errors="replace")
+
+
+def version_parts(version: ProgramVersion) -> VersionParts:
+    """The version's parts, kept per process once it is published."""
+    if not version.is_published:
+        return VersionParts(version)
+    return _published_parts(version.pk, version.published_at)
+
+
+@functools.lru_cache(maxsize=64)
+def _published_parts(version_id: int, published_at) -> VersionParts:
+    return VersionParts(ProgramVersion.objects.get(pk=version_id))
+
+
+def version_modules(version: ProgramVersion) -> list[Module]:
+    """The version's modules in order, each with its pages fetched; kept once published."""
+    if not version.is_published:
+        return _modules(version.pk)
+    return _published_modules(version.pk, version.published_at)
+
+
+def _modules(version_id: int) -> list[Module]:
+    return list(
+        Module.objects.filter(version_id=version_id).order_by("position").prefetch_related("pages")
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _published_modules(version_id: int, published_at) -> list[Module]:
+    return _modules(version_id)
 
 
 def page_blocks(page: Page, parts: VersionParts) -> list[dict]:

@@ -25,7 +25,7 @@ from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
-from ikbt.programs.rendering import VersionParts, page_blocks
+from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
 from ikbt.treatment import actions
 from ikbt.treatment.models import (
@@ -50,9 +50,7 @@ def _patient_enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
 
 
 def _modules_with_state(enrollment: Enrollment):
-    modules = list(
-        enrollment.program_version.modules.order_by("position").prefetch_related("pages")
-    )
+    modules = version_modules(enrollment.program_version)
     progress = {row.module_key: row for row in enrollment.progress.all()}
     unlocked = set(unlocked_module_keys(enrollment, modules, progress))
     return [(module, progress.get(module.key), module.key in unlocked) for module in modules]
@@ -150,7 +148,7 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
     if not 1 <= number <= len(pages):
         raise Http404
     page = pages[number - 1]
-    parts = VersionParts(enrollment.program_version)
+    parts = version_parts(enrollment.program_version)
     answers = {answer.worksheet_key: answer for answer in enrollment.worksheet_answers.all()}
     blocks = page_blocks(page, parts)
     for block in blocks:
