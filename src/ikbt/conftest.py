@@ -29,7 +29,8 @@ def list_rows(*defaults: int) -> list[int]:
 
 # --- Logs carry no personal data ---------------------------------------------------------
 # Every log record of the whole run is kept and, when the run ends, searched for what must
-# never reach a log: personal identity numbers, passwords, backup codes. A hit fails the run.
+# never reach a log: personal identity numbers, passwords, backup codes, and the text of every
+# message sent in the run (longer than a greeting). A hit fails the run.
 SECRETS_IN_LOGS = [
     # Personal identity numbers, 12 digits or the ten-digit form; not inside a longer word
     # such as a UUID (whose groups of hex digits can look like one).
@@ -40,28 +41,50 @@ SECRETS_IN_LOGS = [
 ]
 
 
+MESSAGE_TEXT_MIN_LENGTH = 12
+
+
 class LogRecorder(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.leaks: list[str] = []
+        self.texts: list[str] = []
+        self.message_texts: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
         except Exception:  # a record whose arguments do not format: judge the template
             text = str(record.msg)
+        self.texts.append(text)
         if any(pattern.search(text) for pattern in SECRETS_IN_LOGS):
             self.leaks.append(f"{record.name}: {text[:300]}")
+
+    def remember_message(self, sender, instance, **kwargs) -> None:
+        body = instance.body.strip()
+        if len(body) >= MESSAGE_TEXT_MIN_LENGTH:
+            self.message_texts.add(body)
+
+    def message_leaks(self) -> list[str]:
+        return [
+            f"message text: {body[:100]}"
+            for body in self.message_texts
+            if any(body in text for text in self.texts)
+        ]
 
 
 LOG_RECORDER = LogRecorder()
 
 
 def pytest_configure(config) -> None:
+    from django.db.models.signals import post_save
+
     logging.getLogger().addHandler(LOG_RECORDER)
+    post_save.connect(LOG_RECORDER.remember_message, sender="messaging.Message", weak=False)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
+    LOG_RECORDER.leaks += LOG_RECORDER.message_leaks()
     if LOG_RECORDER.leaks:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
