@@ -8,6 +8,7 @@
 import logging
 import os
 import re
+import shutil
 
 import pytest
 from django.test import Client
@@ -92,6 +93,29 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             for leak in LOG_RECORDER.leaks[:20]:
                 reporter.write_line(f"  {leak}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- A real browser ------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)"
+)
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download does not work
+    here), one per test: started before the test's database is set up, a browser shared by
+    several tests would keep them from getting back the data the migrations load."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running; the test's own ORM calls are safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ comes before them, in ``STEPS``. A page that another role was shown with the sam
 same elements (text aside) is not checked twice: that keeps the run under a minute.
 """
 
-import os
-import shutil
 from collections.abc import Callable
 from html.parser import HTMLParser
 
@@ -22,15 +20,14 @@ from django.conf import settings
 from django.urls import reverse
 
 from ikbt import factories
+from ikbt.conftest import needs_chromium
 from ikbt.core.tests import test_access_matrix as matrix
 from ikbt.organisations.models import StaffRole
 from ikbt.research import actions as research_actions
 from ikbt.research.models import Study
 
-CHROMIUM = shutil.which("chromium")
-
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -125,19 +122,6 @@ STEPS: dict[str, tuple[str, Callable]] = {
 # --- The browser -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running; the test's own ORM calls are safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
 class Shape(HTMLParser):
     """What a page is made of: its elements, their attributes' names and their classes,
     without text or values, for the header (the role's menu) and the main content apart."""
@@ -205,8 +189,8 @@ class Checker:
                 )
 
 
-def test_every_page_has_no_serious_or_critical_violation(live_server, browser, world):
-    checker = Checker(browser, world, live_server.url)
+def test_every_page_has_no_serious_or_critical_violation(live_server, chromium, world):
+    checker = Checker(chromium, world, live_server.url)
     for role in CHECKED_ROLES:
         checker.sign_in(role)
         for name in pages_for(role):

@@ -3,42 +3,32 @@ with a one-time code, answer a questionnaire that saves as it goes, under the st
 Security Policy, with no error in the browser's console."""
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from ikbt.conftest import needs_chromium
 from ikbt.measurement import actions as measurement
 from ikbt.measurement.models import Response
 from ikbt.notifications import sms
 
-CHROMIUM = shutil.which("chromium")
-
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
 @pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running; the test's own ORM calls are safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-        errors: list[str] = []
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "response",
-            lambda answer: answer.status >= 400 and errors.append(f"{answer.status} {answer.url}"),
-        )
-        yield page, errors
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+def browser_page(chromium):
+    page = chromium.new_page(viewport={"width": 390, "height": 844})  # a phone
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "response",
+        lambda answer: answer.status >= 400 and errors.append(f"{answer.status} {answer.url}"),
+    )
+    return page, errors
 
 
 def test_patient_signs_in_and_answers_on_a_phone(live_server, browser_page, patient):

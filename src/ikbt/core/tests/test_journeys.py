@@ -10,7 +10,6 @@ names (else in the test's own temporary folder).
 import datetime
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,13 @@ from django.core import mail
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from playwright.sync_api import Response as BrowserResponse
 
 from ikbt import factories
 from ikbt.accounts.models import PatientCodeDevice, User
 from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import needs_chromium
 from ikbt.intake import actions as intake
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement import actions as measurement
@@ -41,10 +41,8 @@ from ikbt.programs.package import PACKAGES, read_package
 from ikbt.treatment import actions as treatment
 from ikbt.treatment.models import Enrollment, ModuleProgress, TimeEntry, WorksheetAnswer
 
-CHROMIUM = shutil.which("chromium")
-
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)"),
+    needs_chromium,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -115,22 +113,6 @@ class Person:
         self.page.get_by_role("navigation", name="Main menu").get_by_role(
             "link", name=name, exact=True
         ).click()
-
-
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    """A browser per test. Playwright started for the whole module, before the first test's
-    database is set up, gives the tests a database connection of their own, and from the
-    second test on the data the migrations load is no longer restored after the flush."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running; the test's own ORM calls are safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
