@@ -203,6 +203,14 @@ def test_another_patient_cannot_open_the_questionnaire(client, sent, db):
     assert client.get(answer_url(sent)).status_code == 404
 
 
+def test_a_questionnaire_asked_for_later_shows_when_it_is_due(therapist_client, patient, phq9):
+    later = timezone.now() + datetime.timedelta(weeks=3)
+    actions.response_start(patient, phq9, occasion="weekly", due_at=later)
+    page = therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
+    assert f"due {timezone.localtime(later):%Y-%m-%d}" in page.text
+    assert "sent" not in page.text.split("Not yet answered", 1)[1]
+
+
 def test_chart_and_table_show_the_scores(therapist_client, patient, phq9):
     for answers in ([3] * 9, [1] * 9):
         actions.response_submit(actions.response_start(patient, phq9), answers)
