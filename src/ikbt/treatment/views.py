@@ -197,10 +197,13 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
     try:
         answer = actions.worksheet_save(enrollment, key, data, revision=int(revision))
     except actions.WorksheetConflict as conflict:
+        mine = [{**field, "value": data.get(field["key"])} for field in sheet.fields]
         return render(
             request,
-            "treatment/_worksheet_conflict.html",
-            {"current": conflict.current, "mine": data, "sheet": sheet},
+            "treatment/_worksheet_conflict.html"
+            if request.htmx
+            else "treatment/worksheet_conflict.html",
+            {"current": conflict.current, "rows": mine, "sheet": sheet, "enrollment": enrollment},
             status=409,
         )
     if "hand_in" in request.POST:

@@ -93,6 +93,11 @@ def test_two_devices_do_not_overwrite_each_other(patient, enrollment):
     assert "Skrivet på datorn" in conflict.text  # the laptop's text is shown back, not lost
     answer = WorksheetAnswer.objects.get()
     assert answer.data == {"formaga": 6, "lart": "Skrivet i telefonen"}
+    # Without JavaScript the same answer is a whole page, the kept text under its labels.
+    page = laptop.post(url, {"revision": "0", "lart": "Skrivet på datorn", "formaga": "3"})
+    assert page.status_code == 409
+    assert "<h1>" in page.text and "Skrivet på datorn" in page.text
+    assert "lart:" not in page.text
 
 
 def test_hand_in_right_after_typing_is_no_conflict(patient_client, enrollment):
