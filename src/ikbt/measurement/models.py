@@ -142,6 +142,15 @@ class Response(models.Model):
     def is_submitted(self) -> bool:
         return self.status == self.Status.SUBMITTED
 
+    @property
+    def occasion_label(self) -> str:
+        """When in the treatment it is asked ("Weekly", "Before start"), or "" if not planned."""
+        from ikbt.programs.models import MeasurementPoint
+
+        if self.occasion not in MeasurementPoint.When.values:
+            return ""
+        return MeasurementPoint.When(self.occasion).label
+
 
 class RiskFlagQuerySet(models.QuerySet):
     def open(self) -> "RiskFlagQuerySet":

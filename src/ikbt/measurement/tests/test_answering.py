@@ -203,6 +203,13 @@ def test_another_patient_cannot_open_the_questionnaire(client, sent, db):
     assert client.get(answer_url(sent)).status_code == 404
 
 
+def test_the_same_questionnaire_asked_twice_says_for_which_occasion(patient_client, patient, phq9):
+    actions.response_start(patient, phq9, occasion="pre")
+    actions.response_start(patient, phq9, occasion="weekly")
+    page = patient_client.get(reverse("patients:patient_home")).text
+    assert "(before start)" in page and "(weekly)" in page
+
+
 def test_a_questionnaire_asked_for_later_shows_when_it_is_due(therapist_client, patient, phq9):
     later = timezone.now() + datetime.timedelta(weeks=3)
     actions.response_start(patient, phq9, occasion="weekly", due_at=later)
