@@ -29,7 +29,8 @@ def log_access(
     detail: str = "",
     role: str = "",
 ) -> AccessLogEntry:
-    """Write one row of the access log. This is the only way rows are written.
+    """Write one row of the access log. This and ``log_rows`` (many at once) are the only
+    ways rows are written.
 
     ``role`` names the role the actor acted in (for example "Responsible therapist"); left
     empty, the actor's staff roles at ``unit`` are recorded. ``detail`` must never hold health
@@ -57,20 +58,45 @@ def log_list_access(
     ``rows`` holds (patient, unit, role) as the list showed them; the same rules as
     ``log_access`` apply to ``detail``.
     """
-    ip_address = get_client_ip_address(request)
+    log_rows(
+        actor,
+        Action.READ,
+        [
+            (patient.pk, unit.pk if unit else None, role, str(patient.pk))
+            for patient, unit, role in rows
+        ],
+        detail=detail,
+        object_type=Patient._meta.label,
+        request=request,
+    )
+
+
+def log_rows(
+    actor: User,
+    action: str,
+    rows: list[tuple[int, int | None, str, str]],
+    *,
+    detail: str,
+    object_type: str,
+    request: HttpRequest | None = None,
+) -> None:
+    """Write many rows of one action in one INSERT: ``rows`` holds (patient id, unit id, the
+    role the actor acted in, object id). For lists and exports, where a row per patient is
+    written at once; the same rules as ``log_access`` apply to ``detail``."""
+    ip_address = get_client_ip_address(request) if request is not None else None
     name = (actor.get_full_name() or actor.username)[:200]
     AccessLogEntry.objects.bulk_create(
         AccessLogEntry(
             actor=actor,
             actor_name=name,
             actor_role=role[:100],
-            patient=patient,
-            unit=unit,
-            action=Action.READ,
-            object_type=Patient._meta.label,
-            object_id=str(patient.pk),
+            patient_id=patient_id,
+            unit_id=unit_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
             detail=detail[:500],
             ip_address=ip_address,
         )
-        for patient, unit, role in rows
+        for patient_id, unit_id, role, object_id in rows
     )

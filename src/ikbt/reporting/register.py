@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from ikbt.accounts.models import User
+from ikbt.audit.actions import log_rows
 from ikbt.audit.models import AccessLogEntry
 from ikbt.intake.models import Registration
 from ikbt.measurement.models import Response
@@ -265,18 +266,13 @@ class _Line:
 
 
 def log_export(officer: User, exported: list[tuple[int, int]], detail: str) -> None:
-    AccessLogEntry.objects.bulk_create(
-        AccessLogEntry(
-            actor=officer,
-            actor_name=officer.get_full_name() or officer.username,
-            actor_role=str(StaffRole.REGISTER_OFFICER.label),
-            patient_id=patient_id,
-            unit_id=unit_id,
-            action=AccessLogEntry.Action.EXPORT,
-            object_type="treatment",
-            detail=detail,
-        )
-        for patient_id, unit_id in exported
+    role = str(StaffRole.REGISTER_OFFICER.label)
+    log_rows(
+        officer,
+        AccessLogEntry.Action.EXPORT,
+        [(patient_id, unit_id, role, "") for patient_id, unit_id in exported],
+        detail=detail,
+        object_type="treatment",
     )
 
 
