@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from ikbt.measurement.definitions import Definition, parse_definition
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import Patient
+from ikbt.programs.models import MeasurementPoint
 
 
 class Instrument(models.Model):
@@ -145,8 +146,6 @@ class Response(models.Model):
     @property
     def occasion_label(self) -> str:
         """When in the treatment it is asked ("Weekly", "Before start"), or "" if not planned."""
-        from ikbt.programs.models import MeasurementPoint
-
         if self.occasion not in MeasurementPoint.When.values:
             return ""
         return MeasurementPoint.When(self.occasion).label

@@ -197,13 +197,17 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
     try:
         answer = actions.worksheet_save(enrollment, key, data, revision=int(revision))
     except actions.WorksheetConflict as conflict:
-        mine = [{**field, "value": data.get(field["key"])} for field in sheet.fields]
         return render(
             request,
             "treatment/_worksheet_conflict.html"
             if request.htmx
             else "treatment/worksheet_conflict.html",
-            {"current": conflict.current, "rows": mine, "sheet": sheet, "enrollment": enrollment},
+            {
+                "current": conflict.current,
+                "rows": _answer_rows(sheet, data),
+                "sheet": sheet,
+                "enrollment": enrollment,
+            },
             status=409,
         )
     if "hand_in" in request.POST:
@@ -375,7 +379,7 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
         (
             answer,
             sheets.get(answer.worksheet_key),
-            _answer_rows(sheets.get(answer.worksheet_key), answer),
+            _answer_rows(sheets.get(answer.worksheet_key), answer.data),
         )
         for answer in enrollment.worksheet_answers.order_by("-updated_at")
     ]
@@ -489,14 +493,12 @@ def _ledger(enrollment: Enrollment) -> list[dict]:
     ]
 
 
-def _answer_rows(sheet, answer: WorksheetAnswer) -> list[dict]:
+def _answer_rows(sheet, data: dict) -> list[dict]:
     """Each field's label with the patient's answer, for reading."""
     fields = (
-        sheet.fields
-        if sheet
-        else [{"key": key, "label": key, "kind": "text"} for key in answer.data]
+        sheet.fields if sheet else [{"key": key, "label": key, "kind": "text"} for key in data]
     )
-    return [{**field, "value": answer.data.get(field["key"])} for field in fields]
+    return [{**field, "value": data.get(field["key"])} for field in fields]
 
 
 def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
@@ -675,7 +677,7 @@ def summary(request: HttpRequest) -> HttpResponse:
                 (
                     answer,
                     sheets.get(answer.worksheet_key),
-                    _answer_rows(sheets.get(answer.worksheet_key), answer),
+                    _answer_rows(sheets.get(answer.worksheet_key), answer.data),
                 )
                 for answer in enrollment.worksheet_answers.order_by("updated_at")
             ],
