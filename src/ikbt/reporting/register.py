@@ -69,6 +69,16 @@ def start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 
+def local_days(field: str, first: datetime.date, last: datetime.date) -> Q:
+    """Local days ``first``..``last`` inclusive, as a range the column's index can use."""
+    return Q(
+        **{
+            f"{field}__gte": start_of_day(first),
+            f"{field}__lt": start_of_day(last + datetime.timedelta(days=1)),
+        }
+    )
+
+
 def _date(moment) -> str:
     if moment is None:
         return ""
@@ -86,11 +96,7 @@ def treatments(
 ):
     """Treatments ended in the period (and, on request, those still running), excluding
     patients who opted out of the register."""
-    ended = Q(
-        status=Enrollment.Status.ENDED,
-        ended_at__gte=start_of_day(date_from),
-        ended_at__lt=start_of_day(date_to + datetime.timedelta(days=1)),
-    )
+    ended = Q(status=Enrollment.Status.ENDED) & local_days("ended_at", date_from, date_to)
     running = Q(status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED])
     opted_out = Registration.objects.filter(register_opt_out=True).values("patient_id")
     query = Enrollment.objects.filter(ended | running if include_running else ended).exclude(
@@ -297,10 +303,10 @@ def export_stream(
     writer = csv.DictWriter(_Line(), fieldnames=FIELDS)
     yield writer.writeheader() if format == "csv" else "[\n"
     pending: list[tuple[int, int]] = []
-    rows = records(
+    exported = records(
         date_from, date_to, region=region, include_running=include_running, identify=identify
     )
-    for count, (ids, row) in enumerate(rows, start=1):
+    for count, (ids, row) in enumerate(exported, start=1):
         if format == "csv":
             yield writer.writerow(row)
         else:

@@ -38,7 +38,7 @@ from ikbt.patients.personal_number import make_personal_number
 from ikbt.programs.actions import latest_published, shipped_programs_publish
 from ikbt.programs.models import Condition, Program, TargetGroup
 from ikbt.treatment.models import EndReason, Enrollment, ModuleProgress, TimeEntry
-from ikbt.treatment.outcome import judge
+from ikbt.treatment.outcome import judge, summary_fields
 
 # Shares of treatments per condition, roughly as Swedish regions report them.
 CONDITION_WEIGHTS = {
@@ -222,10 +222,10 @@ class Generator:
         """Answers near ``severity`` and their score. Each step of 2% of the range keeps up to
         six sets of answers, scored once: scoring every response anew would make half a
         million treatments take an hour."""
-        key = (trajectory.instrument.pk, round(severity * 50))
-        variants = self.answer_sets.setdefault(key, [])
+        step = round(severity * 50)
+        variants = self.answer_sets.setdefault((trajectory.instrument.pk, step), [])
         if len(variants) < 6:
-            answers = self._answers(trajectory, round(severity * 50) / 50)
+            answers = self._answers(trajectory, step / 50)
             variants.append((answers, score(trajectory.instrument.parsed, answers)))
             return variants[-1]
         return self.random.choice(variants)
@@ -451,17 +451,12 @@ class Generator:
                 critical=result.critical,
             )
         code = trajectory.instrument.instrument.code
-        summary = {"primary_instrument": code, "score_pre": totals.get("pre")}
-        if "post" in totals:
-            outcome = judge(trajectory.instrument.parsed, totals["pre"], totals["post"])
-            summary.update(
-                score_post=outcome["post"],
-                reliable_improvement=outcome["reliable_improvement"],
-                reliable_deterioration=outcome["reliable_deterioration"],
-                responded=outcome["response"],
-                remission=outcome["remission"],
-            )
-        return summary
+        outcome = (
+            judge(trajectory.instrument.parsed, totals["pre"], totals["post"])
+            if "post" in totals
+            else {}
+        )
+        return {"primary_instrument": code, **summary_fields(totals.get("pre"), outcome)}
 
     def _contact(
         self, tables, patient, user, therapist, enrollment, start, weeks, modules, reason

@@ -253,7 +253,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
                 [[row["name"], *row["values"]] for row in chosen["rows"]],
             )
         if figures is not None:
-            return _csv_response(f"{name}.csv", ["figure", "value"], _figure_rows(figures))
+            return _csv_response(f"{name}.csv", [_("figure"), _("value")], _figure_rows(figures))
     return render(
         request,
         "reporting/statistics.html",

@@ -15,7 +15,6 @@ from ikbt.measurement.models import Response
 from ikbt.patients.models import CareRelationship
 from ikbt.treatment.models import Enrollment, TimeEntry
 
-POST = ("post",)
 # Only scores on these occasions enter the register summary; weekly ones do not.
 SUMMARY_OCCASIONS = ("screening", "pre", "post")
 
@@ -28,7 +27,7 @@ def _latest(responses: list[Response], occasions: tuple[str, ...]) -> Response |
 def _before_and_after(responses: list[Response]) -> tuple[Response | None, Response | None]:
     """The latest score before treatment (pre, else screening) and the latest after it."""
     before = _latest(responses, ("pre",)) or _latest(responses, ("screening",))
-    return before, _latest(responses, POST)
+    return before, _latest(responses, ("post",))
 
 
 def _responses_by_code(enrollment: Enrollment) -> dict[str, list[Response]]:
@@ -51,6 +50,18 @@ def primary_instrument(enrollment: Enrollment) -> str:
         .first()
         or ""
     )
+
+
+def summary_fields(score_pre: int | None, outcome: dict) -> dict:
+    """The register summary's scores and outcome, from ``judge``'s result ({} without one)."""
+    return {
+        "score_pre": score_pre,
+        "score_post": outcome.get("post"),
+        "reliable_improvement": outcome.get("reliable_improvement"),
+        "reliable_deterioration": outcome.get("reliable_deterioration"),
+        "responded": outcome.get("response"),
+        "remission": outcome.get("remission"),
+    }
 
 
 def summary_refresh(enrollment: Enrollment) -> None:
@@ -76,12 +87,7 @@ def summary_refresh(enrollment: Enrollment) -> None:
     )
     Enrollment.objects.filter(pk=enrollment.pk).update(
         primary_instrument=code,
-        score_pre=before.total if before else None,
-        score_post=outcome.get("post"),
-        reliable_improvement=outcome.get("reliable_improvement"),
-        reliable_deterioration=outcome.get("reliable_deterioration"),
-        responded=outcome.get("response"),
-        remission=outcome.get("remission"),
+        **summary_fields(before.total if before else None, outcome),
         therapist_minutes=TimeEntry.objects.filter(enrollment=enrollment).aggregate(
             total=Sum("minutes")
         )["total"]

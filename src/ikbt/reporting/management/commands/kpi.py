@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from ikbt.organisations.models import Region
 from ikbt.reporting.kpi import PeriodError, kpi
 
+BAD_INPUT = 2
+
 
 class Command(BaseCommand):
     help = "Print a region's key figures for a period (cells under 5 patients suppressed)."
@@ -18,11 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, region: str, period: str, as_json: bool, **options) -> None:
         if not Region.objects.filter(code=region).exists():
-            raise CommandError(f"No region with the code '{region}'.", returncode=2)
+            raise CommandError(f"No region with the code '{region}'.", returncode=BAD_INPUT)
         try:
             figures = kpi(region, period)
         except PeriodError as error:
-            raise CommandError(str(error), returncode=2) from None
+            raise CommandError(str(error), returncode=BAD_INPUT) from None
         if as_json:
             self.stdout.write(json.dumps(figures, ensure_ascii=False, indent=2))
             return
