@@ -38,6 +38,7 @@ class Answered:
 class Row:
     pk: int
     patient_id: int
+    unit_id: int
     study_id: str
     arm: str
     unit_code: str
@@ -83,6 +84,7 @@ def collect(study: Study) -> list[Row]:
         Row(
             pk=values["pk"],
             patient_id=values["patient_id"],
+            unit_id=values["unit_id"],
             study_id=values["pseudonym"],
             arm=values["allocation__arm__name"] or "",
             unit_code=codes.get(values["unit_id"], ""),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
-from ikbt.audit.actions import Action, log_access, log_list_access
+from ikbt.audit.actions import Action, log_access, log_list_access, log_rows
 from ikbt.intake.actions import IntakeError, registration_accept
 from ikbt.intake.forms import AcceptForm
 from ikbt.intake.models import Registration
@@ -335,20 +335,14 @@ def export_file(request: HttpRequest, study_id: int, kind: str) -> HttpResponse:
 
 
 def _log_export(request: HttpRequest, study: Study, rows: list[export.Row], kind: str) -> None:
-    units = dict(
-        Participant.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", "unit_id")
+    log_rows(
+        request.user,
+        Action.EXPORT,
+        [(row.patient_id, row.unit_id, str(RESEARCHER.label), str(row.pk)) for row in rows],
+        detail=f"study {study.code} {kind} export (pseudonymised)",
+        object_type=Participant._meta.label,
+        request=request,
     )
-    for row in rows:
-        log_access(
-            request.user,
-            Action.EXPORT,
-            request=request,
-            patient=Patient(pk=row.patient_id),
-            unit=CareUnit(pk=units[row.pk]),
-            obj=Participant(pk=row.pk),
-            detail=f"study {study.code} {kind} export (pseudonymised)",
-            role=str(RESEARCHER.label),
-        )
 
 
 # --- The clinician: include, randomise, start treatment -------------------------------------
