@@ -3,7 +3,6 @@ against the year before (server-drawn charts with the numbers beside them), the 
 per unit, program and therapist where the viewer may see them, the national comparison, and
 the register officer's download of the register file. Every table has a CSV download."""
 
-import csv
 import datetime
 
 from django import forms
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.models import User
+from ikbt.core.downloads import csv_download
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
@@ -180,15 +180,6 @@ def _breakdowns(figures: dict) -> list[dict]:
     ]
 
 
-def _csv_response(filename: str, header: list, rows: list[list]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
-    return response
-
-
 def _figure_rows(figures: dict) -> list[list]:
     rows = []
     for key, value in figures.items():
@@ -240,20 +231,20 @@ def statistics(request: HttpRequest) -> HttpResponse:
         name = f"ikbt-{region.code}-{period}"
         if table in ("registrations", "starts"):
             chosen = next(item for item in series if item["key"] == table)
-            return _csv_response(
+            return csv_download(
                 f"{name}-{table}-{granularity}.csv",
                 [GRANULARITIES[granularity][1], year, year - 1],
                 [list(row) for row in chosen["rows"]],
             )
         chosen = next((item for item in breakdowns if item["key"] == table), None)
         if chosen is not None:
-            return _csv_response(
+            return csv_download(
                 f"{name}-{table}.csv",
                 [chosen["title"], *[label for _key, label in FIGURE_COLUMNS]],
                 [[row["name"], *row["values"]] for row in chosen["rows"]],
             )
         if figures is not None:
-            return _csv_response(f"{name}.csv", [_("figure"), _("value")], _figure_rows(figures))
+            return csv_download(f"{name}.csv", [_("figure"), _("value")], _figure_rows(figures))
     return render(
         request,
         "reporting/statistics.html",
@@ -317,7 +308,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
         for row in rows
     ]
     if request.GET.get("format") == "csv" and not period_error:
-        return _csv_response(
+        return csv_download(
             f"ikbt-national-{period}.csv",
             [_("Region"), *[label for _key, label in NATIONAL_COLUMNS]],
             table,

@@ -2,8 +2,6 @@
 exports), the patient's research page for the clinician who includes and randomises, and the
 patient's own consent and withdrawal."""
 
-import csv
-
 from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +13,7 @@ from django.views.decorators.http import require_POST
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, log_list_access, log_rows
+from ikbt.core.downloads import csv_download
 from ikbt.intake.actions import IntakeError, registration_accept
 from ikbt.intake.forms import AcceptForm
 from ikbt.intake.models import Registration
@@ -53,15 +52,6 @@ from ikbt.research.models import (
 )
 
 RESEARCHER = StaffRole.RESEARCHER
-
-
-def _csv(filename: str, header: list, rows: list[list]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
-    return response
 
 
 # --- Studies --------------------------------------------------------------------------------
@@ -262,7 +252,7 @@ def recruitment(request: HttpRequest, study_id: int) -> HttpResponse:
     if request.GET.get("format") == "csv":
         log_access(request.user, Action.EXPORT, request=request, obj=study, detail="recruitment")
         header, rows = export.recruitment_rows(figures)
-        return _csv(f"{study.code}-recruitment.csv", header, rows)
+        return csv_download(f"{study.code}-recruitment.csv", header, rows)
     return render(
         request,
         "research/recruitment.html",
@@ -331,7 +321,7 @@ def export_file(request: HttpRequest, study_id: int, kind: str) -> HttpResponse:
         log_access(request.user, Action.EXPORT, request=request, obj=study, detail="dictionary")
     else:
         _log_export(request, study, rows, kind)
-    return _csv(f"{study.code}-{kind}.csv", header, lines)
+    return csv_download(f"{study.code}-{kind}.csv", header, lines)
 
 
 def _log_export(request: HttpRequest, study: Study, rows: list[export.Row], kind: str) -> None:
