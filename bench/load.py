@@ -37,6 +37,7 @@ RESULTS = BENCH / "results" / "load.json"
 BEGIN, END = "<!-- load:begin -->", "<!-- load:end -->"
 DATABASE = "ikbt_load"
 WORK = Path(tempfile.gettempdir()) / "ikbt-load"
+SPAWN_SECONDS = 5
 CAPACITY_PAGES = {
     "Floor": "floor: one query, one template",
     "CaseloadOnly": "therapist: caseload overview",
@@ -45,7 +46,11 @@ CAPACITY_PAGES = {
 
 
 def locust(url: str, classes: list[str], users: int, seconds: int, name: str, rate=0.0) -> dict:
-    """Run locust headless and return its statistics per page name (and "Aggregated")."""
+    """Run locust headless and return its statistics per page name (and "Aggregated").
+
+    The people arrive over the first five seconds, and the figures count from when the last
+    has arrived (--reset-stats): each patient opens her module page as she arrives, and
+    everyone arriving at once would be a burst no real evening has."""
     prefix = WORK / name
     subprocess.run(
         [
@@ -59,9 +64,10 @@ def locust(url: str, classes: list[str], users: int, seconds: int, name: str, ra
             "--users",
             str(users),
             "--spawn-rate",
-            str(users),
+            str(users / SPAWN_SECONDS),
+            "--reset-stats",
             "--run-time",
-            f"{seconds}s",
+            f"{seconds + SPAWN_SECONDS}s",
             "--csv",
             prefix,
             "--loglevel",

@@ -9,10 +9,12 @@ a 409, a 503) counts as an error.
 import itertools
 import json
 import os
+import random
 import re
+import time
 from pathlib import Path
 
-from locust import constant, constant_throughput, task
+from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 SCENARIO = json.loads(Path(os.environ["IKBT_SCENARIO"]).read_text())
@@ -23,7 +25,18 @@ _therapists = itertools.count()
 
 
 def _pace():
-    return constant_throughput(RATE) if RATE else constant(0)
+    """Back to back for the capacity runs; at the peak, each person's requests arrive as a
+    Poisson process of RATE per second (independent people: together they are a Poisson
+    process too, not a burst every second from people who all started at the same moment)."""
+    if not RATE:
+        return constant(0)
+
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        user.next_request = getattr(user, "next_request", now) + random.expovariate(RATE)
+        return max(0.0, user.next_request - now)
+
+    return wait_time
 
 
 class Person(FastHttpUser):
