@@ -284,16 +284,17 @@ def kpi(region: str, period: str, by_region: dict | None = None) -> dict:
     if by_region is None:
         by_region = figures_by(period, "region", region=region)
     figures = by_region.get(region, EMPTY)
+    cumulative = Enrollment.objects.filter(
+        unit_id__in=CareUnit.objects.filter(region__code=region).values("pk"),
+        started_at__lt=start_of_day(last + datetime.timedelta(1)),
+    ).count()
     return {
         "region": region,
         "period": period,
         "from": first.isoformat(),
         "to": last.isoformat(),
         **figures,
-        "cumulative_starts": Enrollment.objects.filter(
-            unit_id__in=CareUnit.objects.filter(region__code=region).values("pk"),
-            started_at__lt=start_of_day(last + datetime.timedelta(1)),
-        ).count(),
+        "cumulative_starts": _cell(cumulative, cumulative),
     }
 
 

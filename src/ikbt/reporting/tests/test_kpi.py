@@ -79,7 +79,13 @@ def test_small_cells_are_suppressed(enrollment):
     today = timezone.localdate()
     figures = kpi("05", f"{today.year}-{today.month:02d}")
     assert figures["starts"] is None  # one start: fewer than 5
+    assert figures["cumulative_starts"] is None  # nor since go-live
     assert figures["cohens_d"] is None
+
+
+def test_starts_since_go_live_are_shown_from_five(six_ended):
+    today = timezone.localdate()
+    assert kpi("05", f"{today.year}-{today.month:02d}")["cumulative_starts"] == 6
 
 
 def test_kpi_command_prints_json_and_refuses_bad_input(six_ended):
