@@ -122,6 +122,7 @@ def response_submit(
     response.submitted_at = timezone.now()
     response.total = result.total
     response.band_label = result.band.label["sv"] if result.band else ""
+    response.band_labels = dict(result.band.label) if result.band else {}
     response.subscales = result.subscales
     response.critical = result.critical
     response.save(
@@ -131,6 +132,7 @@ def response_submit(
             "submitted_at",
             "total",
             "band_label",
+            "band_labels",
             "subscales",
             "critical",
         ]

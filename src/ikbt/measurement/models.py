@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.measurement.definitions import Definition, parse_definition
@@ -123,6 +124,12 @@ class Response(models.Model):
     )
     total = models.IntegerField(_("total"), null=True, blank=True)
     band_label = models.CharField(_("severity"), max_length=100, blank=True)
+    band_labels = models.JSONField(
+        _("severity in each language"),
+        default=dict,
+        blank=True,
+        help_text=_("The severity band's name as scored, by language code."),
+    )
     subscales = models.JSONField(_("subscales"), default=dict, blank=True)
     critical = models.BooleanField(_("critical answer"), default=False)
 
@@ -142,6 +149,12 @@ class Response(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status == self.Status.SUBMITTED
+
+    @property
+    def severity(self) -> str:
+        """The severity band's name in the page's language, as it was when scored
+        (``band_label`` keeps the Swedish name, which the register and FHIR export carry)."""
+        return self.band_labels.get(get_language()) or self.band_label
 
     @property
     def occasion_label(self) -> str:

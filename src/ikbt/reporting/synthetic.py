@@ -447,6 +447,7 @@ class Generator:
                 submitted_at=moment,
                 total=result.total,
                 band_label=result.band.label["sv"] if result.band else "",
+                band_labels=dict(result.band.label) if result.band else {},
                 subscales=result.subscales,
                 critical=result.critical,
             )

@@ -88,6 +88,15 @@ def test_submitting_twice_stores_one_response(patient_client, sent):
     assert Response.objects.count() == 1
 
 
+def test_severity_is_named_in_the_pages_language(patient_client, sent):
+    answered = patient_client.post(answer_url(sent), {**PHQ9_CALM, "submit": "1"}, follow=True)
+    assert "Minimal." in answered.text
+    sent.refresh_from_db()
+    assert sent.band_labels == {"sv": "Minimala eller inga symtom", "en": "Minimal"}
+    swedish = patient_client.get(answered.request["PATH_INFO"], HTTP_ACCEPT_LANGUAGE="sv")
+    assert "Minimala eller inga symtom." in swedish.text
+
+
 def test_critical_answer_raises_a_flag_and_shows_help_at_once(
     patient_client, sent, therapist, django_capture_on_commit_callbacks
 ):
