@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 from ikbt.programs.blocks import KINDS, parse_page
 from ikbt.programs.models import Condition, MeasurementPoint, Module, TargetGroup
 from ikbt.programs.worksheets import field_problems, quiz_problems
@@ -122,23 +124,23 @@ def _toml(files: dict[str, bytes], name: str, problems: list[Problem]) -> dict:
     try:
         return tomllib.loads(files[name].decode("utf-8"))
     except KeyError:
-        problems.append(Problem(name, "missing file"))
+        problems.append(Problem(name, _("missing file")))
     except UnicodeDecodeError:
-        problems.append(Problem(name, "not UTF-8 text"))
+        problems.append(Problem(name, _("not UTF-8 text")))
     except tomllib.TOMLDecodeError as error:
-        problems.append(Problem(name, f"not valid TOML: {error}"))
+        problems.append(Problem(name, _("not valid TOML: %(error)s") % {"error": error}))
     return {}
 
 
 def _page(files: dict[str, bytes], module_key: str, page_key: str, problems) -> PageData | None:
     name = f"pages/{module_key}/{page_key}.md"
     if name not in files:
-        problems.append(Problem(name, "missing page file (named in program.toml)"))
+        problems.append(Problem(name, _("missing page file (named in program.toml)")))
         return None
     text = files[name].decode("utf-8")
-    first, _, rest = text.partition("\n")
+    first, _newline, rest = text.partition("\n")
     if not first.startswith("# "):
-        problems.append(Problem(name, 'the first line must be the page title, "# Title"', 1))
+        problems.append(Problem(name, _('the first line must be the page title, "# Title"'), 1))
     return PageData(
         key=page_key,
         title=first.removeprefix("# ").strip(),
@@ -151,7 +153,7 @@ def _page(files: dict[str, bytes], module_key: str, page_key: str, problems) -> 
 def read_package(path: Path) -> tuple[ProgramData | None, list[Problem]]:
     problems: list[Problem] = []
     if not path.exists():
-        return None, [Problem(str(path), "no such folder or zip file")]
+        return None, [Problem(str(path), _("no such folder or zip file"))]
     files = _files(path)
     manifest = _toml(files, MANIFEST, problems)
     if not manifest:
@@ -189,7 +191,7 @@ def read_package(path: Path) -> tuple[ProgramData | None, list[Problem]]:
                 module.pages.append(page)
         data.modules.append(module)
     for name in sorted(files):
-        folder, _, rest = name.partition("/")
+        folder, _slash, rest = name.partition("/")
         key = rest.removesuffix(".toml")
         if folder == "worksheets" and name.endswith(".toml"):
             sheet = _toml(files, name, problems)
@@ -232,35 +234,40 @@ def validate(data: ProgramData, *, manifest_text: str = "", instruments=None) ->
         )
 
     if not data.slug:
-        manifest("the program needs a slug (short name)", "slug")
+        manifest(_("the program needs a slug (short name)"), "slug")
     if not data.title_sv:
-        manifest("the program needs a Swedish title", "title")
+        manifest(_("the program needs a Swedish title"), "title")
     if data.condition not in Condition.values:
-        manifest(f"unknown condition '{data.condition}'", "condition")
+        manifest(_("unknown condition '%(value)s'") % {"value": data.condition}, "condition")
     if data.target_group not in TargetGroup.values:
-        manifest(f"unknown target group '{data.target_group}'", "target_group")
+        manifest(
+            _("unknown target group '%(value)s'") % {"value": data.target_group}, "target_group"
+        )
     for when, codes in data.measurement.items():
         if when not in MeasurementPoint.When.values:
-            manifest(f"unknown measurement time point '{when}'", when)
+            manifest(_("unknown measurement time point '%(value)s'") % {"value": when}, when)
         for code in codes:
             if code not in known:
-                manifest(f"the questionnaire '{code}' does not exist", code)
+                manifest(_("the questionnaire '%(code)s' does not exist") % {"code": code}, code)
     if data.primary_instrument and not all(
         data.primary_instrument in data.measurement.get(when, []) for when in ("pre", "post")
     ):
         manifest(
-            f"the primary questionnaire '{data.primary_instrument}' must be measured before "
-            "start (pre) and at the end (post)",
+            _(
+                "the primary questionnaire '%(code)s' must be measured before start (pre) and "
+                "at the end (post)"
+            )
+            % {"code": data.primary_instrument},
             "primary_instrument",
         )
     if not data.modules:
-        manifest("the program has no modules", "modules")
+        manifest(_("the program has no modules"), "modules")
     _validate_modules(data, manifest, problems, known)
     for key, sheet in data.worksheets.items():
-        where = sheet.get("where") or f"worksheet '{key}'"
+        where = sheet.get("where") or _("worksheet '%(key)s'") % {"key": key}
         problems += [Problem(where, message) for message in field_problems(sheet["fields"])]
     for key, quiz in data.quizzes.items():
-        where = quiz.get("where") or f"quiz '{key}'"
+        where = quiz.get("where") or _("quiz '%(key)s'") % {"key": key}
         problems += [Problem(where, message) for message in quiz_problems(quiz["questions"])]
     return problems
 
@@ -268,59 +275,89 @@ def validate(data: ProgramData, *, manifest_text: str = "", instruments=None) ->
 def _validate_modules(data: ProgramData, manifest, problems: list[Problem], known: set) -> None:
     keys = [module.key for module in data.modules]
     for position, module in enumerate(data.modules):
-        name = f"module '{module.key or module.title}'"
+        name = {"module": module.key or module.title}
         if not module.key or keys.count(module.key) > 1:
-            manifest(f"{name}: every module needs its own key", module.title or "key")
+            manifest(
+                _("module '%(module)s': every module needs its own key") % name,
+                module.title or "key",
+            )
         if not module.title:
-            manifest(f"{name} has no title", module.key)
+            manifest(_("module '%(module)s' has no title") % name, module.key)
         if module.unlock not in Module.Unlock.values:
-            manifest(f"{name}: unknown unlock rule '{module.unlock}'", module.unlock)
+            manifest(
+                _("module '%(module)s': unknown unlock rule '%(rule)s'")
+                % {**name, "rule": module.unlock},
+                module.unlock,
+            )
         if module.unlock == Module.Unlock.ON_WEEK and not (
             module.week and 1 <= int(module.week) <= data.planned_weeks
         ):
             manifest(
-                f"{name}: unlock on a week needs a week from 1 to {data.planned_weeks}", module.key
+                _("module '%(module)s': unlock on a week needs a week from 1 to %(weeks)d")
+                % {**name, "weeks": data.planned_weeks},
+                module.key,
             )
         if position == 0 and module.unlock in (
             Module.Unlock.AFTER_PREVIOUS,
             Module.Unlock.AFTER_FEEDBACK,
         ):
-            manifest(f"{name}: the first module has no previous module to wait for", module.key)
+            manifest(
+                _("module '%(module)s': the first module has no previous module to wait for")
+                % name,
+                module.key,
+            )
         if not module.pages:
-            manifest(f"{name} has no pages", module.key)
+            manifest(_("module '%(module)s' has no pages") % name, module.key)
         for page in module.pages:
             _validate_page(data, page, problems, known)
 
 
+def page_where(title: str) -> str:
+    """Where a page's problems are, for a page in the database (a package names its file)."""
+    return _("page '%(title)s'") % {"title": title}
+
+
 def _validate_page(data: ProgramData, page: PageData, problems: list[Problem], known: set) -> None:
-    where = page.where or f"page '{page.title}'"
+    where = page.where or page_where(page.title)
 
     def problem(message: str, line: int | None) -> None:
         problems.append(Problem(where, message, page.first_line + line - 1 if line else None))
 
     if not page.title:
-        problem("the page has no title", None)
+        problem(_("the page has no title"), None)
     blocks = parse_page(page.source)
     if not blocks:
-        problem("the page is empty", None)
+        problem(_("the page is empty"), None)
     for block in blocks:
+        named = {"name": block.argument}
         if block.kind == "invalid":
-            problem(f"not a block line: {block.text!r} (write '::: kind argument')", block.line)
+            problem(
+                _("not a block line: %(line)r (write '::: kind argument')") % {"line": block.text},
+                block.line,
+            )
         elif block.kind not in ("text", *KINDS):
-            problem(f"unknown block '{block.kind}' (use {', '.join(KINDS)})", block.line)
+            problem(
+                _("unknown block '%(kind)s' (use %(kinds)s)")
+                % {"kind": block.kind, "kinds": ", ".join(KINDS)},
+                block.line,
+            )
         elif block.kind == "worksheet" and block.argument not in data.worksheets:
-            problem(f"the worksheet '{block.argument}' does not exist", block.line)
+            problem(_("the worksheet '%(name)s' does not exist") % named, block.line)
         elif block.kind == "quiz" and block.argument not in data.quizzes:
-            problem(f"the quiz '{block.argument}' does not exist", block.line)
+            problem(_("the quiz '%(name)s' does not exist") % named, block.line)
         elif block.kind == "questionnaire" and block.argument not in known:
-            problem(f"the questionnaire '{block.argument}' does not exist", block.line)
+            problem(_("the questionnaire '%(name)s' does not exist") % named, block.line)
         elif block.kind in ("image", "audio", "video"):
             if block.argument not in data.media:
-                problem(f"the media file '{block.argument}' is missing", block.line)
+                problem(_("the media file '%(name)s' is missing") % named, block.line)
             if block.kind == "image" and not block.extra:
-                problem("an image needs a description for screen readers after '|'", block.line)
+                problem(_("an image needs a description for screen readers after '|'"), block.line)
             if block.kind in ("audio", "video") and block.extra not in data.media:
-                problem(f"{block.kind} needs a transcript file after '|' (in media/)", block.line)
+                problem(
+                    _("%(kind)s needs a transcript file after '|' (in media/)")
+                    % {"kind": block.kind},
+                    block.line,
+                )
 
 
 # --- Writing -------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from ikbt.programs.forms import (
     WorksheetForm,
 )
 from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
+from ikbt.programs.package import page_where
 from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks
 
 
@@ -287,7 +288,7 @@ def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: 
             "problems": [
                 problem
                 for problem in actions.version_problems(version)
-                if problem.where == f"page '{page.title}'"
+                if problem.where == page_where(page.title)
             ],
         },
     )

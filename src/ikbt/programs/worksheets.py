@@ -5,45 +5,54 @@ Kinds: ``text`` (a few lines), ``scale`` (``min`` to ``max`` with labels at the 
 for an activity schedule, an exposure hierarchy or a sleep diary).
 """
 
+from django.utils.translation import gettext as _
+
 FIELD_KINDS = ("text", "scale", "list", "table")
 
 
 def field_problems(fields: list[dict]) -> list[str]:
     """What is wrong with a worksheet's fields, in words an author understands."""
     if not fields:
-        return ["The worksheet has no fields."]
+        return [_("The worksheet has no fields.")]
     problems = []
     keys = [field.get("key", "") for field in fields]
     for index, field in enumerate(fields, start=1):
-        name = field.get("label") or f"field {index}"
+        name = field.get("label") or _("field %(number)d") % {"number": index}
         if not field.get("key"):
-            problems.append(f"Field {index} has no key.")
+            problems.append(_("Field %(number)d has no key.") % {"number": index})
         if not field.get("label"):
-            problems.append(f"Field {index} has no label.")
+            problems.append(_("Field %(number)d has no label.") % {"number": index})
         kind = field.get("kind")
         if kind not in FIELD_KINDS:
-            problems.append(f"'{name}': unknown kind '{kind}' (use {', '.join(FIELD_KINDS)}).")
+            problems.append(
+                _("'%(name)s': unknown kind '%(kind)s' (use %(kinds)s).")
+                % {"name": name, "kind": kind, "kinds": ", ".join(FIELD_KINDS)}
+            )
         if kind == "table" and not field.get("columns"):
-            problems.append(f"'{name}': a table needs columns.")
+            problems.append(_("'%(name)s': a table needs columns.") % {"name": name})
         if kind == "scale" and not int(field.get("min", 0)) < int(field.get("max", 0)):
-            problems.append(f"'{name}': a scale needs min below max.")
+            problems.append(_("'%(name)s': a scale needs min below max.") % {"name": name})
     duplicates = {key for key in keys if key and keys.count(key) > 1}
-    problems += [f"The key '{key}' is used twice." for key in sorted(duplicates)]
+    for key in sorted(duplicates):
+        problems.append(_("The key '%(key)s' is used twice.") % {"key": key})
     return problems
 
 
 def quiz_problems(questions: list[dict]) -> list[str]:
     if not questions:
-        return ["The quiz has no questions."]
+        return [_("The quiz has no questions.")]
     problems = []
     for index, question in enumerate(questions, start=1):
         options = question.get("options") or []
+        number = {"number": index}
         if not question.get("text"):
-            problems.append(f"Question {index} has no text.")
+            problems.append(_("Question %(number)d has no text.") % number)
         if len(options) < 2:
-            problems.append(f"Question {index} needs at least two options.")
+            problems.append(_("Question %(number)d needs at least two options.") % number)
         if not 0 <= int(question.get("correct", -1)) < len(options):
-            problems.append(f"Question {index}: 'correct' must name one of the options (from 0).")
+            problems.append(
+                _("Question %(number)d: 'correct' must name one of the options (from 0).") % number
+            )
     return problems
 
 

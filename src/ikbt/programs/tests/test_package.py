@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from ikbt import factories
 from ikbt.programs.actions import ProgramError, data_from_version, program_import, version_publish
@@ -109,6 +110,14 @@ def test_validation_names_file_and_line(db, tmp_path):
         "program.toml:6: the primary questionnaire 'ISI' must be measured before start (pre) "
         "and at the end (post)" in messages
     )
+
+
+def test_validation_speaks_the_authors_language(db, tmp_path):
+    with translation.override("sv"):
+        _, problems = read_package(broken_copy(tmp_path))
+    messages = sorted(map(str, problems))
+    assert "pages/andning/andas-lugnt.md:10: arbetsbladet 'finns-inte' finns inte" in messages
+    assert "worksheets/veckoreflektion.toml: Arbetsbladet har inga fält." in messages
 
 
 def test_validate_command_exits_2_with_the_problems(db, tmp_path, capsys):
