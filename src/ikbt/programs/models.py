@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import Region
@@ -136,6 +137,14 @@ class ProgramVersion(models.Model):
     def title_shown(self) -> str:
         """The title in the language of the page it is shown on (Swedish if not translated)."""
         return self.title(translation.get_language() or "sv")
+
+    @property
+    def title_and_number(self) -> str:
+        """What staff see of a patient's program: its title and which version she follows."""
+        return gettext("%(title)s (version %(number)d)") % {
+            "title": self.title_shown,
+            "number": self.number,
+        }
 
 
 class Module(models.Model):

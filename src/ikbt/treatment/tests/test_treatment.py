@@ -179,6 +179,8 @@ def test_caseload_query_count_is_fixed(
     with django_assert_num_queries(6):
         page = therapist_client.get(reverse("treatment:caseload"))
     assert len(page.context["rows"]) == patients
+    version = enrollment.program_version
+    assert f"{version.title('en')} (version {version.number})" in page.text
 
 
 def test_ending_asks_for_post_and_follow_ups_and_computes_the_outcome(
