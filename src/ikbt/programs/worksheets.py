@@ -98,8 +98,10 @@ def answers_from_post(fields: list[dict], post) -> dict:
     return data
 
 
-def rows_for_form(field: dict, saved: list) -> list[list[str]]:
-    """The table's saved rows and two empty ones to write in."""
-    width = len(field.get("columns", []))
-    rows = [list(row) + [""] * (width - len(row)) for row in (saved or [])]
-    return rows + [[""] * width for _ in range(EXTRA_TABLE_ROWS)]
+def rows_for_form(field: dict, saved: list) -> list[list[tuple[str, str]]]:
+    """The table's saved rows and two empty ones to write in, each cell as (column, text) so
+    that every input can be named by its column."""
+    columns = field.get("columns", [])
+    rows = [list(row) + [""] * (len(columns) - len(row)) for row in (saved or [])]
+    rows += [[""] * len(columns) for _ in range(EXTRA_TABLE_ROWS)]
+    return [list(zip(columns, row, strict=False)) for row in rows]

@@ -344,3 +344,22 @@ def test_caseload_counts_each_kind_of_waiting_work_once_however_much_of_the_rest
         "Handed-in worksheets to read: 2",
         "Questionnaires overdue: 3",
     ]
+
+
+def test_a_worksheet_table_names_each_input_by_its_column(patient_client, enrollment):
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="exponering", unlocked_by_hand_at=timezone.now()
+    )
+    saved = patient_client.post(
+        save_url(enrollment, "exponeringstrappa"),
+        {"revision": "0", "trappa__0__0": "Åka buss", "trappa__0__1": "60"},
+    )
+    assert saved.status_code == 302
+    page = patient_client.get(module_url(enrollment, "exponering"))
+    html = page.text
+    # The saved row and two empty ones; each input named by column and row, and each cell
+    # carries its column's name for the phone layout, where the header row is hidden.
+    assert 'aria-label="Situation, row 1"' in html
+    assert 'aria-label="Förväntad ångest (0–100), row 3"' in html
+    cell = '<td data-label="Förväntad ångest (0–100)"><input name="trappa__0__1" value="60"'
+    assert cell in html
