@@ -251,7 +251,17 @@ def caseload(request: HttpRequest) -> HttpResponse:
     unreviewed = worksheets.filter(reviewed_at__isnull=True)
     enrollments = (
         Enrollment.objects.filter(patient_id__in=patient_ids, status=Enrollment.Status.ACTIVE)
-        .select_related("patient", "unit", "program_version__program")
+        .select_related("patient", "unit", "program_version")
+        # What the rows show, no more: not the patients' identity numbers or addresses.
+        .only(
+            "started_at",
+            "patient__given_name",
+            "patient__family_name",
+            "unit__reply_within_days",
+            "program_version__number",
+            "program_version__title_sv",
+            "program_version__title_en",
+        )
         .annotate(
             open_flags=_per_enrollment(open_flags, "COUNT"),
             oldest_flag=_per_enrollment(open_flags, "MAX", "raised_at"),
