@@ -363,6 +363,17 @@ def page_add(module: Module, key: str, title: str) -> Page:
 
 
 @transaction.atomic
+def page_block_append(page: Page, line: str) -> Page:
+    """Add a block line at the end of a draft's page. The page is read again under a lock, so
+    two authors adding blocks at the same moment both keep theirs."""
+    page = Page.objects.select_for_update().select_related("module__version").get(pk=page.pk)
+    ensure_draft(page.module.version)
+    page.source = page.source.rstrip() + "\n\n" + line + "\n"
+    page.save(update_fields=["source"])
+    return page
+
+
+@transaction.atomic
 def move(item: Module | Page, siblings, step: int) -> None:
     """Swap ``item`` with its neighbour above (step -1) or below (step 1)."""
     ordered = list(siblings.order_by("position"))

@@ -268,8 +268,7 @@ def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: 
         if request.htmx:
             return _preview_fragment(request, version, page, request.POST.get("source", ""))
         if "insert" in request.POST and block_form.is_valid():
-            page.source = page.source.rstrip() + "\n\n" + block_form.line() + "\n"
-            page.save(update_fields=["source"])
+            actions.page_block_append(page, block_form.line())
             return redirect(request.path)
         if "save" in request.POST and form.is_valid():
             form.save()

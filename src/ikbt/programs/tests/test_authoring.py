@@ -134,6 +134,16 @@ def test_live_preview_sanitises_what_the_author_types(author_client):
     assert "Sömndagbok" in fragment.text
 
 
+def test_a_block_is_added_at_the_end_of_the_page(author_client):
+    version = write_program(author_client)
+    author_client.post(
+        url("page", "somn", 1, "start", "om"),
+        {"insert": "1", "block-kind": "questionnaire", "block-argument": "PHQ-9"},
+    )
+    page = version.modules.get(key="start").pages.get(key="om")
+    assert page.source.endswith("::: worksheet dagbok\n\n::: questionnaire PHQ-9\n")
+
+
 def test_reordering_modules(author_client):
     write_program(author_client)
     author_client.post(
