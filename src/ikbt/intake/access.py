@@ -1,7 +1,11 @@
-"""Intake staff see the registrations of their own units; everyone else gets 404 (logged)."""
+"""Who sees a registration. Triage is the unit's shared work, so every therapist and
+administrator of the unit sees its registrations while they wait for a decision. Once decided,
+a registration is seen only by the unit's administrators, the therapist who decided it and the
+responsible therapist; everyone else gets 404 (logged)."""
 
 from typing import NoReturn
 
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from ikbt.audit.actions import Action, log_access
@@ -29,14 +33,29 @@ def admin_unit_ids(user) -> list[int]:
     )
 
 
+def registrations_for_staff(user) -> QuerySet[Registration]:
+    """The registrations ``user`` may see (the module's rule)."""
+    memberships = StaffMembership.objects.filter(user=user)
+    admin_units = memberships.filter(role=StaffRole.UNIT_ADMIN).values("unit_id")
+    intake_units = memberships.filter(role__in=INTAKE_ROLES).values("unit_id")
+    waiting = Q(status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED])
+    own = Q(decided_by=user) | Q(responsible_therapist=user)
+    # Subqueries, so that a page asks no more queries for the rule.
+    return Registration.objects.filter(
+        Q(offering__unit_id__in=admin_units)
+        | Q(offering__unit_id__in=intake_units) & (waiting | own)
+    )
+
+
 def get_registration_for_staff(
     request: HttpRequest, registration_id: int, *, action: str = Action.READ
 ) -> Registration:
     registration = (
-        Registration.objects.select_related(
+        registrations_for_staff(request.user)
+        .select_related(
             "patient", "offering__unit__region", "offering__program", "responsible_therapist"
         )
-        .filter(pk=registration_id, offering__unit_id__in=intake_unit_ids(request.user))
+        .filter(pk=registration_id)
         .first()
     )
     if registration is None:

@@ -21,6 +21,7 @@ from ikbt.intake.access import (
     get_enrollment_for_unit_admin,
     get_registration_for_staff,
     intake_unit_ids,
+    registrations_for_staff,
 )
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.forms import (
@@ -158,7 +159,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not unit_ids:
         raise Http404
     registrations = (
-        Registration.objects.filter(offering__unit_id__in=unit_ids)
+        registrations_for_staff(request.user)
         .select_related("patient", "offering__unit", "offering__program", "slot")
         .prefetch_related(
             Prefetch(

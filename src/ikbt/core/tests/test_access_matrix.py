@@ -78,7 +78,8 @@ intake:my_registrations                     302  200  200  404  404  404  404  4
 intake:queue                                302  404  404  200  200  200  200  404  404  404  404
 intake:register                             302  200  200  404  404  404  404  404  404  404  404
 # Triage is the unit's task (intake.access): its therapists, the colleague too, open the
-# unit's registrations; the outsider is turned away and the denial logged.
+# unit's waiting registrations (a decided one only those who took it on: test_intake); the
+# outsider is turned away and the denial logged.
 intake:registration                         302  404  404  200  200  404  200  404  404  404  404
 intake:slots                                302  404  404  200  200  200  404  404  404  404  404
 # Only the unit's administrator moves a treatment. Fails until the refusals are written to

@@ -449,3 +449,22 @@ def test_a_lost_booking_is_explained_in_swedish(
     with translation.override("sv"), pytest.raises(actions.IntakeError) as error:
         actions.slot_book(slot, other, by=therapist)
     assert str(error.value) == "Någon annan bokade den tiden nyss. Välj en annan."
+
+
+def test_a_decided_registration_is_seen_only_by_those_who_took_it_on(
+    registration, therapist, therapist_client, colleague, colleague_client, unit_admin_client
+):
+    url = reverse("intake:registration", args=[registration.pk])
+    accepted = reverse("intake:queue") + "?status=accepted"
+    assert colleague_client.get(url).status_code == 200  # waiting: the unit's shared triage
+    actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    assert colleague_client.get(url).status_code == 404
+    assert AccessLogEntry.objects.filter(
+        actor=colleague, action="denied", patient=registration.patient
+    ).exists()
+    assert colleague_client.get(accepted).context["rows"] == []
+    assert therapist_client.get(url).status_code == 200
+    assert unit_admin_client.get(url).status_code == 200
+    assert therapist_client.get(accepted).context["rows"] == [registration]
