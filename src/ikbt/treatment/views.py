@@ -410,13 +410,14 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             "template_module": request.GET.get("modul", ""),
             "outcome": compute_outcome(enrollment),
             "end_reasons": EndReason.choices,
-            "timeline": _timeline(enrollment, modules),
+            "timeline": _timeline(enrollment, modules, answers),
         },
     )
 
 
-def _timeline(enrollment: Enrollment, modules) -> list[tuple]:
-    """Everything that happened in the treatment, newest first: (time, who, what)."""
+def _timeline(enrollment: Enrollment, modules, answers) -> list[tuple]:
+    """Everything that happened in the treatment, newest first: (time, who, what).
+    ``answers`` are the record's (worksheet answer, worksheet, rows)."""
     patient = enrollment.patient
     events = []
     for module, row, _is_open in modules:
@@ -442,21 +443,12 @@ def _timeline(enrollment: Enrollment, modules) -> list[tuple]:
             events.append(
                 (row.feedback_at, "staff", _("Feedback on %(title)s") % {"title": module.title})
             )
-    for answer in enrollment.worksheet_answers.all():
-        events.append(
-            (
-                answer.updated_at,
-                "patient",
-                _("Worked on worksheet %(key)s") % {"key": answer.worksheet_key},
-            )
-        )
+    for answer, sheet, _rows in answers:
+        name = {"key": sheet.title if sheet else answer.worksheet_key}
+        events.append((answer.updated_at, "patient", _("Worked on worksheet %(key)s") % name))
         if answer.handed_in_at:
             events.append(
-                (
-                    answer.handed_in_at,
-                    "patient",
-                    _("Handed in worksheet %(key)s") % {"key": answer.worksheet_key},
-                )
+                (answer.handed_in_at, "patient", _("Handed in worksheet %(key)s") % name)
             )
     for response in Response.objects.filter(
         patient=patient, status=Response.Status.SUBMITTED

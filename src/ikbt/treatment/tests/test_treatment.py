@@ -292,7 +292,7 @@ def test_record_query_count_is_fixed(
             enrollment=enrollment, worksheet_key=f"blad-{number}", data={}, revision=1
         )
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         page = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
     assert len(page.context["timeline"]) == 1 + amount * 3
 
@@ -363,3 +363,13 @@ def test_a_worksheet_table_names_each_input_by_its_column(patient_client, enroll
     assert 'aria-label="Förväntad ångest (0–100), row 3"' in html
     cell = '<td data-label="Förväntad ångest (0–100)"><input name="trappa__0__1" value="60"'
     assert cell in html
+
+
+def test_the_record_timeline_names_worksheets_by_title(therapist_client, enrollment):
+    WorksheetAnswer.objects.create(
+        enrollment=enrollment, worksheet_key="exponeringstrappa", data={}, revision=1
+    )
+    page = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
+    assert "Worked on worksheet Exponeringstrappa" in [
+        what for _, _, what in page.context["timeline"]
+    ]
