@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from ikbt.organisations.models import CareUnit
-from ikbt.urls import handler500  # noqa: F401  (the same error pages)
+from ikbt.urls import handler400, handler403, handler404, handler500  # noqa: F401  (the same error pages)
 from ikbt.urls import urlpatterns as application
 
 

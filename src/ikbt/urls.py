@@ -5,7 +5,11 @@ from django_otp.admin import OTPAdminSite
 # The admin (regions, units, staff roles) needs the second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
 
-# A database that cannot be reached answers 503 with a retry message (see the view).
+# Error pages in the user's language; a database that cannot be reached answers 503 with a
+# retry message (see the views).
+handler400 = "ikbt.core.views.bad_request"
+handler403 = "ikbt.core.views.permission_denied"
+handler404 = "ikbt.core.views.page_not_found"
 handler500 = "ikbt.core.views.server_error"
 
 urlpatterns = [

@@ -33,6 +33,51 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok\n", content_type="text/plain")
 
 
+def _error_page(title: str, text: str, status: int) -> HttpResponse:
+    """An error page in the page's language, rendered without asking the database."""
+    page = render_to_string("core/error.html", {"title": title, "text": text})
+    return HttpResponse(page, status=status)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    return _error_page(
+        _("The address could not be read"),
+        _("It holds characters the service does not accept. Go back and try again."),
+        400,
+    )
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    return _error_page(
+        _("Not allowed"), _("You cannot do this here. Go back, or go to the start page."), 403
+    )
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """The same page whether nothing is there or it is not yours to see (the access rules
+    answer both alike)."""
+    return _error_page(
+        _("Page not found"),
+        _(
+            "There is no page at this address that you can open. Check the address, or go to "
+            "the start page."
+        ),
+        404,
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from a page that was open too long, or after signing out."""
+    return _error_page(
+        _("The form had expired"),
+        _(
+            "Nothing was saved. Go back: what you wrote is still in the form. Copy it, reload "
+            "the page, and send it again."
+        ),
+        403,
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 page, or a 503 asking to try again when the database could not be reached
     (a restart or a failover under way): nothing was saved, and the same request will work
@@ -48,8 +93,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         title = _("Something went wrong")
         text = _("The error has been logged. Please try again later.")
         status = 500
-    page = render_to_string("core/error.html", {"title": title, "text": text})
-    response = HttpResponse(page, status=status)
+    response = _error_page(title, text, status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

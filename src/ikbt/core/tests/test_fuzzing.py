@@ -2,6 +2,9 @@
 right-to-left marks, emoji and HTML. No answer may be a server error, and nothing typed may
 come back as live HTML."""
 
+import json
+from urllib.parse import quote
+
 import pytest
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -109,6 +112,24 @@ def test_homework_report_draft(patient_client, enrollment, report):
 @given(number=TYPED)
 def test_patient_sign_in_with_anything_typed(client, db, number):
     assert_safe(client.post(reverse("accounts:patient_sign_in"), {"personal_number": number}))
+
+
+@FUZZ
+@given(
+    code=st.one_of(
+        st.sampled_from(["PHQ-9", "GAD-7", "phq-9", "åäö مرحبا 你好 🙂\u202e\x00"]),
+        st.text(ALPHABET, min_size=1, max_size=60),
+    )
+)
+def test_the_fhir_questionnaire_endpoint_with_any_code(therapist_client, code):
+    """The JSON endpoint: a known code gives a FHIR Questionnaire, anything else 404 (400 for
+    a null character, which no address may hold)."""
+    prefix = reverse("measurement:fhir_questionnaire", args=["X"]).removesuffix("X/")
+    answer = therapist_client.get(prefix + quote(code, safe="") + "/")
+    assert answer.status_code in (200, 400, 404)
+    assert answer.status_code == 400 or "\x00" not in code
+    if answer.status_code == 200:
+        assert json.loads(answer.content)["resourceType"] == "Questionnaire"
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

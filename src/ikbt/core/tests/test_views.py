@@ -93,3 +93,33 @@ def test_any_other_error_answers_the_500_page(client, db, monkeypatch):
     assert response.status_code == 500
     assert "Something went wrong" in response.text
     assert "Retry-After" not in response
+
+
+def test_a_missing_page_answers_404_in_the_users_language(client, db):
+    assert "Page not found" in client.get("/finns-inte/").text
+    swedish = client.get("/finns-inte/", headers={"accept-language": "sv"})
+    assert swedish.status_code == 404
+    assert '<html lang="sv">' in swedish.text
+    assert "Sidan finns inte" in swedish.text
+
+
+def test_a_null_character_in_the_address_answers_400(therapist_client):
+    """On PostgreSQL the view's query would fail on it; it is refused before any view runs."""
+    in_path = therapist_client.get("/skattningar/fhir/Questionnaire/PHQ%00-9/")
+    in_query = therapist_client.get(reverse("intake:queue") + "?program=%00")
+    for response in (in_path, in_query):
+        assert response.status_code == 400
+        assert "The address could not be read" in response.text
+
+
+def test_an_expired_form_explains_and_keeps_nothing_half_saved(patient):
+    from django.test import Client
+
+    from ikbt.messaging.models import Message
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(patient.user)
+    response = browser.post(reverse("messaging:inbox"), {"subject": "Hej", "body": "Hej"})
+    assert response.status_code == 403
+    assert "The form had expired" in response.text
+    assert not Message.objects.exists()
