@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, log_list_access
+from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.intake import actions
 from ikbt.intake.access import (
@@ -116,9 +117,9 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
     patient = request.user.patient
     if request.method == "POST":
         registration = get_object_or_404(
-            Registration, pk=request.POST.get("registration"), patient=patient
+            Registration, pk=whole_number(request.POST.get("registration")), patient=patient
         )
-        slot = get_object_or_404(Slot, pk=request.POST.get("slot"))
+        slot = get_object_or_404(Slot, pk=whole_number(request.POST.get("slot")))
         try:
             actions.slot_book(slot, registration, by=request.user)
             messages.success(request, _("Your assessment is booked."))
@@ -285,7 +286,7 @@ def _decide(
 ) -> str | None:
     here = request.path
     if "book" in request.POST:
-        slot = get_object_or_404(Slot, pk=request.POST.get("slot"))
+        slot = get_object_or_404(Slot, pk=whole_number(request.POST.get("slot")))
         actions.slot_book(slot, registration, by=request.user)
         messages.success(request, _("The assessment is booked."))
         return here

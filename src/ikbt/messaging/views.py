@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
+from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.messaging import actions
 from ikbt.messaging.models import Thread
@@ -73,7 +74,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def _thread_page(request, thread: Thread, template: str, back: str, extra: dict) -> HttpResponse:
     form = MessageForm(request.POST or None)
     if request.method == "POST" and "release" in request.POST and request.user.is_staff_member:
-        held = get_object_or_404(thread.messages, pk=request.POST["release"], held_for_review=True)
+        held = get_object_or_404(
+            thread.messages, pk=whole_number(request.POST["release"]), held_for_review=True
+        )
         try:
             actions.message_release(held, request.user)
         except PermissionError:

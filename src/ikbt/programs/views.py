@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import staff_required
+from ikbt.core.numbers import whole_number
 from ikbt.programs import actions
 from ikbt.programs.access import (
     author_region,
@@ -215,12 +216,15 @@ def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpR
         refused = _refuse_if_published(request, version)
         if refused:
             return refused
-        if "move" in request.POST:
-            actions.move(module, version.modules, int(request.POST["move"]))
+        step = whole_number(request.POST.get("move") or request.POST.get("move_page"), signed=True)
+        if step not in (None, -1, 1):
+            step = None
+        if "move" in request.POST and step is not None:
+            actions.move(module, version.modules, step)
             return redirect(_version_url(version))
-        if "move_page" in request.POST:
-            page = get_object_or_404(module.pages, key=request.POST["page"])
-            actions.move(page, module.pages, int(request.POST["move_page"]))
+        if "move_page" in request.POST and step is not None:
+            page = get_object_or_404(module.pages, key=request.POST.get("page", ""))
+            actions.move(page, module.pages, step)
             return redirect(request.path)
         if "add_page" in request.POST and page_form.is_valid():
             try:
@@ -380,7 +384,7 @@ def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     ]
     if not pages:
         return render(request, "programs/preview.html", {"version": version, "current": None})
-    index = min(max(int(request.GET.get("sida", 1)), 1), len(pages)) - 1
+    index = min(max(whole_number(request.GET.get("sida")) or 1, 1), len(pages)) - 1
     module, page = pages[index]
     return render(
         request,

@@ -7,6 +7,8 @@ for an activity schedule, an exposure hierarchy or a sleep diary).
 
 from django.utils.translation import gettext as _
 
+from ikbt.core.numbers import whole_number
+
 FIELD_KINDS = ("text", "scale", "list", "table")
 
 
@@ -78,11 +80,9 @@ def answers_from_post(fields: list[dict], post) -> dict:
                 line.strip() for line in typed(post.get(key, "")).splitlines() if line.strip()
             ]
         elif kind == "scale":
-            value = post.get(key, "")
+            value = whole_number(post.get(key, ""), signed=True)
             low, high = int(field.get("min", 0)), int(field.get("max", 10))
-            data[key] = (
-                int(value) if value.lstrip("-").isdigit() and low <= int(value) <= high else None
-            )
+            data[key] = value if value is not None and low <= value <= high else None
         elif kind == "table":
             rows = []
             index = 0

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.models import User
 from ikbt.core.downloads import csv_download
+from ikbt.core.numbers import whole_number
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
@@ -224,7 +225,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
             parts = figures_for(period, groupings[1:], region=region.code, units=units)
         figures = kpi(region.code, period, whole["region"])
         breakdowns = _breakdowns(parts)
-    year = int(period[:4]) if period[:4].isdigit() else timezone.localdate().year
+    year = whole_number(period[:4]) or timezone.localdate().year
     series = _series(region, units, year, granularity)
     table = request.GET.get("table")
     if request.GET.get("format") == "csv":

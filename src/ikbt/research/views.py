@@ -14,6 +14,7 @@ from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, log_list_access, log_rows
 from ikbt.core.downloads import csv_download
+from ikbt.core.numbers import whole_number
 from ikbt.intake.actions import IntakeError, registration_accept
 from ikbt.intake.forms import AcceptForm
 from ikbt.intake.models import Registration
@@ -195,7 +196,9 @@ def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
         try:
             if request.POST.get("remove") in REMOVABLE:
                 model = REMOVABLE[request.POST["remove"]]
-                item = get_object_or_404(model, pk=request.POST.get("item"), study=study)
+                item = get_object_or_404(
+                    model, pk=whole_number(request.POST.get("item")), study=study
+                )
                 actions.setup_remove(study, item, by=request.user, request=request)
                 return redirect("research:study", study.pk)
             if name in forms and forms[name].is_valid():

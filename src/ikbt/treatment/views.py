@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
+from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.core.workdays import add_working_days
 from ikbt.measurement.chart import charts_for
@@ -191,11 +192,11 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
     enrollment = _patient_enrollment(request, enrollment_id)
     sheet = get_object_or_404(enrollment.program_version.worksheets, key=key)
     data = answers_from_post(sheet.fields, request.POST)
-    revision = request.POST.get("revision", "0")
-    if not revision.isdigit():
+    revision = whole_number(request.POST.get("revision", "0"))
+    if revision is None:
         raise Http404
     try:
-        answer = actions.worksheet_save(enrollment, key, data, revision=int(revision))
+        answer = actions.worksheet_save(enrollment, key, data, revision=revision)
     except actions.WorksheetConflict as conflict:
         return render(
             request,
@@ -505,8 +506,13 @@ def _answer_rows(sheet, data: dict) -> list[dict]:
 
 def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
     key = request.POST.get("module", "")
+    if ("feedback" in request.POST or "unlock" in request.POST) and key not in {
+        module.key for module in version_modules(enrollment.program_version)
+    }:
+        messages.error(request, _("There is no such module in this program."))
+        return
     if "feedback" in request.POST:
-        text = request.POST.get("feedback", "").strip()
+        text = typed(request.POST.get("feedback", "")).strip()
         if not text:
             messages.error(request, _("Write the feedback before you send it."))
             return
@@ -516,16 +522,15 @@ def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
         actions.module_unlock_by_hand(
             enrollment, key, unlock=request.POST["unlock"] == "1", by=request.user, request=request
         )
-    elif "note" in request.POST and request.POST["note"].strip():
+    elif "note" in request.POST and typed(request.POST["note"]).strip():
         actions.note_add(
-            enrollment, request.POST["note"].strip(), by=request.user, request=request
+            enrollment, typed(request.POST["note"]).strip(), by=request.user, request=request
         )
     elif "minutes" in request.POST:
-        minutes = request.POST.get("minutes", "")
-        if minutes.isdigit() and 0 < int(minutes) <= 600:
-            actions.time_add(
-                enrollment, int(minutes), request.POST.get("what", ""), by=request.user
-            )
+        minutes = whole_number(request.POST.get("minutes"))
+        if minutes is not None and 0 < minutes <= 600:
+            what = typed(request.POST.get("what", ""))[:200]  # the field's length
+            actions.time_add(enrollment, minutes, what, by=request.user)
         else:
             messages.error(request, _("Write the minutes as a whole number from 1 to 600."))
     elif "end" in request.POST:
@@ -533,7 +538,7 @@ def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
             actions.enrollment_end(
                 enrollment,
                 reason=request.POST.get("reason", ""),
-                note=request.POST.get("end_note", ""),
+                note=typed(request.POST.get("end_note", "")),
                 by=request.user,
                 request=request,
             )
@@ -551,13 +556,13 @@ def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
             enrollment, paused=request.POST["pause"] == "1", by=request.user, request=request
         )
     elif "extend" in request.POST:
-        weeks = request.POST.get("extend", "")
-        if weeks.isdigit() and 0 < int(weeks) <= 12:
-            actions.enrollment_extend(
-                enrollment, weeks=int(weeks), by=request.user, request=request
-            )
+        weeks = whole_number(request.POST.get("extend"))
+        if weeks is not None and 0 < weeks <= 12:
+            actions.enrollment_extend(enrollment, weeks=weeks, by=request.user, request=request)
     elif "read_worksheet" in request.POST:
-        answer = get_object_or_404(enrollment.worksheet_answers, pk=request.POST["read_worksheet"])
+        answer = get_object_or_404(
+            enrollment.worksheet_answers, pk=whole_number(request.POST["read_worksheet"])
+        )
         actions.worksheet_mark_read(answer, request.user, request=request)
 
 
@@ -565,14 +570,14 @@ def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
 def reply_templates(request: HttpRequest) -> HttpResponse:
     """The therapist's own texts for common feedback."""
     if request.method == "POST":
+        title = typed(request.POST.get("title", "")).strip()
+        text = typed(request.POST.get("text", "")).strip()
         if "delete" in request.POST:
-            delete = request.POST["delete"]
-            if delete.isdigit():
-                actions.reply_template_delete(request.user, int(delete))
-        elif request.POST.get("title", "").strip() and request.POST.get("text", "").strip():
-            actions.reply_template_save(
-                request.user, request.POST["title"].strip(), request.POST["text"].strip()
-            )
+            delete = whole_number(request.POST["delete"])
+            if delete is not None:
+                actions.reply_template_delete(request.user, delete)
+        elif title and text:
+            actions.reply_template_save(request.user, title, text)
         else:
             messages.error(request, _("Give the template a title and a text."))
         return redirect("treatment:reply_templates")

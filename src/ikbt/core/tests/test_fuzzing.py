@@ -138,3 +138,26 @@ def test_html_in_a_message_is_shown_as_text(therapist_client, patient, payload):
     page = therapist_client.get(reverse("messaging:staff_thread", args=[thread.pk]))
     assert page.status_code == 200
     assert payload not in page.content.decode() or payload == "javascript:alert(1)"
+
+
+@FUZZ
+@given(text=TYPED, other=TYPED)
+def test_the_treatment_records_own_forms(therapist_client, enrollment, text, other):
+    """The record's forms that are written by hand (feedback, notes, time, ending, marking a
+    worksheet read) and the reply templates, fed anything."""
+    url = reverse("treatment:record", args=[enrollment.pk])
+    for data in (
+        {"feedback": text, "module": other},
+        {"note": text},
+        {"minutes": "5", "what": text},
+        {"minutes": other},
+        {"extend": other},
+        {"read_worksheet": other},
+        {"end": "1", "reason": other, "end_note": text},
+    ):
+        assert_safe(therapist_client.post(url, data))
+    assert_safe(therapist_client.get(url))
+    templates = reverse("treatment:reply_templates")
+    assert_safe(therapist_client.post(templates, {"title": other, "text": text}))
+    assert_safe(therapist_client.post(templates, {"delete": other}))
+    assert_safe(therapist_client.get(templates))
