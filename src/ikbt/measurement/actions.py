@@ -121,7 +121,6 @@ def response_submit(
     response.status = Response.Status.SUBMITTED
     response.submitted_at = timezone.now()
     response.total = result.total
-    response.band_label = result.band.label["sv"] if result.band else ""
     response.band_labels = dict(result.band.label) if result.band else {}
     response.subscales = result.subscales
     response.critical = result.critical
@@ -131,7 +130,6 @@ def response_submit(
             "status",
             "submitted_at",
             "total",
-            "band_label",
             "band_labels",
             "subscales",
             "critical",

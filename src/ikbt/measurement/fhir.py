@@ -144,7 +144,9 @@ def observation(response: Response) -> Observation:
             "subject": _subject(response),
             "effectiveDateTime": response.submitted_at.isoformat(),
             "valueInteger": response.total,
-            "interpretation": [{"text": response.band_label}] if response.band_label else None,
+            "interpretation": (
+                [{"text": response.band_labels["sv"]}] if response.band_labels else None
+            ),
             "derivedFrom": [{"reference": f"QuestionnaireResponse/{response.key}"}],
             "component": [
                 {"code": {"text": f"{definition.code} {key}"}, "valueInteger": value}

@@ -123,9 +123,8 @@ class Response(models.Model):
         help_text=_("Set when a staff member filled in the answers for the patient."),
     )
     total = models.IntegerField(_("total"), null=True, blank=True)
-    band_label = models.CharField(_("severity"), max_length=100, blank=True)
     band_labels = models.JSONField(
-        _("severity in each language"),
+        _("severity"),
         default=dict,
         blank=True,
         help_text=_("The severity band's name as scored, by language code."),
@@ -152,9 +151,9 @@ class Response(models.Model):
 
     @property
     def severity(self) -> str:
-        """The severity band's name in the page's language, as it was when scored
-        (``band_label`` keeps the Swedish name, which the register and FHIR export carry)."""
-        return self.band_labels.get(get_language()) or self.band_label
+        """The severity band's name in the page's language (Swedish if it has no other), as it
+        was when scored."""
+        return self.band_labels.get(get_language()) or self.band_labels.get("sv", "")
 
     @property
     def occasion_label(self) -> str:

@@ -446,7 +446,6 @@ class Generator:
                 occasion=occasion,
                 submitted_at=moment,
                 total=result.total,
-                band_label=result.band.label["sv"] if result.band else "",
                 band_labels=dict(result.band.label) if result.band else {},
                 subscales=result.subscales,
                 critical=result.critical,

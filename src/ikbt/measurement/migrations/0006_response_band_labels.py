@@ -3,7 +3,8 @@ from django.db import migrations, models
 
 def band_labels_fill(apps, schema_editor):
     """Responses scored before the field existed get each language's name of their band, from
-    the definition of the version they were answered on (one UPDATE per band)."""
+    the definition of the version they were answered on (one UPDATE per band); one whose band
+    the definition no longer names keeps the Swedish name it was scored with."""
     InstrumentVersion = apps.get_model("measurement", "InstrumentVersion")
     Response = apps.get_model("measurement", "Response")
     for version in InstrumentVersion.objects.all():
@@ -13,6 +14,9 @@ def band_labels_fill(apps, schema_editor):
             Response.objects.filter(
                 instrument_version=version, total__gte=band["min"], total__lte=band["max"]
             ).update(band_labels=labels)
+    for response in Response.objects.filter(band_labels={}).exclude(band_label=""):
+        response.band_labels = {"sv": response.band_label}
+        response.save(update_fields=["band_labels"])
 
 
 class Migration(migrations.Migration):
@@ -28,8 +32,9 @@ class Migration(migrations.Migration):
                 blank=True,
                 default=dict,
                 help_text="The severity band's name as scored, by language code.",
-                verbose_name="severity in each language",
+                verbose_name="severity",
             ),
         ),
         migrations.RunPython(band_labels_fill, migrations.RunPython.noop),
+        migrations.RemoveField(model_name="response", name="band_label"),
     ]

@@ -80,7 +80,7 @@ def test_submitting_twice_stores_one_response(patient_client, sent):
     second = patient_client.post(answer_url(sent), {**PHQ9_CALM, "submit": "1"})
     assert first.url == second.url == reverse("measurement:answered", kwargs={"key": sent.key})
     sent.refresh_from_db()
-    assert (sent.status, sent.total, sent.band_label) == (
+    assert (sent.status, sent.total, sent.band_labels["sv"]) == (
         "submitted",
         1,
         "Minimala eller inga symtom",
