@@ -181,6 +181,8 @@ def test_caseload_query_count_is_fixed(
     assert len(page.context["rows"]) == patients
     version = enrollment.program_version
     assert f"{version.title('en')} (version {version.number})" in page.text
+    assert '<th scope="col">Patient</th>' in page.text
+    assert page.text.count('<td data-label="Patient">') == patients
 
 
 def test_ending_asks_for_post_and_follow_ups_and_computes_the_outcome(
