@@ -216,9 +216,8 @@ def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpR
         refused = _refuse_if_published(request, version)
         if refused:
             return refused
-        step = whole_number(request.POST.get("move") or request.POST.get("move_page"), signed=True)
-        if step not in (None, -1, 1):
-            step = None
+        # One place up or down; anything else sent is ignored.
+        step = {"-1": -1, "1": 1}.get(request.POST.get("move") or request.POST.get("move_page"))
         if "move" in request.POST and step is not None:
             actions.move(module, version.modules, step)
             return redirect(_version_url(version))

@@ -288,7 +288,7 @@ def note_add(enrollment: Enrollment, text: str, *, by: User, request=None) -> No
 
 @transaction.atomic
 def time_add(enrollment: Enrollment, minutes: int, what: str, *, by: User) -> None:
-    TimeEntry.objects.create(enrollment=enrollment, staff=by, minutes=minutes, what=what)
+    TimeEntry.objects.create(enrollment=enrollment, staff=by, minutes=minutes, what=what[:200])
     summary_refresh(enrollment)
 
 

@@ -529,8 +529,9 @@ def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
     elif "minutes" in request.POST:
         minutes = whole_number(request.POST.get("minutes"))
         if minutes is not None and 0 < minutes <= 600:
-            what = typed(request.POST.get("what", ""))[:200]  # the field's length
-            actions.time_add(enrollment, minutes, what, by=request.user)
+            actions.time_add(
+                enrollment, minutes, typed(request.POST.get("what", "")), by=request.user
+            )
         else:
             messages.error(request, _("Write the minutes as a whole number from 1 to 600."))
     elif "end" in request.POST:
