@@ -147,6 +147,21 @@ class ProgramVersion(models.Model):
         }
 
 
+def program_titles(program_ids) -> dict[int, str]:
+    """Each program's name as its patients see it now: the newest published version's title,
+    in the page's language. One query, for staff pages that list programs (a program with no
+    published version is missing; show its short name instead)."""
+    language = translation.get_language() or "sv"
+    versions = (
+        ProgramVersion.objects.filter(
+            program_id__in=set(program_ids), status=ProgramVersion.Status.PUBLISHED
+        )
+        .order_by("program_id", "number")
+        .only("program_id", "number", "title_sv", "title_en")
+    )
+    return {version.program_id: version.title(language) for version in versions}
+
+
 class Module(models.Model):
     class Unlock(models.TextChoices):
         AT_START = "at_start", _("At the start of treatment")

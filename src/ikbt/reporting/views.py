@@ -20,6 +20,7 @@ from ikbt.core.downloads import csv_download
 from ikbt.core.numbers import whole_number
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.programs.models import Program, program_titles
 from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
 from ikbt.reporting.register import export_stream, start_of_day
 from ikbt.treatment.models import Enrollment
@@ -165,9 +166,11 @@ def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
 def _breakdowns(figures: dict) -> list[dict]:
     """Tables per unit, program and (for those who lead therapists) therapist."""
     titles = {"unit": _("Per unit"), "program": _("Per program"), "therapist": _("Per therapist")}
+    programs = dict(Program.objects.filter(slug__in=figures["program"]).values_list("pk", "slug"))
+    program_names = program_titles(programs)
     names = {
         "unit": dict(CareUnit.objects.filter(pk__in=figures["unit"]).values_list("pk", "name")),
-        "program": {slug: slug for slug in figures["program"]},
+        "program": {slug: program_names.get(pk, slug) for pk, slug in programs.items()},
     }
     if "therapist" in figures:
         names["therapist"] = {

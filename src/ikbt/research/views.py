@@ -21,6 +21,7 @@ from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffRole
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import Patient
+from ikbt.programs.models import program_titles
 from ikbt.research import actions, export
 from ikbt.research.access import (
     INCLUDING_ROLES,
@@ -411,8 +412,9 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
     for participant in participations:
         registration = _waiting_registration(participant)
         if registration is not None:
+            program = registration.offering.program
             starts[participant.pk] = (
-                registration,
+                program_titles([program.pk]).get(program.pk, program.slug),
                 AcceptForm(
                     request.POST if request.POST.get("start") == str(participant.pk) else None,
                     prefix=f"start{participant.pk}",

@@ -427,9 +427,25 @@ def test_queue_query_count_is_fixed(therapist_client, offering, count, django_as
             factories.PatientFactory(), offering, answers={}, register_opt_out=False
         )
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = therapist_client.get(reverse("intake:queue"))
     assert len(response.context["rows"]) == count
+
+
+def test_intake_pages_name_the_program_as_patients_see_it(therapist_client, registration):
+    """Staff know a program by the title patients read, not by its short name."""
+    pages = [
+        reverse("intake:queue"),
+        reverse("intake:registration", args=[registration.pk]),
+        reverse("intake:waiting"),
+    ]
+    for url in pages:
+        swedish = therapist_client.get(url, HTTP_ACCEPT_LANGUAGE="sv").text
+        assert "Exempel: hantera ångest" in swedish, url
+        english = therapist_client.get(url, HTTP_ACCEPT_LANGUAGE="en").text
+        assert "Example: managing anxiety" in english, url
+    queue = therapist_client.get(reverse("intake:queue"), HTTP_ACCEPT_LANGUAGE="sv").text
+    assert '<option value="exempel-angest">Exempel: hantera ångest</option>' in queue
 
 
 def test_a_lost_booking_is_explained_in_swedish(

@@ -59,7 +59,8 @@ def test_breakdowns_per_unit_program_and_therapist(unit_admin_client, six_ended,
     (unit_row,) = tables["unit"]["rows"]
     assert unit_row["name"] == unit.name != other.name
     assert unit_row["values"][4:8] == [6, round(5 / 6, 3), round(1 / 6, 3), 1.46]
-    assert [row["name"] for row in tables["program"]["rows"]] == ["exempel-angest"]
+    # Named as its patients know it, by the published title, not the short name.
+    assert [row["name"] for row in tables["program"]["rows"]] == ["Example: managing anxiety"]
     (therapist_row,) = tables["therapist"]["rows"]
     assert therapist_row["values"][7] == 1.46
     csv_text = unit_admin_client.get(URL, {"period": period, "table": "unit", "format": "csv"})

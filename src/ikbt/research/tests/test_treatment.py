@@ -38,6 +38,7 @@ def test_the_program_arm_starts_treatment_and_the_waiting_list_does_not(
     url = reverse("research:patient", args=[treated.patient_id])
     page = therapist_client.get(url).content.decode()
     assert "Accept and start" in page
+    assert "(Exhaustion: recovery step by step)" in page  # the program as patients know it
     prefix = f"start{treated.pk}"
     therapist_client.post(
         url,
