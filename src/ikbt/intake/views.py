@@ -204,9 +204,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         .values_list("program_id", "program__slug")
         .distinct()
     )
-    titles = program_titles([program_id for program_id, _ in offered] + [
-        row.offering.program_id for row in rows
-    ])
+    titles = program_titles(
+        [program_id for program_id, _ in offered] + [row.offering.program_id for row in rows]
+    )
     for row in rows:
         row.program_title = titles.get(row.offering.program_id, row.offering.program.slug)
     programs = [(slug, titles.get(program_id, slug)) for program_id, slug in offered]
