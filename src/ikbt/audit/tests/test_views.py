@@ -95,6 +95,9 @@ def test_review_shows_the_units_entries_and_logs_the_review(
 
     shown = list(response.context["page"].object_list)
     assert [(row.actor, row.unit) for row in shown] == [(therapist, unit)]
+    # On a phone each entry is a card, every value under its column's name.
+    for column in ("When", "Staff member", "Patient", "Unit", "Action", "What"):
+        assert response.text.count(f'<td data-label="{column}">') == 1, column
     review = AccessLogEntry.objects.filter(action=Action.LOG_REVIEW).get()
     assert (review.actor, review.unit) == (unit_admin, unit)
 

@@ -1,5 +1,6 @@
 """Every page in a real browser (Debian's chromium), checked by axe-core: no violation that
-axe rates serious or critical.
+axe rates serious or critical, and no page wider than the phone it is opened on (a wide table
+scrolls in its own frame or turns its rows into cards).
 
 The pages come from the access matrix: each role opens every URL its column of
 ``test_access_matrix.GET`` answers with 200, with the objects the matrix's ``world`` makes, so
@@ -177,7 +178,13 @@ class Checker:
         return new
 
     def check(self, role: str, name: str) -> None:
-        """Runs axe on the page as it is now."""
+        """Runs axe on the page as it is now, and measures its width."""
+        width, window = self.page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if width > window:
+            url = self.page.url.removeprefix(self.base_url)
+            self.problems.append(f"{width}px wide in a {window}px window: {url} ({name})")
         for violation in self.axe.run(self.page).response["violations"]:
             if violation["impact"] not in FAILING_IMPACTS:
                 continue
