@@ -1,6 +1,8 @@
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import CareUnit
@@ -91,3 +93,14 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The access log is append-only.")
+
+    @property
+    def record_kind(self) -> str:
+        """What kind of record was read or changed, in the page's language ("Message"); the
+        stored label ("messaging.Message") for a kind the code no longer has."""
+        if not self.object_type:
+            return ""
+        try:
+            return capfirst(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type

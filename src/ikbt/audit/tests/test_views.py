@@ -8,6 +8,7 @@ from ikbt import factories
 from ikbt.audit.actions import Action, log_access
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows
+from ikbt.messaging.models import Thread
 from ikbt.organisations.models import StaffMembership, StaffRole
 
 MINE = reverse("audit:my_access_log")
@@ -26,6 +27,20 @@ def test_patient_sees_who_read_their_data(therapist_client, patient_client, pati
     assert "Tove Terapeut" in response.text
     assert "Vårdcentralen Ekholmen" in response.text
     assert "Responsible therapist" in response.text
+
+
+def test_patient_sees_what_kind_of_record_was_read_in_her_language(
+    patient_client, therapist, unit, patient
+):
+    thread = Thread.objects.create(patient=patient, subject="Sömn")
+    log_access(therapist, Action.READ, patient=patient, unit=unit, obj=thread)
+    log_access(therapist, Action.CHANGE, patient=patient, unit=unit)
+
+    english = patient_client.get(MINE, HTTP_ACCEPT_LANGUAGE="en").text
+    assert ">Read: message thread</td>" in english
+    assert ">Changed</td>" in english  # no record named: the action alone
+    swedish = patient_client.get(MINE, HTTP_ACCEPT_LANGUAGE="sv").text
+    assert ">Läst: meddelandetråd</td>" in swedish
 
 
 def test_patient_sees_the_time_in_swedish_local_time(patient_client, therapist, patient, unit):
