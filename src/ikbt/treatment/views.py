@@ -3,7 +3,6 @@ caseload and treatment record."""
 
 import datetime
 
-from django import forms
 from django.contrib import messages
 from django.db.models import F, Func, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
@@ -29,8 +27,15 @@ from ikbt.patients.access import care_relationships_for_staff, get_patient_for_s
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
 from ikbt.treatment import actions
+from ikbt.treatment.forms import (
+    AbsenceForm,
+    EndForm,
+    FeedbackForm,
+    NoteForm,
+    ReplyTemplateForm,
+    TimeEntryForm,
+)
 from ikbt.treatment.models import (
-    EndReason,
     Enrollment,
     ModuleProgress,
     ReplyTemplate,
@@ -381,8 +386,17 @@ def _staff_enrollment(request: HttpRequest, enrollment_id: int, **log) -> Enroll
 def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     """The treatment record: modules with progress, homework and feedback, worksheets."""
     enrollment = _staff_enrollment(request, enrollment_id, detail="treatment record")
-    if request.method == "POST":
-        _record_action(request, enrollment)
+    post = request.POST if request.method == "POST" else {}
+    record_forms = {
+        "feedback_form": FeedbackForm(
+            post if "feedback" in post else None,
+            modules=version_modules(enrollment.program_version),
+        ),
+        "note_form": NoteForm(post if "note" in post else None),
+        "time_form": TimeEntryForm(post if "minutes" in post else None),
+        "end_form": EndForm(post if "end" in post else None),
+    }
+    if request.method == "POST" and _record_action(request, enrollment, **record_forms):
         return redirect(request.path)
     modules = _modules_with_state(enrollment)
     sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
@@ -410,8 +424,8 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             "template_text": chosen.text if chosen else "",
             "template_module": request.GET.get("modul", ""),
             "outcome": compute_outcome(enrollment),
-            "end_reasons": EndReason.choices,
             "timeline": _timeline(enrollment, modules, answers),
+            **record_forms,
         },
     )
 
@@ -504,108 +518,105 @@ def _answer_rows(sheet, data: dict) -> list[dict]:
     return [{**field, "value": data.get(field["key"])} for field in fields]
 
 
-def _record_action(request: HttpRequest, enrollment: Enrollment) -> None:
-    key = request.POST.get("module", "")
-    if ("feedback" in request.POST or "unlock" in request.POST) and key not in {
-        module.key for module in version_modules(enrollment.program_version)
-    }:
-        messages.error(request, _("There is no such module in this program."))
-        return
-    if "feedback" in request.POST:
-        text = typed(request.POST.get("feedback", "")).strip()
-        if not text:
-            messages.error(request, _("Write the feedback before you send it."))
-            return
-        actions.feedback_give(enrollment, key, text, by=request.user, request=request)
+def _record_action(
+    request: HttpRequest,
+    enrollment: Enrollment,
+    *,
+    feedback_form: FeedbackForm,
+    note_form: NoteForm,
+    time_form: TimeEntryForm,
+    end_form: EndForm,
+) -> bool:
+    """Does what one of the record's forms asks; False when that form is to be shown again
+    with what was typed and why it was not accepted."""
+    post = request.POST
+    if feedback_form.is_bound:
+        if "module" in feedback_form.errors:  # the hidden field, not something typed
+            messages.error(request, feedback_form.errors["module"][0])
+            return True
+        if not feedback_form.is_valid():
+            return False
+        data = feedback_form.cleaned_data
+        actions.feedback_give(
+            enrollment, data["module"], data["feedback"], by=request.user, request=request
+        )
         messages.success(request, _("The feedback is sent."))
-    elif "unlock" in request.POST:
-        actions.module_unlock_by_hand(
-            enrollment, key, unlock=request.POST["unlock"] == "1", by=request.user, request=request
-        )
-    elif "note" in request.POST and typed(request.POST["note"]).strip():
+    elif note_form.is_bound:
+        if not note_form.is_valid():
+            return False
         actions.note_add(
-            enrollment, typed(request.POST["note"]).strip(), by=request.user, request=request
+            enrollment, note_form.cleaned_data["note"], by=request.user, request=request
         )
-    elif "minutes" in request.POST:
-        minutes = whole_number(request.POST.get("minutes"))
-        if minutes is not None and 0 < minutes <= 600:
-            actions.time_add(
-                enrollment, minutes, typed(request.POST.get("what", "")), by=request.user
-            )
-        else:
-            messages.error(request, _("Write the minutes as a whole number from 1 to 600."))
-    elif "end" in request.POST:
+        messages.success(request, _("The note is saved."))
+    elif time_form.is_bound:
+        if not time_form.is_valid():
+            return False
+        data = time_form.cleaned_data
+        actions.time_add(enrollment, data["minutes"], data["what"], by=request.user)
+        messages.success(request, _("The time is added to the ledger."))
+    elif end_form.is_bound:
+        if not end_form.is_valid():
+            return False
         try:
             actions.enrollment_end(
                 enrollment,
-                reason=request.POST.get("reason", ""),
-                note=typed(request.POST.get("end_note", "")),
+                reason=end_form.cleaned_data["reason"],
+                note=end_form.cleaned_data["end_note"],
                 by=request.user,
                 request=request,
             )
-            messages.success(
-                request,
-                _(
-                    "The treatment is ended. The post-treatment questionnaires and "
-                    "follow-ups are sent."
-                ),
-            )
         except actions.TreatmentError as error:
-            messages.error(request, str(error))
-    elif "pause" in request.POST:
-        actions.enrollment_pause(
-            enrollment, paused=request.POST["pause"] == "1", by=request.user, request=request
+            end_form.add_error(None, str(error))
+            return False
+        messages.success(
+            request,
+            _(
+                "The treatment is ended. The post-treatment questionnaires and "
+                "follow-ups are sent."
+            ),
         )
-    elif "extend" in request.POST:
-        weeks = whole_number(request.POST.get("extend"))
+    elif "unlock" in post:
+        key = post.get("module", "")
+        if key in {module.key for module in version_modules(enrollment.program_version)}:
+            actions.module_unlock_by_hand(
+                enrollment, key, unlock=post["unlock"] == "1", by=request.user, request=request
+            )
+        else:
+            messages.error(request, _("There is no such module in this program."))
+    elif "pause" in post:
+        actions.enrollment_pause(
+            enrollment, paused=post["pause"] == "1", by=request.user, request=request
+        )
+    elif "extend" in post:
+        weeks = whole_number(post.get("extend"))
         if weeks is not None and 0 < weeks <= 12:
             actions.enrollment_extend(enrollment, weeks=weeks, by=request.user, request=request)
-    elif "read_worksheet" in request.POST:
+    elif "read_worksheet" in post:
         answer = get_object_or_404(
-            enrollment.worksheet_answers, pk=whole_number(request.POST["read_worksheet"])
+            enrollment.worksheet_answers, pk=whole_number(post["read_worksheet"])
         )
         actions.worksheet_mark_read(answer, request.user, request=request)
+    return True
 
 
 @staff_required
 def reply_templates(request: HttpRequest) -> HttpResponse:
     """The therapist's own texts for common feedback."""
-    if request.method == "POST":
-        title = typed(request.POST.get("title", "")).strip()
-        text = typed(request.POST.get("text", "")).strip()
-        if "delete" in request.POST:
-            delete = whole_number(request.POST["delete"])
-            if delete is not None:
-                actions.reply_template_delete(request.user, delete)
-        elif title and text:
-            actions.reply_template_save(request.user, title, text)
-        else:
-            messages.error(request, _("Give the template a title and a text."))
+    if "delete" in request.POST:
+        delete = whole_number(request.POST["delete"])
+        if delete is not None:
+            actions.reply_template_delete(request.user, delete)
+        return redirect("treatment:reply_templates")
+    form = ReplyTemplateForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        actions.reply_template_save(request.user, **form.cleaned_data)
+        messages.success(request, _("The template is saved."))
         return redirect("treatment:reply_templates")
     return render(
         request,
         "treatment/reply_templates.html",
-        {"templates": list(ReplyTemplate.objects.filter(owner=request.user))},
+        {"templates": list(ReplyTemplate.objects.filter(owner=request.user)), "form": form},
     )
-
-
-class AbsenceForm(forms.Form):
-    starts_on = forms.DateField(
-        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    ends_on = forms.DateField(
-        label=gettext_lazy("To and including"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    cover = forms.ModelChoiceField(
-        label=gettext_lazy("Covered by"),
-        queryset=None,
-        required=False,
-        empty_label=gettext_lazy("The unit's administrators"),
-    )
-
-    def __init__(self, *args, colleagues, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["cover"].queryset = colleagues
 
 
 @staff_required

@@ -263,6 +263,60 @@ def test_notes_time_ledger_and_reply_templates(therapist_client, therapist, enro
     assert "Bra jobbat med övningen!</textarea>" in page.text
 
 
+def test_the_record_keeps_what_was_typed_when_it_cannot_be_saved(
+    therapist_client, therapist, enrollment
+):
+    """A form the record refuses is shown again with the text and the reason, in Swedish."""
+    ModuleProgress.objects.create(
+        enrollment=enrollment,
+        module_key="valkommen",
+        reported_at=enrollment.started_at,
+        homework_report="Gjort",
+    )
+    record_url = reverse("treatment:record", args=[enrollment.pk])
+    refused = [
+        (
+            {"minutes": "en kvart", "what": "Läste arbetsbladet om exponering"},
+            "Skriv minuterna som ett heltal från 1 till 600.",
+            "Läste arbetsbladet om exponering",
+        ),
+        (
+            {"minutes": "700", "what": "Telefonsamtal"},
+            "Skriv minuterna som ett heltal från 1 till 600.",
+            'value="700"',
+        ),
+        ({"note": "   "}, "Skriv anteckningen innan du sparar den.", ""),
+        (
+            {"end": "1", "reason": "", "end_note": "Patienten flyttar till Skåne"},
+            "Ange hur behandlingen avslutades.",
+            "Patienten flyttar till Skåne</textarea>",
+        ),
+        (
+            {"module": "valkommen", "feedback": " "},
+            "Skriv återkopplingen innan du skickar den.",
+            "",
+        ),
+    ]
+    for data, reason, kept in refused:
+        page = therapist_client.post(record_url, data, HTTP_ACCEPT_LANGUAGE="sv")
+        assert page.status_code == 200, data
+        assert reason in page.text, data
+        assert kept in page.text, data
+    assert not enrollment.time_entries.exists()
+    assert not enrollment.notes.exists()
+    enrollment.refresh_from_db()
+    assert enrollment.status == Enrollment.Status.ACTIVE
+    assert ModuleProgress.objects.get(enrollment=enrollment).feedback == ""
+
+    templates = reverse("treatment:reply_templates")
+    page = therapist_client.post(
+        templates, {"title": "Beröm", "text": ""}, HTTP_ACCEPT_LANGUAGE="sv"
+    )
+    assert (page.status_code, "Skriv mallens text." in page.text) == (200, True)
+    assert 'value="Beröm"' in page.text
+    assert not therapist.reply_templates.exists()
+
+
 def test_the_patient_gets_a_printable_summary(patient_client, patient, enrollment, therapist):
     from ikbt.messaging import actions as messaging
 
