@@ -1,7 +1,12 @@
+import io
+
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.models import User
+from ikbt.core.management.commands.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
 from ikbt.intake.models import Registration
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
@@ -67,3 +72,29 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     printed = capsys.readouterr().out
     assert "terapeut" in printed
     assert "demo-losenord-2026" in printed
+
+
+def test_demo_staff_sign_in_with_the_printed_second_factor(client, db, settings):
+    """The README's way in: the demo password, then the code `ikbt demo_totp` prints (or a
+    printed backup code) on the page that asks for it, not the page that connects a new app."""
+    settings.DEBUG = True  # demo_totp refuses to run otherwise
+    call_command("demo")
+    code = io.StringIO()
+    call_command("demo_totp", "terapeut", stdout=code)
+
+    login = client.post(
+        reverse("accounts:staff_login"),
+        {"username": "terapeut", "password": DEMO_PASSWORD},
+    )
+    assert login.url.startswith(reverse("accounts:two_factor"))
+    assert client.get(login.url).status_code == 200  # asks for the code; no new app
+    signed_in = client.post(reverse("accounts:two_factor"), {"code": code.getvalue().strip()})
+    assert signed_in.url == reverse("patients:staff_home")
+    assert client.get(reverse("treatment:caseload")).status_code == 200
+
+    other = Client()
+    other.post(
+        reverse("accounts:staff_login"), {"username": "enhetschef", "password": DEMO_PASSWORD}
+    )
+    backup = other.post(reverse("accounts:two_factor"), {"code": DEMO_BACKUP_CODES[0]})
+    assert backup.url == reverse("patients:staff_home")

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ikbt.accounts.actions import AUTHENTICATOR_DEVICE_NAME, BACKUP_DEVICE_NAME
 from ikbt.accounts.models import User
 from ikbt.intake.actions import registration_accept, registration_submit
 from ikbt.intake.models import Offering, Registration, Slot
@@ -231,12 +232,14 @@ class Command(BaseCommand):
         user.save(update_fields=["password"])
         for unit_name, role in person.memberships:
             StaffMembership.objects.get_or_create(user=user, unit=units[unit_name], role=role)
+        # The devices sign-in looks for, by their names: a device of any other name is not
+        # asked for, and the person would be sent to connect a new app.
         TOTPDevice.objects.update_or_create(
             user=user,
-            name="Demo",
+            name=AUTHENTICATOR_DEVICE_NAME,
             defaults={"key": demo_totp_key(user.username), "confirmed": True},
         )
-        backup, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
+        backup, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME)
         backup.token_set.all().delete()
         StaticToken.objects.bulk_create(
             StaticToken(device=backup, token=code) for code in DEMO_BACKUP_CODES

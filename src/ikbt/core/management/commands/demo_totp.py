@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ikbt.accounts.actions import AUTHENTICATOR_DEVICE_NAME
+
 
 class Command(BaseCommand):
     help = "Print the current second-factor code of a demo staff member (only with DEBUG on)."
@@ -15,7 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, username: str, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_totp works only in the demo (DEBUG on).")
-        device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+        device = TOTPDevice.objects.filter(
+            user__username=username, name=AUTHENTICATOR_DEVICE_NAME, confirmed=True
+        ).first()
         if device is None:
             raise CommandError(f"No confirmed TOTP device for {username!r}.")
         code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
