@@ -1,6 +1,8 @@
 from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
+from django.utils import translation
 
 from ikbt.accounts.models import User
 from ikbt.audit.models import AccessLogEntry
@@ -10,12 +12,27 @@ from ikbt.patients.models import Patient
 Action = AccessLogEntry.Action
 
 
+def recorded(text) -> str:
+    """A role as the log keeps it: in the platform's language (Swedish), whatever language the
+    page was in, so the patient's "who has looked at my data" reads in one language. Roles
+    are given lazily (``StaffRole.THERAPIST.label``) for this."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
+
+
+def roles_text(roles) -> str:
+    """Staff roles (their codes) as the log names them."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return ", ".join(str(StaffRole(role).label) for role in sorted(roles))
+
+
 def staff_roles_at(user: User, unit: CareUnit | None) -> str:
     """The actor's roles at the unit, as they read today, to be frozen into the log row."""
     if unit is None or not user.is_staff_member:
         return ""
-    roles = StaffMembership.objects.filter(user=user, unit=unit).values_list("role", flat=True)
-    return ", ".join(str(StaffRole(role).label) for role in sorted(roles))
+    return roles_text(
+        StaffMembership.objects.filter(user=user, unit=unit).values_list("role", flat=True)
+    )
 
 
 def log_access(
@@ -39,7 +56,7 @@ def log_access(
     return AccessLogEntry.objects.create(
         actor=actor,
         actor_name=(actor.get_full_name() or actor.username)[:200],
-        actor_role=(role or staff_roles_at(actor, unit))[:100],
+        actor_role=(recorded(role) if role else staff_roles_at(actor, unit))[:100],
         patient=patient,
         unit=unit,
         action=action,
@@ -55,9 +72,20 @@ def log_list_access(
 ) -> None:
     """Write one READ row per patient shown in a list, in one INSERT.
 
-    ``rows`` holds (patient, unit, role) as the list showed them; the same rules as
-    ``log_access`` apply to ``detail``.
+    ``rows`` holds (patient, unit, role) as the list showed them; a role left empty is the
+    actor's staff roles at the unit, as in ``log_access``. The same rules as ``log_access``
+    apply to ``detail``.
     """
+    if any(not role for _patient, _unit, role in rows):
+        memberships: dict[int, list[str]] = {}
+        for unit_id, role in StaffMembership.objects.filter(user=actor).values_list(
+            "unit_id", "role"
+        ):
+            memberships.setdefault(unit_id, []).append(role)
+        rows = [
+            (patient, unit, role or roles_text(memberships.get(unit.pk if unit else None, [])))
+            for patient, unit, role in rows
+        ]
     log_rows(
         actor,
         Action.READ,
@@ -81,15 +109,15 @@ def log_rows(
     request: HttpRequest | None = None,
 ) -> None:
     """Write many rows of one action in one INSERT: ``rows`` holds (patient id, unit id, the
-    role the actor acted in, object id). For lists and exports, where a row per patient is
-    written at once; the same rules as ``log_access`` apply to ``detail``."""
+    role the actor acted in, given lazily, object id). For lists and exports, where a row per
+    patient is written at once; the same rules as ``log_access`` apply to ``detail``."""
     ip_address = get_client_ip_address(request) if request is not None else None
     name = (actor.get_full_name() or actor.username)[:200]
     AccessLogEntry.objects.bulk_create(
         AccessLogEntry(
             actor=actor,
             actor_name=name,
-            actor_role=role[:100],
+            actor_role=recorded(role)[:100],
             patient_id=patient_id,
             unit_id=unit_id,
             action=action,

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest
 from ikbt.audit.actions import Action, log_access
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import StaffMembership, StaffRole
+from ikbt.patients.access import admin_unit_ids
 from ikbt.patients.models import Patient
 from ikbt.treatment.models import Enrollment
 
@@ -20,14 +21,6 @@ INTAKE_ROLES = (StaffRole.THERAPIST, StaffRole.UNIT_ADMIN)
 def intake_unit_ids(user) -> list[int]:
     return list(
         StaffMembership.objects.filter(user=user, role__in=INTAKE_ROLES).values_list(
-            "unit_id", flat=True
-        )
-    )
-
-
-def admin_unit_ids(user) -> list[int]:
-    return list(
-        StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values_list(
             "unit_id", flat=True
         )
     )

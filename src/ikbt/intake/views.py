@@ -193,7 +193,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     log_list_access(
         request.user,
         request,
-        [(row.patient, row.offering.unit, str(StaffRole.THERAPIST.label)) for row in rows],
+        [(row.patient, row.offering.unit, StaffRole.THERAPIST.label) for row in rows],
         detail="intake queue",
     )
     # The programs the units offer, for the filter: one small query, not every registration;

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
@@ -38,7 +39,8 @@ class PatientAccess:
         return not self.patient.protected_identity or self.is_unit_admin
 
 
-def _admin_unit_ids(user: User) -> list[int]:
+def admin_unit_ids(user: User) -> list[int]:
+    """The units ``user`` administers."""
     return list(
         StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values_list(
             "unit_id", flat=True
@@ -95,15 +97,12 @@ def get_patient_for_staff(
     if relationship is None:
         _log_denied(request, patient_id, detail)
         raise Http404
-    is_admin = relationship.unit_id in _admin_unit_ids(user)
-    if relationship.staff_id == user.pk:
-        role = relationship.get_role_display()
-    elif is_admin:
-        role = str(StaffRole.UNIT_ADMIN.label)
-    elif relationship.staff_id in covered_staff_ids(user):
-        role = _("Covering for %(name)s") % {"name": relationship.staff.get_full_name()}
-    else:
-        role = _("Supervisor of %(name)s") % {"name": relationship.staff.get_full_name()}
+    administered = admin_unit_ids(user)
+    is_admin = relationship.unit_id in administered
+    # Whom the user covers matters only when the patient is neither theirs nor their unit's.
+    own = relationship.staff_id == user.pk
+    covered = [] if own or is_admin else covered_staff_ids(user)
+    role = acting_role(user, relationship, administered, covered)
     log_access(
         user,
         action,
@@ -115,6 +114,34 @@ def get_patient_for_staff(
         role=role,
     )
     return PatientAccess(relationship.patient, relationship.unit, role, is_admin)
+
+
+def _covering_for(name: str) -> str:
+    return _("Covering for %(name)s") % {"name": name}
+
+
+def _supervisor_of(name: str) -> str:
+    return _("Supervisor of %(name)s") % {"name": name}
+
+
+covering_for = lazy(_covering_for, str)
+supervisor_of = lazy(_supervisor_of, str)
+
+
+def acting_role(
+    user: User, relationship: CareRelationship, administered: list[int], covered: list[int]
+):
+    """The role in which ``user`` sees the patient of ``relationship`` (one of
+    ``care_relationships_for_staff``), given the units they administer and the colleagues
+    they cover today. Lazy: the access log writes it in its language, a page in the reader's.
+    """
+    if relationship.staff_id == user.pk:
+        return CareRelationship.Role(relationship.role).label
+    if relationship.unit_id in administered:
+        return StaffRole.UNIT_ADMIN.label
+    if relationship.staff_id in covered:
+        return covering_for(relationship.staff.get_full_name())
+    return supervisor_of(relationship.staff.get_full_name())
 
 
 def _best_relationship(user: User, patient_id: int) -> CareRelationship | None:

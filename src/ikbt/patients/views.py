@@ -7,7 +7,13 @@ from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
 from ikbt.measurement.access import open_risk_flags_for_staff
 from ikbt.measurement.models import Response
-from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
+from ikbt.patients.access import (
+    acting_role,
+    admin_unit_ids,
+    care_relationships_for_staff,
+    covered_staff_ids,
+    get_patient_for_staff,
+)
 from ikbt.patients.models import CareRelationship
 
 PATIENTS_PER_PAGE = 100
@@ -23,10 +29,14 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(relationships, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    administered, covered = admin_unit_ids(request.user), covered_staff_ids(request.user)
     log_list_access(
         request.user,
         request,
-        [(row.patient, row.unit, row.get_role_display()) for row in rows],
+        [
+            (row.patient, row.unit, acting_role(request.user, row, administered, covered))
+            for row in rows
+        ],
         detail="patient list",
     )
     return render(

@@ -272,13 +272,13 @@ class _Line:
 
 
 def log_export(officer: User, exported: list[tuple[int, int]], detail: str) -> None:
-    role = str(StaffRole.REGISTER_OFFICER.label)
+    role = StaffRole.REGISTER_OFFICER.label
     log_rows(
         officer,
         AccessLogEntry.Action.EXPORT,
         [(patient_id, unit_id, role, "") for patient_id, unit_id in exported],
         detail=detail,
-        object_type="treatment",
+        object_type=Enrollment._meta.label,
     )
 
 

@@ -38,7 +38,6 @@ from ikbt.research.models import (
     StudyUnit,
 )
 
-RESEARCHER = str(StaffRole.RESEARCHER.label)
 ADULT_AGE = 18
 FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
 

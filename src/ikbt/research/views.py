@@ -291,7 +291,7 @@ def participants(request: HttpRequest, study_id: int) -> HttpResponse:
         request.user,
         request,
         [
-            (Patient(pk=row["patient_id"]), CareUnit(pk=row["unit_id"]), str(RESEARCHER.label))
+            (Patient(pk=row["patient_id"]), CareUnit(pk=row["unit_id"]), RESEARCHER.label)
             for row in rows
         ],
         detail=f"study {study.code} participants (pseudonymised)",
@@ -332,7 +332,7 @@ def _log_export(request: HttpRequest, study: Study, rows: list[export.Row], kind
     log_rows(
         request.user,
         Action.EXPORT,
-        [(row.patient_id, row.unit_id, str(RESEARCHER.label), str(row.pk)) for row in rows],
+        [(row.patient_id, row.unit_id, RESEARCHER.label, str(row.pk)) for row in rows],
         detail=f"study {study.code} {kind} export (pseudonymised)",
         object_type=Participant._meta.label,
         request=request,

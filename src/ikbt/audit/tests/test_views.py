@@ -43,6 +43,35 @@ def test_patient_sees_what_kind_of_record_was_read_in_her_language(
     assert ">Läst: meddelandetråd</td>" in swedish
 
 
+def test_the_log_names_the_role_each_person_read_in_and_in_swedish(
+    therapist_client, unit_admin_client, patient_client, patient, enrollment, settings
+):
+    """The unit head reading the patient list is the unit's administrator, not the
+    responsible therapist whose relationship the row is; pages in English write the same
+    Swedish role as the platform's default language."""
+    settings.LANGUAGE_CODE = "sv"
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    therapist_client.get(reverse("patients:staff_home"), **english)
+    therapist_client.get(reverse("treatment:caseload"), **english)
+    unit_admin_client.get(reverse("patients:staff_home"), **english)
+    unit_admin_client.get(reverse("patients:patient_detail", args=[patient.pk]), **english)
+
+    roles = {
+        (who, detail): role
+        for who, detail, role in AccessLogEntry.objects.filter(patient=patient).values_list(
+            "actor__username", "detail", "actor_role"
+        )
+    }
+    assert roles == {
+        ("therapist", "patient list"): "Ansvarig behandlare",
+        ("therapist", "caseload"): "Behandlare",
+        ("unitadmin", "patient list"): "Enhetsadministratör",
+        ("unitadmin", "patient details"): "Enhetsadministratör",
+    }
+    page = patient_client.get(MINE, HTTP_ACCEPT_LANGUAGE="sv").text
+    assert "Enhetsadministratör" in page and "Unit administrator" not in page
+
+
 def test_patient_sees_the_time_in_swedish_local_time(patient_client, therapist, patient, unit):
     summer_utc = datetime.datetime(2024, 7, 1, 10, 0, tzinfo=datetime.UTC)
     _entry_at(summer_utc, therapist, unit, patient=patient)
