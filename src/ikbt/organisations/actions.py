@@ -5,7 +5,7 @@ import datetime
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import StaffAbsence, StaffMembership
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 
 
 class AbsenceError(ValueError):
@@ -23,8 +23,12 @@ def absence_register(
         if cover == staff:
             raise AbsenceError(_("Choose a colleague to cover, not yourself."))
         units = StaffMembership.objects.filter(user=staff).values("unit_id")
-        if not StaffMembership.objects.filter(user=cover, unit_id__in=units).exists():
-            raise AbsenceError(_("The colleague covering must work at one of your units."))
+        if not StaffMembership.objects.filter(
+            user=cover, unit_id__in=units, role=StaffRole.THERAPIST
+        ).exists():
+            raise AbsenceError(
+                _("The colleague covering must be a therapist at one of your units.")
+            )
     return StaffAbsence.objects.create(
         staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover
     )

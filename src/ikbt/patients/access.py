@@ -59,8 +59,8 @@ def covered_staff_ids(user: User) -> list[int]:
 
 def care_relationships_for_staff(user: User):
     """Active care relationships that give ``user`` access to the patient: their own, those
-    at units they administer, those of a colleague away today whom they cover, and those of
-    the therapists they supervise."""
+    at units they administer, those of a colleague away today whom they cover (at the units
+    where the user is a therapist), and those of the therapists they supervise."""
     # Subqueries, so the whole question is one SQL query.
     covered = StaffAbsence.objects.on(timezone.localdate()).filter(cover=user).values("staff_id")
     supervised = Supervision.objects.filter(supervisor=user, ended_on__isnull=True).values(
@@ -69,10 +69,13 @@ def care_relationships_for_staff(user: User):
     administered = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values(
         "unit_id"
     )
+    treating = StaffMembership.objects.filter(user=user, role=StaffRole.THERAPIST).values(
+        "unit_id"
+    )
     return CareRelationship.objects.active().filter(
         Q(staff=user)
         | Q(unit_id__in=administered)
-        | Q(staff_id__in=covered)
+        | Q(staff_id__in=covered, unit_id__in=treating)
         | Q(staff_id__in=supervised)
     )
 

@@ -22,7 +22,7 @@ from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
-from ikbt.organisations.models import StaffAbsence, StaffMembership
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
@@ -623,8 +623,13 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
 def absences(request: HttpRequest) -> HttpResponse:
     """Mark yourself away and name who covers your patients; see whom you cover."""
     units = StaffMembership.objects.filter(user=request.user).values("unit_id")
+    # Covering gives access to the patients: only therapists of the same units can.
     colleagues = (
-        User.objects.filter(memberships__unit_id__in=units, kind=User.Kind.STAFF)
+        User.objects.filter(
+            memberships__unit_id__in=units,
+            memberships__role=StaffRole.THERAPIST,
+            kind=User.Kind.STAFF,
+        )
         .exclude(pk=request.user.pk)
         .distinct()
         .order_by("last_name")

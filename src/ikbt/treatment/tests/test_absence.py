@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ikbt.audit.models import AccessLogEntry
 from ikbt.messaging import actions as messaging
+from ikbt.organisations.models import StaffAbsence
 
 
 def away_today(client, cover=None):
@@ -62,3 +63,29 @@ def test_without_a_named_cover_the_unit_administrators_are_told(
 def test_cover_must_be_a_colleague_of_the_unit(therapist_client, outsider):
     page = away_today(therapist_client, outsider)
     assert "Select a valid choice" in page.text
+
+
+def test_only_a_therapist_of_the_unit_can_cover(therapist_client, therapist, unit, enrollment):
+    """Covering opens the patients' records: a researcher, author or register officer of the
+    same unit is not offered, cannot be posted, and an absence naming one (made before this
+    rule) opens nothing."""
+    from ikbt import factories
+    from ikbt.conftest import verified_client
+    from ikbt.organisations.actions import AbsenceError, absence_register
+    from ikbt.organisations.models import StaffRole
+
+    researcher = factories.staff_member(unit, StaffRole.RESEARCHER, username="forskare")
+    form = therapist_client.get(reverse("treatment:absences")).context["form"]
+    assert researcher not in form.fields["cover"].queryset
+    assert "Select a valid choice" in away_today(therapist_client, researcher).text
+    today = timezone.localdate()
+    try:
+        absence_register(therapist, starts_on=today, ends_on=today, cover=researcher)
+    except AbsenceError as error:
+        assert "must be a therapist" in str(error)
+    else:
+        raise AssertionError("a researcher was accepted as cover")
+
+    StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=researcher)
+    record = reverse("treatment:record", args=[enrollment.pk])
+    assert verified_client(researcher).get(record).status_code == 404
