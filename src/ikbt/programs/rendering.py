@@ -9,6 +9,7 @@ import functools
 
 from django.urls import reverse
 
+from ikbt.core.numbers import whole_number
 from ikbt.measurement.models import Instrument, InstrumentVersion
 from ikbt.programs.blocks import parse_page, render_markdown
 from ikbt.programs.models import Module, Page, ProgramVersion
@@ -69,7 +70,33 @@ def _published_modules(version_id: int, published_at) -> list[Module]:
     return _modules(version_id)
 
 
-def page_blocks(page: Page, parts: VersionParts) -> list[dict]:
+def quiz_questions(quiz, query) -> list[dict]:
+    """A quiz's questions, each with what the reader chose when the quiz was sent back from
+    its page (``query``: the page's GET parameters; nothing is stored) and whether it is
+    right. ``chosen`` is None for a question not answered or a quiz not sent."""
+    sent = query is not None and query.get("quiz") == quiz.key
+    questions = []
+    for number, question in enumerate(quiz.questions, start=1):
+        options = question.get("options", [])
+        chosen = whole_number(query.get(f"q{number}")) if sent else None
+        if chosen is not None and chosen >= len(options):
+            chosen = None
+        correct = question.get("correct")
+        questions.append(
+            {
+                **question,
+                "number": number,
+                "chosen": chosen,
+                "right": chosen is not None and chosen == correct,
+                "right_option": options[correct] if correct in range(len(options)) else "",
+            }
+        )
+    return questions
+
+
+def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
+    """The page's blocks with what each shows. ``query`` (the request's GET parameters) makes
+    quizzes answerable on the page; without it they are shown as in the editor, to look at."""
     blocks = []
     for block in parse_page(page.source):
         entry = {"kind": block.kind, "line": block.line}
@@ -85,7 +112,17 @@ def page_blocks(page: Page, parts: VersionParts) -> list[dict]:
         elif block.kind == "worksheet":
             entry["worksheet"] = parts.worksheets.get(block.argument)
         elif block.kind == "quiz":
-            entry["quiz"] = parts.quizzes.get(block.argument)
+            quiz = parts.quizzes.get(block.argument)
+            entry["quiz"] = quiz
+            entry["answerable"] = query is not None
+            entry["sent"] = query is not None and query.get("quiz") == block.argument
+            entry["questions"] = quiz_questions(quiz, query) if quiz else []
+            # The page's own parameters (the preview's page number) go along with the answers.
+            entry["keep"] = [
+                (name, value)
+                for name, value in (query or {}).items()
+                if name != "quiz" and not (name[:1] == "q" and name[1:].isdigit())
+            ]
         elif block.kind == "questionnaire":
             entry["code"] = block.argument
             entry["exists"] = block.argument in parts.instruments

@@ -393,7 +393,7 @@ def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "title": version.title(translation.get_language()),
             "module": module,
             "current": page,
-            "blocks": page_blocks(page, VersionParts(version)),
+            "blocks": page_blocks(page, VersionParts(version), request.GET),
             "number": index + 1,
             "count": len(pages),
             "previous_page": index if index > 0 else None,

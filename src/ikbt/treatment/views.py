@@ -156,7 +156,7 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
     page = pages[number - 1]
     parts = version_parts(enrollment.program_version)
     answers = {answer.worksheet_key: answer for answer in enrollment.worksheet_answers.all()}
-    blocks = page_blocks(page, parts)
+    blocks = page_blocks(page, parts, request.GET)
     for block in blocks:
         if block["kind"] == "worksheet" and block["worksheet"] is not None:
             block["form"] = _worksheet_context(

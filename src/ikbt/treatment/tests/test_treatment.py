@@ -429,3 +429,26 @@ def test_the_record_timeline_names_worksheets_by_title(therapist_client, enrollm
     assert "Worked on worksheet Exponeringstrappa" in [
         what for _, _, what in page.context["timeline"]
     ]
+
+
+def test_a_quiz_on_a_module_page_can_be_answered_and_checked(patient_client, enrollment):
+    """A knowledge check: the patient chooses, sends, and sees what was right, with the
+    author's explanation; one question left out is pointed out. Nothing is stored."""
+    url = module_url(enrollment, "valkommen", 2)
+    page = patient_client.get(url, HTTP_ACCEPT_LANGUAGE="sv").text
+    assert '<form method="get" action="#quiz-vad-ar-angest">' in page
+    assert "disabled" not in page.split('id="quiz-vad-ar-angest"')[1].split("</section>")[0]
+
+    checked = patient_client.get(
+        url, {"quiz": "vad-ar-angest", "q1": "0"}, HTTP_ACCEPT_LANGUAGE="sv"
+    ).text
+    quiz = checked.split('id="quiz-vad-ar-angest"')[1].split("</section>")[0]
+    assert 'name="q1" value="0" checked' in quiz  # the choice stays chosen
+    assert 'Inte riktigt: svaret är "Nej, det är obehagligt men ofarligt".' in quiz
+    assert "Ångest är kroppens larm." in quiz
+    assert "Du har inte svarat på den här." in quiz
+
+    right = patient_client.get(url, {"quiz": "vad-ar-angest", "q1": "1", "q2": "1"}).text
+    assert right.count("Right!") == 2
+    for nonsense in ({"quiz": "vad-ar-angest", "q1": "7", "q2": "²"}, {"quiz": "x", "q1": "1"}):
+        assert patient_client.get(url, nonsense).status_code == 200
