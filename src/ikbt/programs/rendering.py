@@ -126,6 +126,7 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
         elif block.kind == "questionnaire":
             entry["code"] = block.argument
             entry["exists"] = block.argument in parts.instruments
+            entry["start_url"] = None  # the patient's page sets where "Fill in" goes
         blocks.append(entry)
     return blocks
 

@@ -13,6 +13,11 @@ urlpatterns = [
     path(
         "<int:enrollment_id>/arbetsblad/<slug:key>/", views.worksheet_save, name="worksheet_save"
     ),
+    path(
+        "<int:enrollment_id>/formular/<str:code>/",
+        views.module_questionnaire,
+        name="module_questionnaire",
+    ),
     path("caseload/", views.caseload, name="caseload"),
     path("mallar/", views.reply_templates, name="reply_templates"),
     path("franvaro/", views.absences, name="absences"),

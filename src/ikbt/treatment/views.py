@@ -18,12 +18,14 @@ from ikbt.audit.actions import log_list_access
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.core.workdays import add_working_days
+from ikbt.measurement.actions import current_version, response_start
 from ikbt.measurement.chart import charts_for
-from ikbt.measurement.models import Response, RiskFlag
+from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
+from ikbt.programs.blocks import parse_page
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
 from ikbt.treatment import actions
@@ -45,6 +47,8 @@ from ikbt.treatment.outcome import compute_outcome
 from ikbt.treatment.unlocking import unlocked_module_keys
 
 INACTIVE_DAYS = 7
+# A questionnaire the patient opened from a module page, outside the measurement plan.
+MODULE_OCCASION = "module"
 
 
 def _patient_enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
@@ -162,6 +166,10 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
             block["form"] = _worksheet_context(
                 block["worksheet"], answers.get(block["worksheet"].key)
             )
+        elif block["kind"] == "questionnaire":
+            block["start_url"] = block["exists"] and reverse(
+                "treatment:module_questionnaire", args=[enrollment.pk, block["code"]]
+            )
     if request.method == "POST" and request.htmx:
         actions.homework_draft_save(
             enrollment, module.key, typed(request.POST.get("homework_report", ""))
@@ -187,6 +195,42 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
             "is_last": number == len(pages),
         },
     )
+
+
+@patient_required
+@require_POST
+def module_questionnaire(request: HttpRequest, enrollment_id: int, code: str) -> HttpResponse:
+    """A questionnaire a page of the patient's program asks her to fill in: the one of that
+    questionnaire she has open, or a new one (she is not asked twice)."""
+    enrollment = _patient_enrollment(request, enrollment_id)
+    asked = {
+        block.argument
+        for module in version_modules(enrollment.program_version)
+        for page in module.pages.all()
+        for block in parse_page(page.source)
+        if block.kind == "questionnaire"
+    }
+    if code not in asked:
+        raise Http404
+    response = (
+        Response.objects.filter(
+            patient=enrollment.patient,
+            instrument_version__instrument__code=code,
+            status=Response.Status.IN_PROGRESS,
+            due_at__lte=timezone.now(),
+        )
+        .order_by("due_at")
+        .first()
+    )
+    if response is None:
+        try:
+            version = current_version(code)
+        except InstrumentVersion.DoesNotExist:
+            raise Http404 from None
+        response = response_start(
+            enrollment.patient, version, unit=enrollment.unit, occasion=MODULE_OCCASION
+        )
+    return redirect("measurement:answer", key=response.key)
 
 
 @patient_required

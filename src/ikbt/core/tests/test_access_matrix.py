@@ -138,6 +138,7 @@ treatment:absences                          302  404  404  200  200  200  200  2
 treatment:caseload                          302  404  404  200  200  200  200  200  200  200  200
 treatment:home                              302  200  200  404  404  404  404  404  404  404  404
 treatment:module_page                       302  200  404  404  404  404  404  404  404  404  404
+treatment:module_questionnaire              302  405  405  404  404  404  404  404  404  404  404
 treatment:record                            302  404  404  200  404  404  200  404  404  404  404
 treatment:reply_templates                   302  404  404  200  200  200  200  200  200  200  200
 treatment:summary                           302  200  404  404  404  404  404  404  404  404  404
@@ -190,6 +191,7 @@ research:study_open                         302  404  404  404  404  404  404  3
 research:withdraw                           302  200  404  404  404  404  404  404  404  404  404
 treatment:absences                          302  404  404  302  302  302  302  302  302  302  302
 treatment:module_page                       302  200  404  404  404  404  404  404  404  404  404
+treatment:module_questionnaire              302  302  404  404  404  404  404  404  404  404  404
 treatment:record                            302  404  404  302  404  404  302  404  404  404  404
 treatment:reply_templates                   302  404  404  302  302  302  302  302  302  302  302
 treatment:worksheet_save                    302  302  404  404  404  404  404  404  404  404  404
@@ -406,6 +408,7 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
         "research:study_edit": {"study_id": planned.pk},
         "research:study_open": {"study_id": planned.pk},
         "treatment:module_page": {"key": "valkommen", "number": 1},
+        "treatment:module_questionnaire": {"code": "GAD-7"},
         "treatment:worksheet_save": {"key": "andningslogg"},
     }
     # What each form would change if the role were allowed to send it.

@@ -452,3 +452,25 @@ def test_a_quiz_on_a_module_page_can_be_answered_and_checked(patient_client, enr
     assert right.count("Right!") == 2
     for nonsense in ({"quiz": "vad-ar-angest", "q1": "7", "q2": "²"}, {"quiz": "x", "q1": "1"}):
         assert patient_client.get(url, nonsense).status_code == 200
+
+
+def test_a_questionnaire_on_a_module_page_opens_for_answering(patient_client, enrollment):
+    """'Fill in' opens the patient's open questionnaire of that kind, or a new one; a
+    questionnaire her program's pages do not ask for is not started."""
+    from ikbt.measurement.models import Response
+
+    page = patient_client.get(module_url(enrollment, "valkommen", 1)).text
+    start = reverse("treatment:module_questionnaire", args=[enrollment.pk, "GAD-7"])
+    assert f'<form method="post" action="{start}">' in page
+
+    opened = patient_client.post(start)
+    response = Response.objects.get(patient=enrollment.patient)
+    assert response.instrument_version.instrument.code == "GAD-7"
+    assert (response.occasion, response.unit) == ("module", enrollment.unit)
+    assert opened.url == reverse("measurement:answer", kwargs={"key": response.key})
+    assert patient_client.post(start).url == opened.url  # the same one, not a second
+    assert Response.objects.filter(patient=enrollment.patient).count() == 1
+
+    other = reverse("treatment:module_questionnaire", args=[enrollment.pk, "PHQ-9"])
+    assert patient_client.post(other).status_code == 404
+    assert patient_client.get(start).status_code == 405
