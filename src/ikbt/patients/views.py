@@ -1,12 +1,14 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
+from ikbt.core.context_processors import start_page
 from ikbt.measurement.access import open_risk_flags_for_staff
 from ikbt.measurement.models import Response
+from ikbt.organisations.models import StaffMembership
 from ikbt.patients.access import (
     acting_role,
     admin_unit_ids,
@@ -29,6 +31,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(relationships, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
+    if not rows:  # the start page after sign-in: someone without patients starts at their work
+        roles = set(
+            StaffMembership.objects.filter(user=request.user).values_list("role", flat=True)
+        )
+        if start_page(roles) != "patients:staff_home":
+            return redirect(start_page(roles))
     administered, covered = admin_unit_ids(request.user), covered_staff_ids(request.user)
     log_list_access(
         request.user,

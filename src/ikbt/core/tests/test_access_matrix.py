@@ -104,7 +104,8 @@ messaging:staff_thread                      302  404  404  200  404  404  200  4
 messaging:thread                            302  200  404  404  404  404  404  404  404  404  404
 patients:patient_detail                     302  404  404  200  404  404  200  404  404  404  404
 patients:patient_home                       302  200  200  404  404  404  404  404  404  404  404
-patients:staff_home                         302  404  404  200  200  200  200  200  200  200  200
+# Staff without patients of their own or their unit's start at their work (statistics, …).
+patients:staff_home                         302  404  404  200  200  200  200  302  302  302  302
 programs:adopt                              302  404  404  405  405  405  405  405  405  405  405
 programs:fork                               302  404  404  405  405  405  405  405  405  405  405
 programs:list                               302  404  404  404  404  404  404  200  404  404  200

@@ -123,3 +123,29 @@ def test_an_expired_form_explains_and_keeps_nothing_half_saved(patient):
     assert response.status_code == 403
     assert "The form had expired" in response.text
     assert not Message.objects.exists()
+
+
+def test_the_menu_and_the_start_page_follow_the_staff_members_roles(unit):
+    """A register officer, researcher or author is not offered patients or the intake queue
+    (they would answer 404) and starts at their own work."""
+    from ikbt import factories
+    from ikbt.conftest import verified_client
+    from ikbt.organisations.models import StaffRole
+
+    starts = {
+        StaffRole.REGISTER_OFFICER: "reporting:statistics",
+        StaffRole.REGION_ADMIN: "reporting:statistics",
+        StaffRole.RESEARCHER: "research:study_list",
+        StaffRole.PROGRAM_AUTHOR: "programs:list",
+    }
+    for role, start in starts.items():
+        client = verified_client(factories.staff_member(unit, role, username=f"x-{role}"))
+        landing = client.get(reverse("patients:staff_home"))
+        assert landing.url == reverse(start), role
+        menu = client.get(landing.url).text.split('aria-label="Main menu"')[1].split("</nav>")[0]
+        assert reverse("intake:queue") not in menu, role
+        assert reverse("treatment:caseload") not in menu, role
+    therapist = verified_client(factories.staff_member(unit, StaffRole.THERAPIST))
+    page = therapist.get(reverse("patients:staff_home"))
+    assert page.status_code == 200  # no patients yet, but patients are her work
+    assert reverse("intake:queue") in page.text
