@@ -61,6 +61,36 @@ def _answer(request: HttpRequest, response: Response, template: str, done_url: s
     return render(request, template, context)
 
 
+def answer_rows(response: Response, language: str) -> list[dict]:
+    """Each rating of a response as the patient saw it: the item's text, the option chosen
+    and whether it is a critical answer (one that raises a risk flag)."""
+    version = response.instrument_version
+    definition = version.parsed
+    answers = iter(response.answers)
+    rows = []
+    for item in definition.items:
+        item_text = version.item_text(item.number, language)
+        for part in item.parts:
+            value = next(answers, None)
+            chosen = next((o for o in part.scale.options if o.value == value), None)
+            rows.append(
+                {
+                    "number": item.number,
+                    "text": item_text
+                    if len(item.parts) == 1
+                    else f"{item_text} – {part.text.get(language) or part.key}",
+                    "answer": (chosen.text.get(language) or chosen.text.get("sv", ""))
+                    if chosen
+                    else "",
+                    "value": value,
+                    "critical": item.number in definition.critical_items
+                    and value is not None
+                    and value >= definition.critical_threshold,
+                }
+            )
+    return rows
+
+
 @patient_required
 def answer(request: HttpRequest, key) -> HttpResponse:
     response = get_response_for_patient(request, key)
@@ -104,7 +134,20 @@ def _treatment_start(patient):
 
 @staff_required
 def staff_answer(request: HttpRequest, response_id: int) -> HttpResponse:
+    """A submitted questionnaire to read, answer by answer; one the staff member fills in for
+    the patient, to fill in."""
     response, access = get_response_for_staff(request, response_id)
+    if response.is_submitted and request.method == "GET":
+        return render(
+            request,
+            "measurement/response_detail.html",
+            {
+                "response": response,
+                "name": response.instrument_version.parsed.name.get(translation.get_language())
+                or response.instrument_version.instrument.code,
+                "rows": answer_rows(response, translation.get_language()),
+            },
+        )
     if response.filled_in_by_id != request.user.pk:
         return redirect("measurement:patient_measurements", patient_id=access.patient.pk)
     return _answer(

@@ -272,3 +272,28 @@ def test_chart_marks_the_start_of_treatment_only_once_treatment_began(
     version = version_publish(program_import(data, unit.region), None)
     Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
     assert therapist_client.get(url).context["charts"][0]["chart"].start_x is not None
+
+
+def test_the_therapist_reads_the_answers_question_by_question(
+    patient_client, therapist_client, colleague_client, sent
+):
+    """From the risk flag and from the table of scores: each question, the option chosen, and
+    the critical answer marked; the reading is logged; no care relationship, 404."""
+    patient_client.post(answer_url(sent), {**PHQ9_CRITICAL, "submit": "1"})
+    url = reverse("measurement:staff_answer", args=[sent.pk])
+    measurements = therapist_client.get(
+        reverse("measurement:patient_measurements", args=[sent.patient.pk])
+    ).text
+    assert measurements.count(f'href="{url}"') == 2  # the flag and the row of the table
+
+    page = therapist_client.get(url, HTTP_ACCEPT_LANGUAGE="sv")
+    rows = page.context["rows"]
+    assert len(rows) == 9
+    assert [row["critical"] for row in rows] == [False] * 8 + [True]
+    assert (rows[8]["number"], rows[8]["answer"]) == (9, "Flera dagar")
+    assert "Tankar på att det vore bättre om du vore död" in page.text
+    assert "Kritiskt svar" in page.text
+    assert AccessLogEntry.objects.filter(
+        patient=sent.patient, detail="questionnaire", action="read"
+    ).exists()
+    assert colleague_client.get(url).status_code == 404
