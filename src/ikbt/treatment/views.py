@@ -468,6 +468,12 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             "template_text": chosen.text if chosen else "",
             "template_module": request.GET.get("modul", ""),
             "outcome": compute_outcome(enrollment),
+            "open_flags": list(
+                RiskFlag.objects.open()
+                .filter(patient=enrollment.patient)
+                .select_related("response__instrument_version__instrument")
+                .order_by("raised_at")
+            ),
             "timeline": _timeline(enrollment, modules, answers),
             **record_forms,
         },

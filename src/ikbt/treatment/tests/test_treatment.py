@@ -348,7 +348,7 @@ def test_record_query_count_is_fixed(
             enrollment=enrollment, worksheet_key=f"blad-{number}", data={}, revision=1
         )
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         page = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
     assert len(page.context["timeline"]) == 1 + amount * 3
 
@@ -474,3 +474,18 @@ def test_a_questionnaire_on_a_module_page_opens_for_answering(patient_client, en
     other = reverse("treatment:module_questionnaire", args=[enrollment.pk, "PHQ-9"])
     assert patient_client.post(other).status_code == 404
     assert patient_client.get(start).status_code == 405
+
+
+def test_the_record_shows_an_open_risk_flag_and_is_reached_from_the_patient(
+    patient_client, therapist_client, enrollment
+):
+    from ikbt.measurement.actions import current_version, response_start, response_submit
+
+    response = response_start(enrollment.patient, current_version("PHQ-9"))
+    response_submit(response, [0] * 8 + [2])
+    record = reverse("treatment:record", args=[enrollment.pk])
+    page = therapist_client.get(record).text
+    assert "Open risk flag" in page
+    assert reverse("measurement:staff_answer", args=[response.pk]) in page
+    detail = reverse("patients:patient_detail", args=[enrollment.patient.pk])
+    assert f'href="{record}"' in therapist_client.get(detail).text
