@@ -489,3 +489,17 @@ def test_the_record_shows_an_open_risk_flag_and_is_reached_from_the_patient(
     assert reverse("measurement:staff_answer", args=[response.pk]) in page
     detail = reverse("patients:patient_detail", args=[enrollment.patient.pk])
     assert f'href="{record}"' in therapist_client.get(detail).text
+
+
+def test_a_homework_report_still_being_written_is_not_in_the_record(
+    patient_client, therapist_client, enrollment
+):
+    patient_client.post(
+        module_url(enrollment, "valkommen", 2),
+        {"homework_report": "Utkast: bussen i morse"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert ModuleProgress.objects.get(enrollment=enrollment).reported_at is None
+    record = therapist_client.get(reverse("treatment:record", args=[enrollment.pk])).text
+    assert "Utkast: bussen i morse" not in record
+    assert "Homework report" not in record
