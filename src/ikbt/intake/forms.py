@@ -149,8 +149,17 @@ class DeclineForm(forms.Form):
         return cleaned
 
 
+class UnitOfOfferingField(forms.ModelChoiceField):
+    """Offerings of one program, known by their units."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.unit.name
+
+
 class TransferForm(forms.Form):
-    offering = forms.ModelChoiceField(label=_("Move to"), queryset=None, empty_label=None)
+    """Move a registration to the same program at another unit of the region."""
+
+    offering = UnitOfOfferingField(label=_("Move to"), queryset=None, empty_label=None)
 
     def __init__(self, *args, offerings, **kwargs) -> None:
         super().__init__(*args, **kwargs)

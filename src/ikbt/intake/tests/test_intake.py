@@ -305,6 +305,8 @@ def test_unit_admin_moves_a_registration_to_another_unit(
     actions.slot_book(slot, registration, by=therapist)
 
     client = verified_client(unit_admin)
+    page = client.get(reverse("intake:registration", args=[registration.pk])).text
+    assert f'<option value="{other_offering.pk}">Vårdcentralen Ryd</option>' in page
     client.post(
         reverse("intake:registration", args=[registration.pk]),
         {"transfer": "1", "offering": other_offering.pk},
