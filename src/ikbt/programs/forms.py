@@ -13,6 +13,29 @@ from ikbt.programs.models import (
 from ikbt.programs.worksheets import FIELD_KINDS
 
 KEY_FIELD = {"max_length": 60, "help_text": _("Lower-case letters, digits and hyphens.")}
+# What an author chooses from, in words; the page source keeps the keywords (::: image …).
+BLOCK_NAMES = {
+    "image": _("Image"),
+    "audio": _("Audio"),
+    "video": _("Video"),
+    "worksheet": _("Worksheet"),
+    "quiz": _("Quiz"),
+    "questionnaire": _("Questionnaire"),
+}
+FIELD_KIND_NAMES = {
+    "text": _("Text"),
+    "scale": _("Scale"),
+    "list": _("List of lines"),
+    "table": _("Table"),
+}
+
+
+def read_only_once_published(form: forms.BaseForm, version: ProgramVersion) -> forms.BaseForm:
+    """A published version never changes: its forms show what it says, not fields to type in."""
+    if version.is_published:
+        for field in form.fields.values():
+            field.disabled = True
+    return form
 
 
 class ProgramCreateForm(forms.Form):
@@ -72,7 +95,9 @@ class PageForm(forms.ModelForm):
 
 
 class InsertBlockForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Block"), choices=[(kind, kind) for kind in KINDS])
+    kind = forms.ChoiceField(
+        label=_("Block"), choices=[(kind, BLOCK_NAMES[kind]) for kind in KINDS]
+    )
     argument = forms.CharField(label=_("File, key or questionnaire code"), max_length=120)
     extra = forms.CharField(
         label=_("Description (image) or transcript file (audio, video)"),
@@ -101,7 +126,9 @@ class WorksheetForm(forms.Form):
 class WorksheetFieldForm(forms.Form):
     key = forms.SlugField(label=_("Key"), max_length=60)
     label = forms.CharField(label=_("Question"), max_length=300)
-    kind = forms.ChoiceField(label=_("Kind"), choices=[(kind, kind) for kind in FIELD_KINDS])
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[(kind, FIELD_KIND_NAMES[kind]) for kind in FIELD_KINDS]
+    )
     columns = forms.CharField(
         label=_("Columns (table), comma-separated"), max_length=500, required=False
     )

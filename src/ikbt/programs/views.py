@@ -34,6 +34,7 @@ from ikbt.programs.forms import (
     WorksheetFieldForm,
     WorksheetFieldFormSet,
     WorksheetForm,
+    read_only_once_published,
 )
 from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
 from ikbt.programs.package import page_where
@@ -101,7 +102,7 @@ def _latest_published(program: Program) -> ProgramVersion | None:
 @staff_required
 def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = get_version_for_author(request.user, slug, number)
-    form = VersionForm(request.POST or None, instance=version)
+    form = read_only_once_published(VersionForm(request.POST or None, instance=version), version)
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
         if refused:
@@ -210,7 +211,7 @@ def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | Non
 def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     version = get_version_for_author(request.user, slug, number)
     module = get_object_or_404(version.modules, key=key)
-    form = ModuleForm(request.POST or None, instance=module)
+    form = read_only_once_published(ModuleForm(request.POST or None, instance=module), version)
     page_form = NewKeyForm(request.POST or None, prefix="page")
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
@@ -262,7 +263,7 @@ def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: 
     page = get_object_or_404(
         version.modules.get(key=key).pages.select_related("module"), key=page_key
     )
-    form = PageForm(request.POST or None, instance=page)
+    form = read_only_once_published(PageForm(request.POST or None, instance=page), version)
     block_form = InsertBlockForm(request.POST or None, prefix="block")
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
@@ -315,6 +316,8 @@ def worksheet_edit(request: HttpRequest, slug: str, number: int, key: str) -> Ht
         initial=[WorksheetFieldForm.initial_for(field) for field in sheet.fields],
         prefix="field",
     )
+    for shown in (form, *fields):
+        read_only_once_published(shown, version)
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
         if refused:
@@ -347,6 +350,8 @@ def quiz_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpRes
         initial=[QuizQuestionForm.initial_for(question) for question in quiz.questions],
         prefix="question",
     )
+    for shown in (form, *questions):
+        read_only_once_published(shown, version)
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
         if refused:

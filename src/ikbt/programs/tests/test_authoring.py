@@ -164,6 +164,17 @@ def test_published_version_cannot_be_edited_in_the_browser(author_client):
         url("page", "somn", 1, "start", "om"), {"save": "1", "title": "X", "source": "Ändrat"}
     )
     assert version.modules.get().pages.get().title == "Om sömn"
+    # What a published version says is shown in fields that cannot be typed in.
+    for page in (url("version", "somn", 1), url("page", "somn", 1, "start", "om")):
+        form = author_client.get(page).context["form"]
+        assert all(field.disabled for field in form.fields.values()), page
+
+
+def test_the_author_chooses_blocks_and_field_kinds_by_name_in_swedish(author_client):
+    write_program(author_client)
+    page = author_client.get(url("page", "somn", 1, "start", "om"), HTTP_ACCEPT_LANGUAGE="sv")
+    assert '<option value="image">Bild</option>' in page.text
+    assert '<option value="questionnaire">Formulär</option>' in page.text
 
 
 def test_another_region_adopts_and_forks(author_client, orebro_client):
