@@ -71,6 +71,10 @@ def test_unanswered_items_are_named_and_answers_kept(patient_client, sent):
     assert page.status_code == 200
     assert page.text.count("Choose one answer to this question.") == 8
     assert page.context["form"]["answer_0"].value() == "3"
+    # At the top of the page, each question left out, linked to where it is.
+    summary = page.text.split("Some questions are not answered yet:")[1].split("</ul>")[0]
+    assert '<a href="#item-1">' not in summary
+    assert [f'<a href="#item-{n}">Question {n}</a>' in summary for n in range(2, 10)] == [True] * 8
     sent.refresh_from_db()
     assert not sent.is_submitted
 
