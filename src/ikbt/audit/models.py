@@ -4,9 +4,44 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import Patient
+
+# The details the code writes (in English, the code's language), as people read them. A
+# detail with an identifier in it (a study's code, a unit's id) is shown as it was written.
+DETAIL_NAMES = {
+    "accepted for treatment": pgettext_lazy("access log detail", "accepted for treatment"),
+    "acknowledged risk flag": pgettext_lazy("access log detail", "acknowledged risk flag"),
+    "caseload": pgettext_lazy("access log detail", "caseload"),
+    "changed": pgettext_lazy("access log detail", "changed"),
+    "clinical note": pgettext_lazy("access log detail", "clinical note"),
+    "dictionary": pgettext_lazy("access log detail", "data dictionary"),
+    "feedback": pgettext_lazy("access log detail", "feedback"),
+    "filled in for the patient": pgettext_lazy("access log detail", "filled in for the patient"),
+    "intake queue": pgettext_lazy("access log detail", "intake queue"),
+    "measurements": pgettext_lazy("access log detail", "measurements"),
+    "message": pgettext_lazy("access log detail", "message"),
+    "message thread": pgettext_lazy("access log detail", "message thread"),
+    "messages": pgettext_lazy("access log detail", "messages"),
+    "module locked": pgettext_lazy("access log detail", "module locked"),
+    "module unlocked": pgettext_lazy("access log detail", "module unlocked"),
+    "one-time code": pgettext_lazy("access log detail", "one-time code"),
+    "patient details": pgettext_lazy("access log detail", "patient details"),
+    "patient list": pgettext_lazy("access log detail", "patient list"),
+    "paused": pgettext_lazy("access log detail", "treatment paused"),
+    "questionnaire": pgettext_lazy("access log detail", "questionnaire"),
+    "recruitment": pgettext_lazy("access log detail", "recruitment"),
+    "registration": pgettext_lazy("access log detail", "registration"),
+    "research": pgettext_lazy("access log detail", "research"),
+    "resumed": pgettext_lazy("access log detail", "treatment resumed"),
+    "risk flag": pgettext_lazy("access log detail", "risk flag"),
+    "treatment record": pgettext_lazy("access log detail", "treatment record"),
+    "treatment transfer": pgettext_lazy("access log detail", "treatment transfer"),
+    "two-factor": pgettext_lazy("access log detail", "two-factor sign-in"),
+    "worksheet reviewed": pgettext_lazy("access log detail", "worksheet read"),
+}
 
 
 class AppendOnlyError(Exception):
@@ -93,6 +128,17 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The access log is append-only.")
+
+    @property
+    def detail_shown(self) -> str:
+        """The detail in the reader's language where the code wrote a known one."""
+        return DETAIL_NAMES.get(self.detail, self.detail)
+
+    @property
+    def what_for_patient(self) -> str:
+        """What was looked at, in the patient's words: the part of the record where the code
+        names it ("treatment record"), otherwise the kind of record ("message thread")."""
+        return str(DETAIL_NAMES.get(self.detail, "")) or self.record_kind.lower()
 
     @property
     def record_kind(self) -> str:

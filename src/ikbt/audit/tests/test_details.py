@@ -1,0 +1,48 @@
+"""Every detail the code writes into the access log is shown in the reader's language."""
+
+import ast
+from pathlib import Path
+
+from django.utils import translation
+
+from ikbt.audit.models import DETAIL_NAMES, AccessLogEntry
+
+SOURCE = Path(__file__).resolve().parents[2]
+
+
+def written_details() -> set[str]:
+    """The plain strings the code passes as an access log detail: ``detail="…"`` anywhere,
+    and the detail argument of the treatment's own ``_log`` (both branches of an ``if``)."""
+    found = set()
+    for path in SOURCE.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            values = [keyword.value for keyword in node.keywords if keyword.arg == "detail"]
+            if getattr(node.func, "id", "") == "_log" and len(node.args) >= 5:
+                values.append(node.args[4])
+            for value in values:
+                branches = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+                found |= {
+                    branch.value
+                    for branch in branches
+                    if isinstance(branch, ast.Constant) and isinstance(branch.value, str)
+                }
+    return found
+
+
+def test_every_detail_the_code_writes_has_a_name_to_show():
+    written = written_details()
+    assert {"treatment record", "caseload", "module locked", "resumed"} <= written
+    assert sorted(written - set(DETAIL_NAMES)) == []
+
+
+def test_details_read_in_swedish():
+    entry = AccessLogEntry(detail="treatment record", object_type="patients.Patient")
+    other = AccessLogEntry(detail="study S1 participants (pseudonymised)")
+    with translation.override("sv"):
+        assert entry.detail_shown == "behandlingsjournal"
+        assert entry.what_for_patient == "behandlingsjournal"
+        assert other.detail_shown == "study S1 participants (pseudonymised)"
