@@ -22,7 +22,7 @@ from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.programs.models import Program, program_titles
 from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
-from ikbt.reporting.register import export_stream, start_of_day
+from ikbt.reporting.register import export_stream, start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
 VIEWER_ROLES = (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN, StaffRole.REGISTER_OFFICER)
@@ -367,6 +367,16 @@ class RegisterExportForm(forms.Form):
         return cleaned
 
 
+def _anything_to_export(form, region: Region) -> bool:
+    data = form.cleaned_data
+    return treatments(
+        data["date_from"],
+        data["date_to"],
+        region=region.code,
+        include_running=data["include_running"],
+    ).exists()
+
+
 @staff_required
 def register_export(request: HttpRequest) -> HttpResponse:
     """The register file in the browser, for register officers of their own regions."""
@@ -388,6 +398,15 @@ def register_export(request: HttpRequest) -> HttpResponse:
     region = next(
         (region for region in regions if region.code == request.GET.get("region")), regions[0]
     )
+    if form.is_bound and form.is_valid() and not _anything_to_export(form, region):
+        form.add_error(
+            None,
+            _(
+                "No treatment in %(region)s ended in the period, so there is nothing to "
+                "download. Choose a longer period, or include treatments still running."
+            )
+            % {"region": region.name},
+        )
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         pieces = export_stream(

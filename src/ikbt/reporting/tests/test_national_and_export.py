@@ -114,5 +114,15 @@ def test_export_form_keeps_what_was_typed_and_explains(officer):
     assert 'value="2026-05-01"' in page.text
 
 
+def test_a_period_with_nothing_to_send_says_so_instead_of_an_empty_file(officer):
+    page = verified_client(officer).get(
+        EXPORT, {"date_from": "2026-01-01", "date_to": "2026-01-31", "format": "csv"}
+    )
+    assert page.status_code == 200  # the page again, not a file with only a header
+    assert "there is nothing to download" in page.text
+    assert 'value="2026-01-31"' in page.text
+    assert not AccessLogEntry.objects.filter(action="export").exists()
+
+
 def test_only_register_officers_download(unit_admin_client, db):
     assert unit_admin_client.get(EXPORT).status_code == 404
