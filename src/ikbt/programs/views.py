@@ -111,11 +111,17 @@ def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
             form.save()
             messages.success(request, _("Saved."))
             return redirect(_version_url(version))
+    return _version_page(request, version, form=form)
+
+
+def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> HttpResponse:
+    """The version's page; ``forms`` are those sent back with what was typed and why it was
+    not accepted (the others are empty)."""
     previous = version.program.versions.filter(number=version.number - 1).first()
     context = {
         "version": version,
         "program": version.program,
-        "form": form,
+        "form": read_only_once_published(VersionForm(instance=version), version),
         "modules": list(version.modules.order_by("position")),
         "worksheets": list(version.worksheets.all()),
         "quizzes": list(version.quizzes.all()),
@@ -127,6 +133,7 @@ def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
         "upload_form": MediaUploadForm(),
         "previous": previous,
         "previous_patients": previous.enrollments.count() if previous else 0,
+        **forms,
     }
     return render(request, "programs/version_detail.html", context)
 
@@ -156,10 +163,13 @@ def version_action(request: HttpRequest, slug: str, number: int, action: str) ->
     except actions.ProgramError as error:
         messages.error(request, str(error))
         target = None
+    if isinstance(target, HttpResponse):
+        return target
     return redirect(target or _version_url(version))
 
 
-def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | None:
+def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | HttpResponse | None:
+    """Does what the button asks: where to go next, or the page again with a form's errors."""
     if action == "publish":
         actions.version_publish(version, request.user)
         messages.success(request, _("Published. Patients can now be started on this version."))
@@ -175,27 +185,25 @@ def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | Non
         )
     elif action == "add-module":
         form = NewModuleForm(request.POST)
-        if form.is_valid():
-            module = actions.module_add(version, **form.cleaned_data)
-            return reverse(
-                "programs:module", args=[version.program.slug, version.number, module.key]
-            )
-        messages.error(request, _("Give the module a key and a title."))
+        if not form.is_valid():
+            return _version_page(request, version, module_form=form)
+        module = actions.module_add(version, **form.cleaned_data)
+        return reverse("programs:module", args=[version.program.slug, version.number, module.key])
     elif action in ("add-worksheet", "add-quiz"):
         form = NewKeyForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("Give it a key and a title."))
-            return None
+            return _version_page(request, version, key_form=form)
         add = actions.worksheet_add if action == "add-worksheet" else actions.quiz_add
         item = add(version, **form.cleaned_data)
         name = "programs:worksheet" if action == "add-worksheet" else "programs:quiz"
         return reverse(name, args=[version.program.slug, version.number, item.key])
     elif action == "upload":
         form = MediaUploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            actions.media_add(version, upload.name, upload.read())
-            messages.success(request, _("The file is uploaded."))
+        if not form.is_valid():
+            return _version_page(request, version, upload_form=form)
+        upload = form.cleaned_data["file"]
+        actions.media_add(version, upload.name, upload.read())
+        messages.success(request, _("The file is uploaded."))
     elif action == "plan":
         plan = {when: request.POST.getlist(f"plan-{when}") for when, _label in WHEN_CHOICES}
         actions.measurement_plan_set(

@@ -218,3 +218,22 @@ def test_author_moves_patients_to_a_safe_new_version(author_client, patient, uni
     author_client.post(url("version_action", "somn", 2, "move-patients"))
     enrollment.refresh_from_db()
     assert enrollment.program_version.number == 2
+
+
+def test_a_module_or_worksheet_that_cannot_be_added_is_explained_and_kept(author_client):
+    """The page comes back with the reason beside the key and what was typed, in Swedish."""
+    write_program(author_client)
+    page = author_client.post(
+        url("version_action", "somn", 1, "add-module"),
+        {"key": "Ny Modul", "title": "Sömndagbok"},
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+    assert page.status_code == 200
+    assert page.context["module_form"].errors["key"]
+    assert 'value="Sömndagbok"' in page.text and 'value="Ny Modul"' in page.text
+    # The settings on the page still go to the version, not to the button's address.
+    assert f'action="{url("version", "somn", 1)}"' in page.text
+    sheet = author_client.post(
+        url("version_action", "somn", 1, "add-worksheet"), {"key": "", "title": "Dagbok"}
+    )
+    assert sheet.status_code == 200 and 'value="Dagbok"' in sheet.text
