@@ -142,6 +142,11 @@ class DeclineForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
     referred_to = forms.CharField(label=_("Referred to"), max_length=200, required=False)
 
+    def __init__(self, *args, booked: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not booked:  # nobody can miss an assessment that was never booked
+            self.fields["decision"].choices = self.fields["decision"].choices[:1]
+
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("decision") == "not_suitable" and not cleaned.get("referred_to"):

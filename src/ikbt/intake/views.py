@@ -242,7 +242,10 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         therapists=_unit_therapists(unit),
         initial={"start_date": timezone.localdate() + datetime.timedelta(days=7)},
     )
-    decline_form = DeclineForm(request.POST if "decline" in request.POST else None)
+    decline_form = DeclineForm(
+        request.POST if "decline" in request.POST else None,
+        booked=hasattr(registration, "slot"),  # an assessment time is booked
+    )
     is_admin = unit.pk in admin_unit_ids(request.user)
     transfer_form = TransferForm(
         request.POST if "transfer" in request.POST else None,

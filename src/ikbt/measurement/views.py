@@ -22,6 +22,7 @@ from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.scoring import ScoringError
 from ikbt.patients.access import get_patient_for_staff
+from ikbt.patients.models import CareRelationship
 
 
 def _answer(request: HttpRequest, response: Response, template: str, done_url: str):
@@ -107,7 +108,16 @@ def answered(request: HttpRequest, key) -> HttpResponse:
     response = get_response_for_patient(request, key)
     if not response.is_submitted:
         return redirect("measurement:answer", key=response.key)
-    return render(request, "measurement/answered.html", {"response": response})
+    has_therapist = (
+        CareRelationship.objects.active()
+        .filter(patient=response.patient, role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
+        .exists()
+    )
+    return render(
+        request,
+        "measurement/answered.html",
+        {"response": response, "has_therapist": has_therapist},
+    )
 
 
 @patient_required

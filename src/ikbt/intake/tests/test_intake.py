@@ -486,3 +486,41 @@ def test_a_decided_registration_is_seen_only_by_those_who_took_it_on(
     assert therapist_client.get(url).status_code == 200
     assert unit_admin_client.get(url).status_code == 200
     assert therapist_client.get(accepted).context["rows"] == [registration]
+
+
+def test_a_new_registration_reads_today_and_no_show_needs_a_booking(
+    therapist_client, therapist, registration
+):
+    url = reverse("intake:registration", args=[registration.pk])
+    page = therapist_client.get(url)
+    assert "registered today" in page.text
+    assert [value for value, _ in page.context["decline_form"].fields["decision"].choices] == [
+        "not_suitable"
+    ]
+    slot = Slot.objects.create(
+        unit=registration.offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=1),
+    )
+    actions.slot_book(slot, registration, by=therapist)
+    choices = therapist_client.get(url).context["decline_form"].fields["decision"].choices
+    assert [value for value, _ in choices] == ["not_suitable", "no_show"]
+
+
+def test_screening_answers_before_treatment_do_not_promise_a_therapist(offering):
+    """Nobody is her therapist yet, so the thank-you page does not say one sees her answers."""
+    from django.test import Client
+
+    from ikbt.measurement.actions import response_submit
+
+    newcomer = factories.PatientFactory()
+    registration = actions.registration_submit(
+        newcomer, offering, answers={}, register_opt_out=False
+    )
+    screening = registration.screening.first()
+    response_submit(screening, [0] * screening.instrument_version.parsed.answer_count)
+    client = Client()
+    client.force_login(newcomer.user)
+    answered = client.get(reverse("measurement:answered", kwargs={"key": screening.key}))
+    assert "The staff who assess your registration see your answers" in answered.text
+    assert "Your therapist sees your answers" not in answered.text
