@@ -10,6 +10,7 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
+from ikbt.patients.access import cover_at
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -18,7 +19,7 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
     replaced by the colleague covering, or by the unit's administrators."""
     if sender.is_staff_member:
         return [thread.patient.user]
-    relationships = (
+    relationships = list(
         CareRelationship.objects.active()
         .filter(
             patient=thread.patient,
@@ -31,15 +32,18 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
     )
     away = {
         absence.staff_id: absence
-        for absence in StaffAbsence.objects.on(timezone.localdate()).select_related("cover")
+        for absence in StaffAbsence.objects.on(timezone.localdate())
+        .filter(staff__in=[relationship.staff_id for relationship in relationships])
+        .select_related("cover")
     }
     recipients: dict[int, User] = {}
     for relationship in relationships:
         absence = away.get(relationship.staff_id)
+        cover = cover_at(absence, relationship.unit) if absence else None
         if absence is None:
             recipients[relationship.staff_id] = relationship.staff
-        elif absence.cover is not None:
-            recipients[absence.cover_id] = absence.cover
+        elif cover is not None:
+            recipients[cover.pk] = cover
         else:
             for membership in StaffMembership.objects.filter(
                 unit=relationship.unit, role=StaffRole.UNIT_ADMIN

@@ -57,6 +57,18 @@ def covered_staff_ids(user: User) -> list[int]:
     )
 
 
+def cover_at(absence: StaffAbsence, unit: CareUnit) -> User | None:
+    """Who stands in for an absent colleague at ``unit``: the named cover if they are a
+    therapist there (only then do they see the patients, ``care_relationships_for_staff``),
+    else nobody, and the unit's administrators take over."""
+    if absence.cover is None:
+        return None
+    is_therapist_there = StaffMembership.objects.filter(
+        user_id=absence.cover_id, unit=unit, role=StaffRole.THERAPIST
+    ).exists()
+    return absence.cover if is_therapist_there else None
+
+
 def care_relationships_for_staff(user: User):
     """Active care relationships that give ``user`` access to the patient: their own, those
     at units they administer, those of a colleague away today whom they cover (at the units

@@ -2,13 +2,17 @@
 
 import datetime
 
+import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
+from ikbt.conftest import verified_client
 from ikbt.messaging import actions as messaging
-from ikbt.organisations.models import StaffAbsence
+from ikbt.organisations.actions import AbsenceError, absence_register
+from ikbt.organisations.models import StaffAbsence, StaffRole
 
 
 def away_today(client, cover=None):
@@ -69,23 +73,33 @@ def test_only_a_therapist_of_the_unit_can_cover(therapist_client, therapist, uni
     """Covering opens the patients' records: a researcher, author or register officer of the
     same unit is not offered, cannot be posted, and an absence naming one (made before this
     rule) opens nothing."""
-    from ikbt import factories
-    from ikbt.conftest import verified_client
-    from ikbt.organisations.actions import AbsenceError, absence_register
-    from ikbt.organisations.models import StaffRole
-
     researcher = factories.staff_member(unit, StaffRole.RESEARCHER, username="forskare")
     form = therapist_client.get(reverse("treatment:absences")).context["form"]
     assert researcher not in form.fields["cover"].queryset
     assert "Select a valid choice" in away_today(therapist_client, researcher).text
     today = timezone.localdate()
-    try:
+    with pytest.raises(AbsenceError, match="must be a therapist"):
         absence_register(therapist, starts_on=today, ends_on=today, cover=researcher)
-    except AbsenceError as error:
-        assert "must be a therapist" in str(error)
-    else:
-        raise AssertionError("a researcher was accepted as cover")
 
     StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=researcher)
     record = reverse("treatment:record", args=[enrollment.pk])
     assert verified_client(researcher).get(record).status_code == 404
+
+
+def test_a_cover_who_cannot_open_the_record_is_not_sent_the_notice(
+    therapist, unit, unit_admin, patient, enrollment, django_capture_on_commit_callbacks
+):
+    """A cover named before only therapists could cover, or a therapist only at another
+    unit: the notice goes to the administrators of the patient's unit, who can act on it."""
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Ryd")
+    for cover in (
+        factories.staff_member(unit, StaffRole.RESEARCHER, username="forskare"),
+        factories.staff_member(elsewhere, StaffRole.THERAPIST, username="ryd"),
+    ):
+        StaffAbsence.objects.all().delete()
+        mail.outbox.clear()
+        today = timezone.localdate()
+        StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=cover)
+        with django_capture_on_commit_callbacks(execute=True):
+            messaging.thread_start(patient, patient.user, "Fråga", "Hej")
+        assert [message.to for message in mail.outbox] == [[unit_admin.email]], cover.username
