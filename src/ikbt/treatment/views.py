@@ -205,7 +205,8 @@ def module_questionnaire(request: HttpRequest, enrollment_id: int, code: str) ->
     enrollment = _patient_enrollment(request, enrollment_id)
     asked = {
         block.argument
-        for module in version_modules(enrollment.program_version)
+        for module, _progress, is_open in _modules_with_state(enrollment)
+        if is_open
         for page in module.pages.all()
         for block in parse_page(page.source)
         if block.kind == "questionnaire"
@@ -218,6 +219,7 @@ def module_questionnaire(request: HttpRequest, enrollment_id: int, code: str) ->
             instrument_version__instrument__code=code,
             status=Response.Status.IN_PROGRESS,
             due_at__lte=timezone.now(),
+            filled_in_by__isnull=True,  # one staff are filling in with her is theirs to finish
         )
         .order_by("due_at")
         .first()

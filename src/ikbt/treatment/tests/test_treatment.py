@@ -457,6 +457,7 @@ def test_a_quiz_on_a_module_page_can_be_answered_and_checked(patient_client, enr
 def test_a_questionnaire_on_a_module_page_opens_for_answering(patient_client, enrollment):
     """'Fill in' opens the patient's open questionnaire of that kind, or a new one; a
     questionnaire her program's pages do not ask for is not started."""
+    from ikbt.measurement.actions import current_version, response_start
     from ikbt.measurement.models import Response
 
     page = patient_client.get(module_url(enrollment, "valkommen", 1)).text
@@ -474,6 +475,18 @@ def test_a_questionnaire_on_a_module_page_opens_for_answering(patient_client, en
     other = reverse("treatment:module_questionnaire", args=[enrollment.pk, "PHQ-9"])
     assert patient_client.post(other).status_code == 404
     assert patient_client.get(start).status_code == 405
+
+    # One a therapist has begun filling in with her is not the one she is sent to.
+    response.status = Response.Status.SUBMITTED
+    response.save(update_fields=["status"])
+    staff_started = response_start(
+        enrollment.patient,
+        current_version("GAD-7"),
+        filled_in_by=enrollment.patient.care_relationships.get().staff,
+    )
+    mine = patient_client.post(start)
+    assert mine.url != reverse("measurement:answer", kwargs={"key": staff_started.key})
+    assert patient_client.get(mine.url).status_code == 200
 
 
 def test_the_record_shows_an_open_risk_flag_and_is_reached_from_the_patient(
