@@ -193,7 +193,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     log_list_access(
         request.user,
         request,
-        [(row.patient, row.offering.unit, StaffRole.THERAPIST.label) for row in rows],
+        # Triage, before any care relationship: the reader's own roles at the unit.
+        [(row.patient, row.offering.unit, "") for row in rows],
         detail="intake queue",
     )
     # The programs the units offer, for the filter: one small query, not every registration;

@@ -24,7 +24,11 @@ from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
-from ikbt.patients.access import care_relationships_for_staff, get_patient_for_staff
+from ikbt.patients.access import (
+    care_relationships_for_staff,
+    get_patient_for_staff,
+    roles_for_patients,
+)
 from ikbt.programs.blocks import parse_page
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
@@ -406,10 +410,18 @@ def caseload(request: HttpRequest) -> HttpResponse:
             (order.index(reason[0]) for reason in row["reasons"]), default=len(order)
         )
     )
+    roles = roles_for_patients(request.user, [row["enrollment"].patient_id for row in rows])
     log_list_access(
         request.user,
         request,
-        [(row["enrollment"].patient, row["enrollment"].unit, "") for row in rows],
+        [
+            (
+                row["enrollment"].patient,
+                row["enrollment"].unit,
+                roles.get(row["enrollment"].patient_id, ""),
+            )
+            for row in rows
+        ],
         detail="caseload",
     )
     return render(request, "treatment/caseload.html", {"rows": rows, "now": now})

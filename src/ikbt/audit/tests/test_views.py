@@ -64,7 +64,7 @@ def test_the_log_names_the_role_each_person_read_in_and_in_swedish(
     }
     assert roles == {
         ("therapist", "patient list"): "Ansvarig behandlare",
-        ("therapist", "caseload"): "Behandlare",
+        ("therapist", "caseload"): "Ansvarig behandlare",
         ("unitadmin", "patient list"): "Enhetsadministratör",
         ("unitadmin", "patient details"): "Enhetsadministratör",
     }

@@ -176,7 +176,7 @@ def test_caseload_query_count_is_fixed(
             patient=other, unit=unit, program_version=enrollment.program_version
         )
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(7):  # one of them: the roles the rows are read in
+    with django_assert_num_queries(9):  # three of them: the role each row is read in
         page = therapist_client.get(reverse("treatment:caseload"))
     assert len(page.context["rows"]) == patients
     version = enrollment.program_version
