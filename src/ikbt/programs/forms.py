@@ -12,7 +12,13 @@ from ikbt.programs.models import (
 )
 from ikbt.programs.worksheets import FIELD_KINDS
 
-KEY_FIELD = {"max_length": 60, "help_text": _("Lower-case letters, digits and hyphens.")}
+KEY_FIELD = {
+    "max_length": 60,
+    "help_text": _("Lower-case letters, digits and hyphens."),
+    "error_messages": {
+        "invalid": _("Use only letters, digits and hyphens, without spaces, like sleep-diary.")
+    },
+}
 # What an author chooses from, in words; the page source keeps the keywords (::: image …).
 BLOCK_NAMES = {
     "image": _("Image"),

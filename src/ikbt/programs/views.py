@@ -128,8 +128,8 @@ def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> Htt
         "media": list(version.media.all()),
         "plan": _plan_grid(version),
         "problems": actions.version_problems(version) if not version.is_published else [],
-        "module_form": NewModuleForm(),
-        "key_form": NewKeyForm(),
+        "module_form": NewModuleForm(auto_id=MODULE_FORM_ID),
+        "key_form": NewKeyForm(auto_id=ITEM_FORM_ID),
         "upload_form": MediaUploadForm(),
         "previous": previous,
         "previous_patients": previous.enrollments.count() if previous else 0,
@@ -168,6 +168,23 @@ def version_action(request: HttpRequest, slug: str, number: int, action: str) ->
     return redirect(target or _version_url(version))
 
 
+# The two "add" forms on a version's page ask for the same fields: ids of their own.
+MODULE_FORM_ID = "module_%s"
+ITEM_FORM_ID = "item_%s"
+
+
+def _added(form, add):
+    """What ``add`` made of the form's data, or None with the reason beside the key (a key the
+    version already has) or the field at fault."""
+    if not form.is_valid():
+        return None
+    try:
+        return add(form.cleaned_data)
+    except actions.ProgramError as error:
+        form.add_error("key", str(error))
+        return None
+
+
 def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | HttpResponse | None:
     """Does what the button asks: where to go next, or the page again with a form's errors."""
     if action == "publish":
@@ -184,17 +201,17 @@ def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | Htt
             request, _("%(count)d patients moved to this version.") % {"count": moved}
         )
     elif action == "add-module":
-        form = NewModuleForm(request.POST)
-        if not form.is_valid():
+        form = NewModuleForm(request.POST, auto_id=MODULE_FORM_ID)
+        module = _added(form, lambda data: actions.module_add(version, **data))
+        if module is None:
             return _version_page(request, version, module_form=form)
-        module = actions.module_add(version, **form.cleaned_data)
         return reverse("programs:module", args=[version.program.slug, version.number, module.key])
     elif action in ("add-worksheet", "add-quiz"):
-        form = NewKeyForm(request.POST)
-        if not form.is_valid():
-            return _version_page(request, version, key_form=form)
+        form = NewKeyForm(request.POST, auto_id=ITEM_FORM_ID)
         add = actions.worksheet_add if action == "add-worksheet" else actions.quiz_add
-        item = add(version, **form.cleaned_data)
+        item = _added(form, lambda data: add(version, **data))
+        if item is None:
+            return _version_page(request, version, key_form=form)
         name = "programs:worksheet" if action == "add-worksheet" else "programs:quiz"
         return reverse(name, args=[version.program.slug, version.number, item.key])
     elif action == "upload":

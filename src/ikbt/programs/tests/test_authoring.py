@@ -229,8 +229,21 @@ def test_a_module_or_worksheet_that_cannot_be_added_is_explained_and_kept(author
         HTTP_ACCEPT_LANGUAGE="sv",
     )
     assert page.status_code == 200
-    assert page.context["module_form"].errors["key"]
+    assert page.context["module_form"].errors["key"] == [
+        "Använd bara bokstäver, siffror och bindestreck, utan mellanslag, som somn-dagbok."
+    ]
     assert 'value="Sömndagbok"' in page.text and 'value="Ny Modul"' in page.text
+    taken = author_client.post(
+        url("version_action", "somn", 1, "add-module"),
+        {"key": "start", "title": "Början"},
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+    assert taken.status_code == 200  # a key the version has: the page again, not a redirect
+    assert taken.context["module_form"].errors["key"] == [
+        "Det finns redan en modul med nyckeln 'start'."
+    ]
+    assert 'value="Början"' in taken.text
+    assert 'id="module_key"' in taken.text and 'id="item_key"' in taken.text
     # The settings on the page still go to the version, not to the button's address.
     assert f'action="{url("version", "somn", 1)}"' in page.text
     sheet = author_client.post(
