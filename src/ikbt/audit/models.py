@@ -41,6 +41,17 @@ DETAIL_NAMES = {
     "treatment transfer": pgettext_lazy("access log detail", "treatment transfer"),
     "two-factor": pgettext_lazy("access log detail", "two-factor sign-in"),
     "worksheet reviewed": pgettext_lazy("access log detail", "worksheet read"),
+    # A study's own changes (research.actions).
+    "allocation sequence made": pgettext_lazy("access log detail", "allocation sequence made"),
+    "arm added": pgettext_lazy("access log detail", "study arm added"),
+    "recruitment opened; allocation sequences made": pgettext_lazy(
+        "access log detail", "recruitment opened, allocation sequences made"
+    ),
+    "screening criterion added": pgettext_lazy("access log detail", "screening criterion added"),
+    "study closed": pgettext_lazy("access log detail", "study closed"),
+    "study created": pgettext_lazy("access log detail", "study created"),
+    "study questionnaire added": pgettext_lazy("access log detail", "study questionnaire added"),
+    "unit joined the study": pgettext_lazy("access log detail", "unit joined the study"),
 }
 
 

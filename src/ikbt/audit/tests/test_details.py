@@ -8,11 +8,13 @@ from django.utils import translation
 from ikbt.audit.models import DETAIL_NAMES, AccessLogEntry
 
 SOURCE = Path(__file__).resolve().parents[2]
+# The helpers that pass their argument on as the detail, and its position.
+DETAIL_ARGUMENT = {"_log": 4, "_log_study": 3}
 
 
 def written_details() -> set[str]:
     """The plain strings the code passes as an access log detail: ``detail="…"`` anywhere,
-    and the detail argument of the treatment's own ``_log`` (both branches of an ``if``)."""
+    and the detail argument of the helpers that write one (both branches of an ``if``)."""
     found = set()
     for path in SOURCE.rglob("*.py"):
         if "tests" in path.parts or "migrations" in path.parts:
@@ -21,8 +23,9 @@ def written_details() -> set[str]:
             if not isinstance(node, ast.Call):
                 continue
             values = [keyword.value for keyword in node.keywords if keyword.arg == "detail"]
-            if getattr(node.func, "id", "") == "_log" and len(node.args) >= 5:
-                values.append(node.args[4])
+            position = DETAIL_ARGUMENT.get(getattr(node.func, "id", ""))
+            if position is not None and len(node.args) > position:
+                values.append(node.args[position])
             for value in values:
                 branches = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
                 found |= {
@@ -35,7 +38,7 @@ def written_details() -> set[str]:
 
 def test_every_detail_the_code_writes_has_a_name_to_show():
     written = written_details()
-    assert {"treatment record", "caseload", "module locked", "resumed"} <= written
+    assert {"treatment record", "caseload", "module locked", "resumed", "study closed"} <= written
     assert sorted(written - set(DETAIL_NAMES)) == []
 
 
