@@ -16,28 +16,17 @@ class QuestionnaireForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.version = version
-        definition = version.parsed
-        position = 0
-        for item in definition.items:
-            item_text = version.item_text(item.number, language)
-            for part in item.parts:
-                label = item_text
-                if len(item.parts) > 1:
-                    label = f"{item_text} – {part.text.get(language) or part.key}"
-                self.fields[f"answer_{position}"] = forms.TypedChoiceField(
-                    label=label,
-                    choices=[
-                        (option.value, option.text.get(language) or option.text["sv"])
-                        for option in part.scale.options
-                    ],
-                    coerce=int,
-                    empty_value=None,
-                    widget=forms.RadioSelect,
-                    required=complete,
-                    error_messages={"required": _("Choose one answer to this question.")},
-                )
-                self.fields[f"answer_{position}"].item_number = item.number
-                position += 1
+        for position, (number, label, options) in enumerate(version.ratings(language)):
+            self.fields[f"answer_{position}"] = forms.TypedChoiceField(
+                label=label,
+                choices=options,
+                coerce=int,
+                empty_value=None,
+                widget=forms.RadioSelect,
+                required=complete,
+                error_messages={"required": _("Choose one answer to this question.")},
+            )
+            self.fields[f"answer_{position}"].item_number = number
 
     @classmethod
     def initial_from(cls, answers: list) -> dict:

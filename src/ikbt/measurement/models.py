@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.measurement.definitions import Definition, parse_definition
+from ikbt.measurement.scoring import is_critical
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import Patient
 from ikbt.programs.models import MeasurementPoint
@@ -70,6 +71,26 @@ class InstrumentVersion(models.Model):
         else:
             text = item.text
         return text.get(language) or text.get("sv", "")
+
+    def name_in(self, language: str) -> str:
+        """The questionnaire's name in ``language``, Swedish where not translated."""
+        name = self.parsed.name
+        return name.get(language) or name.get("sv") or self.parsed.code
+
+    def ratings(self, language: str):
+        """Each rating the questionnaire asks for, in order (most items one, some two): its
+        item's number, its label and its options as (value, text), in ``language``."""
+        for item in self.parsed.items:
+            item_text = self.item_text(item.number, language)
+            for part in item.parts:
+                label = item_text
+                if len(item.parts) > 1:
+                    label = f"{item_text} – {part.text.get(language) or part.key}"
+                options = [
+                    (option.value, option.text.get(language) or option.text["sv"])
+                    for option in part.scale.options
+                ]
+                yield item.number, label, options
 
 
 class Response(models.Model):
@@ -140,6 +161,24 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_version} – {self.patient}"
+
+    def answers_to_read(self, language: str) -> list[dict]:
+        """Each rating with the option chosen, and whether its item is a critical answer
+        (by the same rule scoring raises a risk flag by)."""
+        version = self.instrument_version
+        rows = []
+        for position, (number, label, options) in enumerate(version.ratings(language)):
+            value = self.answers[position] if position < len(self.answers) else None
+            rows.append(
+                {
+                    "number": number,
+                    "text": label,
+                    "answer": dict(options).get(value, ""),
+                    "value": value,
+                    "critical": is_critical(version.parsed, self.answers, number),
+                }
+            )
+        return rows
 
     @property
     def is_started(self) -> bool:

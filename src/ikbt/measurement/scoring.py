@@ -105,9 +105,7 @@ def score(definition: Definition, answers: Sequence[int | None]) -> Score:
     every_item = [item.number for item in definition.items]
     total = _sum(definition, scores, every_item)
     critical = any(
-        answers_for(definition, answers, number)
-        and max(answers_for(definition, answers, number)) >= definition.critical_threshold
-        for number in definition.critical_items
+        is_critical(definition, answers, number) for number in definition.critical_items
     )
     reason = ""
     if total is None:
@@ -125,6 +123,17 @@ def score(definition: Definition, answers: Sequence[int | None]) -> Score:
         missing_items=missing,
         prorated=bool(missing) and total is not None,
         unscored_reason=reason,
+    )
+
+
+def is_critical(definition: Definition, answers: Sequence[int | None], number: int) -> bool:
+    """Whether item ``number`` is answered at or above the definition's critical threshold
+    (an answer that raises a risk flag)."""
+    given = answers_for(definition, answers, number)
+    return (
+        number in definition.critical_items
+        and bool(given)
+        and max(given) >= definition.critical_threshold
     )
 
 

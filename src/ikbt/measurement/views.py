@@ -57,39 +57,9 @@ def _answer(request: HttpRequest, response: Response, template: str, done_url: s
         "definition": version.parsed,
         "form": form,
         "instructions": version.parsed.instructions.get(language, ""),
-        "name": version.parsed.name.get(language) or version.parsed.code,
+        "name": version.name_in(language),
     }
     return render(request, template, context)
-
-
-def answer_rows(response: Response, language: str) -> list[dict]:
-    """Each rating of a response as the patient saw it: the item's text, the option chosen
-    and whether it is a critical answer (one that raises a risk flag)."""
-    version = response.instrument_version
-    definition = version.parsed
-    answers = iter(response.answers)
-    rows = []
-    for item in definition.items:
-        item_text = version.item_text(item.number, language)
-        for part in item.parts:
-            value = next(answers, None)
-            chosen = next((o for o in part.scale.options if o.value == value), None)
-            rows.append(
-                {
-                    "number": item.number,
-                    "text": item_text
-                    if len(item.parts) == 1
-                    else f"{item_text} – {part.text.get(language) or part.key}",
-                    "answer": (chosen.text.get(language) or chosen.text.get("sv", ""))
-                    if chosen
-                    else "",
-                    "value": value,
-                    "critical": item.number in definition.critical_items
-                    and value is not None
-                    and value >= definition.critical_threshold,
-                }
-            )
-    return rows
 
 
 @patient_required
@@ -153,9 +123,8 @@ def staff_answer(request: HttpRequest, response_id: int) -> HttpResponse:
             "measurement/response_detail.html",
             {
                 "response": response,
-                "name": response.instrument_version.parsed.name.get(translation.get_language())
-                or response.instrument_version.instrument.code,
-                "rows": answer_rows(response, translation.get_language()),
+                "name": response.instrument_version.name_in(translation.get_language()),
+                "rows": response.answers_to_read(translation.get_language()),
             },
         )
     if response.filled_in_by_id != request.user.pk:
@@ -250,7 +219,7 @@ def instrument_list(request: HttpRequest) -> HttpResponse:
         {
             "version": version,
             "definition": version.parsed,
-            "name": version.parsed.name.get(language) or version.parsed.code,
+            "name": version.name_in(language),
             "licence_note": version.parsed.licence_note.get(language, ""),
         }
         for version in versions
