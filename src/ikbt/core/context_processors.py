@@ -2,27 +2,13 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from ikbt.organisations.models import StaffMembership, StaffRole
-
-AUTHOR_ROLES = {StaffRole.PROGRAM_AUTHOR, StaffRole.REGION_ADMIN}
-STATISTICS_ROLES = {StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN, StaffRole.REGISTER_OFFICER}
-RESEARCH_ROLES = {StaffRole.RESEARCHER, StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN}
-# Those who have patients of their own or of their unit, and those who take in new ones.
-CLINICAL_ROLES = {StaffRole.THERAPIST, StaffRole.SUPERVISOR, StaffRole.UNIT_ADMIN}
-INTAKE_ROLES = {StaffRole.THERAPIST, StaffRole.UNIT_ADMIN}
-
-
-def start_page(roles: set[str]) -> str:
-    """The URL name of the page a staff member starts on: their patients if they treat
-    patients or lead those who do, otherwise the work their role is for."""
-    if not roles.isdisjoint(CLINICAL_ROLES):
-        return "patients:staff_home"
-    if not roles.isdisjoint(STATISTICS_ROLES):
-        return "reporting:statistics"
-    if StaffRole.RESEARCHER in roles:
-        return "research:study_list"
-    if not roles.isdisjoint(AUTHOR_ROLES):
-        return "programs:list"
-    return "patients:staff_home"
+from ikbt.organisations.roles import (
+    AUTHOR_ROLES,
+    CLINICAL_ROLES,
+    INTAKE_ROLES,
+    RESEARCH_ROLES,
+    STATISTICS_ROLES,
+)
 
 
 def navigation(request: HttpRequest) -> dict:

@@ -11,11 +11,10 @@ from django.http import Http404, HttpRequest
 from ikbt.audit.actions import Action, log_access
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import StaffMembership, StaffRole
+from ikbt.organisations.roles import INTAKE_ROLES
 from ikbt.patients.access import admin_unit_ids
 from ikbt.patients.models import Patient
 from ikbt.treatment.models import Enrollment
-
-INTAKE_ROLES = (StaffRole.THERAPIST, StaffRole.UNIT_ADMIN)
 
 
 def intake_unit_ids(user) -> list[int]:

@@ -145,7 +145,9 @@ class DeclineForm(forms.Form):
     def __init__(self, *args, booked: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not booked:  # nobody can miss an assessment that was never booked
-            self.fields["decision"].choices = self.fields["decision"].choices[:1]
+            self.fields["decision"].choices = [
+                choice for choice in self.fields["decision"].choices if choice[0] != "no_show"
+            ]
 
     def clean(self) -> dict:
         cleaned = super().clean()

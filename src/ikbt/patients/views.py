@@ -5,10 +5,10 @@ from django.utils import timezone
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
-from ikbt.core.context_processors import start_page
 from ikbt.measurement.access import open_risk_flags_for_staff
 from ikbt.measurement.models import Response
 from ikbt.organisations.models import StaffMembership
+from ikbt.organisations.roles import start_page
 from ikbt.patients.access import (
     acting_role,
     admin_unit_ids,

@@ -5,10 +5,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import Region, StaffMembership, StaffRole
+from ikbt.organisations.models import Region, StaffMembership
+from ikbt.organisations.roles import AUTHOR_ROLES
 from ikbt.programs.models import Program, ProgramVersion
-
-AUTHOR_ROLES = (StaffRole.PROGRAM_AUTHOR, StaffRole.REGION_ADMIN)
 
 
 def author_region_ids(user: User) -> set[int]:

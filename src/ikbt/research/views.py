@@ -409,12 +409,17 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
         if done:
             return redirect("research:patient", patient.pk)
     starts = {}
+    titles = program_titles(
+        participant.allocation.arm.program_id
+        for participant in participations
+        if getattr(participant, "allocation", None) and participant.allocation.arm.program_id
+    )
     for participant in participations:
         registration = _waiting_registration(participant)
         if registration is not None:
             program = registration.offering.program
             starts[participant.pk] = (
-                program_titles([program.pk]).get(program.pk, program.slug),
+                titles.get(program.pk, program.slug),
                 AcceptForm(
                     request.POST if request.POST.get("start") == str(participant.pk) else None,
                     prefix=f"start{participant.pk}",

@@ -14,7 +14,10 @@ class FeedbackForm(forms.Form):
 
     module = forms.ChoiceField(
         widget=forms.HiddenInput,
-        error_messages={"invalid_choice": _("There is no such module in this program.")},
+        error_messages={
+            "required": _("There is no such module in this program."),
+            "invalid_choice": _("There is no such module in this program."),
+        },
     )
     feedback = forms.CharField(
         label=_("Feedback"),
