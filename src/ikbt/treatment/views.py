@@ -591,9 +591,9 @@ def _record_action(
     time_form: TimeEntryForm,
     end_form: EndForm,
 ) -> bool:
-    """Does what one of the record's forms asks; False when that form is to be shown again
-    with what was typed and why it was not accepted."""
-    post = request.POST
+    """Does what one of the record's forms or buttons asks; False when that form is to be
+    shown again with what was typed and why it was not accepted."""
+    by = {"by": request.user, "request": request}
     if feedback_form.is_bound:
         if "module" in feedback_form.errors:  # the hidden field, not something typed
             messages.error(request, feedback_form.errors["module"][0])
@@ -601,16 +601,12 @@ def _record_action(
         if not feedback_form.is_valid():
             return False
         data = feedback_form.cleaned_data
-        actions.feedback_give(
-            enrollment, data["module"], data["feedback"], by=request.user, request=request
-        )
+        actions.feedback_give(enrollment, data["module"], data["feedback"], **by)
         messages.success(request, _("The feedback is sent."))
     elif note_form.is_bound:
         if not note_form.is_valid():
             return False
-        actions.note_add(
-            enrollment, note_form.cleaned_data["note"], by=request.user, request=request
-        )
+        actions.note_add(enrollment, note_form.cleaned_data["note"], **by)
         messages.success(request, _("The note is saved."))
     elif time_form.is_bound:
         if not time_form.is_valid():
@@ -619,48 +615,54 @@ def _record_action(
         actions.time_add(enrollment, data["minutes"], data["what"], by=request.user)
         messages.success(request, _("The time is added to the ledger."))
     elif end_form.is_bound:
-        if not end_form.is_valid():
-            return False
-        try:
-            actions.enrollment_end(
-                enrollment,
-                reason=end_form.cleaned_data["reason"],
-                note=end_form.cleaned_data["end_note"],
-                by=request.user,
-                request=request,
-            )
-        except actions.TreatmentError as error:
-            end_form.add_error(None, str(error))
-            return False
-        messages.success(
-            request,
-            _(
-                "The treatment is ended. The post-treatment questionnaires and "
-                "follow-ups are sent."
-            ),
+        return _record_end(request, enrollment, end_form)
+    else:
+        _record_button(request, enrollment)
+    return True
+
+
+def _record_end(request: HttpRequest, enrollment: Enrollment, form: EndForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        actions.enrollment_end(
+            enrollment,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["end_note"],
+            by=request.user,
+            request=request,
         )
-    elif "unlock" in post:
+    except actions.TreatmentError as error:
+        form.add_error(None, str(error))
+        return False
+    messages.success(
+        request,
+        _("The treatment is ended. The post-treatment questionnaires and follow-ups are sent."),
+    )
+    return True
+
+
+def _record_button(request: HttpRequest, enrollment: Enrollment) -> None:
+    """The record's one-click buttons: unlock or lock a module, pause or resume, extend,
+    mark a worksheet read. Anything else sent is ignored."""
+    post, by = request.POST, {"by": request.user, "request": request}
+    if "unlock" in post:
         key = post.get("module", "")
         if key in {module.key for module in version_modules(enrollment.program_version)}:
-            actions.module_unlock_by_hand(
-                enrollment, key, unlock=post["unlock"] == "1", by=request.user, request=request
-            )
+            actions.module_unlock_by_hand(enrollment, key, unlock=post["unlock"] == "1", **by)
         else:
             messages.error(request, _("There is no such module in this program."))
     elif "pause" in post:
-        actions.enrollment_pause(
-            enrollment, paused=post["pause"] == "1", by=request.user, request=request
-        )
+        actions.enrollment_pause(enrollment, paused=post["pause"] == "1", **by)
     elif "extend" in post:
         weeks = whole_number(post.get("extend"))
         if weeks is not None and 0 < weeks <= 12:
-            actions.enrollment_extend(enrollment, weeks=weeks, by=request.user, request=request)
+            actions.enrollment_extend(enrollment, weeks=weeks, **by)
     elif "read_worksheet" in post:
         answer = get_object_or_404(
             enrollment.worksheet_answers, pk=whole_number(post["read_worksheet"])
         )
         actions.worksheet_mark_read(answer, request.user, request=request)
-    return True
 
 
 @staff_required

@@ -1,5 +1,6 @@
 """A patient works through a module and the therapist follows and gives feedback."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows
+from ikbt.core.submissions import FIELD
 from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
 
 
@@ -302,6 +304,14 @@ def test_the_record_keeps_what_was_typed_when_it_cannot_be_saved(
         assert page.status_code == 200, data
         assert reason in page.text, data
         assert kept in page.text, data
+    # The feedback's reason is under that module's box, tied to it for screen readers.
+    feedback = therapist_client.post(
+        record_url, {"module": "valkommen", "feedback": " ", FIELD: str(uuid.uuid4())}
+    )
+    assert feedback.status_code == 200  # shown again though sent with a submission id
+    box = feedback.text.split('id="feedback-valkommen-error"')[1].split("</textarea>")[0]
+    assert "Write the feedback before you send it." in box
+    assert 'aria-describedby="feedback-valkommen-error"' in box
     assert not enrollment.time_entries.exists()
     assert not enrollment.notes.exists()
     enrollment.refresh_from_db()
