@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import Count, Max, Min
+from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -21,15 +23,30 @@ ENTRIES_PER_PAGE = 50
 
 @patient_required
 def my_access_log(request: HttpRequest) -> HttpResponse:
-    """Who among staff has read or changed the patient's data: when, where, in which role."""
+    """Who among staff has read or changed the patient's data: when, where, in which role.
+    One person doing the same thing on the same day is one row, with how many times and
+    from when to when (a list of patients writes a row each time it is opened)."""
     entries = (
         AccessLogEntry.objects.for_patient(request.user.patient)
         .exclude(actor=request.user)
         .exclude(action=Action.DENIED)
-        .select_related("unit")
+        .annotate(day=TruncDate("at", tzinfo=ZoneInfo(settings.TIME_ZONE)))
+        .values("day", "actor_name", "actor_role", "unit__name", "action", "detail", "object_type")
+        .annotate(times=Count("id"), first=Min("at"), last=Max("at"))
+        .order_by("-last")
     )
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "audit/my_access_log.html", {"page": page})
+    rows = [
+        {
+            **row,
+            # For the action's and the record's names in the reader's language.
+            "entry": AccessLogEntry(
+                action=row["action"], detail=row["detail"], object_type=row["object_type"]
+            ),
+        }
+        for row in page.object_list
+    ]
+    return render(request, "audit/my_access_log.html", {"page": page, "rows": rows})
 
 
 def _administered_units(user: User) -> list[CareUnit]:

@@ -20,8 +20,8 @@ def test_patient_sees_who_read_their_data(therapist_client, patient_client, pati
 
     response = patient_client.get(MINE)
 
-    rows = list(response.context["page"].object_list)
-    assert [(row.actor_name, row.unit.name, row.action) for row in rows] == [
+    rows = response.context["rows"]
+    assert [(row["actor_name"], row["unit__name"], row["action"]) for row in rows] == [
         ("Tove Terapeut", "Vårdcentralen Ekholmen", "read")
     ]
     assert "Tove Terapeut" in response.text
@@ -108,7 +108,23 @@ def test_my_access_log_query_count_is_fixed(
     with django_assert_num_queries(5):
         response = patient_client.get(MINE)
 
-    assert len(response.context["page"].object_list) == entries
+    assert sum(row["times"] for row in response.context["rows"]) == entries
+
+
+def test_the_same_read_on_the_same_day_is_one_row_with_how_many_times(
+    patient_client, therapist, unit, patient
+):
+    """A patient list opened twelve times is one line a day, not twelve."""
+    morning = datetime.datetime(2026, 3, 2, 8, 5, tzinfo=datetime.UTC)  # 09:05 in Stockholm
+    for minutes in range(0, 120, 10):
+        _entry_at(morning + datetime.timedelta(minutes=minutes), therapist, unit, patient=patient)
+    _entry_at(morning + datetime.timedelta(days=1), therapist, unit, patient=patient)
+
+    response = patient_client.get(MINE)
+
+    assert [row["times"] for row in response.context["rows"]] == [1, 12]
+    assert "12 times" in response.text
+    assert '<time datetime="2026-03-02T09:05:00+01:00">2026-03-02 09:05</time>–' in response.text
 
 
 def _entry_at(at, actor, unit, patient=None, action=Action.READ) -> AccessLogEntry:
