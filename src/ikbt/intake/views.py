@@ -80,10 +80,14 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
     form = RegistrationForm(request.POST or None, offering=offering, youth=youth)
     refusal = refusal_for(patient, offering, today)  # listing is asked in the form itself
     if refusal is not None:
+        # Her own region, if it offers treatment here too: a link rather than "try 1177".
+        home = patient.home_region if patient.home_region_id != offering.unit.region_id else None
+        if home and not Offering.objects.filter(unit__region=home, is_open=True).exists():
+            home = None
         return render(
             request,
             "intake/refused.html",
-            {"refusal": refusal, "offering": offering},
+            {"refusal": refusal, "offering": offering, "home_region": home},
         )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

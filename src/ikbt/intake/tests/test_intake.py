@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -85,6 +86,14 @@ def test_region_rule_points_elsewhere(offering, other_region_unit):
     refusal = refusal_for(patient, offering, TODAY)
     assert "live in Region Östergötland" in str(refusal.reason)
     assert "1177" in str(refusal.where_to)
+
+    # Her own region offers treatment on the platform too: the page links to it.
+    Offering.objects.create(unit=other_region_unit, program=offering.program)
+    client = Client()
+    client.force_login(patient.user)
+    page = client.get(reverse("intake:register", args=[offering.pk])).text
+    own = reverse("intake:eservice", args=[other_region_unit.region.code])
+    assert f'href="{own}"' in page
 
 
 def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
@@ -509,8 +518,6 @@ def test_a_new_registration_reads_today_and_no_show_needs_a_booking(
 
 def test_screening_answers_before_treatment_do_not_promise_a_therapist(offering):
     """Nobody is her therapist yet, so the thank-you page does not say one sees her answers."""
-    from django.test import Client
-
     from ikbt.measurement.actions import response_submit
 
     newcomer = factories.PatientFactory()
