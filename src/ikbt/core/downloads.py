@@ -3,13 +3,37 @@
 import csv
 
 from django.http import HttpResponse
+from django.utils import translation
+
+# Excel reads a UTF-8 file as UTF-8 (å, ä, ö) only when it starts with this mark.
+BYTE_ORDER_MARK = "\ufeff"
 
 
-def csv_download(filename: str, header: list, rows: list[list]) -> HttpResponse:
-    """A CSV file to save as ``filename``; empty cells for None."""
+def csv_download(
+    filename: str, header: list, rows: list[list], *, for_spreadsheet: bool = False
+) -> HttpResponse:
+    """A CSV file to save as ``filename``; empty cells for None.
+
+    ``for_spreadsheet``: a table people open in Excel or LibreOffice (statistics), written
+    the way a spreadsheet in the page's language reads it: with the byte order mark, and on a
+    Swedish page with semicolons between cells and decimal commas. Files for programs (R,
+    SPSS, the register) keep commas and decimal points.
+    """
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    swedish = for_spreadsheet and translation.get_language() == "sv"
+    if for_spreadsheet:
+        response.write(BYTE_ORDER_MARK)
+    writer = csv.writer(response, delimiter=";" if swedish else ",")
     writer.writerow(header)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
+    for row in rows:
+        writer.writerow([_cell(value, decimal_comma=swedish) for value in row])
     return response
+
+
+def _cell(value, *, decimal_comma: bool):
+    if value is None:
+        return ""
+    if decimal_comma and isinstance(value, float):
+        return str(value).replace(".", ",")
+    return value

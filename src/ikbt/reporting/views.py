@@ -239,6 +239,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
                 f"{name}-{table}-{granularity}.csv",
                 [GRANULARITIES[granularity][1], year, year - 1],
                 [list(row) for row in chosen["rows"]],
+                for_spreadsheet=True,
             )
         chosen = next((item for item in breakdowns if item["key"] == table), None)
         if chosen is not None:
@@ -246,9 +247,15 @@ def statistics(request: HttpRequest) -> HttpResponse:
                 f"{name}-{table}.csv",
                 [chosen["title"], *[label for _key, label in FIGURE_COLUMNS]],
                 [[row["name"], *row["values"]] for row in chosen["rows"]],
+                for_spreadsheet=True,
             )
         if figures is not None:
-            return csv_download(f"{name}.csv", [_("figure"), _("value")], _figure_rows(figures))
+            return csv_download(
+                f"{name}.csv",
+                [_("figure"), _("value")],
+                _figure_rows(figures),
+                for_spreadsheet=True,
+            )
     return render(
         request,
         "reporting/statistics.html",
@@ -316,6 +323,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
             f"ikbt-national-{period}.csv",
             [_("Region"), *[label for _key, label in NATIONAL_COLUMNS]],
             table,
+            for_spreadsheet=True,
         )
     top = max([row["starts_per_100000"] or 0 for row in rows] + [1])
     bars = [

@@ -46,7 +46,7 @@ def test_quarters_and_half_years_fold_the_months(officer_client, six_ended):  # 
     if started.year == today.year:
         assert starts["rows"][(started.month - 1) // 3][1] == 6
     half = officer_client.get(URL, {"by": "half", "table": "starts", "format": "csv"}).text
-    assert half.splitlines()[0] == f"Half-year,{today.year},{today.year - 1}"
+    assert half.lstrip("\ufeff").splitlines()[0] == f"Half-year,{today.year},{today.year - 1}"
 
 
 def test_breakdowns_per_unit_program_and_therapist(unit_admin_client, six_ended, unit):  # noqa: F811
@@ -65,6 +65,13 @@ def test_breakdowns_per_unit_program_and_therapist(unit_admin_client, six_ended,
     assert therapist_row["values"][7] == 1.46
     csv_text = unit_admin_client.get(URL, {"period": period, "table": "unit", "format": "csv"})
     assert f"{unit.name},,,,,6,0.833,0.167,1.46" in csv_text.text
+    # On a Swedish page the file is written for a Swedish spreadsheet: ; and decimal commas,
+    # and the mark that makes Excel read å, ä and ö.
+    swedish = unit_admin_client.get(
+        URL, {"period": period, "table": "unit", "format": "csv"}, HTTP_ACCEPT_LANGUAGE="sv"
+    )
+    assert swedish.content.startswith("\ufeff".encode())
+    assert f"{unit.name};;;;;6;0,833;0,167;1,46" in swedish.content.decode()
 
 
 def test_a_unit_head_sees_only_their_own_units(unit_admin_client, six_ended, unit):  # noqa: F811
