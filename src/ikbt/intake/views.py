@@ -4,7 +4,7 @@ triage queue, assessment times, decisions, transfers and waiting times."""
 import datetime
 
 from django.contrib import messages
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,6 +41,8 @@ from ikbt.programs.models import ProgramVersion, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
 BOOKING_DAYS = 28
+# The queue shows the longest-waiting registrations first, this many at most.
+QUEUE_ROWS = 200
 
 
 def eservice(request: HttpRequest, region_code: str) -> HttpResponse:
@@ -185,15 +187,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     program = request.GET.get("program", "")
     if program:
         registrations = registrations.filter(offering__program__slug=program)
-    rows = list(registrations.order_by("registered_at")[:200])
-    flagged = set(
-        RiskFlag.objects.open()
-        .filter(response__registrations__in=rows)
-        .values_list("response__registrations", flat=True)
+    # Risk flags first, then the longest wait, in the database: a flag is never cut off by
+    # the limit, however long the queue.
+    open_flag = RiskFlag.objects.open().filter(response__registrations=OuterRef("pk"))
+    rows = list(
+        registrations.annotate(has_open_flag=Exists(open_flag)).order_by(
+            "-has_open_flag", "registered_at"
+        )[:QUEUE_ROWS]
     )
-    rows.sort(
-        key=lambda registration: (registration.pk not in flagged, registration.registered_at)
-    )
+    flagged = {row.pk for row in rows if row.has_open_flag}
     log_list_access(
         request.user,
         request,

@@ -7,6 +7,7 @@ from django.utils import timezone
 from ikbt import factories
 from ikbt.audit.actions import Action, log_access
 from ikbt.audit.models import AccessLogEntry
+from ikbt.audit.views import ENTRIES_PER_PAGE
 from ikbt.conftest import list_rows
 from ikbt.messaging.models import Thread
 from ikbt.organisations.models import StaffMembership, StaffRole
@@ -217,7 +218,7 @@ def test_review_query_count_is_fixed(
     with django_assert_num_queries(10):
         response = unit_admin_client.get(REVIEW)
 
-    assert len(response.context["page"].object_list) == entries
+    assert len(response.context["page"].object_list) == min(entries, ENTRIES_PER_PAGE)
 
 
 def test_review_period_is_whole_days_in_stockholm(unit_admin_client, therapist, unit):
