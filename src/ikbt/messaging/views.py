@@ -83,7 +83,13 @@ def _thread_page(request, thread: Thread, template: str, back: str, extra: dict)
             raise Http404 from None
         return redirect(request.path)
     if request.method == "POST" and form.is_valid():
-        actions.message_send(thread, request.user, form.cleaned_data["body"], request=request)
+        sent = actions.message_send(
+            thread, request.user, form.cleaned_data["body"], request=request
+        )
+        if sent.held_for_review:
+            flash.success(request, _("Saved. Your supervisor reads it before the patient does."))
+        else:
+            flash.success(request, _("The message is sent."))
         return redirect(request.path)
     actions.messages_mark_read(thread, request.user)
     shown = thread.messages.select_related("sender").order_by("sent_at", "pk")

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.models import User
@@ -35,7 +35,7 @@ GRANULARITIES = {
     "half": (2, gettext_lazy("Half-year")),
 }
 FIGURE_COLUMNS = [
-    ("starts", gettext_lazy("Starts")),
+    ("starts", pgettext_lazy("treatments", "Starts")),
     ("starts_a_year_earlier", gettext_lazy("A year earlier")),
     ("registrations", gettext_lazy("Registrations")),
     ("waiting_median", gettext_lazy("Median days to start")),
@@ -128,7 +128,8 @@ def _series(region: Region, units, year: int, granularity: str) -> list[dict]:
     for key, name, counts in (
         ("registrations", _("Registrations"), _counts_per_period(
             registrations, "registered_at", years, parts)),
-        ("starts", _("Starts"), _counts_per_period(enrollments, "started_at", years, parts)),
+        ("starts", pgettext("treatments", "Starts"), _counts_per_period(
+            enrollments, "started_at", years, parts)),
     ):  # fmt: skip
         series.append(
             {
@@ -283,7 +284,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
 
 NATIONAL_COLUMNS = [
     ("population", gettext_lazy("Inhabitants")),
-    ("starts", gettext_lazy("Starts")),
+    ("starts", pgettext_lazy("treatments", "Starts")),
     ("starts_per_100000", gettext_lazy("Starts per 100,000")),
     ("starts_a_year_earlier", gettext_lazy("Starts a year earlier")),
     ("waiting_median", gettext_lazy("Median days to start")),

@@ -41,7 +41,8 @@ def test_therapist_replies_the_patient_reads_and_read_status_is_kept(
     assert Message.objects.get().read_at is not None  # read by the therapist
 
     with django_capture_on_commit_callbacks(execute=True):
-        therapist_client.post(staff_url, {"body": "Börja med fem minuter."})
+        sent = therapist_client.post(staff_url, {"body": "Börja med fem minuter."}, follow=True)
+    assert "The message is sent." in sent.text
     reply = Message.objects.get(sender=therapist)
     assert reply.read_at is None
     assert [message.body for message in sms.outbox] == ["Du har ett nytt meddelande i Open iKBT"]

@@ -31,7 +31,8 @@ def test_held_message_reaches_the_patient_only_when_released(
     thread = actions.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
     staff_url = reverse("messaging:staff_thread", args=[thread.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        therapist_client.post(staff_url, {"body": "Börja med fem minuter."})
+        saved = therapist_client.post(staff_url, {"body": "Börja med fem minuter."}, follow=True)
+    assert "Your supervisor reads it before the patient does." in saved.text
     held = Message.objects.get(held_for_review=True)
     assert mail.outbox == []  # the patient is not told yet
     assert (
