@@ -67,12 +67,8 @@ def data_from_version(version: ProgramVersion) -> ProgramData:
             homework=module.homework,
             therapist_guide=module.therapist_guide,
             pages=[
-                PageData(
-                    key=page.key,
-                    title=page.title,
-                    source=page.source,
-                    where=f"page '{page.title}'",
-                )
+                # Its problems are placed by page_where, in the author's language.
+                PageData(key=page.key, title=page.title, source=page.source)
                 for page in module.pages.order_by("position")
             ],
         )

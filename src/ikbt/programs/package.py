@@ -249,7 +249,12 @@ def validate(data: ProgramData, *, manifest_text: str = "", instruments=None) ->
         for code in codes:
             if code not in known:
                 manifest(_("the questionnaire '%(code)s' does not exist") % {"code": code}, code)
-    if data.primary_instrument and not all(
+    if data.primary_instrument and data.primary_instrument not in known:
+        manifest(
+            _("the questionnaire '%(code)s' does not exist") % {"code": data.primary_instrument},
+            "primary_instrument",
+        )
+    elif data.primary_instrument and not all(
         data.primary_instrument in data.measurement.get(when, []) for when in ("pre", "post")
     ):
         manifest(

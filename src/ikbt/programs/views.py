@@ -37,8 +37,8 @@ from ikbt.programs.forms import (
     read_only_once_published,
 )
 from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
-from ikbt.programs.package import page_where
-from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks
+from ikbt.programs.package import MANIFEST, page_where
+from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks, version_modules
 
 
 def _version_url(version: ProgramVersion) -> str:
@@ -127,7 +127,7 @@ def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> Htt
         "quizzes": list(version.quizzes.all()),
         "media": list(version.media.all()),
         "plan": _plan_grid(version),
-        "problems": actions.version_problems(version) if not version.is_published else [],
+        "problems": _problems_to_fix(version) if not version.is_published else [],
         "module_form": NewModuleForm(auto_id=MODULE_FORM_ID),
         "key_form": NewKeyForm(auto_id=ITEM_FORM_ID),
         "upload_form": MediaUploadForm(),
@@ -136,6 +136,30 @@ def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> Htt
         **forms,
     }
     return render(request, "programs/version_detail.html", context)
+
+
+def _problems_to_fix(version: ProgramVersion) -> list[dict]:
+    """What stops publishing, each where the author fixes it: a page's problem links to its
+    editor, one in the program's settings to them (the package's file names are for files)."""
+    pages = {
+        page_where(page.title): reverse(
+            "programs:page", args=[version.program.slug, version.number, module.key, page.key]
+        )
+        for module in version_modules(version)
+        for page in module.pages.all()
+    }
+    settings = {"where": _("About the program"), "url": "#settings-heading"}
+    return [
+        {
+            **(settings if problem.where == MANIFEST else {"where": problem.where}),
+            "url": pages.get(
+                problem.where, "#settings-heading" if problem.where == MANIFEST else ""
+            ),
+            "line": problem.line if problem.where != MANIFEST else None,
+            "message": problem.message,
+        }
+        for problem in actions.version_problems(version)
+    ]
 
 
 def _plan_grid(version: ProgramVersion) -> dict:

@@ -250,3 +250,35 @@ def test_a_module_or_worksheet_that_cannot_be_added_is_explained_and_kept(author
         url("version_action", "somn", 1, "add-worksheet"), {"key": "", "title": "Dagbok"}
     )
     assert sheet.status_code == 200 and 'value="Dagbok"' in sheet.text
+
+
+def test_each_problem_links_to_where_it_is_fixed_in_the_authors_language(author_client):
+    version = write_program(author_client)
+    page = version.modules.get(key="start").pages.get(key="om")
+    page.source += "\n::: worksheet finnsinte\n"
+    page.save(update_fields=["source"])
+    version.primary_instrument = "PHQ9"
+    version.save(update_fields=["primary_instrument"])
+
+    detail = author_client.get(url("version", "somn", 1), HTTP_ACCEPT_LANGUAGE="sv")
+    editor = url("page", "somn", 1, "start", "om")
+    problems = {problem["message"]: problem for problem in detail.context["problems"]}
+    on_page = problems["arbetsbladet 'finnsinte' finns inte"]
+    assert (on_page["where"], on_page["url"]) == ("sidan 'Om sömn'", editor)
+    assert on_page["line"]
+    assert f'<a href="{editor}">sidan &#x27;Om sömn&#x27;</a>, rad {on_page["line"]}:' in (
+        detail.text
+    )
+    # The program's own settings, in words, and a code that is not a questionnaire said so.
+    settings = problems["formuläret 'PHQ9' finns inte"]
+    assert (settings["where"], settings["url"], settings["line"]) == (
+        "Om programmet",
+        "#settings-heading",
+        None,
+    )
+    assert "program.toml" not in detail.text
+    # The page's own editor lists its problem (it matched only in English before).
+    assert (
+        "arbetsbladet &#x27;finnsinte&#x27; finns inte"
+        in author_client.get(editor, HTTP_ACCEPT_LANGUAGE="sv").text
+    )
