@@ -99,7 +99,7 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
     quizzes answerable on the page; without it they are shown as in the editor, to look at."""
     blocks = []
     for block in parse_page(page.source):
-        entry = {"kind": block.kind, "line": block.line}
+        entry = {"kind": block.kind, "line": block.line, "argument": block.argument}
         if block.kind == "text":
             entry["html"] = render_markdown(block.text)
         elif block.kind == "image":
@@ -127,6 +127,12 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
             entry["code"] = block.argument
             entry["exists"] = block.argument in parts.instruments
             entry["start_url"] = None  # the patient's page sets where "Fill in" goes
+        # What the block names is not in the version (a draft's typo): the page says so.
+        entry["missing"] = (
+            (block.kind in ("image", "audio", "video") and not entry["url"])
+            or (block.kind == "worksheet" and entry["worksheet"] is None)
+            or (block.kind == "quiz" and entry["quiz"] is None)
+        )
         blocks.append(entry)
     return blocks
 

@@ -282,3 +282,15 @@ def test_each_problem_links_to_where_it_is_fixed_in_the_authors_language(author_
         "arbetsbladet &#x27;finnsinte&#x27; finns inte"
         in author_client.get(editor, HTTP_ACCEPT_LANGUAGE="sv").text
     )
+
+
+def test_the_preview_says_what_a_block_names_that_the_version_does_not_have(author_client):
+    write_program(author_client)
+    fragment = author_client.post(
+        url("page", "somn", 1, "start", "om"),
+        {"source": "::: worksheet finnsinte\n\n::: image saknas.png | En bild"},
+        headers={"HX-Request": "true"},
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+    assert 'Rad 1: "finnsinte" finns inte i den här versionen.' in fragment.text
+    assert "saknas.png" in fragment.text and "<img" not in fragment.text
