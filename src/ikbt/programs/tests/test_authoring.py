@@ -123,13 +123,18 @@ def test_publish_is_refused_with_the_problems_listed(author_client):
     assert not ProgramVersion.objects.get(program__slug="tom").is_published
 
 
+def live_preview(client, source: str, **headers):
+    """The phone-sized preview of the page 'om' as the author types ``source`` (htmx)."""
+    return client.post(
+        url("page", "somn", 1, "start", "om"),
+        {"source": source},
+        headers={"HX-Request": "true", **headers},
+    )
+
+
 def test_live_preview_sanitises_what_the_author_types(author_client):
     write_program(author_client)
-    fragment = author_client.post(
-        url("page", "somn", 1, "start", "om"),
-        {"source": "Hej <script>alert(1)</script>\n\n::: worksheet dagbok"},
-        headers={"HX-Request": "true"},
-    )
+    fragment = live_preview(author_client, "Hej <script>alert(1)</script>\n\n::: worksheet dagbok")
     assert "<script" not in fragment.text
     assert "Sömndagbok" in fragment.text
 
@@ -286,11 +291,10 @@ def test_each_problem_links_to_where_it_is_fixed_in_the_authors_language(author_
 
 def test_the_preview_says_what_a_block_names_that_the_version_does_not_have(author_client):
     write_program(author_client)
-    fragment = author_client.post(
-        url("page", "somn", 1, "start", "om"),
-        {"source": "::: worksheet finnsinte\n\n::: image saknas.png | En bild"},
-        headers={"HX-Request": "true"},
-        HTTP_ACCEPT_LANGUAGE="sv",
+    fragment = live_preview(
+        author_client,
+        "::: worksheet finnsinte\n\n::: image saknas.png | En bild",
+        **{"Accept-Language": "sv"},
     )
     assert 'Rad 1: "finnsinte" finns inte i den här versionen.' in fragment.text
     assert "saknas.png" in fragment.text and "<img" not in fragment.text
