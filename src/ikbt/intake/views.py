@@ -37,7 +37,7 @@ from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffRole
-from ikbt.programs.models import ProgramVersion, program_titles
+from ikbt.programs.models import Program, ProgramVersion, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
 BOOKING_DAYS = 28
@@ -206,17 +206,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     # The programs the units offer, for the filter: one small query, not every registration;
     # staff know them by title, as patients do.
     offered = list(
-        Offering.objects.filter(unit_id__in=unit_ids)
-        .order_by("program__slug")
-        .values_list("program_id", "program__slug")
+        Program.objects.filter(offerings__unit_id__in=unit_ids)
         .distinct()
+        .order_by("slug")
+        .only("slug")
     )
-    titles = program_titles(
-        [program_id for program_id, _ in offered] + [row.offering.program_id for row in rows]
-    )
+    titles = program_titles([*offered, *(row.offering.program for row in rows)])
     for row in rows:
-        row.program_title = titles.get(row.offering.program_id, row.offering.program.slug)
-    programs = [(slug, titles.get(program_id, slug)) for program_id, slug in offered]
+        row.program_title = titles[row.offering.program_id]
+    programs = [(program.slug, titles[program.pk]) for program in offered]
     return render(
         request,
         "intake/queue.html",
@@ -283,9 +281,9 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         "intake/registration_detail.html",
         {
             "registration": registration,
-            "program_title": program_titles([registration.offering.program_id]).get(
-                registration.offering.program_id, registration.offering.program.slug
-            ),
+            "program_title": program_titles([registration.offering.program])[
+                registration.offering.program_id
+            ],
             "screening": screening,
             "flags": list(
                 RiskFlag.objects.filter(response__in=screening).select_related(

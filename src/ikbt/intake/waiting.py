@@ -59,13 +59,11 @@ def waiting_times(registrations) -> list[dict]:
             group["waiting"] += 1
             if registration.waiting_days(now) > offering.waiting_limit_days:
                 group["over_limit"] += 1
-    titles = program_titles(group["offering"].program_id for group in groups.values())
+    titles = program_titles(group["offering"].program for group in groups.values())
     return [
         {
             "offering": group["offering"],
-            "program_title": titles.get(
-                group["offering"].program_id, group["offering"].program.slug
-            ),
+            "program_title": titles[group["offering"].program_id],
             "to_assessment": summarise(group["to_assessment"]),
             "assessment_to_start": summarise(group["assessment_to_start"]),
             "to_start": summarise(group["to_start"]),

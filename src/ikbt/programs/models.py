@@ -147,19 +147,20 @@ class ProgramVersion(models.Model):
         }
 
 
-def program_titles(program_ids) -> dict[int, str]:
-    """Each program's name as its patients see it now: the newest published version's title,
-    in the page's language. One query, for staff pages that list programs (a program with no
-    published version is missing; show its short name instead)."""
+def program_titles(programs) -> dict[int, str]:
+    """Each program's name as its patients see it now, by its id: the newest published
+    version's title in the page's language, or the short name of a program not yet published.
+    One query, for staff pages that list programs."""
     language = translation.get_language() or "sv"
+    titles = {program.pk: program.slug for program in programs}
     versions = (
         ProgramVersion.objects.filter(
-            program_id__in=set(program_ids), status=ProgramVersion.Status.PUBLISHED
+            program_id__in=titles, status=ProgramVersion.Status.PUBLISHED
         )
         .order_by("program_id", "number")
         .only("program_id", "number", "title_sv", "title_en")
     )
-    return {version.program_id: version.title(language) for version in versions}
+    return titles | {version.program_id: version.title(language) for version in versions}
 
 
 class Module(models.Model):

@@ -167,11 +167,11 @@ def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
 def _breakdowns(figures: dict) -> list[dict]:
     """Tables per unit, program and (for those who lead therapists) therapist."""
     titles = {"unit": _("Per unit"), "program": _("Per program"), "therapist": _("Per therapist")}
-    programs = dict(Program.objects.filter(slug__in=figures["program"]).values_list("pk", "slug"))
+    programs = list(Program.objects.filter(slug__in=figures["program"]).only("slug"))
     program_names = program_titles(programs)
     names = {
         "unit": dict(CareUnit.objects.filter(pk__in=figures["unit"]).values_list("pk", "name")),
-        "program": {slug: program_names.get(pk, slug) for pk, slug in programs.items()},
+        "program": {program.slug: program_names[program.pk] for program in programs},
     }
     if "therapist" in figures:
         names["therapist"] = {

@@ -410,16 +410,15 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
             return redirect("research:patient", patient.pk)
     starts = {}
     titles = program_titles(
-        participant.allocation.arm.program_id
+        participant.allocation.arm.program
         for participant in participations
         if getattr(participant, "allocation", None) and participant.allocation.arm.program_id
     )
     for participant in participations:
         registration = _waiting_registration(participant)
         if registration is not None:
-            program = registration.offering.program
             starts[participant.pk] = (
-                titles.get(program.pk, program.slug),
+                titles[registration.offering.program_id],
                 AcceptForm(
                     request.POST if request.POST.get("start") == str(participant.pk) else None,
                     prefix=f"start{participant.pk}",
