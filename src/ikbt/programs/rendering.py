@@ -70,15 +70,14 @@ def _published_modules(version_id: int, published_at) -> list[Module]:
     return _modules(version_id)
 
 
-def quiz_questions(quiz, query) -> list[dict]:
+def quiz_questions(quiz, sent) -> list[dict]:
     """A quiz's questions, each with what the reader chose when the quiz was sent back from
-    its page (``query``: the page's GET parameters; nothing is stored) and whether it is
-    right. ``chosen`` is None for a question not answered or a quiz not sent."""
-    sent = query is not None and query.get("quiz") == quiz.key
+    its page (``sent``: the page's GET parameters then, else None; nothing is stored) and
+    whether it is right. ``chosen`` is None for a question not answered or a quiz not sent."""
     questions = []
     for number, question in enumerate(quiz.questions, start=1):
         options = question.get("options", [])
-        chosen = whole_number(query.get(f"q{number}")) if sent else None
+        chosen = whole_number(sent.get(f"q{number}")) if sent is not None else None
         if chosen is not None and chosen >= len(options):
             chosen = None
         correct = question.get("correct")
@@ -116,7 +115,9 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
             entry["quiz"] = quiz
             entry["answerable"] = query is not None
             entry["sent"] = query is not None and query.get("quiz") == block.argument
-            entry["questions"] = quiz_questions(quiz, query) if quiz else []
+            entry["questions"] = (
+                quiz_questions(quiz, query if entry["sent"] else None) if quiz else []
+            )
             # The page's own parameters (the preview's page number) go along with the answers.
             entry["keep"] = [
                 (name, value)
