@@ -28,6 +28,16 @@ class QuestionnaireForm(forms.Form):
             )
             self.fields[f"answer_{position}"].item_number = number
 
+    @property
+    def unanswered(self) -> list[dict]:
+        """The questions sent back without an answer, for the list at the top of the page:
+        each one's place on the page and its number (a form-wide error is not one of them)."""
+        return [
+            {"position": position, "number": self.fields[name].item_number}
+            for position, name in enumerate(self.fields, start=1)
+            if name in self.errors
+        ]
+
     @classmethod
     def initial_from(cls, answers: list) -> dict:
         return {f"answer_{index}": value for index, value in enumerate(answers)}

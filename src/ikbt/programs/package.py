@@ -359,7 +359,7 @@ def _validate_page(data: ProgramData, page: PageData, problems: list[Problem], k
                 problem(_("an image needs a description for screen readers after '|'"), block.line)
             if block.kind in ("audio", "video") and block.extra not in data.media:
                 problem(
-                    _("%(kind)s needs a transcript file after '|' (in media/)")
+                    _("the %(kind)s block needs a transcript file after '|' (in media/)")
                     % {"kind": block.kind},
                     block.line,
                 )

@@ -133,6 +133,7 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
             (block.kind in ("image", "audio", "video") and not entry["url"])
             or (block.kind == "worksheet" and entry["worksheet"] is None)
             or (block.kind == "quiz" and entry["quiz"] is None)
+            or (block.kind == "questionnaire" and not entry["exists"])
         )
         blocks.append(entry)
     return blocks

@@ -301,3 +301,17 @@ def test_the_therapist_reads_the_answers_question_by_question(
         patient=sent.patient, detail="questionnaire", action="read"
     ).exists()
     assert colleague_client.get(url).status_code == 404
+
+
+def test_only_questions_left_out_are_listed_at_the_top(phq9):
+    """A form-wide error (an answer scoring refused) is not a question left out."""
+    from ikbt.measurement.forms import QuestionnaireForm
+
+    whole = QuestionnaireForm(phq9, "en", PHQ9_CALM, complete=True)
+    assert whole.is_valid()
+    whole.add_error(None, "An answer was not one of the choices.")
+    assert whole.unanswered == []
+    half = QuestionnaireForm(phq9, "en", {"answer_0": "1", "answer_3": "0"}, complete=True)
+    assert not half.is_valid()
+    assert [question["number"] for question in half.unanswered] == [2, 3, 5, 6, 7, 8, 9]
+    assert half.unanswered[0]["position"] == 2

@@ -293,8 +293,9 @@ def test_the_preview_says_what_a_block_names_that_the_version_does_not_have(auth
     write_program(author_client)
     fragment = live_preview(
         author_client,
-        "::: worksheet finnsinte\n\n::: image saknas.png | En bild",
+        "::: worksheet finnsinte\n\n::: image saknas.png | En bild\n\n::: questionnaire PHQ9",
         **{"Accept-Language": "sv"},
     )
     assert 'Rad 1: "finnsinte" finns inte i den här versionen.' in fragment.text
     assert "saknas.png" in fragment.text and "<img" not in fragment.text
+    assert 'Rad 5: "PHQ9" finns inte i den här versionen.' in fragment.text
