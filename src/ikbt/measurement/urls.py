@@ -6,6 +6,7 @@ app_name = "measurement"
 
 urlpatterns = [
     path("formular/", views.instrument_list, name="instrument_list"),
+    path("formular/<str:code>/", views.instrument_detail, name="instrument_detail"),
     path("mina/", views.my_scores, name="my_scores"),
     path("<uuid:key>/", views.answer, name="answer"),
     path("<uuid:key>/klar/", views.answered, name="answered"),

@@ -228,6 +228,60 @@ def instrument_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
+def instrument_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """One questionnaire as the clinic reads it: its questions and answer choices, and how it
+    is scored, banded and flagged, each rule with the source it comes from."""
+    try:
+        version = actions.current_version(code)
+    except InstrumentVersion.DoesNotExist:
+        raise Http404 from None
+    definition = version.parsed
+    language = translation.get_language()
+
+    def text(texts: dict[str, str]) -> str:
+        return texts.get(language) or texts.get("sv", "")
+
+    items = {item.number: item for item in definition.items}
+    questions: dict[int, dict] = {}
+    for number, label, options in version.ratings(language):
+        question = questions.setdefault(
+            number,
+            {
+                "number": number,
+                "item": items[number],
+                "critical": number in definition.critical_items,
+                "ratings": [],
+            },
+        )
+        question["ratings"].append({"label": label, "options": options})
+    threshold = next(
+        (
+            option_text
+            for number in definition.critical_items[:1]
+            for value, option_text in questions[number]["ratings"][0]["options"]
+            if value == definition.critical_threshold
+        ),
+        "",
+    )
+    return render(
+        request,
+        "measurement/instrument_detail.html",
+        {
+            "version": version,
+            "definition": definition,
+            "name": version.name_in(language),
+            "instructions": text(definition.instructions),
+            "licence_note": text(definition.licence_note),
+            "questions": list(questions.values()),
+            "text_missing": definition.text_is_licensed and not version.has_item_text,
+            "bands": [(band, text(band.label)) for band in definition.bands],
+            "subscales": [(subscale, text(subscale.name)) for subscale in definition.subscales],
+            "critical_threshold_text": threshold,
+        },
+    )
+
+
+@staff_required
 def fhir_questionnaire(request: HttpRequest, code: str) -> HttpResponse:
     try:
         version = actions.current_version(code)

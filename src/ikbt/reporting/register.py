@@ -1,7 +1,8 @@
 """Records for the national quality register for internet treatment (SibeR), one per
 treatment, streamed: memory stays flat however many treatments there are.
 
-Every field is defined in ``docs/register.md``. Personal identity numbers appear only in the
+Every field is defined in ``DICTIONARY`` below, which the register page shows staff in their
+language, and in ``docs/register.md``. Personal identity numbers appear only in the
 register's own delivery (``identify=True``); every other export carries a stable pseudonym
 per patient and region (an HMAC of the number, keyed by the secret key and the region).
 """
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_rows
@@ -51,6 +53,105 @@ FIELDS = [
     "messages_from_staff",
 ]  # fmt: skip
 LOG_BATCH = 500
+
+# The data dictionary: (fields, type, definition), in the file's order; a test holds it to FIELDS.
+DICTIONARY = [
+    (
+        ("patient",),
+        _("text"),
+        _(
+            "A stable pseudonym per patient and region (HMAC-SHA256 of the personal identity "
+            "number, keyed by the installation's secret and the region code, first 20 hex "
+            "digits). In the register's own delivery (identified), the 12-digit personal "
+            "identity number."
+        ),
+    ),
+    (("region",), _("text"), _("County code of the unit's region.")),
+    (("unit_hsa_id",), _("text"), _("The unit's HSA-id.")),
+    (
+        ("program", "program_version"),
+        _("text, integer"),
+        _("The program's short name and the version the patient was on at the end."),
+    ),
+    (
+        ("condition_icd10",),
+        _("text"),
+        _("ICD-10-SE code for the program's condition (the table below)."),
+    ),
+    (
+        ("sex",),
+        _("M/F"),
+        _(
+            "From the second-to-last digit of the personal identity number: odd M, even F "
+            "(Skatteverket)."
+        ),
+    ),
+    (("age_at_start",), _("integer"), _("Whole years on the start date.")),
+    (
+        ("registered_on", "assessed_on", "started_on", "ended_on"),
+        _("date"),
+        _("The interest registration, the assessment, the start and the end (Swedish dates)."),
+    ),
+    (
+        ("end_reason",),
+        _("text"),
+        _("completed, dropped_out or referred; empty while the treatment runs."),
+    ),
+    (
+        ("modules_completed", "modules_total"),
+        _("integer"),
+        _("Modules the patient marked done, of the version's modules."),
+    ),
+    (
+        ("primary_instrument",),
+        _("text"),
+        _(
+            "The program version's primary outcome questionnaire, chosen by its author and "
+            "measured before start and at the end. Versions without one fall back to the "
+            "first questionnaire, alphabetically, of the pre-treatment plan."
+        ),
+    ),
+    (
+        ("score_pre", "score_post"),
+        _("integer"),
+        _("Totals before treatment (else at screening) and after treatment."),
+    ),
+    (
+        ("score_follow_up_3", "score_follow_up_6", "score_follow_up_12"),
+        _("integer"),
+        _("Totals at the follow-ups 3, 6 and 12 months after the end, once answered."),
+    ),
+    (("change",), _("integer"), _("score_post − score_pre.")),
+    (
+        ("reliable_improvement", "reliable_deterioration"),
+        _("boolean"),
+        _(
+            "The change is at least the questionnaire's reliable-change figure, towards "
+            "better or worse (Jacobson NS, Truax P. J Consult Clin Psychol 1991;59:12-19)."
+        ),
+    ),
+    (
+        ("response",),
+        _("boolean"),
+        _("At least 50% better than before treatment (for scales where higher is worse)."),
+    ),
+    (
+        ("remission",),
+        _("boolean"),
+        _("score_post below the questionnaire's remission cut-off."),
+    ),
+    (("therapist_minutes",), _("integer"), _("The treatment's time ledger in total.")),
+    (
+        ("therapist_minutes_per_week",),
+        _("decimal"),
+        _("Total minutes divided by the weeks from start to end (or to today while running)."),
+    ),
+    (
+        ("messages_from_patient", "messages_from_staff"),
+        _("integer"),
+        _("Messages sent by each side (held messages not yet released are not counted)."),
+    ),
+]
 
 
 def pseudonym(personal_number: str, region_code: str) -> str:

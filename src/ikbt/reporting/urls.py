@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.statistics, name="statistics"),
     path("riket/", views.national_comparison, name="national"),
     path("register/", views.register_export, name="register_export"),
+    path("register/ordlista/", views.register_dictionary, name="register_dictionary"),
 ]

@@ -20,9 +20,9 @@ from ikbt.core.downloads import csv_download
 from ikbt.core.numbers import whole_number
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
-from ikbt.programs.models import Program, program_titles
+from ikbt.programs.models import Condition, Program, program_titles
 from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
-from ikbt.reporting.register import export_stream, start_of_day, treatments
+from ikbt.reporting.register import DICTIONARY, ICD10, export_stream, start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
 VIEWER_ROLES = (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN, StaffRole.REGISTER_OFFICER)
@@ -443,4 +443,19 @@ def register_export(request: HttpRequest) -> HttpResponse:
         request,
         "reporting/register_export.html",
         {"form": form, "regions": regions, "region": region},
+    )
+
+
+@staff_required
+def register_dictionary(request: HttpRequest) -> HttpResponse:
+    """What each field of the register file means, in the reader's language."""
+    return render(
+        request,
+        "reporting/register_dictionary.html",
+        {
+            "dictionary": DICTIONARY,
+            "conditions": [
+                (Condition(condition).label, code) for condition, code in ICD10.items()
+            ],
+        },
     )

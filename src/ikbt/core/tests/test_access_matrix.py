@@ -92,6 +92,7 @@ measurement:answered                        302  200  404  404  404  404  404  4
 measurement:fhir_observation                302  404  404  200  404  404  200  404  404  404  404
 measurement:fhir_questionnaire              302  404  404  200  200  200  200  200  200  200  200
 measurement:fhir_questionnaire_response     302  404  404  200  404  404  200  404  404  404  404
+measurement:instrument_detail               302  404  404  200  200  200  200  200  200  200  200
 measurement:instrument_list                 302  404  404  200  200  200  200  200  200  200  200
 measurement:my_scores                       302  200  200  404  404  404  404  404  404  404  404
 measurement:patient_measurements            302  404  404  200  404  404  200  404  404  404  404
@@ -119,6 +120,7 @@ programs:version                            302  404  404  404  404  404  404  2
 programs:version_action                     302  404  404  405  405  405  405  405  405  405  405
 programs:worksheet                          302  404  404  404  404  404  404  200  404  404  200
 reporting:national                          302  404  404  404  404  404  200  200  200  404  404
+reporting:register_dictionary               302  404  404  200  200  200  200  200  200  200  200
 reporting:register_export                   302  404  404  404  404  404  404  404  200  404  404
 reporting:statistics                        302  404  404  404  404  404  200  200  200  404  404
 research:consent                            302  302  404  404  404  404  404  404  404  404  404
@@ -212,6 +214,7 @@ READ_ONLY = {
     "measurement:fhir_observation",
     "measurement:fhir_questionnaire",
     "measurement:fhir_questionnaire_response",
+    "measurement:instrument_detail",
     "measurement:instrument_list",
     "measurement:my_scores",
     "measurement:patient_measurements",
@@ -221,6 +224,7 @@ READ_ONLY = {
     "programs:media",
     "programs:preview",
     "reporting:national",
+    "reporting:register_dictionary",
     "reporting:register_export",
     "reporting:statistics",
     "research:export",

@@ -239,6 +239,7 @@ def test_chart_and_table_show_the_scores(therapist_client, patient, phq9):
     assert "<svg" in page.text and "<polyline" in page.text
     assert page.context["charts"][0]["code"] == "PHQ-9"
     assert [row.total for row in page.context["charts"][0]["rows"]] == [27, 9]
+    assert reverse("measurement:instrument_detail", kwargs={"code": "PHQ-9"}) in page.text
 
 
 @pytest.mark.parametrize("responses", list_rows(1, 6))
@@ -259,6 +260,7 @@ def test_patient_sees_their_own_scores_over_time(patient_client, patient, phq9):
     assert [row.total for row in page.context["charts"][0]["rows"]] == [18, 9, 0]
     assert page.text.count("<circle") == 3
     assert "fhir" not in page.text.lower()
+    assert "scored and banded" not in page.text
 
 
 def test_chart_marks_the_start_of_treatment_only_once_treatment_began(

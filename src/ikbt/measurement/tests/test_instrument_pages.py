@@ -51,3 +51,47 @@ def test_licensed_text_with_the_wrong_number_of_items_is_refused(tmp_path, db):
     path.write_text(json.dumps({"items": [{"sv": "En", "en": "One"}]}), encoding="utf-8")
     with pytest.raises(CommandError, match=r"ISI 2001\.1 has 7 items; the file has 1"):
         call_command("instruments", "import-text", "ISI", str(path))
+
+
+def test_instrument_page_shows_questions_scoring_bands_and_risk(
+    therapist_client, django_assert_num_queries
+):
+    therapist_client.get(reverse("core:home"))
+    url = reverse("measurement:instrument_detail", kwargs={"code": "PHQ-9"})
+    with django_assert_num_queries(5):
+        page = therapist_client.get(url)
+    text = page.text
+    assert "PHQ-9 (depression)" in text
+    assert "Kroenke K, Spitzer RL" in text
+    assert "It runs from 0 to 27." in text
+    assert "Feeling down, depressed, or hopeless" in text
+    assert "Nearly every day (3)" in text
+    # Item 9 (thoughts of death) at 1 or more reaches the therapist.
+    assert "An answer of 1 or more to question 9 raises a risk flag" in text
+    assert text.count("Raises a risk flag") == 1
+    assert "Moderately severe" in text
+    sv = therapist_client.get(url, HTTP_ACCEPT_LANGUAGE="sv").text
+    assert "Känt dig nedstämd, deprimerad" in sv
+
+
+def test_instrument_page_explains_product_scoring_and_higher_is_better(therapist_client):
+    page = therapist_client.get(
+        reverse("measurement:instrument_detail", kwargs={"code": "BBQ"})
+    ).text
+    assert "product of its two ratings" in page
+    assert "A higher total is better." in page
+    assert "a form with a question left out is not scored" in page
+
+
+def test_instrument_page_of_licensed_text_says_it_is_missing(therapist_client):
+    page = therapist_client.get(reverse("measurement:instrument_detail", kwargs={"code": "ISI"}))
+    assert "Licensed text missing" in page.text
+    assert "Question 1" in page.text
+
+
+def test_instrument_list_links_each_questionnaire_and_unknown_codes_are_404(therapist_client):
+    page = therapist_client.get(reverse("measurement:instrument_list")).text
+    for code in shipped_definitions():
+        assert reverse("measurement:instrument_detail", kwargs={"code": code}) in page
+    missing = reverse("measurement:instrument_detail", kwargs={"code": "NOPE-1"})
+    assert therapist_client.get(missing).status_code == 404

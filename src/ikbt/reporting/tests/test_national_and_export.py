@@ -3,6 +3,7 @@
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -14,6 +15,7 @@ from ikbt.conftest import verified_client
 from ikbt.intake.models import Offering, Registration
 from ikbt.organisations.models import Region, StaffRole
 from ikbt.reporting.kpi import kpi, national
+from ikbt.reporting.register import DICTIONARY, FIELDS, ICD10
 from ikbt.reporting.tests.test_kpi import six_ended  # noqa: F401 (fixture)
 from ikbt.treatment.models import Enrollment
 
@@ -126,3 +128,21 @@ def test_a_period_with_nothing_to_send_says_so_instead_of_an_empty_file(officer)
 
 def test_only_register_officers_download(unit_admin_client, db):
     assert unit_admin_client.get(EXPORT).status_code == 404
+
+
+def test_data_dictionary_defines_every_field_of_the_file_in_order(officer):
+    defined = [name for fields, _kind, _definition in DICTIONARY for name in fields]
+    assert defined == FIELDS
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "register.md").read_text()
+    assert [name for name in FIELDS if f"`{name}`" not in docs] == []
+
+    client = verified_client(officer)
+    export_page = client.get(EXPORT).text
+    dictionary = reverse("reporting:register_dictionary")
+    assert dictionary in export_page
+    page = client.get(dictionary)
+    assert all(f"<code>{name}</code>" in page.text for name in FIELDS)
+    assert all(f"<code>{code}</code>" in page.text for code in ICD10.values())
+    assert "Exhaustion disorder" in page.text
+    sv = client.get(dictionary, HTTP_ACCEPT_LANGUAGE="sv").text
+    assert "Utmattningssyndrom" in sv
