@@ -49,6 +49,34 @@ FIGURE_COLUMNS = [
     ("therapist_minutes_per_patient_week", gettext_lazy("Minutes per patient-week")),
 ]
 
+# The key figures' names in the file a spreadsheet opens (``kpi``'s keys; a test holds them
+# together). Shares are fractions of 1; days and minutes as the page shows them.
+FIGURE_NAMES = {
+    "region": gettext_lazy("Region"),
+    "period": gettext_lazy("Period"),
+    "from": gettext_lazy("From"),
+    "to": gettext_lazy("To"),
+    "registrations": gettext_lazy("Registrations"),
+    "starts": pgettext_lazy("treatments", "Starts"),
+    "starts_a_year_earlier": gettext_lazy("Starts a year earlier"),
+    "cumulative_starts": gettext_lazy("Starts since go-live"),
+    "waiting_registration_to_start.n": gettext_lazy("Registration to start: treatments"),
+    "waiting_registration_to_start.mean": gettext_lazy("Registration to start: mean days"),
+    "waiting_registration_to_start.median": gettext_lazy("Registration to start: median days"),
+    "waiting_registration_to_start.p90": gettext_lazy(
+        "Registration to start: 90th percentile, days"
+    ),
+    "ended": gettext_lazy("Ended treatments"),
+    "completed_share": gettext_lazy("Completed (share of ended)"),
+    "dropped_out_share": gettext_lazy("Dropped out (share of ended)"),
+    "outcome_n": gettext_lazy("Ended treatments with scores before and after"),
+    "cohens_d": gettext_lazy("Cohen's d"),
+    "reliably_improved_share": gettext_lazy("Reliably improved (share)"),
+    "recovered_share": gettext_lazy("Recovered (share)"),
+    "deteriorated_share": gettext_lazy("Deteriorated (share)"),
+    "therapist_minutes_per_patient_week": gettext_lazy("Therapist minutes per patient-week"),
+}
+
 
 def _memberships(user: User):
     return StaffMembership.objects.filter(user=user, role__in=VIEWER_ROLES).select_related(
@@ -186,13 +214,14 @@ def _breakdowns(figures: dict) -> list[dict]:
 
 
 def _figure_rows(figures: dict) -> list[list]:
-    rows = []
+    """Name, value and key of each figure; the key stays the same in every language."""
+    flat = []
     for key, value in figures.items():
         if isinstance(value, dict):
-            rows += [[f"{key}.{inner}", inner_value] for inner, inner_value in value.items()]
+            flat += [(f"{key}.{inner}", inner_value) for inner, inner_value in value.items()]
         else:
-            rows.append([key, value])
-    return rows
+            flat.append((key, value))
+    return [[FIGURE_NAMES[key], value, key] for key, value in flat]
 
 
 @staff_required
@@ -253,7 +282,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         if figures is not None:
             return csv_download(
                 f"{name}.csv",
-                [_("figure"), _("value")],
+                [_("Figure"), _("Value"), _("Key")],
                 _figure_rows(figures),
                 for_spreadsheet=True,
             )

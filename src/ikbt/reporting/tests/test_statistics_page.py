@@ -7,6 +7,7 @@ from ikbt.conftest import verified_client
 from ikbt.organisations.models import StaffRole
 from ikbt.reporting.kpi import kpi
 from ikbt.reporting.tests.test_kpi import six_ended  # noqa: F401 (fixture)
+from ikbt.reporting.views import FIGURE_NAMES, _figure_rows
 
 URL = reverse("reporting:statistics")
 
@@ -26,7 +27,18 @@ def test_page_shows_the_same_figures_as_kpi(officer_client, six_ended):  # noqa:
     assert "1.46" in page.text
     assert "<svg" in page.text
     csv_text = officer_client.get(URL, {"region": "05", "period": period, "format": "csv"}).text
-    assert "cohens_d,1.46" in csv_text
+    assert "Cohen's d,1.46,cohens_d" in csv_text
+    assert "Registration to start: median days," in csv_text
+    sv = officer_client.get(
+        URL, {"region": "05", "period": period, "format": "csv"}, HTTP_ACCEPT_LANGUAGE="sv"
+    ).text
+    assert "Genomförda (andel av avslutade);0,833;completed_share" in sv
+
+
+def test_every_key_figure_has_a_name_for_the_spreadsheet(db):
+    figures = kpi("05", "2026H1")
+    names = [row[0] for row in _figure_rows(figures)]
+    assert len(names) == len(FIGURE_NAMES)  # each key once, none left over
 
 
 def test_small_months_are_suppressed(officer_client, enrollment):
