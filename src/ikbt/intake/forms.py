@@ -174,12 +174,24 @@ class TransferForm(forms.Form):
 
 
 class TreatmentTransferForm(forms.Form):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=None)
-    therapist = TherapistChoiceField(
-        label=_("Responsible therapist"), queryset=None, empty_label=None
-    )
+    """The new unit and responsible therapist in one choice: the region's therapists listed
+    under their units, so a therapist can only be chosen at a unit she works at."""
 
-    def __init__(self, *args, units, therapists, **kwargs) -> None:
+    placement = forms.ChoiceField(label=_("Unit and responsible therapist"))
+
+    def __init__(self, *args, memberships, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units
-        self.fields["therapist"].queryset = therapists
+        self.placements = {
+            f"{membership.unit_id}:{membership.user_id}": membership for membership in memberships
+        }
+        units: dict[str, list] = {}
+        for key, membership in self.placements.items():
+            user = membership.user
+            units.setdefault(membership.unit.name, []).append(
+                (key, f"{user.get_full_name()} ({user.get_profession_display()})")
+            )
+        self.fields["placement"].choices = list(units.items())
+
+    def clean_placement(self):
+        membership = self.placements[self.cleaned_data["placement"]]
+        return membership.unit, membership.user

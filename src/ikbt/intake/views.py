@@ -36,7 +36,7 @@ from ikbt.intake.forms import (
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
-from ikbt.organisations.models import CareUnit, Region, StaffRole
+from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.programs.models import Program, ProgramVersion, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
@@ -382,13 +382,19 @@ def waiting(request: HttpRequest) -> HttpResponse:
 def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     """A unit administrator moves a treatment to another unit or responsible therapist."""
     enrollment = get_enrollment_for_unit_admin(request, enrollment_id)
-    units = CareUnit.objects.filter(region=enrollment.unit.region)
-    therapists = (
-        User.objects.filter(memberships__unit__in=units, memberships__role=StaffRole.THERAPIST)
-        .distinct()
-        .order_by("last_name")
+    memberships = (
+        StaffMembership.objects.filter(
+            unit__region_id=enrollment.unit.region_id, role=StaffRole.THERAPIST
+        )
+        .select_related("unit", "user")
+        .order_by("unit__name", "user__last_name", "user__first_name")
     )
-    form = TreatmentTransferForm(request.POST or None, units=units, therapists=therapists)
+    therapist = enrollment.responsible_therapist_id
+    form = TreatmentTransferForm(
+        request.POST or None,
+        memberships=memberships,
+        initial={"placement": f"{enrollment.unit_id}:{therapist}" if therapist else None},
+    )
     if request.method == "GET":
         log_access(
             request.user,
@@ -401,10 +407,11 @@ def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse
         )
     if request.method == "POST" and form.is_valid():
         try:
+            unit, therapist = form.cleaned_data["placement"]
             enrollment_transfer(
                 enrollment,
-                unit=form.cleaned_data["unit"],
-                therapist=form.cleaned_data["therapist"],
+                unit=unit,
+                therapist=therapist,
                 by=request.user,
                 request=request,
             )

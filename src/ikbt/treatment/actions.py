@@ -12,7 +12,7 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.notifications.notices import send_notice
-from ikbt.organisations.models import CareUnit
+from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import CareRelationship
 from ikbt.treatment.models import (
     ClinicalNote,
@@ -57,7 +57,7 @@ def enrollment_transfer(
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status == Enrollment.Status.ENDED:
         raise TreatmentError(_("An ended treatment cannot be moved."))
-    if not therapist.memberships.filter(unit=unit).exists():
+    if not therapist.memberships.filter(unit=unit, role=StaffRole.THERAPIST).exists():
         raise TreatmentError(_("The therapist does not work at that unit."))
     old_unit = enrollment.unit
     CareRelationship.objects.active().filter(

@@ -427,7 +427,7 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
             "minutes": 45,
             "mode": "phone",
         },
-        "intake:treatment_transfer": {"unit": unit.pk, "therapist": colleague.pk},
+        "intake:treatment_transfer": {"placement": f"{unit.pk}:{colleague.pk}"},
         "measurement:acknowledge_risk_flag": {"action_taken": "Ringde patienten."},
         "measurement:answer": {"answer_0": "1"},
         "measurement:staff_answer": {"answer_0": "1"},

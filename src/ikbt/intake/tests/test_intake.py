@@ -22,6 +22,7 @@ from ikbt.patients.models import CareRelationship
 from ikbt.programs.actions import program_import, version_publish
 from ikbt.programs.models import TargetGroup
 from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 from ikbt.treatment.models import Enrollment
 
 TODAY = datetime.date(2026, 11, 22)
@@ -391,8 +392,14 @@ def test_unit_admin_moves_a_treatment_and_the_care_relationship_follows(
     )
     client = verified_client(unit_admin)
     url = reverse("intake:treatment_transfer", args=[enrollment.pk])
-    assert client.get(url).status_code == 200
-    client.post(url, {"unit": unit.pk, "therapist": colleague.pk})
+    page = client.get(url)
+    assert page.status_code == 200
+    # The region's therapists under their units, the present one chosen.
+    assert f'<optgroup label="{unit.name}">' in page.text
+    assert f'<option value="{unit.pk}:{therapist.pk}" selected>' in page.text
+    assert f'value="{unit.pk}:{colleague.pk}"' in page.text
+    assert f'value="{unit.pk}:{unit_admin.pk}"' not in page.text  # not a therapist
+    client.post(url, {"placement": f"{unit.pk}:{colleague.pk}"})
 
     active = CareRelationship.objects.active().filter(patient=registration.patient)
     assert list(active.values_list("staff__username", "role")) == [
@@ -536,3 +543,20 @@ def test_screening_answers_before_treatment_do_not_promise_a_therapist(offering)
     answered = client.get(reverse("measurement:answered", kwargs={"key": screening.key}))
     assert "The staff who assess your registration see your answers" in answered.text
     assert "Your therapist sees your answers" not in answered.text
+
+
+def test_a_treatment_is_moved_only_to_a_therapist_of_the_unit_chosen(
+    unit, unit_admin, therapist, registration
+):
+    enrollment = actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    url = reverse("intake:treatment_transfer", args=[enrollment.pk])
+    # The unit administrator is at the unit, but not as a therapist.
+    page = verified_client(unit_admin).post(url, {"placement": f"{unit.pk}:{unit_admin.pk}"})
+    assert page.status_code == 200
+    assert "Select a valid choice" in page.text
+    with pytest.raises(TreatmentError, match="does not work at that unit"):
+        enrollment_transfer(enrollment, unit=unit, therapist=unit_admin, by=unit_admin)
+    enrollment.refresh_from_db()
+    assert enrollment.responsible_therapist == therapist
