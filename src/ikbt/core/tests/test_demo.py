@@ -7,7 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.models import User
 from ikbt.core.management.commands.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
-from ikbt.intake.models import Registration
+from ikbt.intake.models import Offering, Registration
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.models import CareRelationship, Patient
@@ -55,6 +55,10 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     # The example and the nine shipped programs, each published once.
     assert Program.objects.count() == 10
     assert all(program.versions.get().is_published for program in Program.objects.all())
+    # The public e-service offers only the nine real programs; the example's queue stays.
+    open_offerings = Offering.objects.filter(is_open=True)
+    assert not open_offerings.filter(program__slug="exempel-angest").exists()
+    assert open_offerings.values("program").distinct().count() == 9
     in_study = Enrollment.objects.filter(patient__study_participations__isnull=False)
     assert Enrollment.objects.count() - in_study.count() == 7  # six in treatment, one accepted
     assert (

@@ -372,7 +372,8 @@ class Command(BaseCommand):
 
     def _intake(self, program: Program, patients: list[Patient]) -> None:
         """Two units offer the example program; assessment times next week; a queue of three
-        and one patient accepted after 20 days, so the waiting-time page has figures."""
+        and one patient accepted after 20 days, so the waiting-time page has figures. The
+        offerings are then closed: the public e-service lists only the nine real programs."""
         therapist = User.objects.get(username="terapeut")
         offerings = [
             Offering.objects.create(unit=CareUnit.objects.get(name=name), program=program)
@@ -406,6 +407,9 @@ class Command(BaseCommand):
             therapist=therapist,
             start_date=timezone.localdate(),
             note={"problem": "Oro", "risk": "Låg", "suitability": "Motiverad"},
+        )
+        Offering.objects.filter(pk__in=[offering.pk for offering in offerings]).update(
+            is_open=False
         )
 
     def _print_logins(self, patients: list[Patient]) -> None:
