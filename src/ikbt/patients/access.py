@@ -48,13 +48,21 @@ def admin_unit_ids(user: User) -> list[int]:
     )
 
 
-def covered_staff_ids(user: User) -> list[int]:
-    """Colleagues away today whom ``user`` covers (by name)."""
-    return list(
+def covered_placements(user: User) -> set[tuple[int, int]]:
+    """(colleague, unit) for each colleague away today whom ``user`` covers, at each unit where
+    ``user`` is a therapist: the care relationships covering opens (as in
+    ``care_relationships_for_staff``). One query, and a second only for someone covering."""
+    covered = list(
         StaffAbsence.objects.on(timezone.localdate())
         .filter(cover=user)
         .values_list("staff_id", flat=True)
     )
+    if not covered:
+        return set()
+    treating = StaffMembership.objects.filter(user=user, role=StaffRole.THERAPIST).values_list(
+        "unit_id", flat=True
+    )
+    return {(staff_id, unit_id) for staff_id in covered for unit_id in treating}
 
 
 def cover_at(absence: StaffAbsence, unit: CareUnit) -> User | None:
@@ -116,7 +124,7 @@ def get_patient_for_staff(
     is_admin = relationship.unit_id in administered
     # Whom the user covers matters only when the patient is neither theirs nor their unit's.
     own = relationship.staff_id == user.pk
-    covered = [] if own or is_admin else covered_staff_ids(user)
+    covered = set() if own or is_admin else covered_placements(user)
     role = acting_role(user, relationship, administered, covered)
     log_access(
         user,
@@ -144,17 +152,22 @@ supervisor_of = lazy(_supervisor_of, str)
 
 
 def acting_role(
-    user: User, relationship: CareRelationship, administered: list[int], covered: list[int]
+    user: User,
+    relationship: CareRelationship,
+    administered: list[int],
+    covered: set[tuple[int, int]],
 ):
     """The role in which ``user`` sees the patient of ``relationship`` (one of
     ``care_relationships_for_staff``), given the units they administer and the colleagues
-    they cover today. Lazy: the access log writes it in its language, a page in the reader's.
+    they cover today and where (``covered_placements``): a cover who also supervises the
+    colleague sees the patients of the colleague's other units as supervisor. Lazy: the
+    access log writes it in its language, a page in the reader's.
     """
     if relationship.staff_id == user.pk:
         return CareRelationship.Role(relationship.role).label
     if relationship.unit_id in administered:
         return StaffRole.UNIT_ADMIN.label
-    if relationship.staff_id in covered:
+    if (relationship.staff_id, relationship.unit_id) in covered:
         return covering_for(relationship.staff.get_full_name())
     return supervisor_of(relationship.staff.get_full_name())
 
@@ -168,7 +181,7 @@ def roles_for_patients(user: User, patient_ids) -> dict[int, object]:
         .select_related("staff")
         .order_by("started_at")
     )
-    administered, covered = admin_unit_ids(user), covered_staff_ids(user)
+    administered, covered = admin_unit_ids(user), covered_placements(user)
     roles: dict[int, object] = {}
     for relationship in relationships:
         if relationship.patient_id not in roles or relationship.staff_id == user.pk:

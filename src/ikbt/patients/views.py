@@ -13,7 +13,7 @@ from ikbt.patients.access import (
     acting_role,
     admin_unit_ids,
     care_relationships_for_staff,
-    covered_staff_ids,
+    covered_placements,
     get_patient_for_staff,
 )
 from ikbt.patients.models import CareRelationship
@@ -37,7 +37,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         )
         if start_page(roles) != "patients:staff_home":
             return redirect(start_page(roles))
-    administered, covered = admin_unit_ids(request.user), covered_staff_ids(request.user)
+    administered, covered = admin_unit_ids(request.user), covered_placements(request.user)
     log_list_access(
         request.user,
         request,

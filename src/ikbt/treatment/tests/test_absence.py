@@ -12,7 +12,7 @@ from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import verified_client
 from ikbt.messaging import actions as messaging
 from ikbt.organisations.actions import AbsenceError, absence_register
-from ikbt.organisations.models import StaffAbsence, StaffRole
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
 
 
 def away_today(client, cover=None):
@@ -103,3 +103,38 @@ def test_a_cover_who_cannot_open_the_record_is_not_sent_the_notice(
         with django_capture_on_commit_callbacks(execute=True):
             messaging.thread_start(patient, patient.user, "Fråga", "Hej")
         assert [message.to for message in mail.outbox] == [[unit_admin.email]], cover.username
+
+
+def test_a_cover_who_also_supervises_is_logged_as_supervisor_where_covering_gives_no_access(
+    therapist, unit, patient
+):
+    """The cover is a therapist at the patient's unit only. The absent therapist's patient at
+    another unit is open to her as supervisor, and the access log says so."""
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Ryd")
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    other = factories.PatientFactory(given_name="Olle", family_name="Annan")
+    factories.care_relationship(other, therapist, elsewhere)
+    cover = factories.staff_member(unit, StaffRole.THERAPIST, username="cover")
+    Supervision.objects.create(supervisor=cover, supervisee=therapist)
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=cover)
+
+    client = verified_client(cover)
+    for someone in (patient, other):
+        assert client.get(reverse("patients:patient_detail", args=[someone.pk])).status_code == 200
+    roles = dict(
+        AccessLogEntry.objects.filter(actor=cover, detail="patient details").values_list(
+            "patient_id", "actor_role"
+        )
+    )
+    assert roles == {
+        patient.pk: "Covering for Tove Terapeut",
+        other.pk: "Supervisor of Tove Terapeut",
+    }
+    client.get(reverse("patients:staff_home"))
+    listed = dict(
+        AccessLogEntry.objects.filter(actor=cover, detail="patient list").values_list(
+            "patient_id", "actor_role"
+        )
+    )
+    assert listed == roles
