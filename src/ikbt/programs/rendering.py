@@ -13,6 +13,7 @@ from ikbt.core.numbers import whole_number
 from ikbt.measurement.models import Instrument, InstrumentVersion
 from ikbt.programs.blocks import parse_page, render_markdown
 from ikbt.programs.models import Module, Page, ProgramVersion
+from ikbt.programs.worksheets import worksheet_form
 
 
 class VersionParts:
@@ -109,7 +110,9 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
                 "transcript": parts.transcript(block.extra),
             }
         elif block.kind == "worksheet":
-            entry["worksheet"] = parts.worksheets.get(block.argument)
+            sheet = parts.worksheets.get(block.argument)
+            # Empty here; the patient's page fills in her answers.
+            entry |= {"worksheet": sheet, "form": worksheet_form(sheet) if sheet else None}
         elif block.kind == "quiz":
             quiz = parts.quizzes.get(block.argument)
             entry["quiz"] = quiz

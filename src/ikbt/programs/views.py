@@ -39,6 +39,7 @@ from ikbt.programs.forms import (
 from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
 from ikbt.programs.package import MANIFEST, page_where
 from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks, version_modules
+from ikbt.programs.worksheets import worksheet_form
 
 
 def _version_url(version: ProgramVersion) -> str:
@@ -385,7 +386,13 @@ def worksheet_edit(request: HttpRequest, slug: str, number: int, key: str) -> Ht
     return render(
         request,
         "programs/worksheet_edit.html",
-        {"version": version, "sheet": sheet, "form": form, "fields": fields},
+        {
+            "version": version,
+            "sheet": sheet,
+            "form": form,
+            "fields": fields,
+            "preview": worksheet_form(sheet),
+        },
     )
 
 

@@ -105,3 +105,25 @@ def rows_for_form(field: dict, saved: list) -> list[list[tuple[str, str]]]:
     rows = [list(row) + [""] * (len(columns) - len(row)) for row in (saved or [])]
     rows += [[""] * len(columns) for _ in range(EXTRA_TABLE_ROWS)]
     return [list(zip(columns, row, strict=False)) for row in rows]
+
+
+def worksheet_form(sheet, answer=None) -> dict:
+    """What the worksheet's form shows: each field with the patient's answer so far (none in
+    the author's preview), a table's rows to write in and a scale's choices."""
+    data = answer.data if answer else {}
+    fields = []
+    for field in sheet.fields:
+        entry = {**field, "value": data.get(field["key"])}
+        if field["kind"] == "list":
+            entry["text"] = "\n".join(data.get(field["key"]) or [])
+        if field["kind"] == "table":
+            entry["rows"] = rows_for_form(field, data.get(field["key"]))
+        if field["kind"] == "scale":
+            entry["choices"] = list(range(int(field.get("min", 0)), int(field.get("max", 10)) + 1))
+        fields.append(entry)
+    return {
+        "sheet": sheet,
+        "fields": fields,
+        "answer": answer,
+        "revision": answer.revision if answer else 0,
+    }

@@ -31,7 +31,7 @@ from ikbt.patients.access import (
 )
 from ikbt.programs.blocks import parse_page
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
-from ikbt.programs.worksheets import answers_from_post, rows_for_form, typed
+from ikbt.programs.worksheets import answers_from_post, typed, worksheet_form
 from ikbt.treatment import actions
 from ikbt.treatment.forms import (
     AbsenceForm,
@@ -128,26 +128,6 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _worksheet_context(sheet, answer: WorksheetAnswer | None) -> dict:
-    data = answer.data if answer else {}
-    fields = []
-    for field in sheet.fields:
-        entry = {**field, "value": data.get(field["key"])}
-        if field["kind"] == "list":
-            entry["text"] = "\n".join(data.get(field["key"]) or [])
-        if field["kind"] == "table":
-            entry["rows"] = rows_for_form(field, data.get(field["key"]))
-        if field["kind"] == "scale":
-            entry["choices"] = list(range(int(field.get("min", 0)), int(field.get("max", 10)) + 1))
-        fields.append(entry)
-    return {
-        "sheet": sheet,
-        "fields": fields,
-        "answer": answer,
-        "revision": answer.revision if answer else 0,
-    }
-
-
 @patient_required
 def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int) -> HttpResponse:
     enrollment = _patient_enrollment(request, enrollment_id)
@@ -167,7 +147,7 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
     blocks = page_blocks(page, parts, request.GET)
     for block in blocks:
         if block["kind"] == "worksheet" and block["worksheet"] is not None:
-            block["form"] = _worksheet_context(
+            block["form"] = worksheet_form(
                 block["worksheet"], answers.get(block["worksheet"].key)
             )
         elif block["kind"] == "questionnaire":

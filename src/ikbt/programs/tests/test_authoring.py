@@ -106,6 +106,14 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
     assert "<strong>viktigt</strong>" in preview.text
     assert 'alt="En stjärnhimmel"' in preview.text
     assert '<th scope="col">Somnade</th>' in preview.text
+    # The worksheet as the patient sees it, to look at: a card per row on a phone, with
+    # empty rows to write in.
+    assert '<table class="cards">' in preview.text
+    assert '<td data-label="Vaknade"><input name="natter__1__2"' in preview.text
+    assert 'aria-label="Vaknade, row 2" disabled>' in preview.text
+    assert "<form" not in preview.text.split('class="block worksheet card"', 1)[1]
+    editor = author_client.get(url("worksheet", "somn", 1, "dagbok")).text
+    assert '<td data-label="Somnade"><input name="natter__0__1"' in editor
 
     author_client.post(url("version_action", "somn", 1, "publish"))
     version.refresh_from_db()
