@@ -20,7 +20,8 @@ from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.forms import OneTimeCodeForm, PatientSignInForm, StaffLoginForm
 from ikbt.accounts.models import PatientCodeDevice
 from ikbt.notifications.tasks import request_sign_in_code
-from ikbt.patients.actions import notice_channels_set
+from ikbt.patients.actions import contact_details_set
+from ikbt.patients.forms import ContactForm
 
 # Session keys for sign-in steps that are not done yet.
 NEW_BACKUP_CODES = "ikbt_new_backup_codes"
@@ -152,19 +153,18 @@ def security(request: HttpRequest) -> HttpResponse:
         return redirect("core:home")
     if user.is_staff_member and not user.is_verified():
         return redirect(_with_next("accounts:two_factor", request.path))
+    contact = None  # the patient's contact details, with what she typed if it was refused
     if request.method == "POST":
         if request.POST.get("action") == "everywhere":
             actions.sign_out_everywhere(request)
             messages.success(request, _("You are now signed out on all devices."))
             return redirect("core:home")
-        if request.POST.get("action") == "channels" and user.is_patient:
-            notice_channels_set(
-                user.patient,
-                email="notify_by_email" in request.POST,
-                sms="notify_by_sms" in request.POST,
-            )
-            messages.success(request, _("Saved."))
-            return redirect("accounts:security")
+        if request.POST.get("action") == "contact" and user.is_patient:
+            contact = ContactForm(request.POST, instance=user.patient)
+            if contact.is_valid():
+                contact_details_set(user.patient, **contact.cleaned_data)
+                messages.success(request, _("Saved."))
+                return redirect("accounts:security")
         if request.POST.get("action") == "backup_codes" and user.is_staff_member:
             request.session[NEW_BACKUP_CODES] = actions.new_backup_codes(user)
             return redirect("accounts:backup_codes")
@@ -175,7 +175,13 @@ def security(request: HttpRequest) -> HttpResponse:
         if user.is_staff_member
         else None
     )
-    return render(request, "accounts/security.html", {"backup_codes_left": backup_codes_left})
+    if user.is_patient and contact is None:
+        contact = ContactForm(instance=user.patient)
+    return render(
+        request,
+        "accounts/security.html",
+        {"backup_codes_left": backup_codes_left, "contact": contact},
+    )
 
 
 @require_POST

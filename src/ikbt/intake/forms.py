@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
 from ikbt.intake.models import Offering, Slot
+from ikbt.patients.forms import MobileNumberField
 from ikbt.patients.personal_number import PersonalNumberField
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
@@ -38,6 +39,15 @@ class RegistrationForm(forms.Form):
         widget=forms.RadioSelect,
     )
     listed_here = forms.BooleanField(label=_("I am listed at this unit."), required=False)
+    mobile = MobileNumberField(
+        label=_("Mobile phone"),
+        help_text=_(
+            "Your sign-in code comes here, and a text when something is waiting for you (never "
+            "what it is)."
+        ),
+        error_messages={"required": _("Write your mobile number, so that we can reach you.")},
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
     consent_treatment = forms.BooleanField(
         label=_("I want treatment and agree that the unit keeps a record of it."),
         error_messages={"required": _("Treatment needs your consent.")},

@@ -37,6 +37,7 @@ from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.patients.actions import contact_details_set
 from ikbt.programs.models import Program, ProgramVersion, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
@@ -79,7 +80,12 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
     patient = request.user.patient
     today = timezone.localdate()
     youth = needs_guardian(patient, offering, today)
-    form = RegistrationForm(request.POST or None, offering=offering, youth=youth)
+    form = RegistrationForm(
+        request.POST or None,
+        offering=offering,
+        youth=youth,
+        initial={"mobile": patient.mobile, "email": patient.email},
+    )
     refusal = refusal_for(patient, offering, today)  # listing is asked in the form itself
     if refusal is not None:
         # Her own region, if it offers treatment here too: a link rather than "try 1177".
@@ -106,6 +112,7 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
         except actions.IntakeError as error:
             form.add_error(None, str(error))
         else:
+            contact_details_set(patient, mobile=data["mobile"], email=data["email"])
             messages.success(
                 request, _("Your registration is sent. Fill in the questionnaires below.")
             )

@@ -2,9 +2,15 @@
 
 from ikbt.patients.models import Patient
 
+CONTACT_FIELDS = ("mobile", "email", "notify_by_sms", "notify_by_email")
 
-def notice_channels_set(patient: Patient, *, email: bool, sms: bool) -> None:
-    """How the patient is told that something waits (never what): e-mail and/or SMS."""
-    patient.notify_by_email = email
-    patient.notify_by_sms = sms
-    patient.save(update_fields=["notify_by_email", "notify_by_sms"])
+
+def contact_details_set(patient: Patient, **details) -> None:
+    """The patient's mobile, e-mail and how she is told that something waits (never what):
+    any of ``CONTACT_FIELDS``."""
+    unknown = set(details) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a contact detail: {', '.join(sorted(unknown))}")
+    for name, value in details.items():
+        setattr(patient, name, value)
+    patient.save(update_fields=list(details))

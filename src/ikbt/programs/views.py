@@ -494,11 +494,20 @@ def fork(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 
 
 def media(request: HttpRequest, media_id: int) -> FileResponse:
-    """Program media: for signed-in staff (with the second factor), and for patients in
-    treatment on the version the file belongs to."""
-    item = get_object_or_404(MediaFile.objects.select_related("version"), pk=media_id)
+    """Program media: a published version's for signed-in staff (with the second factor), a
+    draft's only for those who write the program, and for patients in treatment on the version
+    the file belongs to."""
+    item = get_object_or_404(MediaFile.objects.select_related("version__program"), pk=media_id)
     user = request.user
-    staff_ok = user.is_authenticated and user.is_staff_member and user.is_verified()
+    staff_ok = (
+        user.is_authenticated
+        and user.is_staff_member
+        and user.is_verified()
+        and (
+            item.version.status == ProgramVersion.Status.PUBLISHED
+            or item.version.program.owner_region_id in author_region_ids(user)
+        )
+    )
     patient_ok = (
         user.is_authenticated
         and user.is_patient

@@ -147,9 +147,7 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
     blocks = page_blocks(page, parts, request.GET)
     for block in blocks:
         if block["kind"] == "worksheet" and block["worksheet"] is not None:
-            block["form"] = worksheet_form(
-                block["worksheet"], answers.get(block["worksheet"].key)
-            )
+            block["form"] = worksheet_form(block["worksheet"], answers.get(block["worksheet"].key))
         elif block["kind"] == "questionnaire":
             block["start_url"] = block["exists"] and reverse(
                 "treatment:module_questionnaire", args=[enrollment.pk, block["code"]]

@@ -56,6 +56,8 @@ FORM = {
     "medication": "",
     "substance_use": "no",
     "psychiatry_contact": "no",
+    "mobile": "070-765 43 21",
+    "email": "",
     "consent_treatment": "on",
 }
 
@@ -107,10 +109,15 @@ def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     register = reverse("intake:register", args=[offering.pk])
     assert register in page.text
 
+    form = patient_client.get(register).text
+    assert 'value="+46701234567"' in form  # the mobile she has given before, to confirm
     response = patient_client.post(register, FORM)
     assert response.url == reverse("intake:my_registrations")
     registration = Registration.objects.get()
     assert registration.answers["situation"] == FORM["situation"]
+    assert "mobile" not in registration.answers  # contact details are not answers
+    patient.refresh_from_db()
+    assert patient.mobile == "+46707654321"  # as the SMS gateway takes it
     assert sorted(r.instrument_version.instrument.code for r in registration.screening.all()) == [
         "GAD-7",
         "PHQ-9",
@@ -140,6 +147,22 @@ def test_missing_consent_is_explained_and_answers_kept(patient_client, offering)
     page = patient_client.post(reverse("intake:register", args=[offering.pk]), form)
     assert "Treatment needs your consent." in page.text
     assert FORM["situation"] in page.text
+    assert not Registration.objects.exists()
+
+
+def test_registration_without_a_mobile_number_is_explained_and_answers_kept(
+    patient_client, offering
+):
+    page = patient_client.post(
+        reverse("intake:register", args=[offering.pk]), {**FORM, "mobile": "ring mig"}
+    )
+    assert "Write a mobile number, for example 070-123 45 67." in page.text
+    assert 'value="ring mig"' in page.text
+    assert FORM["situation"] in page.text
+    page = patient_client.post(
+        reverse("intake:register", args=[offering.pk]), {**FORM, "mobile": ""}
+    )
+    assert "Write your mobile number, so that we can reach you." in page.text
     assert not Registration.objects.exists()
 
 

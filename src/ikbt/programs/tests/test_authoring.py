@@ -307,3 +307,16 @@ def test_the_preview_says_what_a_block_names_that_the_version_does_not_have(auth
     assert 'Rad 1: "finnsinte" finns inte i den här versionen.' in fragment.text
     assert "saknas.png" in fragment.text and "<img" not in fragment.text
     assert 'Rad 5: "PHQ9" finns inte i den här versionen.' in fragment.text
+
+
+def test_a_drafts_media_only_for_its_authors_a_published_versions_for_all_staff(
+    author_client, orebro_client, therapist_client
+):
+    version = write_program(author_client)
+    image = reverse("programs:media", args=[version.media.get().pk])
+    assert author_client.get(image).status_code == 200
+    assert orebro_client.get(image).status_code == 404  # another region's author
+    assert therapist_client.get(image).status_code == 404
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    for client in (author_client, orebro_client, therapist_client):
+        assert client.get(image).status_code == 200
