@@ -159,3 +159,30 @@ def test_every_program_page_fits_a_phone(live_server, browser_page, patient, uni
     assert pages > 200
     assert too_wide == []
     assert errors == []
+
+
+def test_card_tables_are_tables_on_a_desktop_and_cards_on_a_phone(
+    live_server, browser_page, patient, therapist, unit
+):
+    """'Who has looked at my data' (table.cards): columns line up at 1280 px; at 390 px each
+    row is a card with the column names above the cells."""
+    from django.urls import reverse
+
+    from ikbt.audit.actions import Action, log_access
+
+    log_access(therapist, Action.READ, patient=patient, unit=unit, obj=patient, detail="patient")
+    page, errors = browser_page
+    _sign_in(page, live_server, patient.user)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server.url + reverse("audit:my_access_log"))
+    table = page.locator("table.cards").first
+    headers = table.locator("thead th")
+    cells = table.locator("tbody tr").first.locator("td, th")
+    assert headers.count() == cells.count() > 1
+    for column in range(headers.count()):
+        assert headers.nth(column).bounding_box()["x"] == cells.nth(column).bounding_box()["x"]
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert table.locator("thead").bounding_box()["width"] <= 1  # read out, not shown
+    first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+    assert first["x"] == second["x"] and second["y"] > first["y"]  # one under the other
+    assert errors == []
