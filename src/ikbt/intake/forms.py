@@ -111,9 +111,13 @@ class SlotForm(forms.Form):
         self.fields["unit"].queryset = units
 
 
+def therapist_label(user: User) -> str:
+    return f"{user.get_full_name()} ({user.get_profession_display()})"
+
+
 class TherapistChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user: User) -> str:
-        return f"{user.get_full_name()} ({user.get_profession_display()})"
+        return therapist_label(user)
 
 
 class AcceptForm(forms.Form):
@@ -194,13 +198,17 @@ class TreatmentTransferForm(forms.Form):
         self.placements = {
             f"{membership.unit_id}:{membership.user_id}": membership for membership in memberships
         }
-        units: dict[str, list] = {}
+        units: dict[int, tuple[str, list]] = {}
         for key, membership in self.placements.items():
-            user = membership.user
-            units.setdefault(membership.unit.name, []).append(
-                (key, f"{user.get_full_name()} ({user.get_profession_display()})")
+            units.setdefault(membership.unit_id, (membership.unit.name, []))[1].append(
+                (key, therapist_label(membership.user))
             )
-        self.fields["placement"].choices = list(units.items())
+        choices = list(units.values())
+        # No present placement to keep (no responsible therapist, or she has left the unit):
+        # nothing is chosen until the administrator chooses.
+        if self.initial.get("placement") not in self.placements:
+            choices.insert(0, ("", _("Choose…")))
+        self.fields["placement"].choices = choices
 
     def clean_placement(self):
         membership = self.placements[self.cleaned_data["placement"]]

@@ -241,24 +241,39 @@ def instrument_detail(request: HttpRequest, code: str) -> HttpResponse:
     def text(texts: dict[str, str]) -> str:
         return texts.get(language) or texts.get("sv", "")
 
-    items = {item.number: item for item in definition.items}
-    questions: dict[int, dict] = {}
-    for number, label, options in version.ratings(language):
-        question = questions.setdefault(
-            number,
-            {
-                "number": number,
-                "item": items[number],
-                "critical": number in definition.critical_items,
-                "ratings": [],
-            },
-        )
-        question["ratings"].append({"label": label, "options": options})
+    def options(part) -> list[tuple[int, str]]:
+        return [(option.value, text(option.text)) for option in part.scale.options]
+
+    questions = [
+        {
+            "number": item.number,
+            "text": version.item_text(item.number, language),
+            "item": item,
+            "critical": item.number in definition.critical_items,
+            # An item with two ratings (LSAS-SR, BBQ) names each; most have one, unnamed.
+            "ratings": [
+                {"label": text(part.text) if len(item.parts) > 1 else "", "options": options(part)}
+                for part in item.parts
+            ],
+        }
+        for item in definition.items
+    ]
+    every_item = tuple(item.number for item in definition.items)
+    part_names = {part.key: text(part.text) for part in definition.items[0].parts}
+    subscales = [
+        {
+            "name": text(subscale.name),
+            "items": "" if subscale.items == every_item else ", ".join(map(str, subscale.items)),
+            "part": part_names.get(subscale.part, "") if subscale.part else "",
+        }
+        for subscale in definition.subscales
+    ]
     threshold = next(
         (
             option_text
-            for number in definition.critical_items[:1]
-            for value, option_text in questions[number]["ratings"][0]["options"]
+            for question in questions
+            if question["critical"]
+            for value, option_text in question["ratings"][0]["options"]
             if value == definition.critical_threshold
         ),
         "",
@@ -272,10 +287,11 @@ def instrument_detail(request: HttpRequest, code: str) -> HttpResponse:
             "name": version.name_in(language),
             "instructions": text(definition.instructions),
             "licence_note": text(definition.licence_note),
-            "questions": list(questions.values()),
+            "questions": questions,
             "text_missing": definition.text_is_licensed and not version.has_item_text,
             "bands": [(band, text(band.label)) for band in definition.bands],
-            "subscales": [(subscale, text(subscale.name)) for subscale in definition.subscales],
+            "subscales": subscales,
+            "critical_items": ", ".join(map(str, definition.critical_items)),
             "critical_threshold_text": threshold,
         },
     )

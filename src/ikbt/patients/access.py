@@ -174,7 +174,8 @@ def acting_role(
 
 def roles_for_patients(user: User, patient_ids) -> dict[int, object]:
     """The role ``user`` sees each of these patients in, for a list's access-log rows: the
-    same as ``get_patient_for_staff`` writes for one patient (three queries for any list)."""
+    same as ``get_patient_for_staff`` writes for one patient (three queries for any list, four
+    for someone covering for a colleague)."""
     relationships = (
         care_relationships_for_staff(user)
         .filter(patient_id__in=patient_ids)

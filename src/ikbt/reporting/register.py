@@ -124,7 +124,7 @@ DICTIONARY = [
     (("change",), _("integer"), _("score_post − score_pre.")),
     (
         ("reliable_improvement", "reliable_deterioration"),
-        _("boolean"),
+        _("True/False"),
         _(
             "The change is at least the questionnaire's reliable-change figure, towards "
             "better or worse (Jacobson NS, Truax P. J Consult Clin Psychol 1991;59:12-19)."
@@ -132,19 +132,22 @@ DICTIONARY = [
     ),
     (
         ("response",),
-        _("boolean"),
+        _("True/False"),
         _("At least 50% better than before treatment (for scales where higher is worse)."),
     ),
     (
         ("remission",),
-        _("boolean"),
+        _("True/False"),
         _("score_post below the questionnaire's remission cut-off."),
     ),
     (("therapist_minutes",), _("integer"), _("The treatment's time ledger in total.")),
     (
         ("therapist_minutes_per_week",),
         _("decimal"),
-        _("Total minutes divided by the weeks from start to end (or to today while running)."),
+        _(
+            "Total minutes divided by the weeks from start to end (or to today while running), "
+            "counting at least one week."
+        ),
     ),
     (
         ("messages_from_patient", "messages_from_staff"),

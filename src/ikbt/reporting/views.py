@@ -59,7 +59,6 @@ FIGURE_NAMES = {
     "registrations": gettext_lazy("Registrations"),
     "starts": pgettext_lazy("treatments", "Starts"),
     "starts_a_year_earlier": gettext_lazy("Starts a year earlier"),
-    "cumulative_starts": gettext_lazy("Starts since go-live"),
     "waiting_registration_to_start.n": gettext_lazy("Registration to start: treatments"),
     "waiting_registration_to_start.mean": gettext_lazy("Registration to start: mean days"),
     "waiting_registration_to_start.median": gettext_lazy("Registration to start: median days"),
@@ -71,10 +70,11 @@ FIGURE_NAMES = {
     "dropped_out_share": gettext_lazy("Dropped out (share of ended)"),
     "outcome_n": gettext_lazy("Ended treatments with scores before and after"),
     "cohens_d": gettext_lazy("Cohen's d"),
-    "reliably_improved_share": gettext_lazy("Reliably improved (share)"),
-    "recovered_share": gettext_lazy("Recovered (share)"),
-    "deteriorated_share": gettext_lazy("Deteriorated (share)"),
+    "reliably_improved_share": gettext_lazy("Reliably improved (share of those with scores)"),
+    "recovered_share": gettext_lazy("Recovered (share of those with scores)"),
+    "deteriorated_share": gettext_lazy("Deteriorated (share of those with scores)"),
     "therapist_minutes_per_patient_week": gettext_lazy("Therapist minutes per patient-week"),
+    "cumulative_starts": gettext_lazy("Starts since go-live"),
 }
 
 
@@ -483,6 +483,10 @@ def register_dictionary(request: HttpRequest) -> HttpResponse:
         "reporting/register_dictionary.html",
         {
             "dictionary": DICTIONARY,
+            "is_register_officer": any(
+                membership.role == StaffRole.REGISTER_OFFICER
+                for membership in _memberships(request.user)
+            ),
             "conditions": [
                 (Condition(condition).label, code) for condition, code in ICD10.items()
             ],

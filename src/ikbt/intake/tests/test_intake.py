@@ -583,3 +583,10 @@ def test_a_treatment_is_moved_only_to_a_therapist_of_the_unit_chosen(
         enrollment_transfer(enrollment, unit=unit, therapist=unit_admin, by=unit_admin)
     enrollment.refresh_from_db()
     assert enrollment.responsible_therapist == therapist
+    # Without a present therapist nothing is chosen for the administrator.
+    Enrollment.objects.filter(pk=enrollment.pk).update(responsible_therapist=None)
+    page = verified_client(unit_admin).get(url).text
+    assert '<option value="" selected>Choose…</option>' in page
+    assert (
+        "This field is required" in verified_client(unit_admin).post(url, {"placement": ""}).text
+    )

@@ -89,6 +89,20 @@ def test_instrument_page_of_licensed_text_says_it_is_missing(therapist_client):
     assert "Question 1" in page.text
 
 
+def test_instrument_page_names_both_ratings_of_a_two_part_question_and_its_subscales(
+    therapist_client,
+):
+    """LSAS-SR: each situation is rated for fear and for avoidance; its text is licensed."""
+    page = therapist_client.get(
+        reverse("measurement:instrument_detail", kwargs={"code": "LSAS-SR"})
+    ).text
+    assert page.count("<li value=") == 24
+    assert "Question 24" in page
+    assert "<p> – " not in page and '<p class="helptext">Avoidance</p>' in page
+    assert 'Fear or anxiety: the rating "Fear or anxiety" of every question' in page
+    assert 'Avoidance: the rating "Avoidance" of every question' in page
+
+
 def test_instrument_list_links_each_questionnaire_and_unknown_codes_are_404(therapist_client):
     page = therapist_client.get(reverse("measurement:instrument_list")).text
     for code in shipped_definitions():
