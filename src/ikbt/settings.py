@@ -168,13 +168,13 @@ OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "")
 OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "")
 OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
-OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid profile")  # profile: her name
 OIDC_PERSONAL_NUMBER_CLAIM = env_str("OIDC_PERSONAL_NUMBER_CLAIM", "personal_identity_number")
 OIDC_CREATE_USER = True  # a first-time patient gets an account (see ikbt.accounts.oidc)
 PATIENT_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
 if PATIENT_OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("ikbt.accounts.oidc.PatientOIDCBackend")
-LOGIN_REDIRECT_URL_FAILURE = "accounts:patient_sign_in"
+OIDC_CALLBACK_CLASS = "ikbt.accounts.oidc.PatientCallbackView"  # says why, back at sign-in
 
 # Internationalisation: Swedish first, English second; times shown in Stockholm time.
 LANGUAGE_CODE = "sv"

@@ -7,9 +7,13 @@ a patient account with the name the provider gives; staff accounts are never cre
 """
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from ikbt.accounts.actions import log_patient_sign_in
 from ikbt.accounts.models import User
@@ -56,3 +60,19 @@ class PatientOIDCBackend(OIDCAuthenticationBackend):
         return User.objects.filter(
             kind=User.Kind.PATIENT, is_active=True, patient__personal_number=number
         )
+
+
+class PatientCallbackView(OIDCAuthenticationCallbackView):
+    """The return from the provider. A sign-in that did not go through (cancelled at the
+    provider, or an identity without a Swedish personal identity number) comes back to the
+    patient's sign-in page, which says so and offers the code by text message."""
+
+    def login_failure(self):
+        messages.error(
+            self.request,
+            _(
+                "You were not signed in with e-identification. Try again, or sign in with a "
+                "code sent by text message."
+            ),
+        )
+        return redirect("accounts:patient_sign_in")

@@ -25,9 +25,18 @@ class Refusal:
 
 
 def refusal_for(
-    patient: Patient, offering: Offering, today: datetime.date, *, listed_here: bool = True
+    patient: Patient,
+    offering: Offering,
+    today: datetime.date,
+    *,
+    listed_here: bool = True,
+    lives_here: bool = True,
 ) -> Refusal | None:
-    """Why ``patient`` cannot register for ``offering`` today, or None if they can."""
+    """Why ``patient`` cannot register for ``offering`` today, or None if they can.
+
+    Where she lives is known for a patient the region already has; someone signing in with
+    e-identification for the first time says it herself (``lives_here``), as she says whether
+    she is listed at the unit."""
     age = patient.age_on(today)
     if not offering.is_open:
         return Refusal(
@@ -57,10 +66,8 @@ def refusal_for(
                 "psychiatry (BUP). Read more at 1177.se."
             ),
         )
-    if (
-        offering.intake == Offering.Intake.RESIDENTS
-        and patient.home_region_id != offering.unit.region_id
-    ):
+    home = patient.home_region_id or (offering.unit.region_id if lives_here else None)
+    if offering.intake == Offering.Intake.RESIDENTS and home != offering.unit.region_id:
         return Refusal(
             _("This unit takes patients who live in %(region)s.")
             % {"region": offering.unit.region},

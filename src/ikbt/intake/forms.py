@@ -39,6 +39,7 @@ class RegistrationForm(forms.Form):
         widget=forms.RadioSelect,
     )
     listed_here = forms.BooleanField(label=_("I am listed at this unit."), required=False)
+    lives_here = forms.BooleanField(required=False)
     mobile = MobileNumberField(
         label=_("Mobile phone"),
         help_text=_(
@@ -72,11 +73,19 @@ class RegistrationForm(forms.Form):
         "psychiatry_contact",
     )
 
-    def __init__(self, *args, offering: Offering, youth: bool, **kwargs) -> None:
+    def __init__(
+        self, *args, offering: Offering, youth: bool, home_known: bool = True, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.youth = youth
         if offering.intake != Offering.Intake.LISTED:
             del self.fields["listed_here"]
+        if offering.intake == Offering.Intake.RESIDENTS and not home_known:
+            self.fields["lives_here"].label = _(
+                "I live in %(region)s (I am registered as resident there)."
+            ) % {"region": offering.unit.region.name}
+        else:
+            del self.fields["lives_here"]
         if not youth:
             for name in ("guardian_name", "guardian_personal_number", "guardian_consent"):
                 del self.fields[name]

@@ -84,6 +84,7 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
         request.POST or None,
         offering=offering,
         youth=youth,
+        home_known=patient.home_region_id is not None,
         initial={"mobile": patient.mobile, "email": patient.email},
     )
     refusal = refusal_for(patient, offering, today)  # listing is asked in the form itself
@@ -106,6 +107,7 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
                 answers=form.answers(),
                 register_opt_out=data["register_opt_out"],
                 listed_here=data.get("listed_here", True),
+                lives_here=data.get("lives_here", True),
                 guardian_name=data.get("guardian_name", ""),
                 guardian_personal_number=data.get("guardian_personal_number", ""),
             )
