@@ -280,6 +280,13 @@ def caseload(request: HttpRequest) -> HttpResponse:
     unread = Message.objects.filter(
         thread__patient=OuterRef("patient_id"), sender__kind="patient", read_at__isnull=True
     )
+    from_patient = Message.objects.filter(
+        thread__patient=OuterRef("patient_id"), sender__kind="patient"
+    )
+    held = Message.objects.filter(thread__patient=OuterRef("patient_id"), held_for_review=True)
+    answered = Response.objects.filter(
+        patient=OuterRef("patient_id"), status=Response.Status.SUBMITTED, filled_in_by__isnull=True
+    )
     progress = ModuleProgress.objects.filter(enrollment=OuterRef("pk"))
     worksheets = WorksheetAnswer.objects.filter(enrollment=OuterRef("pk"))
     unreviewed = worksheets.filter(reviewed_at__isnull=True)
@@ -301,6 +308,9 @@ def caseload(request: HttpRequest) -> HttpResponse:
             oldest_flag=_per_enrollment(open_flags, "MAX", "raised_at"),
             unanswered=_per_enrollment(unread, "COUNT"),
             oldest_unread=_per_enrollment(unread, "MIN", "sent_at"),
+            last_message=_per_enrollment(from_patient, "MAX", "sent_at"),
+            held=_per_enrollment(held, "COUNT"),
+            last_answer=_per_enrollment(answered, "MAX", "submitted_at"),
             homework_waiting=_per_enrollment(
                 progress.filter(reported_at__isnull=False, feedback_at__isnull=True), "COUNT"
             ),
@@ -322,9 +332,17 @@ def caseload(request: HttpRequest) -> HttpResponse:
     )
     rows = []
     for enrollment in enrollments:
+        # What the patient did last: a worksheet, a module, a questionnaire or a message.
         last_activity = max(
             filter(
-                None, [enrollment.last_worksheet, enrollment.last_module, enrollment.started_at]
+                None,
+                [
+                    enrollment.last_worksheet,
+                    enrollment.last_module,
+                    enrollment.last_answer,
+                    enrollment.last_message,
+                    enrollment.started_at,
+                ],
             )
         )
         reasons = []
@@ -344,6 +362,15 @@ def caseload(request: HttpRequest) -> HttpResponse:
                 (
                     "message",
                     _("Unanswered messages: %(count)d") % {"count": enrollment.unanswered},
+                    None,
+                )
+            )
+        if enrollment.held:
+            reasons.append(
+                (
+                    "held",
+                    _("Replies waiting for the supervisor: %(count)d")
+                    % {"count": enrollment.held},
                     None,
                 )
             )
@@ -382,7 +409,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
                 )
             )
         rows.append({"enrollment": enrollment, "reasons": reasons, "last_activity": last_activity})
-    order = ["risk", "late", "message", "homework", "worksheet", "overdue", "inactive"]
+    order = ["risk", "late", "message", "held", "homework", "worksheet", "overdue", "inactive"]
     rows.sort(
         key=lambda row: min(
             (order.index(reason[0]) for reason in row["reasons"]), default=len(order)

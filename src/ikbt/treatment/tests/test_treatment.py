@@ -414,6 +414,35 @@ def test_caseload_counts_each_kind_of_waiting_work_once_however_much_of_the_rest
     ]
 
 
+def test_caseload_counts_a_questionnaire_or_a_message_as_activity_and_shows_held_replies(
+    therapist_client, therapist, enrollment, patient
+):
+    from ikbt.measurement.actions import current_version, response_start, response_submit
+    from ikbt.messaging.actions import message_send, thread_start
+    from ikbt.messaging.models import Message
+    from ikbt.organisations.models import Supervision
+
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        started_at=timezone.now() - timedelta(days=30)
+    )
+    page = therapist_client.get(reverse("treatment:caseload"))
+    assert [reason[0] for reason in page.context["rows"][0]["reasons"]] == ["inactive"]
+
+    response_submit(response_start(patient, current_version("PHQ-9")), [1] * 8 + [0])
+    page = therapist_client.get(reverse("treatment:caseload"))
+    assert page.context["rows"][0]["reasons"] == []  # she answered today
+
+    thread = thread_start(patient, patient.user, "Fråga", "Hej")
+    Message.objects.filter(thread=thread).update(read_at=timezone.now())
+    supervisor = factories.staff_member(enrollment.unit, "supervisor", username="handledare")
+    Supervision.objects.create(supervisor=supervisor, supervisee=therapist, review_messages=True)
+    message_send(thread, therapist, "Svar som handledaren läser först")
+    page = therapist_client.get(reverse("treatment:caseload"))
+    assert [text for _, text, _ in page.context["rows"][0]["reasons"]] == [
+        "Replies waiting for the supervisor: 1"
+    ]
+
+
 def test_a_worksheet_table_names_each_input_by_its_column(patient_client, enrollment):
     ModuleProgress.objects.create(
         enrollment=enrollment, module_key="exponering", unlocked_by_hand_at=timezone.now()

@@ -25,7 +25,7 @@ from ikbt.measurement.actions import (
     response_submit,
 )
 from ikbt.measurement.models import Response
-from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
 from ikbt.programs.actions import (
@@ -201,6 +201,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             units = self._units()
             staff = {person.username: self._staff(person, units) for person in STAFF}
+            # The PTP psychologist's replies are read by the supervisor before they go.
+            Supervision.objects.get_or_create(
+                supervisor=staff["handledare"],
+                supervisee=staff["ptp"],
+                ended_on=None,
+                defaults={"review_messages": True},
+            )
             patients = self._patients(units, staff)
             self._measurements(patients)
             self._example_program(patients)
