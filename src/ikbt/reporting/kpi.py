@@ -73,6 +73,34 @@ def _cell(value, n: int):
     return value if n >= MIN_CELL else None
 
 
+def hide_complements(shown: dict, counts: dict, groups) -> None:
+    """Secondary suppression, in place: a small count hidden in ``shown`` (None) must not be
+    found by subtracting the counts shown from a total that is shown. In each group of keys
+    (the cells that add up to a published total) where the hidden cells could be worked out
+    (one hidden cell, or every hidden cell at its smallest or largest possible value), the
+    smallest count still shown is hidden too, until they cannot; a group whose hidden cells
+    are all large (hidden for another group's sake) has nothing to protect. Give the groups
+    finest first, so that the cell hidden beside a small one is its near neighbour.
+    ``counts`` are the true counts; zero is shown as it is, and hides nothing."""
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            hidden = [key for key in group if shown[key] is None]
+            small = [key for key in hidden if 0 < counts.get(key, 0) < MIN_CELL]
+            if not small or sum(counts.get(key, 0) for key in group) < MIN_CELL:
+                continue  # nothing small to protect, or the total is itself hidden
+            hidden_sum = sum(counts.get(key, 0) for key in hidden)
+            found = len(hidden) == 1 or (
+                len(small) == len(hidden)
+                and hidden_sum in (len(hidden), (MIN_CELL - 1) * len(hidden))
+            )
+            visible = [key for key in group if shown[key]]
+            if found and visible:
+                shown[min(visible, key=lambda key: (shown[key], str(key)))] = None
+                changed = True
+
+
 WEEK = datetime.timedelta(weeks=1)
 # The finest groups every figure is counted in, in the database; each grouping the pages
 # show (region, unit, program, therapist) is a sum of these in Python, so a page costs the
@@ -265,6 +293,20 @@ def _figures(by, unit_regions, starts, earlier, registered, waits, ended) -> dic
             },
             **outcome_figures(sums.get(key)),
         }
+    if by != "region":  # a region's units, programs and therapists add up to its totals
+        ended_counts = {key: value.get("ended", 0) for key, value in sums.items()}
+        for name, counts in (
+            ("registrations", registered_counts),
+            ("starts", start_counts),
+            ("starts_a_year_earlier", earlier_counts),
+            ("ended", ended_counts),
+        ):
+            if name == "registrations" and by not in REGISTRATION_FIELD:
+                continue
+            column = {key: figures[key][name] for key in figures}
+            hide_complements(column, counts, [list(figures)])
+            for key, value in column.items():
+                figures[key][name] = value
     return figures
 
 

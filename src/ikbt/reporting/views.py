@@ -21,7 +21,15 @@ from ikbt.core.numbers import whole_number
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.programs.models import Condition, Program, program_titles
-from ikbt.reporting.kpi import MIN_CELL, PeriodError, figures_for, kpi, national, period_bounds
+from ikbt.reporting.kpi import (
+    MIN_CELL,
+    PeriodError,
+    figures_for,
+    hide_complements,
+    kpi,
+    national,
+    period_bounds,
+)
 from ikbt.reporting.register import DICTIONARY, ICD10, export_stream, start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
@@ -107,11 +115,23 @@ def _counts_per_period(query, field: str, years: tuple[int, int], parts: int) ->
     counts = {year: [0] * parts for year in years}
     for year, month, count in by_month:
         counts[year][(month - 1) * parts // 12] += count
-    # A period with 1-4 is suppressed like every small cell.
-    return {
-        year: [value if value == 0 or value >= MIN_CELL else None for value in values]
-        for year, values in counts.items()
-    }
+    # A period with 1-4 is suppressed like every small cell, and so is the next smallest
+    # where the year, a half-year or a quarter (each a period the page totals) would give it.
+    groups = [
+        [index for index in range(parts) if index * size // parts == whole]
+        for size in (4, 2, 1)  # quarters, half-years, the year: finest first
+        if size <= parts
+        for whole in range(size)
+    ]
+    suppressed = {}
+    for year, values in counts.items():
+        shown = {
+            index: value if value == 0 or value >= MIN_CELL else None
+            for index, value in enumerate(values)
+        }
+        hide_complements(shown, dict(enumerate(values)), groups)
+        suppressed[year] = [shown[index] for index in range(parts)]
+    return suppressed
 
 
 def _bars(now: list, before: list) -> list[dict]:

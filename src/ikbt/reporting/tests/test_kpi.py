@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ikbt import factories
 from ikbt.measurement.actions import current_version, response_start, response_submit
-from ikbt.reporting.kpi import PeriodError, kpi, period_bounds
+from ikbt.reporting.kpi import PeriodError, hide_complements, kpi, period_bounds
 from ikbt.treatment import actions as treatment
 from ikbt.treatment.models import Enrollment, TimeEntry
 
@@ -104,3 +104,64 @@ def test_kpi_command_prints_json_and_refuses_bad_input(six_ended):
     with pytest.raises(CommandError) as error:
         call_command("kpi", "--region", "05", "--period", "last year")
     assert error.value.returncode == 2
+
+
+def test_a_small_count_cannot_be_found_by_subtracting_from_a_total():
+    # Two units adding up to a shown total of 8: Lambohov's 3 is hidden, so Ekholmen's 5 is too.
+    shown = {"Ekholmen": 5, "Lambohov": None}
+    hide_complements(shown, {"Ekholmen": 5, "Lambohov": 3}, [list(shown)])
+    assert shown == {"Ekholmen": None, "Lambohov": None}
+    # Two hidden cells of 4 add up to 8, the most two hidden cells can: one more is hidden.
+    shown = {"a": None, "b": None, "c": 6, "d": 20}
+    hide_complements(shown, {"a": 4, "b": 4, "c": 6, "d": 20}, [list(shown)])
+    assert shown == {"a": None, "b": None, "c": None, "d": 20}
+    # Two hidden cells of 3 and 1 could be 1 and 3, 2 and 2…: nothing more to hide.
+    shown = {"a": None, "b": None, "c": 6}
+    hide_complements(shown, {"a": 3, "b": 1, "c": 6}, [list(shown)])
+    assert shown == {"a": None, "b": None, "c": 6}
+    # A zero hides nothing and is not hidden for the sake of a small count.
+    shown = {"a": 0, "b": 7}
+    hide_complements(shown, {"a": 0, "b": 7}, [list(shown)])
+    assert shown == {"a": 0, "b": 7}
+
+
+def test_months_are_hidden_in_pairs_within_each_quarter_half_and_year(enrollment):
+    """A second half-year of 10 starts: November's 1 is hidden, and December's 9 with it, so
+    that the half-year's total does not give November away; so for the quarters."""
+    from ikbt.reporting.views import _counts_per_period
+    from ikbt.treatment.models import Enrollment
+
+    Enrollment.objects.all().delete()
+    version, unit = enrollment.program_version, enrollment.unit
+    for month, count in ((11, 1), (12, 9), (2, 7), (3, 6)):
+        started = timezone.make_aware(datetime.datetime(2025, month, 10, 12))
+        for _ in range(count):
+            Enrollment.objects.create(
+                patient=factories.PatientFactory(),
+                unit=unit,
+                program_version=version,
+                started_at=started,
+            )
+    months = _counts_per_period(Enrollment.objects.all(), "started_at", (2025, 2024), 12)[2025]
+    assert months[10] is None and months[11] is None
+    assert months[1:3] == [7, 6]  # nothing hidden in the first half
+
+
+def test_per_unit_starts_hide_the_unit_whose_count_gives_a_small_one_away(enrollment):
+    from ikbt.reporting.kpi import figures_by
+    from ikbt.treatment.models import Enrollment
+
+    Enrollment.objects.all().delete()
+    other = factories.CareUnitFactory(name="Vårdcentralen Lambohov")
+    for unit, count in ((enrollment.unit, 5), (other, 3)):
+        for _ in range(count):
+            Enrollment.objects.create(
+                patient=factories.PatientFactory(),
+                unit=unit,
+                program_version=enrollment.program_version,
+            )
+    today = timezone.localdate()
+    period = f"{today.year}-{today.month:02d}"
+    assert kpi("05", period)["starts"] == 8  # the region's total is shown
+    per_unit = figures_by(period, "unit", region="05")
+    assert [per_unit[unit.pk]["starts"] for unit in (enrollment.unit, other)] == [None, None]
