@@ -2,7 +2,9 @@
 
 E-mail is not a secure channel, so a notice never carries health content, a patient's name
 or what the message says (Patientdatalagen; IMY's guidance on e-mail in health care). The
-person signs in to read it. Each notice is a pair of templates,
+person signs in to read it. What reaches a patient does not name the service or say
+"treatment" either: on a phone's lock screen "a new message in iKBT" would tell anyone who
+sees it that she is in psychological treatment. Each notice is a pair of templates,
 ``notifications/<kind>_subject.txt`` and ``notifications/<kind>_body.txt``.
 """
 

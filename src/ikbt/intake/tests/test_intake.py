@@ -396,7 +396,7 @@ def test_reminder_carries_no_health_content(registration, offering, therapist):
     assert remind_assessment.call(slot.pk) is True
     assert remind_assessment.call(slot.pk) is False  # run twice by a worker: sent once
     (message,) = sms.outbox
-    assert message.body == "Du har en bokad tid hos Open iKBT. Logga in för att se när och hur."
+    assert message.body == "Du har en bokad tid hos vården. Logga in för att se när och hur."
     Slot.objects.filter(pk=slot.pk).update(registration=None)
     assert remind_assessment.call(slot.pk) is False
     # Booked again after a cancellation: the new booking gets its own reminder.

@@ -27,7 +27,7 @@ def test_patient_writes_and_the_therapist_is_told_without_content(
     assert response.url == reverse("messaging:thread", args=[thread.pk])
     (notice,) = mail.outbox
     assert notice.to == [therapist.email]
-    assert notice.subject == "Du har ett nytt meddelande i Open iKBT"  # in the user's language
+    assert notice.subject == "Du har ett nytt meddelande från vården"  # in the user's language
     assert "tankar" not in notice.body and "Sömnen" not in notice.body
 
 
@@ -45,7 +45,7 @@ def test_therapist_replies_the_patient_reads_and_read_status_is_kept(
     assert "The message is sent." in sent.text
     reply = Message.objects.get(sender=therapist)
     assert reply.read_at is None
-    assert [message.body for message in sms.outbox] == ["Du har ett nytt meddelande i Open iKBT"]
+    assert [message.body for message in sms.outbox] == ["Du har ett nytt meddelande från vården"]
     assert AccessLogEntry.objects.filter(
         actor=therapist, action="create", object_id=str(reply.pk)
     ).exists()

@@ -1,3 +1,4 @@
+import pytest
 from django.core import mail
 
 from ikbt.notifications.notices import send_notice
@@ -25,3 +26,25 @@ def test_patients_choose_their_channels(patient):
     patient.save()
     assert not send_notice(patient.user, "new_message")
     assert patient.reachable_by == []
+
+
+PATIENT_NOTICES = ("new_message", "questionnaire_due", "inactive")
+# Words that would tell whoever sees a lock screen or an inbox that she is in psychological
+# treatment, in both languages.
+GIVE_AWAY = ("KBT", "CBT", "iKBT", "behandling", "treatment", "terapi", "therapy", "psyk")
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_what_reaches_a_patient_does_not_say_what_care_she_has(patient, language):
+    from ikbt.notifications import sms
+
+    patient.user.language = language
+    patient.user.save(update_fields=["language"])
+    sms.outbox.clear()
+    for kind in PATIENT_NOTICES:
+        assert send_notice(patient.user, kind)
+    texts = [message.subject + message.body for message in mail.outbox]
+    texts += [message.body for message in sms.outbox]
+    assert len(texts) == 2 * len(PATIENT_NOTICES)
+    for text in texts:
+        assert not [word for word in GIVE_AWAY if word.lower() in text.lower()], text

@@ -95,6 +95,6 @@ def test_console_backend_prints(settings, capsys):
 def test_file_backend_writes_one_file_per_message(settings, tmp_path):
     settings.SMS_BACKEND = "ikbt.notifications.sms.FileBackend"
     settings.OUTBOX_DIR = tmp_path
-    sms.send_sms("+46701234567", "Du har ett nytt meddelande i Open iKBT")
+    sms.send_sms("+46701234567", "Du har ett nytt meddelande från vården")
     (written,) = (tmp_path / "sms").iterdir()
-    assert written.read_text(encoding="utf-8").endswith("Du har ett nytt meddelande i Open iKBT\n")
+    assert written.read_text(encoding="utf-8").endswith("Du har ett nytt meddelande från vården\n")

@@ -32,7 +32,7 @@ def test_code_is_sent_once_by_sms_in_swedish(db, django_capture_on_commit_callba
     (message,) = sms.outbox
     assert message.to == "+46709876543"
     assert message.body == (
-        f"Din inloggningskod till Open iKBT är {device.token}. Den gäller i 10 minuter. "
+        f"Din inloggningskod är {device.token}. Den gäller i 10 minuter. "
         "Ge den aldrig till någon annan."
     )
 
@@ -44,7 +44,7 @@ def test_code_in_english_for_an_english_speaker(db):
     device = code_device(patient)
     send_sign_in_code.call(device.pk)
     assert sms.outbox[0].body == (
-        f"Your Open iKBT sign-in code is {device.token}. It is valid for 10 minutes. "
+        f"Your sign-in code is {device.token}. It is valid for 10 minutes. "
         "Never give it to anyone."
     )
 
@@ -58,7 +58,7 @@ def test_code_by_email_without_a_mobile_number(db):
     assert message.to == ["karin@example.se"]
     assert message.subject == "Din inloggningskod"
     assert message.body == (
-        f"Din inloggningskod till Open iKBT är {device.token}. Den gäller i 10 minuter. "
+        f"Din inloggningskod är {device.token}. Den gäller i 10 minuter. "
         "Ge den aldrig till någon annan."
     )
 

@@ -44,7 +44,7 @@ def test_a_due_questionnaire_is_reminded_once_even_if_the_task_runs_twice(
         assert remind_due_questionnaires.call() == 1
         assert remind_due_questionnaires.call() == 0
     assert [message.body for message in sms.outbox] == [
-        "Du har ett formulär att fylla i i Open iKBT"
+        "Du har ett formulär att fylla i från vården"
     ]
     later.refresh_from_db()
     assert later.reminded_at is None  # the follow-up is not due yet

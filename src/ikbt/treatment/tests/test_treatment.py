@@ -143,7 +143,7 @@ def test_homework_feedback_unlocks_the_next_module(
     assert patient_client.get(module_url(enrollment, "exponering")).status_code == 200
     assert "Bra jobbat" in patient_client.get(reverse("treatment:home")).text
     (notice,) = mail.outbox
-    assert notice.subject == "Du har ett nytt meddelande i Open iKBT"
+    assert notice.subject == "Du har ett nytt meddelande från vården"
     assert "Bra jobbat" not in notice.body
 
 
