@@ -17,6 +17,7 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated or not user.is_staff_member:
         return {
             "user_treats_patients": False,
+            "user_is_therapist": False,
             "user_does_intake": False,
             "user_is_unit_admin": False,
             "user_is_program_author": False,
@@ -28,6 +29,7 @@ def navigation(request: HttpRequest) -> dict:
     )
     return {
         "user_treats_patients": lambda: not roles.isdisjoint(CLINICAL_ROLES),
+        "user_is_therapist": lambda: StaffRole.THERAPIST in roles,  # has assessment times
         "user_does_intake": lambda: not roles.isdisjoint(INTAKE_ROLES),
         "user_is_unit_admin": lambda: StaffRole.UNIT_ADMIN in roles,
         "user_is_program_author": lambda: not roles.isdisjoint(AUTHOR_ROLES),

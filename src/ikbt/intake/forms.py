@@ -220,5 +220,10 @@ class TreatmentTransferForm(forms.Form):
         self.fields["placement"].choices = choices
 
     def clean_placement(self):
-        membership = self.placements[self.cleaned_data["placement"]]
+        key = self.cleaned_data["placement"]
+        if key == self.initial.get("placement"):
+            raise forms.ValidationError(
+                _("The treatment is there already. Choose another unit or therapist.")
+            )
+        membership = self.placements[key]
         return membership.unit, membership.user

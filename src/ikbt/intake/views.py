@@ -4,7 +4,7 @@ triage queue, assessment times, decisions, transfers and waiting times."""
 import datetime
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -391,9 +391,15 @@ def waiting(request: HttpRequest) -> HttpResponse:
 def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     """A unit administrator moves a treatment to another unit or responsible therapist."""
     enrollment = get_enrollment_for_unit_admin(request, enrollment_id)
+    # Units of the region that offer the program (and the present one), their therapists.
+    offering_units = Offering.objects.filter(
+        program_id=enrollment.program_version.program_id
+    ).values("unit_id")
     memberships = (
         StaffMembership.objects.filter(
-            unit__region_id=enrollment.unit.region_id, role=StaffRole.THERAPIST
+            Q(unit_id__in=offering_units) | Q(unit_id=enrollment.unit_id),
+            unit__region_id=enrollment.unit.region_id,
+            role=StaffRole.THERAPIST,
         )
         .select_related("unit", "user")
         .order_by("unit__name", "user__last_name", "user__first_name")

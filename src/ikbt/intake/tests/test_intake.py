@@ -583,6 +583,13 @@ def test_a_treatment_is_moved_only_to_a_therapist_of_the_unit_chosen(
         enrollment_transfer(enrollment, unit=unit, therapist=unit_admin, by=unit_admin)
     enrollment.refresh_from_db()
     assert enrollment.responsible_therapist == therapist
+    # Moving it where it is changes nothing, and says so.
+    same = verified_client(unit_admin).post(url, {"placement": f"{unit.pk}:{therapist.pk}"})
+    assert "The treatment is there already." in same.text
+    # A unit of the region that does not offer the program is not offered.
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Ungdomshälsan")
+    factories.staff_member(elsewhere, "therapist", username="ung")
+    assert "Ungdomshälsan" not in verified_client(unit_admin).get(url).text
     # Without a present therapist nothing is chosen for the administrator.
     Enrollment.objects.filter(pk=enrollment.pk).update(responsible_therapist=None)
     page = verified_client(unit_admin).get(url).text
@@ -590,3 +597,14 @@ def test_a_treatment_is_moved_only_to_a_therapist_of_the_unit_chosen(
     assert (
         "This field is required" in verified_client(unit_admin).post(url, {"placement": ""}).text
     )
+
+
+def test_the_queue_links_assessment_times_only_for_those_who_have_them(
+    therapist_client, unit_admin_client, registration
+):
+    slots = reverse("intake:slots")
+    assert slots in therapist_client.get(reverse("intake:queue")).text
+    queue = unit_admin_client.get(reverse("intake:queue"))
+    assert queue.status_code == 200
+    assert slots not in queue.text
+    assert unit_admin_client.get(slots).status_code == 404  # what the link would have opened
