@@ -186,3 +186,41 @@ def test_card_tables_are_tables_on_a_desktop_and_cards_on_a_phone(
     first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
     assert first["x"] == second["x"] and second["y"] > first["y"]  # one under the other
     assert errors == []
+
+
+def test_a_save_that_fails_says_so_and_a_conflict_is_explained_in_place(
+    live_server, browser_page, patient, enrollment
+):
+    """Offline, the worksheet's status says the text is not saved (it stays in the field);
+    a save from a page older than the last one is refused with 409 and explained where the
+    status was, with the text she wrote shown back."""
+    from ikbt.treatment import actions
+    from ikbt.treatment.models import ModuleProgress, WorksheetAnswer
+
+    page, errors = browser_page
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    _sign_in(page, live_server, patient.user)
+    page.goto(f"{live_server.url}/behandling/{enrollment.pk}/modul/andning/1/")
+    status = page.locator("#ws-status-andningslogg")
+    field = page.get_by_label("Vad märkte du?")
+    field.click()
+    page.context.set_offline(True)
+    page.keyboard.type("Skrivet utan nät")
+    page.wait_for_selector("#ws-status-andningslogg.not-saved", timeout=5000)
+    assert "Not saved" in status.inner_text()
+    assert field.input_value() == "Skrivet utan nät"
+    assert not WorksheetAnswer.objects.exists()
+    page.context.set_offline(False)
+
+    # Meanwhile the same worksheet was saved from her phone.
+    actions.worksheet_save(enrollment, "andningslogg", {"marke": "Från telefonen"}, revision=0)
+    page.keyboard.type(", igen")
+    page.wait_for_selector("#ws-status-andningslogg.message.error", timeout=5000)
+    assert "changed on another device" in status.inner_text()
+    assert "Skrivet utan nät, igen" in status.inner_text()
+    assert WorksheetAnswer.objects.get().data["marke"] == "Från telefonen"
+    # The browser and htmx logged the failed requests (no network, then 409); nothing else.
+    expected = ("htmx:afterRequest", "htmx:sendError", "Failed to load", "409")
+    assert [error for error in errors if not error.startswith(expected)] == []
