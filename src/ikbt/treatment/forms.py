@@ -6,6 +6,7 @@ field; nothing the therapist wrote is lost to a redirect."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ikbt.intake.forms import TherapistChoiceField
 from ikbt.treatment.models import EndReason, ReplyTemplate, TimeEntry
 
 
@@ -97,6 +98,18 @@ class AbsenceForm(forms.Form):
         empty_label=_("The unit's administrators"),
     )
 
-    def __init__(self, *args, colleagues, **kwargs) -> None:
+    staff = TherapistChoiceField(
+        label=_("Who is away"), queryset=None, required=False, empty_label=_("I am")
+    )
+
+    field_order = ["staff", "starts_on", "ends_on", "cover"]
+
+    def __init__(self, *args, colleagues, absentees=None, **kwargs) -> None:
+        """``absentees``: the therapists a unit administrator may mark away (else only
+        oneself)."""
         super().__init__(*args, **kwargs)
         self.fields["cover"].queryset = colleagues
+        if absentees is None:
+            del self.fields["staff"]
+        else:
+            self.fields["staff"].queryset = absentees

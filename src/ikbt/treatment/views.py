@@ -25,6 +25,7 @@ from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.access import (
+    admin_unit_ids,
     care_relationships_for_staff,
     get_patient_for_staff,
     roles_for_patients,
@@ -705,14 +706,32 @@ def absences(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("last_name")
     )
-    form = AbsenceForm(request.POST or None, colleagues=colleagues)
+    # A unit administrator also marks the unit's therapists away (a sudden illness).
+    administered = admin_unit_ids(request.user)
+    absentees = (
+        User.objects.filter(
+            memberships__unit_id__in=administered, memberships__role=StaffRole.THERAPIST
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+        if administered
+        else None
+    )
+    form = AbsenceForm(request.POST or None, colleagues=colleagues, absentees=absentees)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        away = data.pop("staff", None) or request.user
         try:
-            absence_register(request.user, **form.cleaned_data)
+            absence_register(away, **data)
         except AbsenceError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Your absence is registered."))
+            messages.success(
+                request,
+                _("Your absence is registered.")
+                if away == request.user
+                else _("The absence of %(name)s is registered.") % {"name": away.get_full_name()},
+            )
             return redirect("treatment:absences")
     today = timezone.localdate()
     return render(
@@ -729,6 +748,15 @@ def absences(request: HttpRequest) -> HttpResponse:
                 StaffAbsence.objects.filter(cover=request.user, ends_on__gte=today).select_related(
                     "staff"
                 )
+            ),
+            "at_my_units": list(
+                StaffAbsence.objects.filter(
+                    staff__memberships__unit_id__in=administered, ends_on__gte=today
+                )
+                .exclude(staff=request.user)
+                .select_related("staff", "cover")
+                .distinct()
+                .order_by("starts_on")
             ),
         },
     )

@@ -138,3 +138,34 @@ def test_a_cover_who_also_supervises_is_logged_as_supervisor_where_covering_give
         )
     )
     assert listed == roles
+
+
+def test_a_unit_administrator_marks_a_therapist_away_and_names_the_cover(
+    unit_admin, therapist, colleague, colleague_client, enrollment
+):
+    """A sudden illness: the unit head registers it, and the colleague sees the patients."""
+    record = reverse("treatment:record", args=[enrollment.pk])
+    assert colleague_client.get(record).status_code == 404
+    head = verified_client(unit_admin)
+    form = head.get(reverse("treatment:absences")).context["form"]
+    assert set(form.fields["staff"].queryset) == {therapist, colleague}
+    today = timezone.localdate()
+    answer = head.post(
+        reverse("treatment:absences"),
+        {
+            "staff": therapist.pk,
+            "starts_on": today.isoformat(),
+            "ends_on": today.isoformat(),
+            "cover": colleague.pk,
+        },
+    )
+    assert answer.status_code == 302
+    absence = StaffAbsence.objects.get()
+    assert (absence.staff, absence.cover) == (therapist, colleague)
+    assert colleague_client.get(record).status_code == 200
+    page = head.get(reverse("treatment:absences")).text
+    assert "Absences at your units" in page and "Tove Terapeut" in page
+    # A therapist marks only herself away.
+    assert (
+        "staff" not in colleague_client.get(reverse("treatment:absences")).context["form"].fields
+    )
