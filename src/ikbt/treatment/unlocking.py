@@ -10,7 +10,8 @@ A module the therapist unlocked by hand is open whatever its rule.
 
 import datetime
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from ikbt.programs.models import Module
 from ikbt.treatment.models import Enrollment, ModuleProgress
@@ -50,3 +51,21 @@ def unlocked_modules(enrollment: Enrollment, now: datetime.datetime | None = Non
     modules = list(enrollment.program_version.modules.order_by("position"))
     progress = {row.module_key: row for row in enrollment.progress.all()}
     return unlocked_module_keys(enrollment, modules, progress, now)
+
+
+def when_it_opens(enrollment: Enrollment, module: Module, previous: Module | None) -> str:
+    """What a patient reads beside a module she cannot open yet: when, or after what."""
+    if module.unlock == Module.Unlock.ON_WEEK:
+        week = module.unlock_week or 1
+        day = timezone.localdate(enrollment.started_at) + datetime.timedelta(weeks=week - 1)
+        return _("opens on %(date)s, in week %(week)d") % {
+            "date": formats.date_format(day, "j F"),
+            "week": week,
+        }
+    if previous is not None and module.unlock == Module.Unlock.AFTER_PREVIOUS:
+        return _("opens when you have finished “%(module)s”") % {"module": previous.title}
+    if previous is not None and module.unlock == Module.Unlock.AFTER_FEEDBACK:
+        return _("opens when your therapist has given feedback on “%(module)s”") % {
+            "module": previous.title
+        }
+    return _("opens when your therapist opens it for you")

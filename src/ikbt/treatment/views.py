@@ -49,7 +49,7 @@ from ikbt.treatment.models import (
     WorksheetAnswer,
 )
 from ikbt.treatment.outcome import compute_outcome
-from ikbt.treatment.unlocking import unlocked_module_keys
+from ikbt.treatment.unlocking import unlocked_module_keys, when_it_opens
 
 INACTIVE_DAYS = 7
 # A questionnaire the patient opened from a module page, outside the measurement plan.
@@ -117,7 +117,19 @@ def home(request: HttpRequest) -> HttpResponse:
         "treatment/home.html",
         {
             "enrollment": enrollment,
-            "modules": modules,
+            "modules": [
+                (
+                    module,
+                    row,
+                    is_open,
+                    ""
+                    if is_open
+                    else when_it_opens(
+                        enrollment, module, modules[index - 1][0] if index else None
+                    ),
+                )
+                for index, (module, row, is_open) in enumerate(modules)
+            ],
             "next_module": next_module,
             "due": due,
             "unread": unread,

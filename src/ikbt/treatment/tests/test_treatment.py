@@ -28,7 +28,11 @@ def test_home_says_what_to_do_now(patient_client, enrollment):
     page = patient_client.get(reverse("treatment:home"))
     assert "week 1 of 12" in page.text
     assert module_url(enrollment, "valkommen") in page.text
-    assert "opens later" in page.text
+    # Each module she cannot open yet says when, or after what.
+    assert "(opens when you have finished “Välkommen”)" in page.text
+    assert "(opens when your therapist has given feedback on “Lugn andning”)" in page.text
+    halfway = timezone.localdate(enrollment.started_at) + timedelta(weeks=5)
+    assert f"(opens on {halfway.day} {halfway:%B}, in week 6)" in page.text
 
 
 def test_locked_module_answers_404(patient_client, enrollment):
