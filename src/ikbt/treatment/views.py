@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
@@ -52,6 +53,14 @@ from ikbt.treatment.outcome import compute_outcome
 from ikbt.treatment.unlocking import unlocked_module_keys, when_it_opens
 
 INACTIVE_DAYS = 7
+# The waiting work the caseload counts per patient: (kind, the count's annotation, text).
+WAITING_WORK = [
+    ("message", "unanswered", gettext_lazy("Unanswered messages: %(count)d")),
+    ("held", "held", gettext_lazy("Replies waiting for the supervisor: %(count)d")),
+    ("homework", "homework_waiting", gettext_lazy("Homework waiting for feedback: %(count)d")),
+    ("worksheet", "worksheets_waiting", gettext_lazy("Handed-in worksheets to read: %(count)d")),
+    ("overdue", "overdue", gettext_lazy("Questionnaires overdue: %(count)d")),
+]
 # A questionnaire the patient opened from a module page, outside the measurement plan.
 MODULE_OCCASION = "module"
 
@@ -370,49 +379,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
         oldest_hand_in = enrollment.oldest_handed_in
         if oldest_hand_in and add_working_days(oldest_hand_in, deadline) <= now:
             reasons.append(("late", _("Hand-in overdue"), oldest_hand_in))
-        if enrollment.unanswered:
-            reasons.append(
-                (
-                    "message",
-                    _("Unanswered messages: %(count)d") % {"count": enrollment.unanswered},
-                    None,
-                )
-            )
-        if enrollment.held:
-            reasons.append(
-                (
-                    "held",
-                    _("Replies waiting for the supervisor: %(count)d")
-                    % {"count": enrollment.held},
-                    None,
-                )
-            )
-        if enrollment.homework_waiting:
-            reasons.append(
-                (
-                    "homework",
-                    _("Homework waiting for feedback: %(count)d")
-                    % {"count": enrollment.homework_waiting},
-                    None,
-                )
-            )
-        if enrollment.worksheets_waiting:
-            reasons.append(
-                (
-                    "worksheet",
-                    _("Handed-in worksheets to read: %(count)d")
-                    % {"count": enrollment.worksheets_waiting},
-                    None,
-                )
-            )
-        if enrollment.overdue:
-            reasons.append(
-                (
-                    "overdue",
-                    _("Questionnaires overdue: %(count)d") % {"count": enrollment.overdue},
-                    None,
-                )
-            )
+        for kind, count_name, text in WAITING_WORK:
+            count = getattr(enrollment, count_name)
+            if count:
+                reasons.append((kind, text % {"count": count}, None))
         if now - last_activity > datetime.timedelta(days=INACTIVE_DAYS):
             reasons.append(
                 (
