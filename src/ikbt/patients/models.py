@@ -127,6 +127,10 @@ class Guardian(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def personal_number_display(self) -> str:
+        return format_personal_number(self.personal_number)
+
 
 class CareRelationshipQuerySet(models.QuerySet):
     def active(self) -> "CareRelationshipQuerySet":

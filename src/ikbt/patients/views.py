@@ -67,6 +67,14 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         "access": access,
         "patient": patient,
         "guardians": list(patient.guardians.all()),
+        # A young person's registrations carry the consent her guardian gave, and when.
+        "guardian_consents": list(
+            patient.registrations.filter(guardian_consent_at__isnull=False)
+            .select_related("offering__unit")
+            .order_by("-guardian_consent_at")
+        )
+        if patient.is_minor
+        else [],
         "enrollments": list(
             patient.enrollments.select_related("unit", "program_version__program")
         ),

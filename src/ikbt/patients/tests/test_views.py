@@ -146,3 +146,35 @@ def test_staff_pages_need_the_second_factor(client, therapist, patient):
 def test_role_membership_is_not_a_care_relationship(unit, patient):
     supervisor = factories.staff_member(unit, StaffRole.SUPERVISOR)
     assert verified_client(supervisor).get(detail_url(patient)).status_code == 404
+
+
+def test_a_young_patients_record_shows_her_guardians_consent(therapist_client, patient, unit):
+    import datetime
+
+    from django.utils import timezone
+
+    from ikbt.intake.models import Offering, Registration
+    from ikbt.programs.actions import program_import, version_publish
+    from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+
+    born = timezone.localdate() - datetime.timedelta(days=15 * 365)
+    patient.personal_number = factories.personal_number(born.strftime("%Y%m%d"), 321)
+    patient.save(update_fields=["personal_number"])
+    guardian = factories.GuardianFactory(patient=patient, name="Lena Förälder")
+    page = therapist_client.get(detail_url(patient)).text
+    assert guardian.personal_number_display in page
+    assert "No guardian's consent to treatment is recorded yet." in page
+
+    data, _problems = read_package(EXAMPLE_PACKAGE)
+    program = version_publish(program_import(data, unit.region), None).program
+    Registration.objects.create(
+        patient=patient,
+        offering=Offering.objects.create(unit=unit, program=program),
+        answers={},
+        guardian_name="Lena Förälder",
+        guardian_personal_number=guardian.personal_number,
+        guardian_consent_at=timezone.now(),
+    )
+    page = therapist_client.get(detail_url(patient)).text
+    today = timezone.localdate().isoformat()
+    assert f"Lena Förälder consented to treatment at {unit.name} on {today}." in page
