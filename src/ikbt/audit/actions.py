@@ -1,15 +1,21 @@
+import re
+
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from ikbt.accounts.models import User
 from ikbt.audit.models import AccessLogEntry
 from ikbt.organisations.models import CareUnit, StaffMembership, StaffRole
-from ikbt.patients.models import Patient
+from ikbt.patients.models import CareRelationship, Patient
 
 Action = AccessLogEntry.Action
+# The roles that name the colleague through whom a patient was read (patients.access).
+COVERING_FOR = gettext_noop("Covering for %(name)s")
+SUPERVISOR_OF = gettext_noop("Supervisor of %(name)s")
 
 
 def recorded(text) -> str:
@@ -18,6 +24,28 @@ def recorded(text) -> str:
     are given lazily (``StaffRole.THERAPIST.label``) for this."""
     with translation.override(settings.LANGUAGE_CODE):
         return str(text)
+
+
+def role_shown(text: str) -> str:
+    """A role as the log recorded it (in Swedish, ``recorded``), in the reader's language; a
+    colleague's name in it stays as written, and a role the platform no longer has is shown
+    as recorded."""
+    if not text or translation.get_language() == settings.LANGUAGE_CODE:
+        return text
+    with translation.override(settings.LANGUAGE_CODE):
+        labels = {
+            str(label): label
+            for _value, label in (*StaffRole.choices, *CareRelationship.Role.choices)
+        }
+        named = [
+            (re.escape(gettext(pattern)).replace(re.escape("%(name)s"), "(?P<name>.+)"), pattern)
+            for pattern in (COVERING_FOR, SUPERVISOR_OF)
+        ]
+    for expression, pattern in named:
+        found = re.fullmatch(expression, text)
+        if found:
+            return gettext(pattern) % {"name": found["name"]}
+    return ", ".join(str(labels.get(part, part)) for part in text.split(", "))
 
 
 def roles_text(roles) -> str:

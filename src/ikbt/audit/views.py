@@ -13,7 +13,7 @@ from django.shortcuts import render
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.models import User
-from ikbt.audit.actions import Action, log_access
+from ikbt.audit.actions import Action, log_access, role_shown
 from ikbt.audit.forms import ReviewFilterForm
 from ikbt.audit.models import AccessLogEntry
 from ikbt.organisations.models import CareUnit, StaffRole
@@ -39,6 +39,7 @@ def my_access_log(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             **row,
+            "actor_role": role_shown(row["actor_role"]),
             # For the action's and the record's names in the reader's language.
             "entry": AccessLogEntry(
                 action=row["action"], detail=row["detail"], object_type=row["object_type"]

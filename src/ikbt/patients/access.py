@@ -14,7 +14,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
-from ikbt.audit.actions import Action, log_access
+from ikbt.audit.actions import COVERING_FOR, SUPERVISOR_OF, Action, log_access
 from ikbt.audit.models import AccessLogEntry
 from ikbt.organisations.models import (
     CareUnit,
@@ -140,11 +140,11 @@ def get_patient_for_staff(
 
 
 def _covering_for(name: str) -> str:
-    return _("Covering for %(name)s") % {"name": name}
+    return _(COVERING_FOR) % {"name": name}
 
 
 def _supervisor_of(name: str) -> str:
-    return _("Supervisor of %(name)s") % {"name": name}
+    return _(SUPERVISOR_OF) % {"name": name}
 
 
 covering_for = lazy(_covering_for, str)

@@ -71,6 +71,25 @@ def test_the_log_names_the_role_each_person_read_in_and_in_swedish(
     }
     page = patient_client.get(MINE, HTTP_ACCEPT_LANGUAGE="sv").text
     assert "Enhetsadministratör" in page and "Unit administrator" not in page
+    # A patient reading in English reads the roles in English, names as recorded.
+    page = patient_client.get(MINE, **english).text
+    assert "Unit administrator" in page and "Responsible therapist" in page
+    assert "Enhetsadministratör" not in page
+
+
+def test_a_role_naming_a_colleague_is_shown_in_the_readers_language(settings):
+    from django.utils import translation
+
+    from ikbt.audit.actions import COVERING_FOR, recorded, role_shown
+
+    settings.LANGUAGE_CODE = "sv"
+    with translation.override("sv"):
+        frozen = recorded(translation.gettext(COVERING_FOR) % {"name": "Tove Terapeut"})
+    assert frozen != "Covering for Tove Terapeut"  # the log keeps Swedish
+    with translation.override("en"):
+        assert role_shown(frozen) == "Covering for Tove Terapeut"
+        assert role_shown("Behandlare, Enhetsadministratör") == "Therapist, Unit administrator"
+        assert role_shown("En roll som inte finns") == "En roll som inte finns"
 
 
 def test_patient_sees_the_time_in_swedish_local_time(patient_client, therapist, patient, unit):
