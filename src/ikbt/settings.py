@@ -247,7 +247,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Open iKBT <no-reply@localhost>")
+# Senders a lock screen shows: they do not say what care the person has (no "iKBT").
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vården <no-reply@localhost>")
 SMS_BACKEND = env_choice(
     "SMS_BACKEND",
     "console" if DEBUG else "http",
@@ -260,7 +261,7 @@ SMS_BACKEND = env_choice(
 )
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
-SMS_SENDER = env_str("SMS_SENDER", "iKBT")
+SMS_SENDER = env_str("SMS_SENDER", "Varden")
 
 # Security headers. Production (DEBUG off) is HTTPS only.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)

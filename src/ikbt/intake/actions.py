@@ -50,17 +50,22 @@ def registration_submit(
     register_opt_out: bool,
     research_consent: bool = False,
     listed_here: bool = True,
-    lives_here: bool = True,
+    lives_here: bool | None = None,
     guardian_name: str = "",
     guardian_personal_number: str = "",
 ) -> Registration:
     """File the interest registration and ask for the program's screening questionnaires.
-    A patient whose home region was not known has it from her own word (``lives_here``)."""
+    A patient whose home region was not known, registering where only residents may, has it
+    from her own word (``lives_here``; None where she was not asked)."""
     today = timezone.localdate()
     refusal = refusal_for(patient, offering, today, listed_here=listed_here, lives_here=lives_here)
     if refusal is not None:
         raise IntakeError(f"{refusal.reason} {refusal.where_to}")
-    if patient.home_region_id is None and lives_here:
+    if (
+        patient.home_region_id is None
+        and lives_here is True
+        and offering.intake == Offering.Intake.RESIDENTS
+    ):
         patient.home_region = offering.unit.region
         patient.save(update_fields=["home_region"])
     now = timezone.now()

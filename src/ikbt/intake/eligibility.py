@@ -30,7 +30,7 @@ def refusal_for(
     today: datetime.date,
     *,
     listed_here: bool = True,
-    lives_here: bool = True,
+    lives_here: bool | None = None,
 ) -> Refusal | None:
     """Why ``patient`` cannot register for ``offering`` today, or None if they can.
 
@@ -66,7 +66,10 @@ def refusal_for(
                 "psychiatry (BUP). Read more at 1177.se."
             ),
         )
-    home = patient.home_region_id or (offering.unit.region_id if lives_here else None)
+    # Where she lives: as the region knows it, else as she says (None: not asked yet).
+    home = patient.home_region_id
+    if home is None and lives_here is not False:
+        home = offering.unit.region_id
     if offering.intake == Offering.Intake.RESIDENTS and home != offering.unit.region_id:
         return Refusal(
             _("This unit takes patients who live in %(region)s.")

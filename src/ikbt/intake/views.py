@@ -107,14 +107,16 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
                 answers=form.answers(),
                 register_opt_out=data["register_opt_out"],
                 listed_here=data.get("listed_here", True),
-                lives_here=data.get("lives_here", True),
+                lives_here=data.get("lives_here"),
                 guardian_name=data.get("guardian_name", ""),
                 guardian_personal_number=data.get("guardian_personal_number", ""),
             )
         except actions.IntakeError as error:
             form.add_error(None, str(error))
         else:
-            contact_details_set(patient, mobile=data["mobile"], email=data["email"])
+            contact_details_set(
+                patient, mobile=data["mobile"], email=data["email"] or patient.email
+            )
             messages.success(
                 request, _("Your registration is sent. Fill in the questionnaires below.")
             )

@@ -13,7 +13,12 @@ class AbsenceError(ValueError):
 
 
 def absence_register(
-    staff: User, *, starts_on: datetime.date, ends_on: datetime.date, cover: User | None
+    staff: User,
+    *,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    cover: User | None,
+    by: User | None = None,
 ) -> StaffAbsence:
     """Mark ``staff`` away; from the first day their patients are covered (see
     ``ikbt.patients.access.care_relationships_for_staff``) and their notices go to the cover."""
@@ -21,7 +26,7 @@ def absence_register(
         raise AbsenceError(_("The absence ends before it starts."))
     if cover is not None:
         if cover == staff:
-            raise AbsenceError(_("Choose a colleague to cover, not yourself."))
+            raise AbsenceError(_("The one who is away cannot cover. Choose a colleague."))
         units = StaffMembership.objects.filter(user=staff).values("unit_id")
         if not StaffMembership.objects.filter(
             user=cover, unit_id__in=units, role=StaffRole.THERAPIST
@@ -30,5 +35,5 @@ def absence_register(
                 _("The colleague covering must be a therapist at one of your units.")
             )
     return StaffAbsence.objects.create(
-        staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover
+        staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover, registered_by=by or staff
     )

@@ -137,6 +137,16 @@ class StaffAbsence(models.Model):
         verbose_name=_("covered by"),
         help_text=_("Left empty, the unit's administrators cover."),
     )
+    # Who registered it: the person away, or a unit administrator (a sudden illness).
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("registered by"),
+    )
+    registered_at = models.DateTimeField(_("registered"), default=timezone.now)
 
     objects = StaffAbsenceQuerySet.as_manager()
 

@@ -294,20 +294,37 @@ def _figures(by, unit_regions, starts, earlier, registered, waits, ended) -> dic
             **outcome_figures(sums.get(key)),
         }
     if by != "region":  # a region's units, programs and therapists add up to its totals
-        ended_counts = {key: value.get("ended", 0) for key, value in sums.items()}
-        for name, counts in (
-            ("registrations", registered_counts),
-            ("starts", start_counts),
-            ("starts_a_year_earlier", earlier_counts),
-            ("ended", ended_counts),
+        for name, counts, resting_on_it in (
+            ("registrations", registered_counts, ()),
+            ("starts", start_counts, ()),
+            ("starts_a_year_earlier", earlier_counts, ()),
+            ("ended", _sum_of(sums, "ended"), ENDED_FIGURES),
+            ("outcome_n", _sum_of(sums, "outcome_n"), OUTCOME_FIGURES),
         ):
             if name == "registrations" and by not in REGISTRATION_FIELD:
                 continue
             column = {key: figures[key][name] for key in figures}
             hide_complements(column, counts, [list(figures)])
             for key, value in column.items():
-                figures[key][name] = value
+                if value is None and figures[key][name] is not None:
+                    # A share gives away what it was divided by: it goes with its count.
+                    for figure in (name, *resting_on_it):
+                        figures[key][figure] = None
     return figures
+
+
+# The figures worked out from the count of ended treatments, and from those with scores.
+ENDED_FIGURES = ("completed_share", "dropped_out_share", "therapist_minutes_per_patient_week")
+OUTCOME_FIGURES = (
+    "cohens_d",
+    "reliably_improved_share",
+    "recovered_share",
+    "deteriorated_share",
+)
+
+
+def _sum_of(sums: dict, name: str) -> dict:
+    return {key: value.get(name, 0) for key, value in sums.items()}
 
 
 EMPTY = {

@@ -57,7 +57,9 @@ def when_it_opens(enrollment: Enrollment, module: Module, previous: Module | Non
     """What a patient reads beside a module she cannot open yet: when, or after what."""
     if module.unlock == Module.Unlock.ON_WEEK:
         week = module.unlock_week or 1
-        day = timezone.localdate(enrollment.started_at) + datetime.timedelta(weeks=week - 1)
+        # The moment its week begins, as ``Enrollment.week`` counts (a clock change between
+        # the start and then moves the local day, not the rule).
+        day = timezone.localdate(enrollment.started_at + datetime.timedelta(weeks=week - 1))
         return _("opens on %(date)s, in week %(week)d") % {
             "date": formats.date_format(day, "j F"),
             "week": week,

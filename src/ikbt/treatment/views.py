@@ -677,14 +677,14 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
 def absences(request: HttpRequest) -> HttpResponse:
     """Mark yourself away and name who covers your patients; see whom you cover."""
     units = StaffMembership.objects.filter(user=request.user).values("unit_id")
-    # Covering gives access to the patients: only therapists of the same units can.
+    # Covering gives access to the patients: only therapists of the same units can (a unit
+    # head who is a therapist may cover herself; the action refuses the one who is away).
     colleagues = (
         User.objects.filter(
             memberships__unit_id__in=units,
             memberships__role=StaffRole.THERAPIST,
             kind=User.Kind.STAFF,
         )
-        .exclude(pk=request.user.pk)
         .distinct()
         .order_by("last_name")
     )
@@ -704,7 +704,7 @@ def absences(request: HttpRequest) -> HttpResponse:
         data = dict(form.cleaned_data)
         away = data.pop("staff", None) or request.user
         try:
-            absence_register(away, **data)
+            absence_register(away, by=request.user, **data)
         except AbsenceError as error:
             form.add_error(None, str(error))
         else:
@@ -723,7 +723,7 @@ def absences(request: HttpRequest) -> HttpResponse:
             "form": form,
             "mine": list(
                 StaffAbsence.objects.filter(staff=request.user, ends_on__gte=today).select_related(
-                    "cover"
+                    "cover", "registered_by"
                 )
             ),
             "covering": list(
@@ -736,7 +736,7 @@ def absences(request: HttpRequest) -> HttpResponse:
                     staff__memberships__unit_id__in=administered, ends_on__gte=today
                 )
                 .exclude(staff=request.user)
-                .select_related("staff", "cover")
+                .select_related("staff", "cover", "registered_by")
                 .distinct()
                 .order_by("starts_on")
             ),

@@ -126,3 +126,18 @@ def test_a_sign_in_cancelled_at_the_provider_comes_back_explained(provider, db):
     answer = client.get(f"{back.path}?{back.query}")
     assert answer.url == reverse("accounts:patient_sign_in")
     assert "You were not signed in with e-identification." in client.get(answer.url).text
+
+
+def test_registering_where_anyone_may_does_not_set_where_she_lives(provider, offering):  # noqa: F811
+    from ikbt.intake.models import Offering
+
+    Offering.objects.filter(pk=offering.pk).update(intake=Offering.Intake.OPEN)
+    person_at_provider(provider, "ali", personal_identity_number=NUMBER, given_name="Ali")
+    register = reverse("intake:register", args=[offering.pk])
+    client = Client()
+    e_identification(client, "ali", register)
+    assert "I live in" not in client.get(register).text
+    client.post(register, FORM)
+    patient = Patient.objects.get(personal_number=NUMBER)
+    assert patient.registrations.count() == 1
+    assert patient.home_region is None  # she never said, so it is not known

@@ -214,12 +214,26 @@ def test_a_save_that_fails_says_so_and_a_conflict_is_explained_in_place(
     assert not WorksheetAnswer.objects.exists()
     page.context.set_offline(False)
 
+    page.keyboard.type(" och med nät")
+    page.wait_for_selector("#ws-revision-andningslogg[value='1']", state="attached", timeout=5000)
+    assert "not-saved" not in (status.get_attribute("class") or "")
+    assert WorksheetAnswer.objects.get().data["marke"] == "Skrivet utan nät och med nät"
+
+    # Signed out meanwhile (the session ended): the sign-in page is not put in the status.
+    cookies = page.context.cookies()
+    page.context.clear_cookies(name="sessionid")
+    page.keyboard.type("!")
+    page.wait_for_selector("#ws-status-andningslogg.not-saved", timeout=5000)
+    assert "you have been signed out" in status.inner_text()
+    assert page.locator("#ws-status-andningslogg form").count() == 0
+    page.context.add_cookies(cookies)
+
     # Meanwhile the same worksheet was saved from her phone.
-    actions.worksheet_save(enrollment, "andningslogg", {"marke": "Från telefonen"}, revision=0)
+    actions.worksheet_save(enrollment, "andningslogg", {"marke": "Från telefonen"}, revision=1)
     page.keyboard.type(", igen")
     page.wait_for_selector("#ws-status-andningslogg.message.error", timeout=5000)
     assert "changed on another device" in status.inner_text()
-    assert "Skrivet utan nät, igen" in status.inner_text()
+    assert "Skrivet utan nät och med nät!, igen" in status.inner_text()
     assert WorksheetAnswer.objects.get().data["marke"] == "Från telefonen"
     # The browser and htmx logged the failed requests (no network, then 409); nothing else.
     expected = ("htmx:afterRequest", "htmx:sendError", "Failed to load", "409")

@@ -43,8 +43,8 @@ def test_what_reaches_a_patient_does_not_say_what_care_she_has(patient, language
     sms.outbox.clear()
     for kind in PATIENT_NOTICES:
         assert send_notice(patient.user, kind)
-    texts = [message.subject + message.body for message in mail.outbox]
-    texts += [message.body for message in sms.outbox]
+    texts = [message.from_email + message.subject + message.body for message in mail.outbox]
+    texts += [message.sender + message.body for message in sms.outbox]
     assert len(texts) == 2 * len(PATIENT_NOTICES)
     for text in texts:
         assert not [word for word in GIVE_AWAY if word.lower() in text.lower()], text

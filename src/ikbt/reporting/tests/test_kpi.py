@@ -165,3 +165,17 @@ def test_per_unit_starts_hide_the_unit_whose_count_gives_a_small_one_away(enroll
     assert kpi("05", period)["starts"] == 8  # the region's total is shown
     per_unit = figures_by(period, "unit", region="05")
     assert [per_unit[unit.pk]["starts"] for unit in (enrollment.unit, other)] == [None, None]
+
+
+def test_a_share_is_hidden_with_the_count_it_was_divided_by():
+    from ikbt.reporting.kpi import ENDED_FIGURES, _figures
+
+    # Two units, 5 and 3 treatments ended: the 3 is small, so the 5 goes too, and with it
+    # the shares (4 of 5 completed would give the 5 away).
+    ended = [
+        {"unit_id": 1, "ended": 5, "completed": 4, "dropped": 1, "duration": None},
+        {"unit_id": 2, "ended": 3, "completed": 3, "dropped": 0, "duration": None},
+    ]
+    figures = _figures("unit", {1: "05", 2: "05"}, [], [], [], [], ended)
+    assert figures[1]["ended"] is None and figures[2]["ended"] is None
+    assert all(figures[1][name] is None for name in ENDED_FIGURES)

@@ -161,10 +161,16 @@ def test_a_unit_administrator_marks_a_therapist_away_and_names_the_cover(
     )
     assert answer.status_code == 302
     absence = StaffAbsence.objects.get()
-    assert (absence.staff, absence.cover) == (therapist, colleague)
+    assert (absence.staff, absence.cover, absence.registered_by) == (
+        therapist,
+        colleague,
+        unit_admin,
+    )
     assert colleague_client.get(record).status_code == 200
     page = head.get(reverse("treatment:absences")).text
     assert "Absences at your units" in page and "Tove Terapeut" in page
+    mine = verified_client(therapist).get(reverse("treatment:absences")).text
+    assert f"registered by {unit_admin.get_full_name()}" in mine  # she sees who did it
     # A therapist marks only herself away.
     assert (
         "staff" not in colleague_client.get(reverse("treatment:absences")).context["form"].fields

@@ -31,7 +31,7 @@ def test_home_says_what_to_do_now(patient_client, enrollment):
     # Each module she cannot open yet says when, or after what.
     assert "(opens when you have finished “Välkommen”)" in page.text
     assert "(opens when your therapist has given feedback on “Lugn andning”)" in page.text
-    halfway = timezone.localdate(enrollment.started_at) + timedelta(weeks=5)
+    halfway = timezone.localdate(enrollment.started_at + timedelta(weeks=5))
     assert f"(opens on {halfway.day} {halfway:%B}, in week 6)" in page.text
 
 
