@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ikbt.measurement.definitions import Definition
+from ikbt.measurement.definitions import Definition, in_language
 
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 12, 36
@@ -89,7 +89,7 @@ def build_chart(
                 y=top,
                 height=bottom - top,
                 fill=BAND_SHADES[index % len(BAND_SHADES)],
-                label=band.label.get(language) or band.label["sv"],
+                label=in_language(band.label, language),
                 label_y=(top + bottom) / 2 + 4,
             )
         )
@@ -125,7 +125,7 @@ def charts_for(responses, language: str, start) -> list[dict]:
         charts.append(
             {
                 "code": code,
-                "name": definition.name.get(language) or code,
+                "name": in_language(definition.name, language) or code,
                 "chart": build_chart(definition, scores, language, start),
                 "rows": rows,
             }

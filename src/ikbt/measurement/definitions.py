@@ -16,6 +16,12 @@ from pathlib import Path
 INSTRUMENT_DIR = Path(__file__).parent / "instruments"
 
 
+def in_language(texts: dict[str, str], language: str) -> str:
+    """A definition's text in ``language``, Swedish where it has no other (every text has
+    Swedish; English is the only other language)."""
+    return texts.get(language) or texts.get("sv", "")
+
+
 class DefinitionError(ValueError):
     """A definition file breaks the format; the message says which file and what."""
 

@@ -7,7 +7,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from ikbt.measurement.definitions import Definition, parse_definition
+from ikbt.measurement.definitions import Definition, in_language, parse_definition
 from ikbt.measurement.scoring import is_critical
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import Patient
@@ -70,24 +70,26 @@ class InstrumentVersion(models.Model):
             text = texts[number - 1] if number <= len(texts) else {}
         else:
             text = item.text
-        return text.get(language) or text.get("sv", "")
+        return in_language(text, language)
 
     def name_in(self, language: str) -> str:
         """The questionnaire's name in ``language``, Swedish where not translated."""
-        name = self.parsed.name
-        return name.get(language) or name.get("sv") or self.parsed.code
+        return in_language(self.parsed.name, language) or self.parsed.code
 
     def ratings(self, language: str):
         """Each rating the questionnaire asks for, in order (most items one, some two): its
-        item's number, its label and its options as (value, text), in ``language``."""
+        item's number, its label and its options as (value, text), in ``language``. A rating
+        of an item with two is labelled by the item and the rating ("… – Avoidance"), by the
+        rating alone where the item's licensed text is missing."""
         for item in self.parsed.items:
             item_text = self.item_text(item.number, language)
             for part in item.parts:
                 label = item_text
                 if len(item.parts) > 1:
-                    label = f"{item_text} – {part.text.get(language) or part.key}"
+                    part_text = in_language(part.text, language) or part.key
+                    label = " – ".join(filter(None, [item_text, part_text]))
                 options = [
-                    (option.value, option.text.get(language) or option.text["sv"])
+                    (option.value, in_language(option.text, language))
                     for option in part.scale.options
                 ]
                 yield item.number, label, options
@@ -192,7 +194,7 @@ class Response(models.Model):
     def severity(self) -> str:
         """The severity band's name in the page's language (Swedish if it has no other), as it
         was when scored."""
-        return self.band_labels.get(get_language()) or self.band_labels.get("sv", "")
+        return in_language(self.band_labels, get_language())
 
     @property
     def occasion_label(self) -> str:

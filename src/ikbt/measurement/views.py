@@ -18,6 +18,7 @@ from ikbt.measurement.access import (
     get_risk_flag_for_staff,
 )
 from ikbt.measurement.chart import charts_for
+from ikbt.measurement.definitions import in_language
 from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm, QuestionnaireForm
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.scoring import ScoringError
@@ -239,10 +240,7 @@ def instrument_detail(request: HttpRequest, code: str) -> HttpResponse:
     language = translation.get_language()
 
     def text(texts: dict[str, str]) -> str:
-        return texts.get(language) or texts.get("sv", "")
-
-    def options(part) -> list[tuple[int, str]]:
-        return [(option.value, text(option.text)) for option in part.scale.options]
+        return in_language(texts, language)
 
     questions = [
         {
@@ -252,7 +250,12 @@ def instrument_detail(request: HttpRequest, code: str) -> HttpResponse:
             "critical": item.number in definition.critical_items,
             # An item with two ratings (LSAS-SR, BBQ) names each; most have one, unnamed.
             "ratings": [
-                {"label": text(part.text) if len(item.parts) > 1 else "", "options": options(part)}
+                {
+                    "label": text(part.text) if len(item.parts) > 1 else "",
+                    "options": [
+                        (option.value, text(option.text)) for option in part.scale.options
+                    ],
+                }
                 for part in item.parts
             ],
         }

@@ -109,3 +109,15 @@ def test_instrument_list_links_each_questionnaire_and_unknown_codes_are_404(ther
         assert reverse("measurement:instrument_detail", kwargs={"code": code}) in page
     missing = reverse("measurement:instrument_detail", kwargs={"code": "NOPE-1"})
     assert therapist_client.get(missing).status_code == 404
+
+
+def test_a_rating_of_a_two_part_question_without_its_licensed_text_is_named_by_the_rating(db):
+    """Staff reading LSAS-SR answers before the region adds the text: "Fear or anxiety", not
+    " – Fear or anxiety"; with the text, the question and the rating."""
+    version = actions.current_version("LSAS-SR")
+    first, second = [label for _number, label, _options in version.ratings("en")][:2]
+    assert (first, second) == ("Fear or anxiety", "Avoidance")
+    version.licensed_text = {
+        "items": [{"sv": f"Fråga {n}", "en": f"Question {n}"} for n in range(1, 25)]
+    }
+    assert next(version.ratings("en"))[1] == "Question 1 – Fear or anxiety"
