@@ -1,3 +1,4 @@
+import functools
 import re
 
 from axes.helpers import get_client_ip_address
@@ -32,20 +33,33 @@ def role_shown(text: str) -> str:
     as recorded."""
     if not text or translation.get_language() == settings.LANGUAGE_CODE:
         return text
-    with translation.override(settings.LANGUAGE_CODE):
+    labels, named = _recorded_roles(settings.LANGUAGE_CODE)
+    for expression, pattern in named:
+        found = expression.fullmatch(text)
+        if found:
+            return gettext(pattern) % {"name": found["name"]}
+    return ", ".join(str(labels.get(part, part)) for part in text.split(", "))
+
+
+@functools.cache
+def _recorded_roles(recorded_in: str):
+    """The roles as the log writes them (in ``recorded_in``): {label then: lazy label}, and the
+    patterns of the two that name a colleague. Made once per process and language."""
+    with translation.override(recorded_in):
         labels = {
             str(label): label
             for _value, label in (*StaffRole.choices, *CareRelationship.Role.choices)
         }
         named = [
-            (re.escape(gettext(pattern)).replace(re.escape("%(name)s"), "(?P<name>.+)"), pattern)
+            (
+                re.compile(
+                    re.escape(gettext(pattern)).replace(re.escape("%(name)s"), "(?P<name>.+)")
+                ),
+                pattern,
+            )
             for pattern in (COVERING_FOR, SUPERVISOR_OF)
         ]
-    for expression, pattern in named:
-        found = re.fullmatch(expression, text)
-        if found:
-            return gettext(pattern) % {"name": found["name"]}
-    return ", ".join(str(labels.get(part, part)) for part in text.split(", "))
+    return labels, named
 
 
 def roles_text(roles) -> str:

@@ -52,18 +52,15 @@ class ContactForm(forms.ModelForm):
         }
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
+    # A channel chosen needs its address.
+    CHANNELS = (
+        ("notify_by_sms", "mobile", _("Write your mobile number, or untick text messages.")),
+        ("notify_by_email", "email", _("Write your e-mail address, or untick e-mail.")),
+    )
+
     def clean(self) -> dict:
         cleaned = super().clean()
-        if (
-            cleaned.get("notify_by_sms")
-            and not cleaned.get("mobile")
-            and "mobile" not in self.errors
-        ):
-            self.add_error("mobile", _("Write your mobile number, or untick text messages."))
-        if (
-            cleaned.get("notify_by_email")
-            and not cleaned.get("email")
-            and "email" not in self.errors
-        ):
-            self.add_error("email", _("Write your e-mail address, or untick e-mail."))
+        for channel, address, message in self.CHANNELS:
+            if cleaned.get(channel) and not cleaned.get(address) and address not in self.errors:
+                self.add_error(address, message)
         return cleaned

@@ -739,7 +739,9 @@ def absences(request: HttpRequest) -> HttpResponse:
                 .select_related("staff", "cover", "registered_by")
                 .distinct()
                 .order_by("starts_on")
-            ),
+            )
+            if administered
+            else [],
         },
     )
 
