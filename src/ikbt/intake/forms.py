@@ -41,7 +41,6 @@ class RegistrationForm(forms.Form):
     listed_here = forms.BooleanField(label=_("I am listed at this unit."), required=False)
     lives_here = forms.BooleanField(required=False)
     mobile = MobileNumberField(
-        label=_("Mobile phone"),
         help_text=_(
             "Your sign-in code comes here, and a text when something is waiting for you (never "
             "what it is)."

@@ -30,6 +30,7 @@ def normalise_mobile(text: str) -> str:
 
 class MobileNumberField(forms.CharField):
     def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("label", _("Mobile phone"))
         kwargs.setdefault("max_length", 20)
         super().__init__(**kwargs)
         self.widget.attrs.update({"type": "tel", "autocomplete": "tel", "inputmode": "tel"})
@@ -40,7 +41,7 @@ class MobileNumberField(forms.CharField):
 
 
 class ContactForm(forms.ModelForm):
-    mobile = MobileNumberField(label=_("Mobile phone"), required=False)
+    mobile = MobileNumberField(required=False)
 
     class Meta:
         model = Patient

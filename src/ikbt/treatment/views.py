@@ -677,8 +677,11 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
 def absences(request: HttpRequest) -> HttpResponse:
     """Mark yourself away and name who covers your patients; see whom you cover."""
     units = StaffMembership.objects.filter(user=request.user).values("unit_id")
-    # Covering gives access to the patients: only therapists of the same units can (a unit
-    # head who is a therapist may cover herself; the action refuses the one who is away).
+    # A unit administrator also marks the unit's therapists away (a sudden illness).
+    administered = admin_unit_ids(request.user)
+    # Covering gives access to the patients: only therapists of the same units can. One who
+    # marks only herself away does not cover herself; a unit head marking another may (the
+    # action refuses the one who is away).
     colleagues = (
         User.objects.filter(
             memberships__unit_id__in=units,
@@ -688,8 +691,8 @@ def absences(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("last_name")
     )
-    # A unit administrator also marks the unit's therapists away (a sudden illness).
-    administered = admin_unit_ids(request.user)
+    if not administered:
+        colleagues = colleagues.exclude(pk=request.user.pk)
     absentees = (
         User.objects.filter(
             memberships__unit_id__in=administered, memberships__role=StaffRole.THERAPIST

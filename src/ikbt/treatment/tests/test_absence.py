@@ -171,7 +171,7 @@ def test_a_unit_administrator_marks_a_therapist_away_and_names_the_cover(
     assert "Absences at your units" in page and "Tove Terapeut" in page
     mine = verified_client(therapist).get(reverse("treatment:absences")).text
     assert f"registered by {unit_admin.get_full_name()}" in mine  # she sees who did it
-    # A therapist marks only herself away.
-    assert (
-        "staff" not in colleague_client.get(reverse("treatment:absences")).context["form"].fields
-    )
+    # A therapist marks only herself away, and is not offered as her own cover.
+    form = colleague_client.get(reverse("treatment:absences")).context["form"]
+    assert "staff" not in form.fields
+    assert colleague not in form.fields["cover"].queryset
