@@ -24,6 +24,7 @@ urlpatterns = [
     path("behandling/", include("ikbt.treatment.urls")),
     path("statistik/", include("ikbt.reporting.urls")),
     path("forskning/", include("ikbt.research.urls")),
+    path("enheter/", include("ikbt.organisations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),

@@ -16,7 +16,8 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, role_shown
 from ikbt.audit.forms import ReviewFilterForm
 from ikbt.audit.models import AccessLogEntry
-from ikbt.organisations.models import CareUnit, StaffRole
+from ikbt.organisations.access import units_administered
+from ikbt.organisations.models import CareUnit
 
 ENTRIES_PER_PAGE = 50
 
@@ -47,14 +48,12 @@ def my_access_log(request: HttpRequest) -> HttpResponse:
         }
         for row in page.object_list
     ]
-    return render(request, "audit/my_access_log.html", {"page": page, "rows": rows})
-
-
-def _administered_units(user: User) -> list[CareUnit]:
-    return list(
-        CareUnit.objects.filter(
-            memberships__user=user, memberships__role=StaffRole.UNIT_ADMIN
-        ).order_by("name")
+    # "Contact your unit": the units where she is or has been in care, with their phone.
+    units = CareUnit.objects.filter(care_relationships__patient=request.user.patient).distinct()
+    return render(
+        request,
+        "audit/my_access_log.html",
+        {"page": page, "rows": rows, "units": list(units.order_by("name"))},
     )
 
 
@@ -96,7 +95,7 @@ def _review_detail(form: ReviewFilterForm) -> str:
 def review(request: HttpRequest) -> HttpResponse:
     """The unit administrator's review of the log (HSLF-FS 2016:40 4 kap. 9 §): filters and a
     random sample for the systematic follow-up. The review itself is logged."""
-    units = _administered_units(request.user)
+    units = list(units_administered(request.user).order_by("name"))
     if not units:
         raise Http404
     staff = (

@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ikbt.accounts.models import User
 from ikbt.intake.models import Offering, Slot
+from ikbt.organisations.forms import TherapistChoiceField, therapist_label
 from ikbt.patients.forms import MobileNumberField
 from ikbt.patients.personal_number import PersonalNumberField
 
@@ -117,15 +117,6 @@ class SlotForm(forms.Form):
     def __init__(self, *args, units, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
-
-
-def therapist_label(user: User) -> str:
-    return f"{user.get_full_name()} ({user.get_profession_display()})"
-
-
-class TherapistChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, user: User) -> str:
-        return therapist_label(user)
 
 
 class AcceptForm(forms.Form):

@@ -2,6 +2,7 @@
 message is committed, and says nothing about what it says."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -52,9 +53,14 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
     return list(recipients.values())
 
 
-def needs_review(sender: User) -> bool:
+def needs_review(sender: User, unit_id: int | None) -> bool:
+    """Whether the sender's supervisor reads what they write to a patient at ``unit_id`` (the
+    unit of the sender's care relationship) before it goes."""
     return Supervision.objects.filter(
-        supervisee=sender, review_messages=True, ended_on__isnull=True
+        Q(unit__isnull=True) | Q(unit_id=unit_id),
+        supervisee=sender,
+        review_messages=True,
+        ended_on__isnull=True,
     ).exists()
 
 
@@ -63,18 +69,22 @@ def message_send(
     thread: Thread, sender: User, body: str, *, request: HttpRequest | None = None
 ) -> Message:
     """Send, or hold for the supervisor when the sender's messages are reviewed first."""
-    held = sender.is_staff_member and needs_review(sender)
+    relationship = (
+        CareRelationship.objects.active()
+        .filter(patient=thread.patient, staff=sender)
+        .select_related("unit")
+        .first()
+        if sender.is_staff_member
+        else None
+    )
+    held = sender.is_staff_member and needs_review(
+        sender, relationship.unit_id if relationship else None
+    )
     message = Message.objects.create(thread=thread, sender=sender, body=body, held_for_review=held)
     if held:
         return message
     Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
     if sender.is_staff_member:
-        relationship = (
-            CareRelationship.objects.active()
-            .filter(patient=thread.patient, staff=sender)
-            .select_related("unit")
-            .first()
-        )
         log_access(
             sender,
             Action.CREATE,

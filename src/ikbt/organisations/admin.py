@@ -36,4 +36,11 @@ class StaffAbsenceAdmin(admin.ModelAdmin):
 
 @admin.register(Supervision)
 class SupervisionAdmin(admin.ModelAdmin):
-    list_display = ["supervisor", "supervisee", "review_messages", "started_on", "ended_on"]
+    list_display = [
+        "supervisor",
+        "supervisee",
+        "unit",
+        "review_messages",
+        "started_on",
+        "ended_on",
+    ]

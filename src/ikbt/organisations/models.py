@@ -47,6 +47,26 @@ class CareUnit(models.Model):
         validators=[RegexValidator(r"^SE[0-9A-Z]{10}-[0-9A-Za-z]+$", _("Not a valid HSA-id."))],
     )
 
+    # How patients reach the unit, shown beside their care team and their access log.
+    phone = models.CharField(
+        _("phone"),
+        max_length=30,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^\+?[0-9][0-9 ()-]{4,28}$",
+                _("Write the number with digits, for example 013-20 20 00."),
+            )
+        ],
+    )
+    phone_hours = models.CharField(
+        _("telephone hours"),
+        max_length=200,
+        blank=True,
+        help_text=_("When patients can call, for example: Monday to Friday 8–10."),
+    )
+    visiting_address = models.CharField(_("visiting address"), max_length=200, blank=True)
+
     reply_within_days = models.PositiveSmallIntegerField(
         _("answer messages within (working days)"),
         default=2,
@@ -181,11 +201,38 @@ class Supervision(models.Model):
         related_name="supervisions",
         verbose_name=_("supervisee"),
     )
+    # The supervisor sees the supervisee's patients at this unit; with no unit (set up by a
+    # region in Django's admin) at every unit.
+    unit = models.ForeignKey(
+        CareUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervisions",
+        verbose_name=_("unit"),
+        help_text=_("Left empty, at every unit where the supervisee treats patients."),
+    )
     review_messages = models.BooleanField(
         _("messages are read by the supervisor before they are sent"), default=False
     )
     started_on = models.DateField(_("from"), default=timezone.localdate)
     ended_on = models.DateField(_("ended"), null=True, blank=True)
+    arranged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("arranged by"),
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
 
     class Meta:
         verbose_name = _("supervision")

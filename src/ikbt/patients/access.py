@@ -83,8 +83,13 @@ def care_relationships_for_staff(user: User):
     where the user is a therapist), and those of the therapists they supervise."""
     # Subqueries, so the whole question is one SQL query.
     covered = StaffAbsence.objects.on(timezone.localdate()).filter(cover=user).values("staff_id")
-    supervised = Supervision.objects.filter(supervisor=user, ended_on__isnull=True).values(
-        "supervisee_id"
+    # A supervisor sees the supervisee's patients at the unit of the supervision (anywhere for
+    # one arranged without a unit).
+    supervised_here = Supervision.objects.filter(
+        Q(unit__isnull=True) | Q(unit_id=OuterRef("unit_id")),
+        supervisor=user,
+        ended_on__isnull=True,
+        supervisee_id=OuterRef("staff_id"),
     )
     administered = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values(
         "unit_id"
@@ -96,7 +101,7 @@ def care_relationships_for_staff(user: User):
         Q(staff=user)
         | Q(unit_id__in=administered)
         | Q(staff_id__in=covered, unit_id__in=treating)
-        | Q(staff_id__in=supervised)
+        | Q(Exists(supervised_here))
     )
 
 

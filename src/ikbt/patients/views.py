@@ -91,7 +91,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 @patient_required
 def patient_home(request: HttpRequest) -> HttpResponse:
     patient = request.user.patient
-    care_team = (
+    care_team = list(
         CareRelationship.objects.active()
         .filter(patient=patient)
         .select_related("staff", "unit")
@@ -112,7 +112,8 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         "patients/patient_home.html",
         {
             "patient": patient,
-            "care_team": list(care_team),
+            "care_team": care_team,
+            "units": list({member.unit_id: member.unit for member in care_team}.values()),
             "questionnaires": list(questionnaires),
             "has_open_risk_flag": patient.risk_flags.open().exists(),
         },

@@ -6,7 +6,7 @@ field; nothing the therapist wrote is lost to a redirect."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ikbt.intake.forms import TherapistChoiceField
+from ikbt.organisations.forms import TherapistChoiceField
 from ikbt.treatment.models import EndReason, ReplyTemplate, TimeEntry
 
 

@@ -125,7 +125,7 @@ def test_my_access_log_query_count_is_fixed(
         log_access(therapist, Action.READ, patient=patient, unit=unit)
     patient_client.get(reverse("core:home"))
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = patient_client.get(MINE)
 
     assert sum(row["times"] for row in response.context["rows"]) == entries

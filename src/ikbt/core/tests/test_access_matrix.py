@@ -103,6 +103,8 @@ messaging:inbox                             302  200  200  404  404  404  404  4
 messaging:patient_threads                   302  404  404  200  404  404  200  404  404  404  404
 messaging:staff_thread                      302  404  404  200  404  404  200  404  404  404  404
 messaging:thread                            302  200  404  404  404  404  404  404  404  404  404
+organisations:unit                          302  404  404  404  404  404  200  404  404  404  404
+organisations:units                         302  404  404  404  404  404  200  404  404  404  404
 patients:patient_detail                     302  404  404  200  404  404  200  404  404  404  404
 patients:patient_home                       302  200  200  404  404  404  404  404  404  404  404
 # Staff without patients of their own or their unit's start at their work (statistics, …).
@@ -171,6 +173,7 @@ messaging:inbox                             302  302  302  404  404  404  404  4
 messaging:patient_threads                   302  404  404  302  404  404  302  404  404  404  404
 messaging:staff_thread                      302  404  404  302  404  404  302  404  404  404  404
 messaging:thread                            302  302  404  404  404  404  404  404  404  404  404
+organisations:unit                          302  404  404  404  404  404  302  404  404  404  404
 # Authors of the owner region are told they own the program already.
 programs:adopt                              302  404  404  404  404  404  404  302  404  404  302
 programs:fork                               302  404  404  404  404  404  404  302  404  404  302
@@ -218,6 +221,7 @@ READ_ONLY = {
     "measurement:instrument_list",
     "measurement:my_scores",
     "measurement:patient_measurements",
+    "organisations:units",
     "patients:patient_detail",
     "patients:patient_home",
     "patients:staff_home",
@@ -399,6 +403,7 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
         "number": version.number,
         "study_id": recruiting.pk,
         "participant_id": participant.pk,
+        "unit_id": unit.pk,
         "kind": "long",
     }
     overrides = {
@@ -436,6 +441,7 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
         "messaging:patient_threads": {"subject": "Fråga", "body": "Hej!"},
         "messaging:staff_thread": {"body": "Hej!"},
         "messaging:thread": {"body": "Hej!"},
+        "organisations:unit": {"form": "contact", "phone": "013-20 20 00"},
         "programs:fork": {"slug": "exempel-lokal"},
         "programs:list": {
             "slug": "nytt",

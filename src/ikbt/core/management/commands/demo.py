@@ -25,6 +25,7 @@ from ikbt.measurement.actions import (
     response_submit,
 )
 from ikbt.measurement.models import Response
+from ikbt.organisations.actions import unit_contact_set
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
@@ -60,6 +61,12 @@ UNITS = [
     ("18", "Vårdcentralen Varberga", Kind.PRIMARY_CARE, "SE2321000164-VC0001"),
     ("18", "Internetpsykiatrin Örebro", Kind.INTERNET_PSYCHIATRY, "SE2321000164-IP0001"),
 ]
+
+# How patients reach two of the units: numbers from the series set aside for fiction (PTS).
+UNIT_CONTACT = {
+    "Vårdcentralen Ekholmen": ("08-465 004 10", "Måndag–fredag 8–10", "Demovägen 1, Linköping"),
+    "Vårdcentralen Lambohov": ("08-465 004 11", "Måndag–torsdag 13–15", ""),
+}
 
 
 @dataclass
@@ -206,7 +213,11 @@ class Command(BaseCommand):
                 supervisor=staff["handledare"],
                 supervisee=staff["ptp"],
                 ended_on=None,
-                defaults={"review_messages": True},
+                defaults={
+                    "review_messages": True,
+                    "unit": units["Vårdcentralen Lambohov"],
+                    "arranged_by": staff["enhetschef"],
+                },
             )
             patients = self._patients(units, staff)
             self._measurements(patients)
@@ -222,6 +233,11 @@ class Command(BaseCommand):
             units[name], _ = CareUnit.objects.update_or_create(
                 region=regions[code], name=name, defaults={"kind": kind, "hsa_id": hsa_id}
             )
+            if name in UNIT_CONTACT:
+                phone, hours, address = UNIT_CONTACT[name]
+                unit_contact_set(
+                    units[name], phone=phone, phone_hours=hours, visiting_address=address
+                )
         return units
 
     def _staff(self, person: DemoStaff, units: dict[str, CareUnit]) -> User:

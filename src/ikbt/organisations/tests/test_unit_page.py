@@ -1,0 +1,253 @@
+"""The unit head's page: how patients reach the unit, its staff, and supervision."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ikbt import factories
+from ikbt.conftest import list_rows, verified_client
+from ikbt.messaging import actions as messaging
+from ikbt.messaging.models import Message
+from ikbt.organisations.actions import SupervisionError, supervision_end, supervision_start
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
+from ikbt.patients.access import patients_for_staff
+
+
+@pytest.fixture
+def supervisor(unit):
+    return factories.staff_member(
+        unit, StaffRole.SUPERVISOR, username="handledare", first_name="Hanna", last_name="Hed"
+    )
+
+
+@pytest.fixture
+def unit_url(unit):
+    return reverse("organisations:unit", args=[unit.pk])
+
+
+def test_unit_head_lists_her_units_and_others_get_404(
+    unit, unit_admin_client, therapist_client, outsider_client, unit_url
+):
+    page = unit_admin_client.get(reverse("organisations:units"))
+    assert [u.pk for u in page.context["units"]] == [unit.pk]
+    assert unit_url in page.text
+    assert therapist_client.get(reverse("organisations:units")).status_code == 404
+    assert therapist_client.get(unit_url).status_code == 404
+    assert outsider_client.get(unit_url).status_code == 404
+
+
+def test_staff_are_listed_once_with_their_roles_and_absence_today(
+    unit, unit_admin, unit_admin_client, therapist, colleague, supervisor, unit_url
+):
+    factories.staff_member(unit, StaffRole.SUPERVISOR)  # one more, not a therapist
+    StaffMembership.objects.create(user=therapist, unit=unit, role=StaffRole.PROGRAM_AUTHOR)
+    today = timezone.localdate()
+    StaffAbsence.objects.create(
+        staff=colleague, starts_on=today, ends_on=today + datetime.timedelta(days=3)
+    )
+    staff = unit_admin_client.get(unit_url).context["staff"]
+    rows = {person["user"].username: person for person in staff}
+    assert rows["therapist"]["roles"] == ["Program author", "Therapist"]
+    assert rows["colleague"]["away"].ends_on == today + datetime.timedelta(days=3)
+    assert rows["therapist"]["away"] is None
+    assert len(staff) == 5
+
+
+def test_contact_details_are_saved_and_shown_to_the_patient(
+    unit, unit_admin_client, unit_url, patient_client
+):
+    page = unit_admin_client.post(
+        unit_url,
+        {
+            "form": "contact",
+            "phone": "013-20 20 00",
+            "phone_hours": "Måndag–fredag 8–10",
+            "visiting_address": "Storgatan 1, Linköping",
+        },
+        follow=True,
+    )
+    assert "The unit&#x27;s contact details are saved." in page.text
+    unit.refresh_from_db()
+    assert (unit.phone, unit.phone_hours) == ("013-20 20 00", "Måndag–fredag 8–10")
+
+    home = patient_client.get(reverse("patients:patient_home")).text
+    assert 'href="tel:0132020 00"' not in home
+    assert 'href="tel:013202000"' in home
+    assert "(Måndag–fredag 8–10)" in home
+    log = patient_client.get(reverse("audit:my_access_log")).text
+    assert "Storgatan 1, Linköping" in log
+
+
+def test_a_wrong_phone_number_is_explained_and_what_was_typed_is_kept(unit_admin_client, unit_url):
+    page = unit_admin_client.post(
+        unit_url,
+        {
+            "form": "contact",
+            "phone": "ring oss",
+            "phone_hours": "Måndagar",
+            "visiting_address": "",
+        },
+    )
+    assert page.status_code == 200
+    assert page.context["contact_form"].errors == {
+        "phone": ["Write the number with digits, for example 013-20 20 00."]
+    }
+    assert 'value="Måndagar"' in page.text and 'value="ring oss"' in page.text
+
+
+def test_patient_without_unit_contact_details_is_told_how_to_reach_the_unit(patient_client):
+    log = patient_client.get(reverse("audit:my_access_log")).text
+    assert "call 1177 to be put through to the unit" in log
+
+
+def test_supervision_started_by_the_unit_head_opens_the_patients_at_that_unit_only(
+    unit, unit_admin, unit_admin_client, therapist, supervisor, patient, unit_url
+):
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    factories.staff_member(elsewhere, StaffRole.UNIT_ADMIN)
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    other = factories.PatientFactory(given_name="Otto")
+    factories.care_relationship(other, therapist, elsewhere)
+    assert list(patients_for_staff(supervisor)) == []
+
+    page = unit_admin_client.post(
+        unit_url,
+        {
+            "form": "supervision",
+            "supervisee": therapist.pk,
+            "supervisor": supervisor.pk,
+            "review_messages": "on",
+        },
+        follow=True,
+    )
+    assert "The supervision starts today." in page.text
+    supervision = Supervision.objects.get()
+    assert (supervision.unit, supervision.arranged_by, supervision.review_messages) == (
+        unit,
+        unit_admin,
+        True,
+    )
+    assert list(patients_for_staff(supervisor)) == [patient]
+    assert "Hanna Hed supervises Tove Terapeut" in page.text
+
+
+def test_supervision_needs_a_therapist_and_a_supervisor_of_the_unit(
+    unit, unit_admin, therapist, colleague, supervisor, outsider
+):
+    def start(supervisor, supervisee):
+        supervision_start(
+            unit,
+            supervisor=supervisor,
+            supervisee=supervisee,
+            review_messages=False,
+            by=unit_admin,
+        )
+
+    with pytest.raises(SupervisionError, match="cannot be their own supervisor"):
+        start(therapist, therapist)
+    with pytest.raises(SupervisionError, match="must be a therapist at the unit"):
+        start(supervisor, outsider)
+    with pytest.raises(SupervisionError, match="role of supervisor at the unit"):
+        start(colleague, therapist)
+    start(supervisor, therapist)
+    with pytest.raises(SupervisionError, match="Hanna Hed already supervises Tove Terapeut"):
+        start(supervisor, therapist)
+    assert Supervision.objects.count() == 1
+
+
+def test_choices_offer_only_the_units_therapists_and_supervisors(
+    unit_admin_client, unit_url, therapist, colleague, supervisor, outsider
+):
+    form = unit_admin_client.get(unit_url).context["supervision_form"]
+    assert list(form.fields["supervisee"].queryset) == [colleague, therapist]
+    assert list(form.fields["supervisor"].queryset) == [supervisor]
+
+
+def test_the_same_supervision_posted_twice_is_one_row(
+    unit_admin_client, unit_url, therapist, supervisor
+):
+    data = {
+        "form": "supervision",
+        "supervisee": therapist.pk,
+        "supervisor": supervisor.pk,
+        "submission": "0d9a3d5e-8a0b-4a5e-9d55-0c2b0e7f6a11",
+    }
+    first = unit_admin_client.post(unit_url, data)
+    second = unit_admin_client.post(unit_url, data)
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert Supervision.objects.count() == 1
+
+
+def test_messages_are_held_only_at_the_unit_of_the_supervision(
+    unit, unit_admin, therapist, supervisor, patient
+):
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    other = factories.PatientFactory(given_name="Otto")
+    factories.care_relationship(other, therapist, elsewhere)
+    supervision_start(
+        unit, supervisor=supervisor, supervisee=therapist, review_messages=True, by=unit_admin
+    )
+    here = messaging.thread_start(patient, therapist, "Vecka 2", "Bra jobbat.")
+    there = messaging.thread_start(other, therapist, "Vecka 2", "Bra jobbat.")
+    assert here.messages.get().held_for_review is True
+    assert there.messages.get().held_for_review is False
+
+
+def test_a_supervision_ends_only_when_no_reply_waits_for_the_supervisor(
+    unit, unit_admin, unit_admin_client, unit_url, therapist, supervisor, patient
+):
+    supervision = supervision_start(
+        unit, supervisor=supervisor, supervisee=therapist, review_messages=True, by=unit_admin
+    )
+    thread = messaging.thread_start(patient, therapist, "Vecka 2", "Bra jobbat.")
+    page = unit_admin_client.post(
+        unit_url, {"form": "end", "supervision": supervision.pk}, follow=True
+    )
+    assert (
+        "1 reply by Tove Terapeut is waiting for the supervisor. It must be read and sent "
+        "before the supervision ends." in page.text
+    )
+    messaging.message_release(thread.messages.get(), supervisor)
+    page = unit_admin_client.post(
+        unit_url, {"form": "end", "supervision": supervision.pk}, follow=True
+    )
+    assert "The supervision has ended." in page.text
+    supervision.refresh_from_db()
+    assert (supervision.ended_on, supervision.ended_by) == (timezone.localdate(), unit_admin)
+    assert list(patients_for_staff(supervisor)) == []
+    assert Message.objects.filter(held_for_review=True).count() == 0
+
+
+def test_a_supervision_at_another_unit_cannot_be_ended_here(
+    unit, unit_admin_client, unit_url, therapist, supervisor
+):
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    head = factories.staff_member(elsewhere, StaffRole.UNIT_ADMIN)
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    StaffMembership.objects.create(user=supervisor, unit=elsewhere, role=StaffRole.SUPERVISOR)
+    supervision = supervision_start(
+        elsewhere, supervisor=supervisor, supervisee=therapist, review_messages=False, by=head
+    )
+    answer = unit_admin_client.post(unit_url, {"form": "end", "supervision": supervision.pk})
+    assert answer.status_code == 404
+    supervision_end(supervision, by=head)
+    supervision.refresh_from_db()
+    assert supervision.ended_by == head
+
+
+@pytest.mark.parametrize("people", list_rows(1, 3))
+def test_unit_page_query_count_is_fixed(
+    unit, unit_admin, django_assert_num_queries, people
+):
+    client = verified_client(unit_admin)
+    for _ in range(people):
+        person = factories.staff_member(unit, StaffRole.THERAPIST, password=None)  # no hashing
+        StaffAbsence.objects.create(
+            staff=person, starts_on=timezone.localdate(), ends_on=timezone.localdate()
+        )
+    with django_assert_num_queries(13):
+        page = client.get(reverse("organisations:unit", args=[unit.pk]))
+    assert len(page.context["staff"]) == people + 1
