@@ -320,3 +320,16 @@ def test_a_drafts_media_only_for_its_authors_a_published_versions_for_all_staff(
     author_client.post(url("version_action", "somn", 1, "publish"))
     for client in (author_client, orebro_client, therapist_client):
         assert client.get(image).status_code == 200
+
+
+def test_the_preview_of_a_worksheet_without_fields_says_it_cannot_be_published(author_client):
+    write_program(author_client)
+    author_client.post(
+        url("version_action", "somn", 1, "add-worksheet"), {"key": "tom", "title": "Tom"}
+    )
+    fragment = live_preview(author_client, "::: worksheet tom")
+    assert (
+        "The worksheet has no fields yet. The version cannot be published until it has at "
+        "least one." in fragment.text
+    )
+    assert "The patient writes here" not in fragment.text
