@@ -304,9 +304,13 @@ def _figures(by, unit_regions, starts, earlier, registered, waits, ended) -> dic
             if name == "registrations" and by not in REGISTRATION_FIELD:
                 continue
             column = {key: figures[key][name] for key in figures}
-            hide_complements(column, counts, [list(figures)])
+            # Treatments no row shows (those without a responsible therapist) are in the
+            # total too: a cell that is never shown, protected like a hidden one.
+            if counts.get(None):
+                column[None] = None
+            hide_complements(column, counts, [list(column)])
             for key, value in column.items():
-                if value is None and figures[key][name] is not None:
+                if key is not None and value is None and figures[key][name] is not None:
                     # A share gives away what it was divided by: it goes with its count.
                     for figure in (name, *resting_on_it):
                         figures[key][figure] = None

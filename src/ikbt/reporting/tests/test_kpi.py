@@ -179,3 +179,27 @@ def test_a_share_is_hidden_with_the_count_it_was_divided_by():
     figures = _figures("unit", {1: "05", 2: "05"}, [], [], [], [], ended)
     assert figures[1]["ended"] is None and figures[2]["ended"] is None
     assert all(figures[1][name] is None for name in ENDED_FIGURES)
+
+
+def test_treatments_without_a_responsible_therapist_are_not_given_away_per_therapist(
+    enrollment, therapist, colleague
+):
+    """13 starts in the region, 5 and 6 with a therapist and 2 without: with both therapists
+    shown, the total less their rows would give the 2 away, so the smaller row is hidden."""
+    from ikbt.reporting.kpi import figures_by
+
+    Enrollment.objects.all().delete()
+    for responsible, count in ((therapist, 5), (colleague, 6), (None, 2)):
+        for _ in range(count):
+            Enrollment.objects.create(
+                patient=factories.PatientFactory(),
+                unit=enrollment.unit,
+                program_version=enrollment.program_version,
+                responsible_therapist=responsible,
+            )
+    today = timezone.localdate()
+    period = f"{today.year}-{today.month:02d}"
+    assert kpi("05", period)["starts"] == 13
+    per_therapist = figures_by(period, "therapist", region="05")
+    assert set(per_therapist) == {therapist.pk, colleague.pk}
+    assert [per_therapist[person.pk]["starts"] for person in (therapist, colleague)] == [None, 6]
