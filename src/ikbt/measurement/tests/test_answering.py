@@ -189,6 +189,10 @@ def test_staff_fill_in_for_the_patient_is_marked(therapist_client, therapist, pa
     ).exists()
     record = therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
     assert "staff, for the patient" in record.text
+    # The machine-readable copies are named for what they are for, not only by the standard.
+    fhir = reverse("measurement:fhir_questionnaire_response", args=[response.pk])
+    assert '<th scope="col">For the record system (FHIR)</th>' in record.text
+    assert f'<a href="{fhir}">Answers (JSON)</a>' in record.text
 
 
 def test_a_form_staff_fill_in_is_not_the_patients_to_answer(
