@@ -12,7 +12,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access, log_list_access
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -36,6 +35,7 @@ from ikbt.intake.forms import (
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
+from ikbt.organisations.access import staff_with_role
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.actions import contact_details_set
 from ikbt.programs.models import Program, ProgramVersion, program_titles
@@ -241,21 +241,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _unit_therapists(unit: CareUnit):
-    return (
-        User.objects.filter(memberships__unit=unit, memberships__role=StaffRole.THERAPIST)
-        .distinct()
-        .order_by("last_name")
-    )
-
-
 @staff_required
 def registration_detail(request: HttpRequest, registration_id: int) -> HttpResponse:
     registration = get_registration_for_staff(request, registration_id)
     unit = registration.offering.unit
     accept_form = AcceptForm(
         request.POST if "accept" in request.POST else None,
-        therapists=_unit_therapists(unit),
+        therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
         initial={"start_date": timezone.localdate() + datetime.timedelta(days=7)},
     )
     decline_form = DeclineForm(

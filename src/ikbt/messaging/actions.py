@@ -11,7 +11,7 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
-from ikbt.patients.access import cover_at
+from ikbt.patients.access import acting_relationship, cover_at
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -69,13 +69,10 @@ def message_send(
     thread: Thread, sender: User, body: str, *, request: HttpRequest | None = None
 ) -> Message:
     """Send, or hold for the supervisor when the sender's messages are reviewed first."""
+    # The unit the sender writes from: their own care relationship's, or the one they cover
+    # or administer the patient through.
     relationship = (
-        CareRelationship.objects.active()
-        .filter(patient=thread.patient, staff=sender)
-        .select_related("unit")
-        .first()
-        if sender.is_staff_member
-        else None
+        acting_relationship(sender, thread.patient_id) if sender.is_staff_member else None
     )
     held = sender.is_staff_member and needs_review(
         sender, relationship.unit_id if relationship else None

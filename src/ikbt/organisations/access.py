@@ -13,6 +13,15 @@ def units_administered(user: User):
     ).distinct()
 
 
+def staff_with_role(unit_id: int, role: StaffRole):
+    """The people who hold ``role`` at the unit, by name."""
+    return (
+        User.objects.filter(memberships__unit_id=unit_id, memberships__role=role)
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
 def get_unit_for_admin(user: User, unit_id: int) -> CareUnit:
     """The unit, if ``user`` administers it; otherwise 404."""
     return get_object_or_404(units_administered(user).select_related("region"), pk=unit_id)

@@ -2,7 +2,8 @@
 
 import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -53,6 +54,7 @@ def absence_register(
     )
 
 
+@transaction.atomic
 def unit_contact_set(unit: CareUnit, *, phone: str, phone_hours: str, visiting_address: str):
     """How patients reach the unit, shown beside their care team and their access log."""
     unit.phone, unit.phone_hours, unit.visiting_address = phone, phone_hours, visiting_address
@@ -76,28 +78,28 @@ def supervision_start(
         raise SupervisionError(_("The one supervised must be a therapist at the unit."))
     if not _holds_role(supervisor, unit, StaffRole.SUPERVISOR):
         raise SupervisionError(_("The supervisor must have the role of supervisor at the unit."))
-    existing = (
-        Supervision.objects.select_for_update()
-        .filter(supervisor=supervisor, supervisee=supervisee, ended_on__isnull=True)
-        .select_related("unit")
-        .first()
+    already = SupervisionError(
+        _("%(supervisor)s already supervises %(supervisee)s at this unit.")
+        % {"supervisor": supervisor.get_full_name(), "supervisee": supervisee.get_full_name()}
     )
-    if existing is not None:
-        raise SupervisionError(
-            _("%(supervisor)s already supervises %(supervisee)s (%(where)s).")
-            % {
-                "supervisor": supervisor.get_full_name(),
-                "supervisee": supervisee.get_full_name(),
-                "where": existing.unit.name if existing.unit else _("at every unit"),
-            }
-        )
-    return Supervision.objects.create(
+    if Supervision.objects.filter(
+        Q(unit=unit) | Q(unit__isnull=True),
         supervisor=supervisor,
         supervisee=supervisee,
-        unit=unit,
-        review_messages=review_messages,
-        arranged_by=by,
-    )
+        ended_on__isnull=True,
+    ).exists():
+        raise already
+    try:
+        with transaction.atomic():  # two heads at once: the unique constraint decides
+            return Supervision.objects.create(
+                supervisor=supervisor,
+                supervisee=supervisee,
+                unit=unit,
+                review_messages=review_messages,
+                arranged_by=by,
+            )
+    except IntegrityError:
+        raise already from None
 
 
 @transaction.atomic
@@ -109,9 +111,11 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
         return supervision
     waiting = Message.objects.filter(sender_id=supervision.supervisee_id, held_for_review=True)
     if supervision.unit_id is not None:
+        # Only where the supervisor can still open the patient (care goes on) to read them.
         waiting = waiting.filter(
             thread__patient__care_relationships__staff_id=supervision.supervisee_id,
             thread__patient__care_relationships__unit_id=supervision.unit_id,
+            thread__patient__care_relationships__ended_at__isnull=True,
         ).distinct()
     waiting = waiting.count()
     if supervision.review_messages and waiting:

@@ -54,7 +54,7 @@ class CareUnit(models.Model):
         blank=True,
         validators=[
             RegexValidator(
-                r"^\+?[0-9][0-9 ()-]{4,28}$",
+                r"^\+?[0-9][0-9 -]{4,28}$",
                 _("Write the number with digits, for example 013-20 20 00."),
             )
         ],
@@ -239,10 +239,15 @@ class Supervision(models.Model):
         verbose_name_plural = _("supervisions")
         constraints = [
             models.UniqueConstraint(
+                fields=["supervisor", "supervisee", "unit"],
+                condition=models.Q(ended_on__isnull=True, unit__isnull=False),
+                name="one_open_supervision_per_pair_and_unit",
+            ),
+            models.UniqueConstraint(
                 fields=["supervisor", "supervisee"],
-                condition=models.Q(ended_on__isnull=True),
-                name="one_open_supervision_per_pair",
-            )
+                condition=models.Q(ended_on__isnull=True, unit__isnull=True),
+                name="one_open_supervision_per_pair_everywhere",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,15 +3,16 @@
 import copy
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import staff_required
-from ikbt.accounts.models import User
+from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
-from ikbt.organisations.access import get_unit_for_admin, units_administered
+from ikbt.organisations.access import get_unit_for_admin, staff_with_role, units_administered
 from ikbt.organisations.actions import (
     SupervisionError,
     supervision_end,
@@ -35,14 +36,6 @@ def units(request: HttpRequest) -> HttpResponse:
     if not mine:
         raise Http404
     return render(request, "organisations/units.html", {"units": mine})
-
-
-def _staff_with_role(unit: CareUnit, role: StaffRole):
-    return (
-        User.objects.filter(memberships__unit=unit, memberships__role=role)
-        .distinct()
-        .order_by("last_name", "first_name")
-    )
 
 
 def _staff(unit: CareUnit) -> list[dict]:
@@ -78,8 +71,8 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
     )
     supervision_form = SupervisionForm(
         request.POST if sent == "supervision" else None,
-        therapists=_staff_with_role(unit, StaffRole.THERAPIST),
-        supervisors=_staff_with_role(unit, StaffRole.SUPERVISOR),
+        therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
+        supervisors=staff_with_role(unit.pk, StaffRole.SUPERVISOR),
     )
     if sent == "contact" and contact_form.is_valid():
         unit_contact_set(unit, **contact_form.cleaned_data)
@@ -94,9 +87,9 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             messages.success(request, _("The supervision starts today."))
             return redirect("organisations:unit", unit.pk)
     if sent == "end":
+        # Ended already (a second click) is no error: the action does nothing again.
         supervision = get_object_or_404(
-            Supervision.objects.filter(unit=unit, ended_on__isnull=True),
-            pk=request.POST.get("supervision") or 0,
+            Supervision.objects.filter(unit=unit), pk=whole_number(request.POST.get("supervision"))
         )
         try:
             supervision_end(supervision, by=request.user)
@@ -113,9 +106,15 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             "contact_form": contact_form,
             "supervision_form": supervision_form,
             "staff": _staff(unit),
+            # With those a region arranged for every unit (in Django's admin) that reach the
+            # unit's patients too: they are shown, and ended where they were arranged.
             "supervisions": list(
-                Supervision.objects.filter(unit=unit, ended_on__isnull=True)
+                Supervision.objects.filter(
+                    Q(unit=unit) | Q(unit__isnull=True, supervisee__memberships__unit=unit),
+                    ended_on__isnull=True,
+                )
                 .select_related("supervisor", "supervisee", "arranged_by")
+                .distinct()
                 .order_by("supervisee__last_name", "started_on")
             ),
         },

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ikbt.accounts.models import User
 from ikbt.audit.actions import COVERING_FOR, SUPERVISOR_OF, Action, log_access
 from ikbt.audit.models import AccessLogEntry
+from ikbt.organisations.access import units_administered
 from ikbt.organisations.models import (
     CareUnit,
     StaffAbsence,
@@ -41,11 +42,7 @@ class PatientAccess:
 
 def admin_unit_ids(user: User) -> list[int]:
     """The units ``user`` administers."""
-    return list(
-        StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values_list(
-            "unit_id", flat=True
-        )
-    )
+    return list(units_administered(user).values_list("pk", flat=True))
 
 
 def covered_placements(user: User) -> set[tuple[int, int]]:
@@ -121,7 +118,7 @@ def get_patient_for_staff(
     Writes the access (or the denial) to the access log.
     """
     user = request.user
-    relationship = _best_relationship(user, patient_id)
+    relationship = acting_relationship(user, patient_id)
     if relationship is None:
         _log_denied(request, patient_id, detail)
         raise Http404
@@ -195,8 +192,10 @@ def roles_for_patients(user: User, patient_ids) -> dict[int, object]:
     return roles
 
 
-def _best_relationship(user: User, patient_id: int) -> CareRelationship | None:
-    """The user's own relationship if there is one, else the one they administer."""
+def acting_relationship(user: User, patient_id: int) -> CareRelationship | None:
+    """The care relationship through which ``user`` sees the patient: their own if there is
+    one, else the first that opens the patient to them (administering, covering, supervising);
+    None if none does."""
     if not user.is_authenticated or not user.is_staff_member:
         return None
     relationships = list(

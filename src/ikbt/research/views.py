@@ -18,6 +18,7 @@ from ikbt.core.numbers import whole_number
 from ikbt.intake.actions import IntakeError, registration_accept
 from ikbt.intake.forms import AcceptForm
 from ikbt.intake.models import Registration
+from ikbt.organisations.access import staff_with_role
 from ikbt.organisations.models import CareUnit, Region, StaffRole
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import Patient
@@ -367,14 +368,6 @@ def _waiting_registration(participant: Participant) -> Registration | None:
     )
 
 
-def _therapists(unit_id: int):
-    return (
-        User.objects.filter(memberships__unit_id=unit_id, memberships__role=StaffRole.THERAPIST)
-        .distinct()
-        .order_by("last_name")
-    )
-
-
 @staff_required
 def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The patient's studies, and those recruiting at the clinician's units."""
@@ -422,7 +415,7 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
                 AcceptForm(
                     request.POST if request.POST.get("start") == str(participant.pk) else None,
                     prefix=f"start{participant.pk}",
-                    therapists=_therapists(participant.unit_id),
+                    therapists=staff_with_role(participant.unit_id, StaffRole.THERAPIST),
                     initial={"therapist": request.user, "start_date": timezone.localdate()},
                 ),
             )
@@ -486,7 +479,7 @@ def _start_treatment(request: HttpRequest, participant: Participant) -> bool:
     form = AcceptForm(
         request.POST,
         prefix=f"start{participant.pk}",
-        therapists=_therapists(participant.unit_id),
+        therapists=staff_with_role(participant.unit_id, StaffRole.THERAPIST),
     )
     if not form.is_valid():
         return False

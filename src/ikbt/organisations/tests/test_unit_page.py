@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows, verified_client
 from ikbt.messaging import actions as messaging
 from ikbt.messaging.models import Message
@@ -80,12 +81,15 @@ def test_contact_details_are_saved_and_shown_to_the_patient(
     assert "Storgatan 1, Linköping" in log
 
 
-def test_a_wrong_phone_number_is_explained_and_what_was_typed_is_kept(unit_admin_client, unit_url):
+@pytest.mark.parametrize("typed", ["ring oss", "+46 (0)13-20 20 00", "1"])
+def test_a_wrong_phone_number_is_explained_and_what_was_typed_is_kept(
+    unit_admin_client, unit_url, typed
+):
     page = unit_admin_client.post(
         unit_url,
         {
             "form": "contact",
-            "phone": "ring oss",
+            "phone": typed,
             "phone_hours": "Måndagar",
             "visiting_address": "",
         },
@@ -94,7 +98,7 @@ def test_a_wrong_phone_number_is_explained_and_what_was_typed_is_kept(unit_admin
     assert page.context["contact_form"].errors == {
         "phone": ["Write the number with digits, for example 013-20 20 00."]
     }
-    assert 'value="Måndagar"' in page.text and 'value="ring oss"' in page.text
+    assert 'value="Måndagar"' in page.text and f'value="{typed}"' in page.text
 
 
 def test_patient_without_unit_contact_details_is_told_how_to_reach_the_unit(patient_client):
@@ -152,9 +156,24 @@ def test_supervision_needs_a_therapist_and_a_supervisor_of_the_unit(
     with pytest.raises(SupervisionError, match="role of supervisor at the unit"):
         start(colleague, therapist)
     start(supervisor, therapist)
-    with pytest.raises(SupervisionError, match="Hanna Hed already supervises Tove Terapeut"):
+    with pytest.raises(SupervisionError, match="Hanna Hed already supervises Tove Terapeut at"):
         start(supervisor, therapist)
     assert Supervision.objects.count() == 1
+    # The same pair at a second unit is a supervision of its own, ended there.
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    StaffMembership.objects.create(user=supervisor, unit=elsewhere, role=StaffRole.SUPERVISOR)
+    supervision_start(
+        elsewhere,
+        supervisor=supervisor,
+        supervisee=therapist,
+        review_messages=False,
+        by=unit_admin,
+    )
+    assert sorted(Supervision.objects.values_list("unit__name", flat=True)) == [
+        "Vårdcentralen Ekholmen",
+        "Vårdcentralen Lambohov",
+    ]
 
 
 def test_choices_offer_only_the_units_therapists_and_supervisors(
@@ -239,9 +258,7 @@ def test_a_supervision_at_another_unit_cannot_be_ended_here(
 
 
 @pytest.mark.parametrize("people", list_rows(1, 3))
-def test_unit_page_query_count_is_fixed(
-    unit, unit_admin, django_assert_num_queries, people
-):
+def test_unit_page_query_count_is_fixed(unit, unit_admin, django_assert_num_queries, people):
     client = verified_client(unit_admin)
     for _ in range(people):
         person = factories.staff_member(unit, StaffRole.THERAPIST, password=None)  # no hashing
@@ -251,3 +268,66 @@ def test_unit_page_query_count_is_fixed(
     with django_assert_num_queries(13):
         page = client.get(reverse("organisations:unit", args=[unit.pk]))
     assert len(page.context["staff"]) == people + 1
+
+
+def test_a_supervisor_opens_no_patient_of_the_therapist_at_another_unit(
+    unit, unit_admin, therapist, supervisor, patient
+):
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    other = factories.PatientFactory(given_name="Otto")
+    factories.care_relationship(other, therapist, elsewhere)
+    supervision_start(
+        unit, supervisor=supervisor, supervisee=therapist, review_messages=False, by=unit_admin
+    )
+    boss = verified_client(supervisor)
+    here = boss.get(reverse("patients:patient_detail", args=[patient.pk]))
+    there = boss.get(reverse("patients:patient_detail", args=[other.pk]))
+    assert (here.status_code, there.status_code) == (200, 404)
+    entries = AccessLogEntry.objects.filter(actor=supervisor).order_by("at")
+    assert [(entry.patient_id, entry.action, entry.actor_role) for entry in entries] == [
+        (patient.pk, "read", "Supervisor of Tove Terapeut"),
+        (other.pk, "denied", ""),
+    ]
+
+
+def test_a_supervised_therapist_covering_a_colleague_is_still_read_first(
+    unit, unit_admin, therapist, colleague, supervisor
+):
+    """Tove covers for Kalle; her supervision at the unit holds what she writes to his
+    patient, though the patient is not hers."""
+    supervision_start(
+        unit, supervisor=supervisor, supervisee=therapist, review_messages=True, by=unit_admin
+    )
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=colleague, starts_on=today, ends_on=today, cover=therapist)
+    kalles = factories.PatientFactory(given_name="Kim")
+    factories.care_relationship(kalles, colleague, unit)
+    thread = messaging.thread_start(kalles, therapist, "Vecka 3", "Jag täcker för Kalle i dag.")
+    assert thread.messages.get().held_for_review is True
+
+
+def test_ending_twice_or_with_a_wrong_id_is_no_error(
+    unit, unit_admin, unit_admin_client, unit_url, therapist, supervisor
+):
+    supervision = supervision_start(
+        unit, supervisor=supervisor, supervisee=therapist, review_messages=False, by=unit_admin
+    )
+    for _ in range(2):
+        page = unit_admin_client.post(
+            unit_url, {"form": "end", "supervision": supervision.pk}, follow=True
+        )
+        assert "The supervision has ended." in page.text
+    for wrong in ("abc", "²", "", "99999"):
+        answer = unit_admin_client.post(unit_url, {"form": "end", "supervision": wrong})
+        assert answer.status_code == 404
+
+
+def test_a_supervision_the_region_arranged_for_every_unit_is_shown_but_not_ended_here(
+    unit_admin_client, unit_url, therapist, supervisor
+):
+    Supervision.objects.create(supervisor=supervisor, supervisee=therapist)
+    page = unit_admin_client.get(unit_url)
+    assert [s.supervisor for s in page.context["supervisions"]] == [supervisor]
+    assert "at every unit, arranged by the region" in page.text
+    assert "End the supervision" not in page.text
