@@ -6,9 +6,10 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -267,3 +268,31 @@ def patient_code(request: HttpRequest) -> HttpResponse:
         "accounts/patient_code.html",
         {"form": form, "valid_minutes": PatientCodeDevice.VALID_SECONDS // 60},
     )
+
+
+class SetPasswordView(PasswordResetConfirmView):
+    """A staff member chooses a password with the link their unit head sent
+    (``ikbt.accounts.tasks.send_password_link``): Django's view, which checks the one-time
+    token and keeps it out of the address bar. The second factor is set up at the first
+    sign-in, as for everyone."""
+
+    template_name = "accounts/set_password.html"
+    success_url = reverse_lazy("accounts:staff_login")
+
+    def get_user(self, uidb64: str):
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_staff_member else None
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(
+            self.request,
+            _(
+                "Your password is saved. Sign in with it; the first time you also connect an "
+                "authenticator app."
+            ),
+        )
+        return response
+
+
+set_password = SetPasswordView.as_view()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ikbt.accounts.models import User
+from ikbt.accounts.tasks import send_password_link
 from ikbt.messaging.models import Message
 from ikbt.organisations.models import (
     CareUnit,
@@ -17,6 +18,7 @@ from ikbt.organisations.models import (
     StaffRole,
     Supervision,
 )
+from ikbt.patients.models import CareRelationship
 
 
 class AbsenceError(ValueError):
@@ -24,6 +26,10 @@ class AbsenceError(ValueError):
 
 
 class SupervisionError(ValueError):
+    pass
+
+
+class StaffError(ValueError):
     pass
 
 
@@ -133,3 +139,109 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
     supervision.ended_by = by
     supervision.save(update_fields=["ended_on", "ended_by"])
     return supervision
+
+
+@transaction.atomic
+def staff_add(
+    unit: CareUnit,
+    *,
+    email: str,
+    role: StaffRole,
+    first_name: str = "",
+    last_name: str = "",
+    profession: str = "",
+    by: User,
+) -> tuple[User, bool]:
+    """Give ``role`` at ``unit`` to the staff member with this e-mail address, or to a new
+    account without a password; the new colleague is e-mailed a link to choose one (after
+    the commit) and sets up the second factor at the first sign-in. Returns the person and
+    whether the account is new."""
+    email = email.strip().lower()
+    people = list(User.objects.filter(kind=User.Kind.STAFF, email__iexact=email)[:2])
+    if len(people) > 1:
+        raise StaffError(
+            _("Several accounts have this e-mail address. The region's administrators add them.")
+        )
+    created = not people
+    if created:
+        if not (first_name.strip() and last_name.strip() and profession):
+            raise StaffError(
+                _(
+                    "No one has an account with this e-mail address yet. Write the new "
+                    "colleague's first name, last name and profession too."
+                )
+            )
+        if User.objects.filter(username__iexact=email).exists():
+            raise StaffError(_("The e-mail address is the user name of another account."))
+        user = User(
+            username=email,
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            profession=profession,
+            kind=User.Kind.STAFF,
+        )
+        user.set_unusable_password()
+        user.save()
+        transaction.on_commit(lambda: send_password_link.enqueue(user.pk))
+    else:
+        user = people[0]
+    _membership, added = StaffMembership.objects.get_or_create(user=user, unit=unit, role=role)
+    if not added:
+        raise StaffError(
+            _("%(name)s is %(role)s at the unit already.")
+            % {"name": user.get_full_name(), "role": StaffRole(role).label.lower()}
+        )
+    return user, created
+
+
+def staff_password_link(user: User) -> None:
+    """E-mail ``user`` a link to choose a new password (a forgotten one); the old one works
+    until the new one is chosen."""
+    transaction.on_commit(lambda: send_password_link.enqueue(user.pk))
+
+
+@transaction.atomic
+def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
+    """Take a role at a unit from a staff member. Refused where patients or a supervision at
+    the unit would be left without them, and for a unit head's own role as head."""
+    name = membership.user.get_full_name()
+    if membership.user_id == by.pk and membership.role == StaffRole.UNIT_ADMIN:
+        raise StaffError(
+            _(
+                "You cannot take away your own role as unit administrator. Ask another "
+                "administrator of the unit or the region."
+            )
+        )
+    if membership.role == StaffRole.THERAPIST:
+        patients = (
+            CareRelationship.objects.active()
+            .filter(staff_id=membership.user_id, unit_id=membership.unit_id)
+            .count()
+        )
+        if patients:
+            raise StaffError(
+                ngettext(
+                    "%(name)s has %(count)d patient in care at the unit. Move the treatment "
+                    "to a colleague first.",
+                    "%(name)s has %(count)d patients in care at the unit. Move their "
+                    "treatments to colleagues first.",
+                    patients,
+                )
+                % {"name": name, "count": patients}
+            )
+    in_supervision = {
+        StaffRole.THERAPIST: Q(supervisee_id=membership.user_id),
+        StaffRole.SUPERVISOR: Q(supervisor_id=membership.user_id),
+    }.get(membership.role)
+    if (
+        in_supervision
+        and Supervision.objects.filter(
+            in_supervision, unit_id=membership.unit_id, ended_on__isnull=True
+        ).exists()
+    ):
+        raise StaffError(
+            _("%(name)s is in a supervision at the unit. End the supervision first.")
+            % {"name": name}
+        )
+    membership.delete()

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import CareUnit
+from ikbt.organisations.models import CareUnit, StaffRole
 
 
 def therapist_label(user: User) -> str:
@@ -38,3 +38,25 @@ class SupervisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supervisee"].queryset = therapists
         self.fields["supervisor"].queryset = supervisors
+
+
+# The roles a unit head gives at her unit; the region's roles are the region's to give.
+UNIT_ROLES = (StaffRole.THERAPIST, StaffRole.SUPERVISOR, StaffRole.UNIT_ADMIN)
+
+
+class StaffAddForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail at work"),
+        help_text=_("A colleague who has an account already is found by it."),
+    )
+    role = forms.ChoiceField(
+        label=_("Role at the unit"), choices=[(role.value, role.label) for role in UNIT_ROLES]
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    profession = forms.ChoiceField(
+        label=_("Profession"),
+        choices=[("", "---------"), *User.Profession.choices],
+        required=False,
+        help_text=_("Name and profession are needed only for someone new to Open iKBT."),
+    )

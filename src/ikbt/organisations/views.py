@@ -10,16 +10,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import staff_required
+from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.organisations.access import get_unit_for_admin, staff_with_role, units_administered
 from ikbt.organisations.actions import (
+    StaffError,
     SupervisionError,
+    staff_add,
+    staff_password_link,
+    staff_role_remove,
     supervision_end,
     supervision_start,
     unit_contact_set,
 )
-from ikbt.organisations.forms import SupervisionForm, UnitContactForm
+from ikbt.organisations.forms import StaffAddForm, SupervisionForm, UnitContactForm
 from ikbt.organisations.models import (
     CareUnit,
     StaffAbsence,
@@ -54,57 +59,107 @@ def _staff(unit: CareUnit) -> list[dict]:
     ):
         person = people.setdefault(
             membership.user_id,
-            {"user": membership.user, "roles": [], "away": away.get(membership.user_id)},
+            {"user": membership.user, "memberships": [], "away": away.get(membership.user_id)},
         )
-        person["roles"].append(membership.get_role_display())
+        person["memberships"].append(membership)
     return list(people.values())
+
+
+# What each form of the unit page does; each returns what to tell the unit head.
+def _save_contact(request: HttpRequest, unit: CareUnit, form: UnitContactForm) -> str:
+    unit_contact_set(unit, **form.cleaned_data)
+    return _("The unit's contact details are saved.")
+
+
+def _add_staff(request: HttpRequest, unit: CareUnit, form: StaffAddForm) -> str:
+    user, created = staff_add(unit, by=request.user, **form.cleaned_data)
+    if created:
+        return _(
+            "%(name)s has an account now. A link to choose a password is on its way to %(email)s."
+        ) % {"name": user.get_full_name(), "email": user.email}
+    role = StaffRole(form.cleaned_data["role"]).label.lower()
+    return _("%(name)s is %(role)s at the unit now.") % {
+        "name": user.get_full_name(),
+        "role": role,
+    }
+
+
+def _start_supervision(request: HttpRequest, unit: CareUnit, form: SupervisionForm) -> str:
+    supervision_start(unit, by=request.user, **form.cleaned_data)
+    return _("The supervision starts today.")
+
+
+def _end_supervision(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
+    # Ended already (a second click) is no error: the action does nothing again.
+    supervision_end(get_object_or_404(Supervision, unit=unit, pk=pk), by=request.user)
+    return _("The supervision has ended.")
+
+
+def _remove_role(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
+    membership = get_object_or_404(
+        StaffMembership.objects.select_related("user"), unit=unit, pk=pk
+    )
+    staff_role_remove(membership, by=request.user)
+    return _("%(name)s is no longer %(role)s at the unit.") % {
+        "name": membership.user.get_full_name(),
+        "role": membership.get_role_display().lower(),
+    }
+
+
+def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
+    colleague = get_object_or_404(
+        User.objects.filter(kind=User.Kind.STAFF, memberships__unit=unit).distinct(), pk=pk
+    )
+    staff_password_link(colleague)
+    return _("A link to choose a new password is on its way to %(email)s.") % {
+        "email": colleague.email
+    }
+
+
+FORMS = {"contact": _save_contact, "staff": _add_staff, "supervision": _start_supervision}
+BUTTONS = {"end": _end_supervision, "remove": _remove_role, "password_link": _send_password_link}
 
 
 @staff_required
 @submitted_once
 def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """The unit head's page: how patients reach the unit, its staff, its supervision."""
     unit = get_unit_for_admin(request.user, unit_id)
     sent = request.POST.get("form") if request.method == "POST" else None
-    # A copy, so what a refused form holds never shows as the unit's details.
-    contact_form = UnitContactForm(
-        request.POST if sent == "contact" else None, instance=copy.copy(unit)
-    )
-    supervision_form = SupervisionForm(
-        request.POST if sent == "supervision" else None,
-        therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
-        supervisors=staff_with_role(unit.pk, StaffRole.SUPERVISOR),
-    )
-    if sent == "contact" and contact_form.is_valid():
-        unit_contact_set(unit, **contact_form.cleaned_data)
-        messages.success(request, _("The unit's contact details are saved."))
-        return redirect("organisations:unit", unit.pk)
-    if sent == "supervision" and supervision_form.is_valid():
+    data = {name: request.POST if sent == name else None for name in FORMS}
+    forms = {
+        # A copy, so what a refused form holds never shows as the unit's details.
+        "contact": UnitContactForm(data["contact"], instance=copy.copy(unit)),
+        "staff": StaffAddForm(data["staff"]),
+        "supervision": SupervisionForm(
+            data["supervision"],
+            therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
+            supervisors=staff_with_role(unit.pk, StaffRole.SUPERVISOR),
+        ),
+    }
+    if sent in FORMS and forms[sent].is_valid():
         try:
-            supervision_start(unit, by=request.user, **supervision_form.cleaned_data)
-        except SupervisionError as error:
-            supervision_form.add_error(None, str(error))
+            messages.success(request, FORMS[sent](request, unit, forms[sent]))
+        except (StaffError, SupervisionError) as error:
+            forms[sent].add_error(None, str(error))
         else:
-            messages.success(request, _("The supervision starts today."))
             return redirect("organisations:unit", unit.pk)
-    if sent == "end":
-        # Ended already (a second click) is no error: the action does nothing again.
-        supervision = get_object_or_404(
-            Supervision.objects.filter(unit=unit), pk=whole_number(request.POST.get("supervision"))
-        )
+    if sent in BUTTONS:
         try:
-            supervision_end(supervision, by=request.user)
-        except SupervisionError as error:
+            done = BUTTONS[sent](request, unit, whole_number(request.POST.get("id")))
+        except (StaffError, SupervisionError) as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("The supervision has ended."))
+            messages.success(request, done)
         return redirect("organisations:unit", unit.pk)
     return render(
         request,
         "organisations/unit.html",
         {
             "unit": unit,
-            "contact_form": contact_form,
-            "supervision_form": supervision_form,
+            "contact_form": forms["contact"],
+            "staff_form": forms["staff"],
+            "supervision_form": forms["supervision"],
             "staff": _staff(unit),
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.

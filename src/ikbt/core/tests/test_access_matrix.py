@@ -66,6 +66,8 @@ accounts:backup_codes                       302  404  404  302  302  302  302  3
 accounts:patient_code                       302  302  302  302  302  302  302  302  302  302  302
 accounts:patient_sign_in                    200  200  200  200  200  200  200  200  200  200  200
 accounts:security                           302  200  200  200  200  200  200  200  200  200  200
+# A link to choose a password, here one that is not valid: the page says so to anyone.
+accounts:set_password                       200  200  200  200  200  200  200  200  200  200  200
 accounts:sign_out                           405  405  405  405  405  405  405  405  405  405  405
 accounts:staff_login                        200  200  200  302  302  302  302  302  302  302  302
 accounts:two_factor                         302  302  302  302  302  302  302  302  302  302  302
@@ -156,6 +158,7 @@ accounts:authenticator_setup                302  302  302  302  302  302  302  3
 accounts:patient_code                       302  302  302  302  302  302  302  302  302  302  302
 accounts:patient_sign_in                    200  200  200  200  200  200  200  200  200  200  200
 accounts:security                           302  302  302  302  302  302  302  302  302  302  302
+accounts:set_password                       200  200  200  200  200  200  200  200  200  200  200
 accounts:sign_out                           302  302  302  302  302  302  302  302  302  302  302
 accounts:staff_login                        200  200  200  302  302  302  302  302  302  302  302
 accounts:two_factor                         302  302  302  302  302  302  302  302  302  302  302
@@ -404,6 +407,8 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
         "study_id": recruiting.pk,
         "participant_id": participant.pk,
         "unit_id": unit.pk,
+        "uidb64": "MQ",
+        "token": "not-a-token",
         "kind": "long",
     }
     overrides = {
@@ -424,6 +429,7 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
     # What each form would change if the role were allowed to send it.
     post_data = {
         "accounts:security": {"action": "everywhere"},
+        "accounts:set_password": {"new_password1": "ny-fin-kod-123", "new_password2": "x"},
         "intake:my_registrations": {"registration": registration.pk, "slot": slot.pk},
         "intake:registration": {"book": "1", "slot": slot.pk},
         "intake:slots": {
@@ -441,7 +447,14 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
         "messaging:patient_threads": {"subject": "Fråga", "body": "Hej!"},
         "messaging:staff_thread": {"body": "Hej!"},
         "messaging:thread": {"body": "Hej!"},
-        "organisations:unit": {"form": "contact", "phone": "013-20 20 00"},
+        "organisations:unit": {
+            "form": "staff",
+            "email": "ny@region.se",
+            "role": "therapist",
+            "first_name": "Nils",
+            "last_name": "Ny",
+            "profession": "psychologist",
+        },
         "programs:fork": {"slug": "exempel-lokal"},
         "programs:list": {
             "slug": "nytt",

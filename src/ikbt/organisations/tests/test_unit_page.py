@@ -50,7 +50,8 @@ def test_staff_are_listed_once_with_their_roles_and_absence_today(
     )
     staff = unit_admin_client.get(unit_url).context["staff"]
     rows = {person["user"].username: person for person in staff}
-    assert rows["therapist"]["roles"] == ["Program author", "Therapist"]
+    roles = [membership.get_role_display() for membership in rows["therapist"]["memberships"]]
+    assert roles == ["Program author", "Therapist"]
     assert rows["colleague"]["away"].ends_on == today + datetime.timedelta(days=3)
     assert rows["therapist"]["away"] is None
     assert len(staff) == 5
@@ -222,17 +223,13 @@ def test_a_supervision_ends_only_when_no_reply_waits_for_the_supervisor(
         unit, supervisor=supervisor, supervisee=therapist, review_messages=True, by=unit_admin
     )
     thread = messaging.thread_start(patient, therapist, "Vecka 2", "Bra jobbat.")
-    page = unit_admin_client.post(
-        unit_url, {"form": "end", "supervision": supervision.pk}, follow=True
-    )
+    page = unit_admin_client.post(unit_url, {"form": "end", "id": supervision.pk}, follow=True)
     assert (
         "1 reply by Tove Terapeut is waiting for the supervisor. It must be read and sent "
         "before the supervision ends." in page.text
     )
     messaging.message_release(thread.messages.get(), supervisor)
-    page = unit_admin_client.post(
-        unit_url, {"form": "end", "supervision": supervision.pk}, follow=True
-    )
+    page = unit_admin_client.post(unit_url, {"form": "end", "id": supervision.pk}, follow=True)
     assert "The supervision has ended." in page.text
     supervision.refresh_from_db()
     assert (supervision.ended_on, supervision.ended_by) == (timezone.localdate(), unit_admin)
@@ -250,7 +247,7 @@ def test_a_supervision_at_another_unit_cannot_be_ended_here(
     supervision = supervision_start(
         elsewhere, supervisor=supervisor, supervisee=therapist, review_messages=False, by=head
     )
-    answer = unit_admin_client.post(unit_url, {"form": "end", "supervision": supervision.pk})
+    answer = unit_admin_client.post(unit_url, {"form": "end", "id": supervision.pk})
     assert answer.status_code == 404
     supervision_end(supervision, by=head)
     supervision.refresh_from_db()
@@ -314,12 +311,10 @@ def test_ending_twice_or_with_a_wrong_id_is_no_error(
         unit, supervisor=supervisor, supervisee=therapist, review_messages=False, by=unit_admin
     )
     for _ in range(2):
-        page = unit_admin_client.post(
-            unit_url, {"form": "end", "supervision": supervision.pk}, follow=True
-        )
+        page = unit_admin_client.post(unit_url, {"form": "end", "id": supervision.pk}, follow=True)
         assert "The supervision has ended." in page.text
     for wrong in ("abc", "²", "", "99999"):
-        answer = unit_admin_client.post(unit_url, {"form": "end", "supervision": wrong})
+        answer = unit_admin_client.post(unit_url, {"form": "end", "id": wrong})
         assert answer.status_code == 404
 
 
