@@ -8,6 +8,7 @@ from ikbt.organisations.roles import (
     INTAKE_ROLES,
     RESEARCH_ROLES,
     STATISTICS_ROLES,
+    UNIT_MANAGER_ROLES,
 )
 
 
@@ -20,6 +21,7 @@ def navigation(request: HttpRequest) -> dict:
             "user_is_therapist": False,
             "user_does_intake": False,
             "user_is_unit_admin": False,
+            "user_runs_units": False,
             "user_is_program_author": False,
             "user_sees_statistics": False,
             "user_sees_research": False,
@@ -32,6 +34,7 @@ def navigation(request: HttpRequest) -> dict:
         "user_is_therapist": lambda: StaffRole.THERAPIST in roles,  # has assessment times
         "user_does_intake": lambda: not roles.isdisjoint(INTAKE_ROLES),
         "user_is_unit_admin": lambda: StaffRole.UNIT_ADMIN in roles,
+        "user_runs_units": lambda: not roles.isdisjoint(UNIT_MANAGER_ROLES),
         "user_is_program_author": lambda: not roles.isdisjoint(AUTHOR_ROLES),
         "user_sees_statistics": lambda: not roles.isdisjoint(STATISTICS_ROLES),
         "user_sees_research": lambda: not roles.isdisjoint(RESEARCH_ROLES),

@@ -1,9 +1,24 @@
-"""Which units may this staff member run? 404 for every "no"."""
+"""Which units may this staff member run? 404 for every "no".
 
+Running a unit (its contact details, staff and supervision) is for its unit head and for the
+administrators of its region. Running a unit opens no patient: a region administrator sees
+patients only where she also holds a clinical role (``ikbt.patients.access``).
+"""
+
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import CareUnit, StaffRole
+from ikbt.organisations.models import CareUnit, Region, StaffRole
+
+# The roles a unit head gives at her unit; a region's administrators also give the region's.
+UNIT_ROLES = (StaffRole.THERAPIST, StaffRole.SUPERVISOR, StaffRole.UNIT_ADMIN)
+REGION_ROLES = (
+    StaffRole.REGION_ADMIN,
+    StaffRole.PROGRAM_AUTHOR,
+    StaffRole.REGISTER_OFFICER,
+    StaffRole.RESEARCHER,
+)
 
 
 def units_administered(user: User):
@@ -11,6 +26,29 @@ def units_administered(user: User):
     return CareUnit.objects.filter(
         memberships__user=user, memberships__role=StaffRole.UNIT_ADMIN
     ).distinct()
+
+
+def regions_administered(user: User):
+    """The regions ``user`` is an administrator of (the role is held at one of its units)."""
+    return Region.objects.filter(
+        units__memberships__user=user, units__memberships__role=StaffRole.REGION_ADMIN
+    ).distinct()
+
+
+def units_managed(user: User):
+    """The units ``user`` runs: those they are the head of, and every unit of a region they
+    administer."""
+    return CareUnit.objects.filter(
+        Q(pk__in=units_administered(user).values("pk"))
+        | Q(region__in=regions_administered(user).values("pk"))
+    )
+
+
+def roles_to_give(user: User, unit: CareUnit) -> tuple[StaffRole, ...]:
+    """The roles ``user`` may give and take away at ``unit`` (which they run)."""
+    if regions_administered(user).filter(pk=unit.region_id).exists():
+        return UNIT_ROLES + REGION_ROLES
+    return UNIT_ROLES
 
 
 def staff_with_role(unit_id: int, role: StaffRole):
@@ -22,6 +60,6 @@ def staff_with_role(unit_id: int, role: StaffRole):
     )
 
 
-def get_unit_for_admin(user: User, unit_id: int) -> CareUnit:
-    """The unit, if ``user`` administers it; otherwise 404."""
-    return get_object_or_404(units_administered(user).select_related("region"), pk=unit_id)
+def get_unit_to_manage(user: User, unit_id: int) -> CareUnit:
+    """The unit, if ``user`` runs it (``units_managed``); otherwise 404."""
+    return get_object_or_404(units_managed(user).select_related("region"), pk=unit_id)

@@ -13,6 +13,7 @@ from ikbt.accounts.tasks import send_password_link
 from ikbt.messaging.models import Message
 from ikbt.organisations.models import (
     CareUnit,
+    Region,
     StaffAbsence,
     StaffMembership,
     StaffRole,
@@ -58,6 +59,12 @@ def absence_register(
     return StaffAbsence.objects.create(
         staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover, registered_by=by or staff
     )
+
+
+@transaction.atomic
+def unit_add(region: Region, *, name: str, kind: str, hsa_id: str = "", by: User) -> CareUnit:
+    """A new unit of ``region``; its administrators then give it a head and staff."""
+    return CareUnit.objects.create(region=region, name=name.strip(), kind=kind, hsa_id=hsa_id)
 
 
 @transaction.atomic
@@ -206,10 +213,13 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
     """Take a role at a unit from a staff member. Refused where patients or a supervision at
     the unit would be left without them, and for a unit head's own role as head."""
     name = membership.user.get_full_name()
-    if membership.user_id == by.pk and membership.role == StaffRole.UNIT_ADMIN:
+    if membership.user_id == by.pk and membership.role in (
+        StaffRole.UNIT_ADMIN,
+        StaffRole.REGION_ADMIN,
+    ):
         raise StaffError(
             _(
-                "You cannot take away your own role as unit administrator. Ask another "
+                "You cannot take away your own role as administrator. Ask another "
                 "administrator of the unit or the region."
             )
         )

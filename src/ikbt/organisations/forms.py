@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import CareUnit, StaffRole
+from ikbt.organisations.models import CareUnit
 
 
 def therapist_label(user: User) -> str:
@@ -40,18 +40,12 @@ class SupervisionForm(forms.Form):
         self.fields["supervisor"].queryset = supervisors
 
 
-# The roles a unit head gives at her unit; the region's roles are the region's to give.
-UNIT_ROLES = (StaffRole.THERAPIST, StaffRole.SUPERVISOR, StaffRole.UNIT_ADMIN)
-
-
 class StaffAddForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail at work"),
         help_text=_("A colleague who has an account already is found by it."),
     )
-    role = forms.ChoiceField(
-        label=_("Role at the unit"), choices=[(role.value, role.label) for role in UNIT_ROLES]
-    )
+    role = forms.ChoiceField(label=_("Role at the unit"))
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     profession = forms.ChoiceField(
@@ -60,3 +54,20 @@ class StaffAddForm(forms.Form):
         required=False,
         help_text=_("Name and profession are needed only for someone new to Open iKBT."),
     )
+
+    def __init__(self, *args, roles, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
+
+
+class UnitForm(forms.ModelForm):
+    """A new unit of one of the regions the person administers."""
+
+    class Meta:
+        model = CareUnit
+        fields = ["region", "name", "kind", "hsa_id"]
+
+    def __init__(self, *args, regions, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions
+        self.fields["region"].empty_label = None

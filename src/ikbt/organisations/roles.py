@@ -8,6 +8,8 @@ RESEARCH_ROLES = {StaffRole.RESEARCHER, StaffRole.REGION_ADMIN, StaffRole.UNIT_A
 # Those who have patients of their own or of their unit, and those who take in new ones.
 CLINICAL_ROLES = {StaffRole.THERAPIST, StaffRole.SUPERVISOR, StaffRole.UNIT_ADMIN}
 INTAKE_ROLES = {StaffRole.THERAPIST, StaffRole.UNIT_ADMIN}
+# Those who run units: their contact details, staff and supervision (organisations.access).
+UNIT_MANAGER_ROLES = {StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN}
 
 
 def start_page(roles: set[str]) -> str:

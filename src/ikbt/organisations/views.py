@@ -13,7 +13,13 @@ from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
-from ikbt.organisations.access import get_unit_for_admin, staff_with_role, units_administered
+from ikbt.organisations.access import (
+    get_unit_to_manage,
+    regions_administered,
+    roles_to_give,
+    staff_with_role,
+    units_managed,
+)
 from ikbt.organisations.actions import (
     StaffError,
     SupervisionError,
@@ -22,9 +28,10 @@ from ikbt.organisations.actions import (
     staff_role_remove,
     supervision_end,
     supervision_start,
+    unit_add,
     unit_contact_set,
 )
-from ikbt.organisations.forms import StaffAddForm, SupervisionForm, UnitContactForm
+from ikbt.organisations.forms import StaffAddForm, SupervisionForm, UnitContactForm, UnitForm
 from ikbt.organisations.models import (
     CareUnit,
     StaffAbsence,
@@ -35,16 +42,34 @@ from ikbt.organisations.models import (
 
 
 @staff_required
+@submitted_once
 def units(request: HttpRequest) -> HttpResponse:
-    """The units the signed-in unit head runs."""
-    mine = list(units_administered(request.user).select_related("region").order_by("name"))
-    if not mine:
+    """The units the signed-in person runs; a region's administrator also adds units."""
+    mine = list(
+        units_managed(request.user).select_related("region").order_by("region__code", "name")
+    )
+    regions = regions_administered(request.user).order_by("code")
+    if not mine and not regions.exists():
         raise Http404
-    return render(request, "organisations/units.html", {"units": mine})
+    form = UnitForm(request.POST or None, regions=regions)
+    if request.method == "POST":
+        if not form.fields["region"].queryset.exists():
+            raise Http404
+        if form.is_valid():
+            unit = unit_add(by=request.user, **form.cleaned_data)
+            messages.success(
+                request, _("%(name)s is added. Give it a unit head.") % {"name": unit.name}
+            )
+            return redirect("organisations:unit", unit.pk)
+    return render(
+        request, "organisations/units.html", {"units": mine, "form": form if regions else None}
+    )
 
 
-def _staff(unit: CareUnit) -> list[dict]:
-    """Each person working at the unit once, with their roles there and any absence today."""
+def _staff(unit: CareUnit, roles, me: User) -> list[dict]:
+    """Each person working at the unit once, with their roles there (each marked whether
+    ``me`` may take it away: one of ``roles``, and not their own as administrator) and any
+    absence today."""
     away = {
         absence.staff_id: absence
         for absence in StaffAbsence.objects.on(timezone.localdate())
@@ -60,6 +85,9 @@ def _staff(unit: CareUnit) -> list[dict]:
         person = people.setdefault(
             membership.user_id,
             {"user": membership.user, "memberships": [], "away": away.get(membership.user_id)},
+        )
+        membership.removable = membership.role in roles and not (
+            membership.user_id == me.pk and membership.role in OWN_ROLES_KEPT
         )
         person["memberships"].append(membership)
     return list(people.values())
@@ -89,15 +117,15 @@ def _start_supervision(request: HttpRequest, unit: CareUnit, form: SupervisionFo
     return _("The supervision starts today.")
 
 
-def _end_supervision(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
+def _end_supervision(request: HttpRequest, unit: CareUnit, pk: int | None, roles) -> str:
     # Ended already (a second click) is no error: the action does nothing again.
     supervision_end(get_object_or_404(Supervision, unit=unit, pk=pk), by=request.user)
     return _("The supervision has ended.")
 
 
-def _remove_role(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
+def _remove_role(request: HttpRequest, unit: CareUnit, pk: int | None, roles) -> str:
     membership = get_object_or_404(
-        StaffMembership.objects.select_related("user"), unit=unit, pk=pk
+        StaffMembership.objects.select_related("user"), unit=unit, role__in=roles, pk=pk
     )
     staff_role_remove(membership, by=request.user)
     return _("%(name)s is no longer %(role)s at the unit.") % {
@@ -106,7 +134,7 @@ def _remove_role(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
     }
 
 
-def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None) -> str:
+def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, roles) -> str:
     colleague = get_object_or_404(
         User.objects.filter(kind=User.Kind.STAFF, memberships__unit=unit).distinct(), pk=pk
     )
@@ -116,6 +144,8 @@ def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None) ->
     }
 
 
+# Taken away by someone else: an administrator does not lock herself out.
+OWN_ROLES_KEPT = (StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN)
 FORMS = {"contact": _save_contact, "staff": _add_staff, "supervision": _start_supervision}
 BUTTONS = {"end": _end_supervision, "remove": _remove_role, "password_link": _send_password_link}
 
@@ -124,13 +154,14 @@ BUTTONS = {"end": _end_supervision, "remove": _remove_role, "password_link": _se
 @submitted_once
 def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
     """The unit head's page: how patients reach the unit, its staff, its supervision."""
-    unit = get_unit_for_admin(request.user, unit_id)
+    unit = get_unit_to_manage(request.user, unit_id)
+    roles = roles_to_give(request.user, unit)
     sent = request.POST.get("form") if request.method == "POST" else None
     data = {name: request.POST if sent == name else None for name in FORMS}
     forms = {
         # A copy, so what a refused form holds never shows as the unit's details.
         "contact": UnitContactForm(data["contact"], instance=copy.copy(unit)),
-        "staff": StaffAddForm(data["staff"]),
+        "staff": StaffAddForm(data["staff"], roles=roles),
         "supervision": SupervisionForm(
             data["supervision"],
             therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
@@ -146,7 +177,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             return redirect("organisations:unit", unit.pk)
     if sent in BUTTONS:
         try:
-            done = BUTTONS[sent](request, unit, whole_number(request.POST.get("id")))
+            done = BUTTONS[sent](request, unit, whole_number(request.POST.get("id")), roles)
         except (StaffError, SupervisionError) as error:
             messages.error(request, str(error))
         else:
@@ -160,7 +191,8 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             "contact_form": forms["contact"],
             "staff_form": forms["staff"],
             "supervision_form": forms["supervision"],
-            "staff": _staff(unit),
+            "staff": _staff(unit, roles, request.user),
+            "roles": roles,
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.
             "supervisions": list(

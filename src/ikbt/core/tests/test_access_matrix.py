@@ -105,8 +105,9 @@ messaging:inbox                             302  200  200  404  404  404  404  4
 messaging:patient_threads                   302  404  404  200  404  404  200  404  404  404  404
 messaging:staff_thread                      302  404  404  200  404  404  200  404  404  404  404
 messaging:thread                            302  200  404  404  404  404  404  404  404  404  404
-organisations:unit                          302  404  404  404  404  404  200  404  404  404  404
-organisations:units                         302  404  404  404  404  404  200  404  404  404  404
+# A unit's head and its region's administrators run it (organisations.access).
+organisations:unit                          302  404  404  404  404  404  200  200  404  404  404
+organisations:units                         302  404  404  404  404  404  200  200  404  404  404
 patients:patient_detail                     302  404  404  200  404  404  200  404  404  404  404
 patients:patient_home                       302  200  200  404  404  404  404  404  404  404  404
 # Staff without patients of their own or their unit's start at their work (statistics, …).
@@ -176,7 +177,9 @@ messaging:inbox                             302  302  302  404  404  404  404  4
 messaging:patient_threads                   302  404  404  302  404  404  302  404  404  404  404
 messaging:staff_thread                      302  404  404  302  404  404  302  404  404  404  404
 messaging:thread                            302  302  404  404  404  404  404  404  404  404  404
-organisations:unit                          302  404  404  404  404  404  302  404  404  404  404
+organisations:unit                          302  404  404  404  404  404  302  302  404  404  404
+# Only a region's administrators add units.
+organisations:units                         302  404  404  404  404  404  404  302  404  404  404
 # Authors of the owner region are told they own the program already.
 programs:adopt                              302  404  404  404  404  404  404  302  404  404  302
 programs:fork                               302  404  404  404  404  404  404  302  404  404  302
@@ -224,7 +227,6 @@ READ_ONLY = {
     "measurement:instrument_list",
     "measurement:my_scores",
     "measurement:patient_measurements",
-    "organisations:units",
     "patients:patient_detail",
     "patients:patient_home",
     "patients:staff_home",
@@ -455,6 +457,7 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
             "last_name": "Ny",
             "profession": "psychologist",
         },
+        "organisations:units": {"region": unit.region.pk, "name": "Ny enhet", "kind": "primary_care"},
         "programs:fork": {"slug": "exempel-lokal"},
         "programs:list": {
             "slug": "nytt",

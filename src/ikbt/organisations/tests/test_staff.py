@@ -151,7 +151,7 @@ def test_a_role_is_not_taken_while_patients_or_a_supervision_need_it(
     removal = f'value="remove"><input type="hidden" name="id" value="{own.pk}"'
     assert removal not in unit_admin_client.get(unit_url).text
     page = unit_admin_client.post(unit_url, {"form": "remove", "id": own.pk}, follow=True)
-    assert "You cannot take away your own role as unit administrator." in page.text
+    assert "You cannot take away your own role as administrator." in page.text
     assert StaffMembership.objects.filter(pk__in=[role.pk, own.pk]).count() == 2
 
 

@@ -262,7 +262,7 @@ def test_unit_page_query_count_is_fixed(unit, unit_admin, django_assert_num_quer
         StaffAbsence.objects.create(
             staff=person, starts_on=timezone.localdate(), ends_on=timezone.localdate()
         )
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         page = client.get(reverse("organisations:unit", args=[unit.pk]))
     assert len(page.context["staff"]) == people + 1
 
