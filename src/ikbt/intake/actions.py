@@ -3,6 +3,7 @@
 import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,8 +13,9 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
+from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import CareRelationship, Patient
-from ikbt.programs.models import MeasurementPoint, ProgramVersion
+from ikbt.programs.models import MeasurementPoint, Program, ProgramVersion
 from ikbt.treatment.actions import weekly_questionnaires_schedule
 from ikbt.treatment.models import Enrollment
 from ikbt.treatment.outcome import summary_refresh
@@ -286,3 +288,44 @@ def registration_transfer(
         detail=f"moved to unit {offering.unit_id}",
     )
     return registration
+
+
+def programs_to_offer(unit: CareUnit):
+    """The programs ``unit`` may offer: its region's own and those it adopted, published."""
+    return (
+        Program.objects.filter(
+            Q(owner_region_id=unit.region_id) | Q(adoptions__region_id=unit.region_id),
+            versions__status=ProgramVersion.Status.PUBLISHED,
+        )
+        .distinct()
+        .order_by("slug")
+    )
+
+
+@transaction.atomic
+def offering_add(
+    unit: CareUnit, program: Program, *, intake: str, waiting_limit_days: int, by: User
+) -> Offering:
+    """``unit`` offers ``program`` on the region's e-service page from now."""
+    if not programs_to_offer(unit).filter(pk=program.pk).exists():
+        raise IntakeError(_("The region neither owns nor has adopted a published version of it."))
+    offering, created = Offering.objects.get_or_create(
+        unit=unit,
+        program=program,
+        defaults={"intake": intake, "waiting_limit_days": waiting_limit_days},
+    )
+    if not created:
+        raise IntakeError(_("The unit offers this program already."))
+    return offering
+
+
+@transaction.atomic
+def offering_change(
+    offering: Offering, *, intake: str, is_open: bool, waiting_limit_days: int, by: User
+) -> Offering:
+    """Who may register, whether registration is open, and the longest acceptable wait.
+    Closing stops new registrations; those already made stay in the queue."""
+    offering.intake, offering.is_open = intake, is_open
+    offering.waiting_limit_days = waiting_limit_days
+    offering.save(update_fields=["intake", "is_open", "waiting_limit_days"])
+    return offering

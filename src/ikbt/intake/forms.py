@@ -5,6 +5,7 @@ from ikbt.intake.models import Offering, Slot
 from ikbt.organisations.forms import TherapistChoiceField, therapist_label
 from ikbt.patients.forms import MobileNumberField
 from ikbt.patients.personal_number import PersonalNumberField
+from ikbt.programs.models import program_titles
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
 
@@ -217,3 +218,23 @@ class TreatmentTransferForm(forms.Form):
             )
         membership = self.placements[key]
         return membership.unit, membership.user
+
+
+class OfferingForm(forms.ModelForm):
+    """How a unit offers a program: who may register, whether it is open, the longest wait."""
+
+    class Meta:
+        model = Offering
+        fields = ["intake", "is_open", "waiting_limit_days"]
+
+
+class OfferingAddForm(forms.ModelForm):
+    class Meta:
+        model = Offering
+        fields = ["program", "intake", "waiting_limit_days"]
+
+    def __init__(self, *args, programs, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs
+        titles = program_titles(programs)
+        self.fields["program"].label_from_instance = lambda program: titles[program.pk]

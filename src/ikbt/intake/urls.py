@@ -12,6 +12,7 @@ urlpatterns = [
     path("ko/<int:registration_id>/", views.registration_detail, name="registration"),
     path("tider/", views.slots, name="slots"),
     path("vantetider/", views.waiting, name="waiting"),
+    path("enhet/<int:unit_id>/program/", views.unit_offerings, name="unit_offerings"),
     path(
         "behandling/<int:enrollment_id>/flytta/",
         views.treatment_transfer,

@@ -1,6 +1,7 @@
 """The e-service page, the patient's registration and its status, and the unit's side:
 triage queue, assessment times, decisions, transfers and waiting times."""
 
+import copy
 import datetime
 
 from django.contrib import messages
@@ -27,6 +28,8 @@ from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.forms import (
     AcceptForm,
     DeclineForm,
+    OfferingAddForm,
+    OfferingForm,
     RegistrationForm,
     SlotForm,
     TransferForm,
@@ -35,7 +38,7 @@ from ikbt.intake.forms import (
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
-from ikbt.organisations.access import staff_with_role
+from ikbt.organisations.access import get_unit_to_manage, staff_with_role
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.actions import contact_details_set
 from ikbt.programs.models import Program, ProgramVersion, program_titles
@@ -431,4 +434,53 @@ def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse
             return redirect("patients:staff_home")
     return render(
         request, "intake/treatment_transfer.html", {"enrollment": enrollment, "form": form}
+    )
+
+
+@staff_required
+@submitted_once
+def unit_offerings(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """The programs a unit offers on its region's e-service page, and on what terms: for the
+    unit's head and the region's administrators (``organisations.access``)."""
+    unit = get_unit_to_manage(request.user, unit_id)
+    sent = request.POST.get("form") if request.method == "POST" else None
+    offerings = list(unit.offerings.select_related("program").order_by("program__slug"))
+    changed = whole_number(request.POST.get("id")) if sent == "change" else None
+    rows = [
+        {
+            "offering": offering,
+            "form": OfferingForm(
+                request.POST if offering.pk == changed else None,
+                instance=copy.copy(offering),  # a refused change never shows as the terms
+                prefix=f"offering-{offering.pk}",
+            ),
+        }
+        for offering in offerings
+    ]
+    add_form = OfferingAddForm(
+        request.POST if sent == "add" else None,
+        programs=actions.programs_to_offer(unit).exclude(offerings__unit=unit),
+    )
+    if sent == "add" and add_form.is_valid():
+        try:
+            actions.offering_add(unit, by=request.user, **add_form.cleaned_data)
+        except actions.IntakeError as error:
+            add_form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The unit offers the program from now."))
+            return redirect("intake:unit_offerings", unit.pk)
+    row = next((row for row in rows if row["offering"].pk == changed), None)
+    if sent == "change" and row is None:
+        raise Http404
+    if row is not None and row["form"].is_valid():
+        actions.offering_change(row["offering"], by=request.user, **row["form"].cleaned_data)
+        messages.success(request, _("The terms are saved."))
+        return redirect("intake:unit_offerings", unit.pk)
+    titles = program_titles([offering.program for offering in offerings])
+    for item in rows:
+        item["title"] = titles[item["offering"].program_id]
+    return render(
+        request,
+        "intake/unit_offerings.html",
+        {"unit": unit, "rows": rows, "add_form": add_form},
     )

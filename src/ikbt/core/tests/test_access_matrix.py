@@ -87,6 +87,7 @@ intake:slots                                302  404  404  200  200  200  404  4
 # Only the unit's administrator moves a treatment. Fails until the refusals are written to
 # the access log as denied, as for every other patient-data URL.
 intake:treatment_transfer                   302  404  404  404  404  404  200  404  404  404  404
+intake:unit_offerings                       302  404  404  404  404  404  200  200  404  404  404
 intake:waiting                              302  404  404  200  200  200  200  404  404  404  404
 measurement:acknowledge_risk_flag           302  404  404  405  405  405  405  405  405  405  405
 measurement:answer                          302  200  404  404  404  404  404  404  404  404  404
@@ -169,6 +170,7 @@ intake:registration                         302  404  404  302  302  404  302  4
 # The outsider may publish times, but not at the patient's unit (the form says no).
 intake:slots                                302  404  404  302  302  200  404  404  404  404  404
 intake:treatment_transfer                   302  404  404  404  404  404  302  404  404  404  404
+intake:unit_offerings                       302  404  404  404  404  404  302  302  404  404  404
 measurement:acknowledge_risk_flag           302  404  404  302  404  404  302  404  404  404  404
 measurement:answer                          302  200  404  404  404  404  404  404  404  404  404
 measurement:staff_answer                    302  404  404  200  404  404  302  404  404  404  404
@@ -441,6 +443,12 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
             "mode": "phone",
         },
         "intake:treatment_transfer": {"placement": f"{unit.pk}:{colleague.pk}"},
+        "intake:unit_offerings": {
+            "form": "change",
+            "id": offering.pk,
+            f"offering-{offering.pk}-intake": "open",
+            f"offering-{offering.pk}-waiting_limit_days": "14",
+        },
         "measurement:acknowledge_risk_flag": {"action_taken": "Ringde patienten."},
         "measurement:answer": {"answer_0": "1"},
         "measurement:staff_answer": {"answer_0": "1"},
@@ -457,7 +465,11 @@ def world(patient, enrollment, unit, therapist, colleague, outsider, unit_admin)
             "last_name": "Ny",
             "profession": "psychologist",
         },
-        "organisations:units": {"region": unit.region.pk, "name": "Ny enhet", "kind": "primary_care"},
+        "organisations:units": {
+            "region": unit.region.pk,
+            "name": "Ny enhet",
+            "kind": "primary_care",
+        },
         "programs:fork": {"slug": "exempel-lokal"},
         "programs:list": {
             "slug": "nytt",

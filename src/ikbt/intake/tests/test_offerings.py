@@ -1,0 +1,120 @@
+"""A unit's head (or the region's administrators) chooses what the unit offers on the
+region's e-service page and on what terms."""
+
+import pytest
+from django.urls import reverse
+
+from ikbt import factories
+from ikbt.intake.models import Offering
+from ikbt.programs.actions import program_import, version_publish
+from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+
+
+@pytest.fixture
+def program(unit):
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    return version_publish(program_import(data, unit.region), None).program
+
+
+@pytest.fixture
+def url(unit):
+    return reverse("intake:unit_offerings", args=[unit.pk])
+
+
+def test_the_unit_head_offers_a_program_and_it_is_on_the_e_service_page(
+    unit, program, url, unit_admin_client, client
+):
+    page = unit_admin_client.get(url)
+    assert list(page.context["add_form"].fields["program"].queryset) == [program]
+    saved = unit_admin_client.post(
+        url,
+        {"form": "add", "program": program.pk, "intake": "open", "waiting_limit_days": "21"},
+        follow=True,
+    )
+    assert "The unit offers the program from now." in saved.text
+    offering = Offering.objects.get()
+    assert (offering.unit, offering.intake, offering.waiting_limit_days, offering.is_open) == (
+        unit,
+        "open",
+        21,
+        True,
+    )
+    eservice = client.get(reverse("intake:eservice", args=[unit.region.code]))
+    assert reverse("intake:register", args=[offering.pk]) in eservice.text
+
+
+def test_closing_takes_it_off_the_e_service_page(unit, program, url, unit_admin_client, client):
+    offering = Offering.objects.create(unit=unit, program=program)
+    prefix = f"offering-{offering.pk}"
+    saved = unit_admin_client.post(
+        url,
+        {
+            "form": "change",
+            "id": offering.pk,
+            f"{prefix}-intake": "listed",
+            f"{prefix}-waiting_limit_days": "30",
+        },
+        follow=True,
+    )
+    assert "The terms are saved." in saved.text
+    offering.refresh_from_db()
+    assert (offering.intake, offering.is_open, offering.waiting_limit_days) == (
+        "listed",
+        False,
+        30,
+    )
+    eservice = client.get(reverse("intake:eservice", args=[unit.region.code]))
+    assert reverse("intake:register", args=[offering.pk]) not in eservice.text
+
+
+def test_bad_terms_are_explained_and_kept(unit, program, url, unit_admin_client):
+    offering = Offering.objects.create(unit=unit, program=program)
+    prefix = f"offering-{offering.pk}"
+    page = unit_admin_client.post(
+        url,
+        {
+            "form": "change",
+            "id": offering.pk,
+            f"{prefix}-intake": "residents",
+            f"{prefix}-is_open": "on",
+            f"{prefix}-waiting_limit_days": "-3",
+        },
+    )
+    assert page.status_code == 200
+    form = page.context["rows"][0]["form"]
+    assert list(form.errors) == ["waiting_limit_days"]
+    assert 'value="-3"' in page.text
+    offering.refresh_from_db()
+    assert offering.waiting_limit_days == 14
+
+
+def test_only_the_regions_published_programs_are_offered_and_each_once(
+    unit, other_region_unit, program, url, unit_admin_client
+):
+    foreign_data, _ = read_package(EXAMPLE_PACKAGE)
+    foreign_data.slug = "exempel-orebro"
+    foreign = version_publish(program_import(foreign_data, other_region_unit.region), None)
+    answer = unit_admin_client.post(
+        url,
+        {
+            "form": "add",
+            "program": foreign.program.pk,
+            "intake": "open",
+            "waiting_limit_days": "14",
+        },
+    )
+    assert list(answer.context["add_form"].errors) == ["program"]
+    Offering.objects.create(unit=unit, program=program)
+    page = unit_admin_client.get(url)
+    assert list(page.context["add_form"].fields["program"].queryset) == []
+    assert "The unit offers every published program its region owns or has adopted." in page.text
+
+
+def test_others_get_404_and_another_units_offering_is_not_changed_here(
+    unit, program, url, therapist_client, unit_admin_client
+):
+    assert therapist_client.get(url).status_code == 404
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    theirs = Offering.objects.create(unit=elsewhere, program=program)
+    answer = unit_admin_client.post(url, {"form": "change", "id": theirs.pk})
+    assert answer.status_code == 404
