@@ -281,7 +281,7 @@ class SetPasswordView(PasswordResetConfirmView):
 
     def get_user(self, uidb64: str):
         user = super().get_user(uidb64)
-        return user if user is not None and user.is_staff_member else None
+        return user if user is not None and user.is_staff_member and user.is_active else None
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -294,7 +294,9 @@ def programs_to_offer(unit: CareUnit):
     """The programs ``unit`` may offer: its region's own and those it adopted, published."""
     return (
         Program.objects.filter(
-            Q(owner_region_id=unit.region_id) | Q(adoptions__region_id=unit.region_id),
+            # An adoption counts while the owner still shares the program.
+            Q(owner_region_id=unit.region_id)
+            | Q(adoptions__region_id=unit.region_id, shared=True),
             versions__status=ProgramVersion.Status.PUBLISHED,
         )
         .distinct()

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from ikbt.accounts.models import User
 from ikbt.accounts.tasks import send_password_link
 from ikbt.messaging.models import Message
+from ikbt.organisations.access import regions_administered
 from ikbt.organisations.models import (
     CareUnit,
     Region,
@@ -32,6 +33,10 @@ class SupervisionError(ValueError):
 
 class StaffError(ValueError):
     pass
+
+
+# Taken away only by someone else: an administrator does not lock herself out.
+OWN_ROLES_KEPT = (StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN)
 
 
 def absence_register(
@@ -167,10 +172,15 @@ def staff_add(
     people = list(User.objects.filter(kind=User.Kind.STAFF, email__iexact=email)[:2])
     if len(people) > 1:
         raise StaffError(
-            _("Several accounts have this e-mail address. The region's administrators add them.")
+            _(
+                "Several accounts have this e-mail address. Ask the system's administrator to "
+                "sort them out."
+            )
         )
     created = not people
-    if created:
+    if not created:
+        _check_colleague(people[0], unit, by)
+    else:
         if not (first_name.strip() and last_name.strip() and profession):
             raise StaffError(
                 _(
@@ -191,15 +201,42 @@ def staff_add(
         user.set_unusable_password()
         user.save()
         transaction.on_commit(lambda: send_password_link.enqueue(user.pk))
-    else:
-        user = people[0]
-    _membership, added = StaffMembership.objects.get_or_create(user=user, unit=unit, role=role)
+    user = people[0] if people else user
+    _membership, added = StaffMembership.objects.get_or_create(
+        user=user, unit=unit, role=role, defaults={"added_by": by, "added_at": timezone.now()}
+    )
     if not added:
         raise StaffError(
             _("%(name)s is %(role)s at the unit already.")
             % {"name": user.get_full_name(), "role": StaffRole(role).label.lower()}
         )
     return user, created
+
+
+def _check_colleague(user: User, unit: CareUnit, by: User) -> None:
+    """Whom ``by`` may give a role at ``unit``: not herself (a role can open patients, so
+    another administrator gives it), not a closed account, and from another region only as
+    the region's administrator."""
+    if user == by:
+        raise StaffError(
+            _(
+                "You cannot give yourself a role. Ask another administrator of the unit or "
+                "the region."
+            )
+        )
+    if not user.is_active:
+        raise StaffError(
+            _(
+                "The account with this e-mail address is closed. Ask the system's "
+                "administrator to open it again."
+            )
+        )
+    in_region = StaffMembership.objects.filter(user=user, unit__region_id=unit.region_id)
+    if not in_region.exists() and not regions_administered(by).filter(pk=unit.region_id).exists():
+        raise StaffError(
+            _("%(name)s works in another region. Ask your region's administrators to add them.")
+            % {"name": user.get_full_name()}
+        )
 
 
 def staff_password_link(user: User) -> None:
@@ -213,15 +250,24 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
     """Take a role at a unit from a staff member. Refused where patients or a supervision at
     the unit would be left without them, and for a unit head's own role as head."""
     name = membership.user.get_full_name()
-    if membership.user_id == by.pk and membership.role in (
-        StaffRole.UNIT_ADMIN,
-        StaffRole.REGION_ADMIN,
-    ):
+    if membership.user_id == by.pk and membership.role in OWN_ROLES_KEPT:
         raise StaffError(
             _(
                 "You cannot take away your own role as administrator. Ask another "
                 "administrator of the unit or the region."
             )
+        )
+    other_admins = StaffMembership.objects.filter(
+        unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN
+    ).exclude(pk=membership.pk)
+    if membership.role == StaffRole.UNIT_ADMIN and not other_admins.exists():
+        # Escalated risk flags and overdue replies go to the unit's administrators.
+        raise StaffError(
+            _(
+                "%(name)s is the unit's only administrator, to whom risk flags and overdue "
+                "messages escalate. Give the role to someone else first."
+            )
+            % {"name": name}
         )
     if membership.role == StaffRole.THERAPIST:
         patients = (

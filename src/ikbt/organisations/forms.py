@@ -43,6 +43,7 @@ class SupervisionForm(forms.Form):
 class StaffAddForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail at work"),
+        max_length=150,  # it becomes the user name of someone new
         help_text=_("A colleague who has an account already is found by it."),
     )
     role = forms.ChoiceField(label=_("Role at the unit"))

@@ -116,6 +116,16 @@ class StaffMembership(models.Model):
         CareUnit, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("unit")
     )
     role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices)
+    # Who gave the role and when (empty for roles given before this was kept, or in the demo).
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    added_at = models.DateTimeField(_("added"), null=True, blank=True)
 
     objects = StaffMembershipQuerySet.as_manager()
 

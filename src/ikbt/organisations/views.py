@@ -21,6 +21,7 @@ from ikbt.organisations.access import (
     units_managed,
 )
 from ikbt.organisations.actions import (
+    OWN_ROLES_KEPT,
     StaffError,
     SupervisionError,
     staff_add,
@@ -49,21 +50,21 @@ def units(request: HttpRequest) -> HttpResponse:
         units_managed(request.user).select_related("region").order_by("region__code", "name")
     )
     regions = regions_administered(request.user).order_by("code")
-    if not mine and not regions.exists():
+    administered = list(regions)
+    if not mine and not administered:
         raise Http404
-    form = UnitForm(request.POST or None, regions=regions)
+    form = UnitForm(request.POST or None, regions=regions) if administered else None
     if request.method == "POST":
-        if not form.fields["region"].queryset.exists():
+        if form is None:  # only a region's administrators add units
             raise Http404
         if form.is_valid():
             unit = unit_add(by=request.user, **form.cleaned_data)
             messages.success(
-                request, _("%(name)s is added. Give it a unit head.") % {"name": unit.name}
+                request,
+                _("%(name)s is added. Give it a unit administrator.") % {"name": unit.name},
             )
             return redirect("organisations:unit", unit.pk)
-    return render(
-        request, "organisations/units.html", {"units": mine, "form": form if regions else None}
-    )
+    return render(request, "organisations/units.html", {"units": mine, "form": form})
 
 
 def _staff(unit: CareUnit, roles, me: User) -> list[dict]:
@@ -117,7 +118,7 @@ def _start_supervision(request: HttpRequest, unit: CareUnit, form: SupervisionFo
     return _("The supervision starts today.")
 
 
-def _end_supervision(request: HttpRequest, unit: CareUnit, pk: int | None, roles) -> str:
+def _end_supervision(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
     # Ended already (a second click) is no error: the action does nothing again.
     supervision_end(get_object_or_404(Supervision, unit=unit, pk=pk), by=request.user)
     return _("The supervision has ended.")
@@ -134,9 +135,12 @@ def _remove_role(request: HttpRequest, unit: CareUnit, pk: int | None, roles) ->
     }
 
 
-def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, roles) -> str:
+def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
     colleague = get_object_or_404(
-        User.objects.filter(kind=User.Kind.STAFF, memberships__unit=unit).distinct(), pk=pk
+        User.objects.filter(
+            kind=User.Kind.STAFF, is_active=True, memberships__unit=unit
+        ).distinct(),
+        pk=pk,
     )
     staff_password_link(colleague)
     return _("A link to choose a new password is on its way to %(email)s.") % {
@@ -144,8 +148,6 @@ def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, ro
     }
 
 
-# Taken away by someone else: an administrator does not lock herself out.
-OWN_ROLES_KEPT = (StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN)
 FORMS = {"contact": _save_contact, "staff": _add_staff, "supervision": _start_supervision}
 BUTTONS = {"end": _end_supervision, "remove": _remove_role, "password_link": _send_password_link}
 

@@ -118,3 +118,68 @@ def test_others_get_404_and_another_units_offering_is_not_changed_here(
     theirs = Offering.objects.create(unit=elsewhere, program=program)
     answer = unit_admin_client.post(url, {"form": "change", "id": theirs.pk})
     assert answer.status_code == 404
+
+
+def test_an_adopted_program_is_offered_while_its_owner_shares_it(
+    unit, other_region_unit, url, unit_admin_client, outsider
+):
+    from ikbt.programs.actions import program_adopt, program_share
+
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    data.slug = "exempel-orebro"
+    foreign = version_publish(program_import(data, other_region_unit.region), None).program
+    program_share(foreign, True)
+    program_adopt(foreign, unit.region, outsider)
+    choices = unit_admin_client.get(url).context["add_form"].fields["program"].queryset
+    assert list(choices) == [foreign]
+    program_share(foreign, False)
+    choices = unit_admin_client.get(url).context["add_form"].fields["program"].queryset
+    assert list(choices) == []
+
+
+def test_registrations_made_before_closing_stay_in_the_queue(
+    unit, program, url, unit_admin_client, patient
+):
+    from ikbt.intake.actions import registration_submit
+
+    offering = Offering.objects.create(unit=unit, program=program)
+    registration = registration_submit(patient, offering, answers={}, register_opt_out=False)
+    prefix = f"offering-{offering.pk}"
+    unit_admin_client.post(
+        url,
+        {"form": "change", "id": offering.pk, f"{prefix}-intake": "residents",
+         f"{prefix}-waiting_limit_days": "14"},
+    )  # fmt: skip
+    queue = unit_admin_client.get(reverse("intake:queue")).context["rows"]
+    assert [row.pk for row in queue] == [registration.pk]
+
+
+def test_another_regions_administrator_reaches_neither_the_units_programs_nor_its_region(
+    unit, other_region_unit, url
+):
+    from ikbt.conftest import verified_client
+    from ikbt.organisations.models import CareUnit, StaffRole
+
+    theirs = verified_client(factories.staff_member(other_region_unit, StaffRole.REGION_ADMIN))
+    assert theirs.get(url).status_code == 404
+    page = theirs.post(
+        reverse("organisations:units"),
+        {"region": unit.region.pk, "name": "Smygenheten", "kind": "primary_care"},
+    )
+    assert list(page.context["form"].errors) == ["region"]
+    assert not CareUnit.objects.filter(name="Smygenheten").exists()
+
+
+@pytest.mark.parametrize("programs", [1, 3])
+def test_the_programs_page_query_count_is_fixed(
+    unit, url, unit_admin_client, programs, django_assert_num_queries
+):
+    data, _ = read_package(EXAMPLE_PACKAGE)
+    for number in range(programs):
+        data.slug = f"exempel-{number}"
+        offered = version_publish(program_import(data, unit.region), None).program
+        Offering.objects.create(unit=unit, program=offered)
+    unit_admin_client.get(reverse("core:home"))
+    with django_assert_num_queries(9):
+        page = unit_admin_client.get(url)
+    assert len(page.context["rows"]) == programs

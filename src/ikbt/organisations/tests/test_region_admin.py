@@ -49,7 +49,7 @@ def test_a_region_admin_adds_a_unit_and_gives_it_a_head(
     )
     new = CareUnit.objects.get(name="Vårdcentralen Skäggetorp")
     assert page.request["PATH_INFO"] == reverse("organisations:unit", args=[new.pk])
-    assert "Vårdcentralen Skäggetorp is added. Give it a unit head." in page.text
+    assert "Vårdcentralen Skäggetorp is added. Give it a unit administrator." in page.text
     with django_capture_on_commit_callbacks(execute=True):
         region_admin_client.post(
             reverse("organisations:unit", args=[new.pk]),
@@ -122,3 +122,15 @@ def test_a_unit_head_cannot_take_a_region_role(unit, unit_admin_client, region_a
 def test_running_a_unit_opens_none_of_its_patients(region_admin_client, patient):
     answer = region_admin_client.get(reverse("patients:patient_detail", args=[patient.pk]))
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("units", [1, 3])
+def test_the_units_page_query_count_is_fixed(
+    unit, region_admin_client, units, django_assert_num_queries
+):
+    for number in range(units):
+        factories.CareUnitFactory(region=unit.region, name=f"Enhet {number}")
+    region_admin_client.get(reverse("core:home"))
+    with django_assert_num_queries(8):
+        page = region_admin_client.get(reverse("organisations:units"))
+    assert len(page.context["units"]) == units + 1

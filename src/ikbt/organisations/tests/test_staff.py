@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from ikbt import factories
 from ikbt.accounts.models import User
+from ikbt.accounts.tasks import password_link
 from ikbt.organisations.actions import StaffError, staff_role_remove, supervision_start
 from ikbt.organisations.models import StaffMembership, StaffRole
 
@@ -88,23 +89,68 @@ def test_a_new_colleague_gets_an_account_chooses_a_password_and_connects_an_app(
 
 
 def test_a_colleague_with_an_account_is_found_by_e_mail_and_given_the_role(
-    unit, unit_admin_client, unit_url, outsider, django_capture_on_commit_callbacks
+    unit, unit_admin_client, unit_url, django_capture_on_commit_callbacks
 ):
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    lena = factories.staff_member(lambohov, first_name="Lena", last_name="Lind")
     with django_capture_on_commit_callbacks(execute=True):
         page = unit_admin_client.post(
             unit_url,
-            {"form": "staff", "email": outsider.email.upper(), "role": StaffRole.SUPERVISOR},
+            {"form": "staff", "email": lena.email.upper(), "role": StaffRole.SUPERVISOR},
             follow=True,
         )
-    assert "Olle Utomstående is supervisor at the unit now." in page.text
-    assert StaffMembership.objects.filter(user=outsider, unit=unit, role="supervisor").exists()
+    assert "Lena Lind is supervisor at the unit now." in page.text
+    added = StaffMembership.objects.get(user=lena, unit=unit)
+    assert (added.role, added.added_by.username) == ("supervisor", "unitadmin")
     assert mail.outbox == []  # an account already: no link
     again = unit_admin_client.post(
-        unit_url, {"form": "staff", "email": outsider.email, "role": StaffRole.SUPERVISOR}
+        unit_url, {"form": "staff", "email": lena.email, "role": StaffRole.SUPERVISOR}
     )
     assert again.context["staff_form"].non_field_errors() == [
-        "Olle Utomstående is supervisor at the unit already."
+        "Lena Lind is supervisor at the unit already."
     ]
+
+
+def test_a_unit_head_cannot_give_herself_a_role_nor_take_someone_from_another_region(
+    unit, unit_admin, unit_admin_client, unit_url, outsider
+):
+    def refusal(email):
+        page = unit_admin_client.post(
+            unit_url, {"form": "staff", "email": email, "role": StaffRole.THERAPIST}
+        )
+        return page.context["staff_form"].non_field_errors()
+
+    assert refusal(unit_admin.email) == [
+        "You cannot give yourself a role. Ask another administrator of the unit or the region."
+    ]
+    assert refusal(outsider.email) == [
+        "Olle Utomstående works in another region. Ask your region's administrators to add them."
+    ]
+    outsider.is_active = False
+    outsider.save(update_fields=["is_active"])
+    assert refusal(outsider.email)[0].startswith("The account with this e-mail address is closed.")
+    assert list(unit_admin.memberships.values_list("role", flat=True)) == ["unit_admin"]
+    assert not outsider.memberships.filter(unit=unit).exists()
+
+
+def test_an_e_mail_address_too_long_for_a_user_name_is_explained(unit_admin_client, unit_url):
+    email = "a" * 145 + "@region.se"  # 155 characters
+    page = unit_admin_client.post(
+        unit_url,
+        {"form": "staff", "email": email, "role": "therapist", "first_name": "A",
+         "last_name": "B", "profession": "nurse"},
+    )  # fmt: skip
+    assert list(page.context["staff_form"].errors) == ["email"]
+    assert not User.objects.filter(email=email).exists()
+
+
+def test_the_units_only_administrator_keeps_the_role(unit, unit_admin):
+    head = factories.staff_member(unit, StaffRole.REGION_ADMIN)
+    with pytest.raises(StaffError, match="the unit's only administrator"):
+        staff_role_remove(unit_admin.memberships.get(), by=head)
+    second = factories.staff_member(unit, StaffRole.UNIT_ADMIN)
+    staff_role_remove(unit_admin.memberships.get(), by=second)
+    assert not unit_admin.memberships.exists()
 
 
 def test_someone_new_without_a_name_is_asked_for_it_and_what_was_typed_is_kept(
@@ -184,8 +230,9 @@ def test_a_colleague_who_forgot_the_password_is_sent_a_link_and_the_old_one_work
     assert answer.status_code == 404
 
 
-def test_a_link_for_a_patients_account_opens_nothing(patient):
-    from ikbt.accounts.tasks import password_link
-
-    page = Client().get(urlsplit(password_link(patient.user)).path, follow=True)
-    assert "The link has been used already or is too old." in page.text
+def test_a_link_for_a_patients_or_a_closed_account_opens_nothing(patient, colleague):
+    colleague.is_active = False
+    colleague.save(update_fields=["is_active"])
+    for user in (patient.user, colleague):
+        page = Client().get(urlsplit(password_link(user)).path, follow=True)
+        assert "The link has been used already or is too old." in page.text
