@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ikbt.accounts.models import User
+from ikbt.accounts.models import User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.messaging.models import Message
 from ikbt.organisations.access import regions_administered
@@ -301,3 +301,50 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
             % {"name": name}
         )
     membership.delete()
+
+
+@transaction.atomic
+def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
+    """Someone who has left: the account can no longer sign in and every session of it ends
+    now. For a region's administrators, for people who work only in their region, and only
+    once no patient is in their care and no unit depends on them as its only administrator;
+    the roles stay, as the record of who worked where."""
+    if user == by:
+        raise StaffError(_("You cannot close your own account."))
+    if not regions_administered(by).filter(pk=unit.region_id).exists():
+        raise StaffError(_("Accounts are closed by the region's administrators."))
+    name = user.get_full_name()
+    if StaffMembership.objects.filter(user=user).exclude(unit__region_id=unit.region_id).exists():
+        raise StaffError(
+            _("%(name)s works in another region too. Take away the roles here instead.")
+            % {"name": name}
+        )
+    patients = CareRelationship.objects.active().filter(staff=user).count()
+    if patients:
+        raise StaffError(
+            ngettext(
+                "%(name)s has %(count)d patient in care. Move the treatment first.",
+                "%(name)s has %(count)d patients in care. Move their treatments first.",
+                patients,
+            )
+            % {"name": name, "count": patients}
+        )
+    headed = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN)
+    for membership in headed.select_related("unit"):
+        if (
+            not StaffMembership.objects.filter(
+                unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN
+            )
+            .exclude(user=user)
+            .exists()
+        ):
+            raise StaffError(
+                _(
+                    "%(name)s is the only administrator of %(unit)s. Give the role to someone "
+                    "else first."
+                )
+                % {"name": name, "unit": membership.unit.name}
+            )
+    user.is_active = False
+    user.session_token = new_session_token()  # ends every session (User.get_session_auth_hash)
+    user.save(update_fields=["is_active", "session_token"])

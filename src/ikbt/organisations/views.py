@@ -24,6 +24,7 @@ from ikbt.organisations.actions import (
     OWN_ROLES_KEPT,
     StaffError,
     SupervisionError,
+    staff_account_close,
     staff_add,
     staff_password_link,
     staff_role_remove,
@@ -148,8 +149,26 @@ def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, _r
     }
 
 
+def _close_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
+    colleague = get_object_or_404(
+        User.objects.filter(
+            kind=User.Kind.STAFF, is_active=True, memberships__unit=unit
+        ).distinct(),
+        pk=pk,
+    )
+    staff_account_close(colleague, unit=unit, by=request.user)
+    return _("The account of %(name)s is closed, and every session of it has ended.") % {
+        "name": colleague.get_full_name()
+    }
+
+
 FORMS = {"contact": _save_contact, "staff": _add_staff, "supervision": _start_supervision}
-BUTTONS = {"end": _end_supervision, "remove": _remove_role, "password_link": _send_password_link}
+BUTTONS = {
+    "end": _end_supervision,
+    "remove": _remove_role,
+    "password_link": _send_password_link,
+    "close_account": _close_account,
+}
 
 
 @staff_required
@@ -195,6 +214,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             "supervision_form": forms["supervision"],
             "staff": _staff(unit, roles, request.user),
             "roles": roles,
+            "closes_accounts": StaffRole.REGION_ADMIN in roles,
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.
             "supervisions": list(

@@ -134,3 +134,44 @@ def test_the_units_page_query_count_is_fixed(
     with django_assert_num_queries(8):
         page = region_admin_client.get(reverse("organisations:units"))
     assert len(page.context["units"]) == units + 1
+
+
+def test_a_region_admin_closes_the_account_of_someone_who_left_and_every_session_ends(
+    unit, region_admin_client, colleague
+):
+    from ikbt.accounts.models import User
+
+    signed_in = verified_client(colleague)
+    assert signed_in.get(reverse("patients:staff_home")).status_code == 200
+    page = region_admin_client.post(
+        reverse("organisations:unit", args=[unit.pk]),
+        {"form": "close_account", "id": colleague.pk},
+        follow=True,
+    )
+    assert "The account of Kalle Kollega is closed, and every session of it has ended." in (
+        page.text
+    )
+    assert "Account closed." in page.text
+    colleague.refresh_from_db()
+    assert colleague.is_active is False
+    assert User.objects.get(pk=colleague.pk).memberships.count() == 1  # the record stays
+    assert signed_in.get(reverse("patients:staff_home")).status_code == 302
+
+
+def test_an_account_is_not_closed_while_patients_or_a_unit_need_it(
+    unit, region_admin, region_admin_client, therapist, patient, unit_admin, unit_admin_client
+):
+    from ikbt.organisations.actions import StaffError, staff_account_close
+
+    url = reverse("organisations:unit", args=[unit.pk])
+    page = region_admin_client.post(
+        url, {"form": "close_account", "id": therapist.pk}, follow=True
+    )
+    assert "Tove Terapeut has 1 patient in care. Move the treatment first." in page.text
+    with pytest.raises(StaffError, match="is the only administrator of Vårdcentralen Ekholmen"):
+        staff_account_close(unit_admin, unit=unit, by=region_admin)
+    with pytest.raises(StaffError, match="closed by the region's administrators"):
+        staff_account_close(therapist, unit=unit, by=unit_admin)
+    assert "Close the account" not in unit_admin_client.get(url).text
+    therapist.refresh_from_db()
+    assert therapist.is_active is True
