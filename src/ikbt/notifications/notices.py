@@ -24,6 +24,7 @@ KINDS = {
     "questionnaire_due",
     "inactive",
     "reply_overdue",
+    "new_role",
 }
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from ikbt.accounts.models import User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.messaging.models import Message
+from ikbt.notifications.notices import send_notice
 from ikbt.organisations.access import regions_administered
 from ikbt.organisations.models import (
     CareUnit,
@@ -210,6 +211,8 @@ def staff_add(
             _("%(name)s is %(role)s at the unit already.")
             % {"name": user.get_full_name(), "role": StaffRole(role).label.lower()}
         )
+    if not created:  # someone new learns of it from the link to choose a password
+        transaction.on_commit(lambda: send_notice(user, "new_role"))
     return user, created
 
 

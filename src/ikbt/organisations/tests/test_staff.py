@@ -102,7 +102,9 @@ def test_a_colleague_with_an_account_is_found_by_e_mail_and_given_the_role(
     assert "Lena Lind is supervisor at the unit now." in page.text
     added = StaffMembership.objects.get(user=lena, unit=unit)
     assert (added.role, added.added_by.username) == ("supervisor", "unitadmin")
-    assert mail.outbox == []  # an account already: no link
+    [notice] = mail.outbox  # an account already: no link, a notice that says no more
+    assert (notice.to, notice.subject) == ([lena.email], "Open iKBT: du har fått en ny roll")
+    assert "Ekholmen" not in notice.body and "Logga in" in notice.body
     again = unit_admin_client.post(
         unit_url, {"form": "staff", "email": lena.email, "role": StaffRole.SUPERVISOR}
     )
