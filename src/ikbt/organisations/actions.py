@@ -1,6 +1,12 @@
-"""Changes to people and places."""
+"""Changes to people and places.
+
+Who gives or takes a role, arranges or ends a supervision, or closes an account is logged
+(``ikbt.organisations``, ids only) for the region's log system: a role taken away leaves no
+row behind.
+"""
 
 import datetime
+import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,6 +28,8 @@ from ikbt.organisations.models import (
     Supervision,
 )
 from ikbt.patients.models import CareRelationship
+
+logger = logging.getLogger(__name__)
 
 
 class AbsenceError(ValueError):
@@ -110,7 +118,7 @@ def supervision_start(
         raise already
     try:
         with transaction.atomic():  # two heads at once: the unique constraint decides
-            return Supervision.objects.create(
+            supervision = Supervision.objects.create(
                 supervisor=supervisor,
                 supervisee=supervisee,
                 unit=unit,
@@ -119,6 +127,8 @@ def supervision_start(
             )
     except IntegrityError:
         raise already from None
+    logger.info("supervision %s arranged at unit %s by user %s", supervision.pk, unit.pk, by.pk)
+    return supervision
 
 
 @transaction.atomic
@@ -151,6 +161,7 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
     supervision.ended_on = timezone.localdate()
     supervision.ended_by = by
     supervision.save(update_fields=["ended_on", "ended_by"])
+    logger.info("supervision %s ended by user %s", supervision.pk, by.pk)
     return supervision
 
 
@@ -213,6 +224,7 @@ def staff_add(
         )
     if not created:  # someone new learns of it from the link to choose a password
         transaction.on_commit(lambda: send_notice(user, "new_role"))
+    logger.info("role given: user %s, unit %s, %s, by user %s", user.pk, unit.pk, role, by.pk)
     return user, created
 
 
@@ -304,6 +316,13 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
             % {"name": name}
         )
     membership.delete()
+    logger.info(
+        "role taken: user %s, unit %s, %s, by user %s",
+        membership.user_id,
+        membership.unit_id,
+        membership.role,
+        by.pk,
+    )
 
 
 @transaction.atomic
@@ -351,3 +370,4 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
     user.is_active = False
     user.session_token = new_session_token()  # ends every session (User.get_session_auth_hash)
     user.save(update_fields=["is_active", "session_token"])
+    logger.info("account closed: user %s, by user %s", user.pk, by.pk)

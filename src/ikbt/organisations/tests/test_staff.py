@@ -238,3 +238,18 @@ def test_a_link_for_a_patients_or_a_closed_account_opens_nothing(patient, collea
     for user in (patient.user, colleague):
         page = Client().get(urlsplit(password_link(user)).path, follow=True)
         assert "The link has been used already or is too old." in page.text
+
+
+def test_giving_and_taking_a_role_is_logged_with_ids_only(
+    unit, unit_admin, colleague, caplog, django_capture_on_commit_callbacks
+):
+    from ikbt.organisations.actions import staff_add
+
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    with caplog.at_level("INFO", logger="ikbt.organisations"):
+        staff_add(lambohov, email=colleague.email, role=StaffRole.THERAPIST, by=unit_admin)
+        staff_role_remove(colleague.memberships.get(unit=unit), by=unit_admin)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"role given: user {colleague.pk}, unit {lambohov.pk}, therapist, by user {unit_admin.pk}",
+        f"role taken: user {colleague.pk}, unit {unit.pk}, therapist, by user {unit_admin.pk}",
+    ]
