@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.intake.models import Offering, Slot
@@ -220,12 +221,23 @@ class TreatmentTransferForm(forms.Form):
         return membership.unit, membership.user
 
 
+def _limit_wait(field: forms.IntegerField) -> None:
+    """The longest acceptable wait: a day to a year."""
+    field.min_value, field.max_value = 1, 365
+    field.validators += [MinValueValidator(1), MaxValueValidator(365)]
+    field.widget.attrs.update({"min": 1, "max": 365})
+
+
 class OfferingForm(forms.ModelForm):
     """How a unit offers a program: who may register, whether it is open, the longest wait."""
 
     class Meta:
         model = Offering
         fields = ["intake", "is_open", "waiting_limit_days"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_wait(self.fields["waiting_limit_days"])
 
 
 class OfferingAddForm(forms.ModelForm):
@@ -236,5 +248,6 @@ class OfferingAddForm(forms.ModelForm):
     def __init__(self, *args, programs, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["program"].queryset = programs
+        _limit_wait(self.fields["waiting_limit_days"])
         titles = program_titles(programs)
         self.fields["program"].label_from_instance = lambda program: titles[program.pk]

@@ -468,14 +468,14 @@ def unit_offerings(request: HttpRequest, unit_id: int) -> HttpResponse:
             add_form.add_error(None, str(error))
         else:
             messages.success(request, _("The unit offers the program from now."))
-            return redirect("intake:unit_offerings", unit.pk)
+            return redirect(reverse("intake:unit_offerings", args=[unit.pk]) + "#main")
     row = next((row for row in rows if row["offering"].pk == changed), None)
     if sent == "change" and row is None:
         raise Http404
     if row is not None and row["form"].is_valid():
         actions.offering_change(row["offering"], by=request.user, **row["form"].cleaned_data)
         messages.success(request, _("The terms are saved."))
-        return redirect("intake:unit_offerings", unit.pk)
+        return redirect(reverse("intake:unit_offerings", args=[unit.pk]) + "#main")
     titles = program_titles([offering.program for offering in offerings])
     for item in rows:
         item["title"] = titles[item["offering"].program_id]

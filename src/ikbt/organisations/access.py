@@ -52,9 +52,9 @@ def roles_to_give(user: User, unit: CareUnit) -> tuple[StaffRole, ...]:
 
 
 def staff_with_role(unit_id: int, role: StaffRole):
-    """The people who hold ``role`` at the unit, by name."""
+    """The people who hold ``role`` at the unit, by name (closed accounts left out)."""
     return (
-        User.objects.filter(memberships__unit_id=unit_id, memberships__role=role)
+        User.objects.filter(memberships__unit_id=unit_id, memberships__role=role, is_active=True)
         .distinct()
         .order_by("last_name", "first_name")
     )

@@ -78,9 +78,16 @@ class CareUnit(models.Model):
         verbose_name = _("care unit")
         verbose_name_plural = _("care units")
         constraints = [
-            models.UniqueConstraint(fields=["region", "name"], name="unit_name_unique_in_region"),
             models.UniqueConstraint(
-                fields=["hsa_id"], condition=~models.Q(hsa_id=""), name="unit_hsa_id_unique"
+                fields=["region", "name"],
+                name="unit_name_unique_in_region",
+                violation_error_message=_("The region has a unit of this name already."),
+            ),
+            models.UniqueConstraint(
+                fields=["hsa_id"],
+                condition=~models.Q(hsa_id=""),
+                name="unit_hsa_id_unique",
+                violation_error_message=_("A unit has this HSA-id already."),
             ),
         ]
 

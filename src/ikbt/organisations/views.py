@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +65,7 @@ def units(request: HttpRequest) -> HttpResponse:
                 request,
                 _("%(name)s is added. Give it a unit administrator.") % {"name": unit.name},
             )
-            return redirect("organisations:unit", unit.pk)
+            return redirect(_page_top(unit))
     return render(request, "organisations/units.html", {"units": mine, "form": form})
 
 
@@ -93,6 +94,12 @@ def _staff(unit: CareUnit, roles, me: User) -> list[dict]:
         )
         person["memberships"].append(membership)
     return list(people.values())
+
+
+def _page_top(unit: CareUnit) -> str:
+    """The unit page at its top, where the message about what was done is shown (a form's
+    address ends in its own section, so that a refused form comes back in sight)."""
+    return reverse("organisations:unit", args=[unit.pk]) + "#main"
 
 
 # What each form of the unit page does; each returns what to tell the unit head.
@@ -195,7 +202,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
         except (StaffError, SupervisionError) as error:
             forms[sent].add_error(None, str(error))
         else:
-            return redirect("organisations:unit", unit.pk)
+            return redirect(_page_top(unit))
     if sent in BUTTONS:
         try:
             done = BUTTONS[sent](request, unit, whole_number(request.POST.get("id")), roles)
@@ -203,16 +210,23 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             messages.success(request, done)
-        return redirect("organisations:unit", unit.pk)
+        return redirect(_page_top(unit))
+    staff = _staff(unit, roles, request.user)
     return render(
         request,
         "organisations/unit.html",
         {
+            # The absence page registers absences at the units one heads.
+            "heads_unit": any(
+                membership.user_id == request.user.pk and membership.role == StaffRole.UNIT_ADMIN
+                for person in staff
+                for membership in person["memberships"]
+            ),
             "unit": unit,
             "contact_form": forms["contact"],
             "staff_form": forms["staff"],
             "supervision_form": forms["supervision"],
-            "staff": _staff(unit, roles, request.user),
+            "staff": staff,
             "roles": roles,
             "closes_accounts": StaffRole.REGION_ADMIN in roles,
             # With those a region arranged for every unit (in Django's admin) that reach the

@@ -77,13 +77,14 @@ def test_bad_terms_are_explained_and_kept(unit, program, url, unit_admin_client)
             "id": offering.pk,
             f"{prefix}-intake": "residents",
             f"{prefix}-is_open": "on",
-            f"{prefix}-waiting_limit_days": "-3",
+            f"{prefix}-waiting_limit_days": "400",
         },
     )
     assert page.status_code == 200
+    assert f'action="#offering-{offering.pk}"' in page.text
     form = page.context["rows"][0]["form"]
     assert list(form.errors) == ["waiting_limit_days"]
-    assert 'value="-3"' in page.text
+    assert 'value="400"' in page.text
     offering.refresh_from_db()
     assert offering.waiting_limit_days == 14
 

@@ -68,13 +68,26 @@ def test_a_region_admin_adds_a_unit_and_gives_it_a_head(
 def test_a_unit_with_a_name_or_hsa_id_taken_is_refused_and_the_form_kept(
     unit, region_admin_client
 ):
-    page = region_admin_client.post(
-        reverse("organisations:units"),
-        {"region": unit.region.pk, "name": unit.name, "kind": "primary_care", "hsa_id": "SE1"},
-    )
-    assert set(page.context["form"].errors) == {"__all__", "hsa_id"}
-    assert f'value="{unit.name}"' in page.text
-    assert CareUnit.objects.filter(name=unit.name).count() == 1
+    def refused(name: str, hsa_id: str) -> dict:
+        page = region_admin_client.post(
+            reverse("organisations:units"),
+            {"region": unit.region.pk, "name": name, "kind": "primary_care", "hsa_id": hsa_id},
+        )
+        assert f'value="{name}"' in page.text and 'action="#add-unit-heading"' in page.text
+        return page.context["form"].errors
+
+    assert refused(unit.name, "SE1") == {
+        "__all__": ["The region has a unit of this name already."],
+        "hsa_id": ["Not a valid HSA-id."],
+    }
+    assert refused(unit.name.lower(), "") == {
+        "name": ["The region has a unit of this name already."]
+    }
+    # Typed in small letters, the HSA-id is still the unit's: taken.
+    assert refused("Vårdcentralen Ny", unit.hsa_id.lower()) == {
+        "__all__": ["A unit has this HSA-id already."]
+    }
+    assert CareUnit.objects.count() == 1
 
 
 def test_a_unit_head_adds_no_unit_and_gives_no_region_role(

@@ -178,9 +178,11 @@ def test_supervision_needs_a_therapist_and_a_supervisor_of_the_unit(
 
 
 def test_choices_offer_only_the_units_therapists_and_supervisors(
-    unit_admin_client, unit_url, therapist, colleague, supervisor, outsider
+    unit, unit_admin_client, unit_url, therapist, colleague, supervisor, outsider
 ):
+    closed = factories.staff_member(unit, StaffRole.THERAPIST, is_active=False)
     form = unit_admin_client.get(unit_url).context["supervision_form"]
+    assert closed not in form.fields["supervisee"].queryset
     assert list(form.fields["supervisee"].queryset) == [colleague, therapist]
     assert list(form.fields["supervisor"].queryset) == [supervisor]
 
