@@ -1,5 +1,5 @@
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.intake.models import Offering, Slot
@@ -221,11 +221,12 @@ class TreatmentTransferForm(forms.Form):
         return membership.unit, membership.user
 
 
-def _limit_wait(field: forms.IntegerField) -> None:
+def _waiting_limit_field() -> forms.IntegerField:
     """The longest acceptable wait: a day to a year."""
-    field.min_value, field.max_value = 1, 365
-    field.validators += [MinValueValidator(1), MaxValueValidator(365)]
-    field.widget.attrs.update({"min": 1, "max": 365})
+    field = Offering._meta.get_field("waiting_limit_days")
+    return forms.IntegerField(
+        label=capfirst(field.verbose_name), help_text=field.help_text, min_value=1, max_value=365
+    )
 
 
 class OfferingForm(forms.ModelForm):
@@ -235,9 +236,7 @@ class OfferingForm(forms.ModelForm):
         model = Offering
         fields = ["intake", "is_open", "waiting_limit_days"]
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _limit_wait(self.fields["waiting_limit_days"])
+    waiting_limit_days = _waiting_limit_field()
 
 
 class OfferingAddForm(forms.ModelForm):
@@ -245,9 +244,10 @@ class OfferingAddForm(forms.ModelForm):
         model = Offering
         fields = ["program", "intake", "waiting_limit_days"]
 
+    waiting_limit_days = _waiting_limit_field()
+
     def __init__(self, *args, programs, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["program"].queryset = programs
-        _limit_wait(self.fields["waiting_limit_days"])
         titles = program_titles(programs)
         self.fields["program"].label_from_instance = lambda program: titles[program.pk]

@@ -33,6 +33,8 @@ def send_notice(user: User, kind: str) -> bool:
     (e-mail, and SMS with the subject line as the text). False if they cannot be reached."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notice: {kind}")
+    if not user.is_active:
+        return False  # a closed account: whoever it was has left
     patient = getattr(user, "patient", None) if user.is_patient else None
     if patient is not None:
         address = patient.email if patient.notify_by_email else ""

@@ -1,4 +1,5 @@
-"""Sending a patient's one-time sign-in code. The code is the only content: no health data."""
+"""Sending a patient's one-time sign-in code (the code is the only content: no health data),
+and notices that need not go out within the request."""
 
 from django.core.mail import send_mail
 from django.db import transaction
@@ -6,7 +7,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_tasks import task
 
-from ikbt.accounts.models import PatientCodeDevice
+from ikbt.accounts.models import PatientCodeDevice, User
+from ikbt.notifications.notices import send_notice
 from ikbt.notifications.sms import send_sms
 
 
@@ -45,3 +47,11 @@ def send_sign_in_code(device_id: int) -> bool:
         else:
             return False
     return True
+
+
+@task()
+def send_notice_later(user_id: int, kind: str) -> bool:
+    """``send_notice`` from a worker, so a mail server that fails does not fail the request.
+    Running twice sends the notice twice: harmless, it says only that something waits."""
+    user = User.objects.filter(pk=user_id).first()
+    return user is not None and send_notice(user, kind)

@@ -16,8 +16,9 @@ from django.utils.translation import ngettext
 
 from ikbt.accounts.models import User, new_session_token
 from ikbt.accounts.tasks import send_password_link
+from ikbt.intake.models import Slot
 from ikbt.messaging.models import Message
-from ikbt.notifications.notices import send_notice
+from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.access import regions_administered
 from ikbt.organisations.models import (
     CareUnit,
@@ -32,6 +33,11 @@ from ikbt.patients.models import CareRelationship
 logger = logging.getLogger(__name__)
 
 
+def _log(message: str, *args) -> None:
+    """Log the change once it is committed: a change rolled back is not logged."""
+    transaction.on_commit(lambda: logger.info(message, *args))
+
+
 class AbsenceError(ValueError):
     pass
 
@@ -41,6 +47,10 @@ class SupervisionError(ValueError):
 
 
 class StaffError(ValueError):
+    pass
+
+
+class UnitError(ValueError):
     pass
 
 
@@ -61,6 +71,8 @@ def absence_register(
     if ends_on < starts_on:
         raise AbsenceError(_("The absence ends before it starts."))
     if cover is not None:
+        if not cover.is_active:
+            raise AbsenceError(_("The colleague's account is closed. Choose another."))
         if cover == staff:
             raise AbsenceError(_("The one who is away cannot cover. Choose a colleague."))
         units = StaffMembership.objects.filter(user=staff).values("unit_id")
@@ -78,7 +90,13 @@ def absence_register(
 @transaction.atomic
 def unit_add(region: Region, *, name: str, kind: str, hsa_id: str = "", by: User) -> CareUnit:
     """A new unit of ``region``; its administrators then give it a head and staff."""
-    return CareUnit.objects.create(region=region, name=name.strip(), kind=kind, hsa_id=hsa_id)
+    try:
+        with transaction.atomic():  # two posts at once: the unique constraints decide
+            return CareUnit.objects.create(
+                region=region, name=name.strip(), kind=kind, hsa_id=hsa_id
+            )
+    except IntegrityError:
+        raise UnitError(_("The region has a unit of this name or HSA-id already.")) from None
 
 
 @transaction.atomic
@@ -127,7 +145,7 @@ def supervision_start(
             )
     except IntegrityError:
         raise already from None
-    logger.info("supervision %s arranged at unit %s by user %s", supervision.pk, unit.pk, by.pk)
+    _log("supervision %s arranged at unit %s by user %s", supervision.pk, unit.pk, by.pk)
     return supervision
 
 
@@ -161,7 +179,7 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
     supervision.ended_on = timezone.localdate()
     supervision.ended_by = by
     supervision.save(update_fields=["ended_on", "ended_by"])
-    logger.info("supervision %s ended by user %s", supervision.pk, by.pk)
+    _log("supervision %s ended by user %s", supervision.pk, by.pk)
     return supervision
 
 
@@ -223,8 +241,8 @@ def staff_add(
             % {"name": user.get_full_name(), "role": StaffRole(role).label.lower()}
         )
     if not created:  # someone new learns of it from the link to choose a password
-        transaction.on_commit(lambda: send_notice(user, "new_role"))
-    logger.info("role given: user %s, unit %s, %s, by user %s", user.pk, unit.pk, role, by.pk)
+        transaction.on_commit(lambda: send_notice_later.enqueue(user.pk, "new_role"))
+    _log("role given: user %s, unit %s, %s, by user %s", user.pk, unit.pk, role, by.pk)
     return user, created
 
 
@@ -273,7 +291,7 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
             )
         )
     other_admins = StaffMembership.objects.filter(
-        unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN
+        unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN, user__is_active=True
     ).exclude(pk=membership.pk)
     if membership.role == StaffRole.UNIT_ADMIN and not other_admins.exists():
         # Escalated risk flags and overdue replies go to the unit's administrators.
@@ -316,7 +334,7 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
             % {"name": name}
         )
     membership.delete()
-    logger.info(
+    _log(
         "role taken: user %s, unit %s, %s, by user %s",
         membership.user_id,
         membership.unit_id,
@@ -330,7 +348,12 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
     """Someone who has left: the account can no longer sign in and every session of it ends
     now. For a region's administrators, for people who work only in their region, and only
     once no patient is in their care and no unit depends on them as its only administrator;
-    the roles stay, as the record of who worked where."""
+    the roles stay, as the record of who worked where. Refused while anything still waits
+    for the person: patients, a supervision, an absence they cover, replies held for review,
+    booked assessment times, or a unit they are the only administrator of. Their free
+    assessment times are withdrawn."""
+    if not user.is_active:
+        return  # closed already (a second click)
     if user == by:
         raise StaffError(_("You cannot close your own account."))
     if not regions_administered(by).filter(pk=unit.region_id).exists():
@@ -351,11 +374,33 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
             )
             % {"name": name, "count": patients}
         )
+    now = timezone.now()
+    waiting = (
+        (
+            Supervision.objects.filter(Q(supervisor=user) | Q(supervisee=user), ended_on=None),
+            _("%(name)s is in a supervision. End it first."),
+        ),
+        (
+            StaffAbsence.objects.filter(cover=user, ends_on__gte=timezone.localdate()),
+            _("%(name)s covers for a colleague's absence. Name another cover first."),
+        ),
+        (
+            Message.objects.filter(sender=user, held_for_review=True),
+            _("Replies by %(name)s wait for the supervisor. They must be read and sent first."),
+        ),
+        (
+            Slot.objects.filter(therapist=user, starts_at__gte=now, registration__isnull=False),
+            _("%(name)s has booked assessment times. Move them to a colleague first."),
+        ),
+    )
+    for query, refusal in waiting:
+        if query.exists():
+            raise StaffError(refusal % {"name": name})
     headed = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN)
     for membership in headed.select_related("unit"):
         if (
             not StaffMembership.objects.filter(
-                unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN
+                unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN, user__is_active=True
             )
             .exclude(user=user)
             .exists()
@@ -367,7 +412,8 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
                 )
                 % {"name": name, "unit": membership.unit.name}
             )
+    Slot.objects.filter(therapist=user, starts_at__gte=now, registration__isnull=True).delete()
     user.is_active = False
     user.session_token = new_session_token()  # ends every session (User.get_session_auth_hash)
     user.save(update_fields=["is_active", "session_token"])
-    logger.info("account closed: user %s, by user %s", user.pk, by.pk)
+    _log("account closed: user %s, by user %s", user.pk, by.pk)

@@ -77,12 +77,3 @@ class UnitForm(forms.ModelForm):
     def clean_hsa_id(self) -> str:
         """In capitals, however it was typed, as the HSA catalogue writes them."""
         return self.cleaned_data["hsa_id"].strip().upper()
-
-    def clean(self) -> dict:
-        data = super().clean()
-        # The same name exactly is the unique constraint's to refuse; another case of it, here.
-        region, name = data.get("region"), (data.get("name") or "").strip()
-        same = CareUnit.objects.filter(region=region, name__iexact=name).exclude(name=name)
-        if region and same.exists():
-            self.add_error("name", _("The region has a unit of this name already."))
-        return data

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -79,7 +80,8 @@ class CareUnit(models.Model):
         verbose_name_plural = _("care units")
         constraints = [
             models.UniqueConstraint(
-                fields=["region", "name"],
+                "region",
+                Lower("name"),
                 name="unit_name_unique_in_region",
                 violation_error_message=_("The region has a unit of this name already."),
             ),

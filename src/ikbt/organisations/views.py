@@ -25,6 +25,7 @@ from ikbt.organisations.actions import (
     OWN_ROLES_KEPT,
     StaffError,
     SupervisionError,
+    UnitError,
     staff_account_close,
     staff_add,
     staff_password_link,
@@ -60,12 +61,16 @@ def units(request: HttpRequest) -> HttpResponse:
         if form is None:  # only a region's administrators add units
             raise Http404
         if form.is_valid():
-            unit = unit_add(by=request.user, **form.cleaned_data)
-            messages.success(
-                request,
-                _("%(name)s is added. Give it a unit administrator.") % {"name": unit.name},
-            )
-            return redirect(_page_top(unit))
+            try:
+                unit = unit_add(by=request.user, **form.cleaned_data)
+            except UnitError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s is added. Give it a unit administrator.") % {"name": unit.name},
+                )
+                return redirect(_page_top(unit))
     return render(request, "organisations/units.html", {"units": mine, "form": form})
 
 
@@ -157,11 +162,9 @@ def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, _r
 
 
 def _close_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
+    # Closed already (a second click) is no error: the action does nothing again.
     colleague = get_object_or_404(
-        User.objects.filter(
-            kind=User.Kind.STAFF, is_active=True, memberships__unit=unit
-        ).distinct(),
-        pk=pk,
+        User.objects.filter(kind=User.Kind.STAFF, memberships__unit=unit).distinct(), pk=pk
     )
     staff_account_close(colleague, unit=unit, by=request.user)
     return _("The account of %(name)s is closed, and every session of it has ended.") % {

@@ -66,7 +66,7 @@ def cover_at(absence: StaffAbsence, unit: CareUnit) -> User | None:
     """Who stands in for an absent colleague at ``unit``: the named cover if they are a
     therapist there (only then do they see the patients, ``care_relationships_for_staff``),
     else nobody, and the unit's administrators take over."""
-    if absence.cover is None:
+    if absence.cover is None or not absence.cover.is_active:
         return None
     is_therapist_there = StaffMembership.objects.filter(
         user_id=absence.cover_id, unit=unit, role=StaffRole.THERAPIST

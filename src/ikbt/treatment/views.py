@@ -687,6 +687,7 @@ def absences(request: HttpRequest) -> HttpResponse:
             memberships__unit_id__in=units,
             memberships__role=StaffRole.THERAPIST,
             kind=User.Kind.STAFF,
+            is_active=True,
         )
         .distinct()
         .order_by("last_name")
@@ -695,7 +696,9 @@ def absences(request: HttpRequest) -> HttpResponse:
         colleagues = colleagues.exclude(pk=request.user.pk)
     absentees = (
         User.objects.filter(
-            memberships__unit_id__in=administered, memberships__role=StaffRole.THERAPIST
+            memberships__unit_id__in=administered,
+            memberships__role=StaffRole.THERAPIST,
+            is_active=True,
         )
         .distinct()
         .order_by("last_name", "first_name")

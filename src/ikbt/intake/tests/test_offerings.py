@@ -184,3 +184,16 @@ def test_the_programs_page_query_count_is_fixed(
     with django_assert_num_queries(9):
         page = unit_admin_client.get(url)
     assert len(page.context["rows"]) == programs
+
+
+@pytest.mark.parametrize(("typed", "error"), [
+    ("-3", "Ensure this value is greater than or equal to 1."),
+    ("400", "Ensure this value is less than or equal to 365."),
+])  # fmt: skip
+def test_a_wait_outside_a_day_to_a_year_gets_one_message(
+    unit, program, url, unit_admin_client, typed, error
+):
+    page = unit_admin_client.post(
+        url, {"form": "add", "program": program.pk, "intake": "open", "waiting_limit_days": typed}
+    )
+    assert page.context["add_form"].errors == {"waiting_limit_days": [error]}

@@ -81,7 +81,7 @@ def test_a_unit_with_a_name_or_hsa_id_taken_is_refused_and_the_form_kept(
         "hsa_id": ["Not a valid HSA-id."],
     }
     assert refused(unit.name.lower(), "") == {
-        "name": ["The region has a unit of this name already."]
+        "__all__": ["The region has a unit of this name already."]
     }
     # Typed in small letters, the HSA-id is still the unit's: taken.
     assert refused("Vårdcentralen Ny", unit.hsa_id.lower()) == {
@@ -188,3 +188,75 @@ def test_an_account_is_not_closed_while_patients_or_a_unit_need_it(
     assert "Close the account" not in unit_admin_client.get(url).text
     therapist.refresh_from_db()
     assert therapist.is_active is True
+
+
+def _close(client, unit, person):
+    url = reverse("organisations:unit", args=[unit.pk])
+    return client.post(url, {"form": "close_account", "id": person.pk}, follow=True).text
+
+
+def test_an_account_is_not_closed_while_a_supervision_a_cover_or_a_booking_waits_for_it(
+    unit, unit_admin, region_admin_client, colleague, therapist, enrollment, patient
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from ikbt.intake.actions import registration_submit
+    from ikbt.intake.models import Offering, Slot
+    from ikbt.organisations.actions import supervision_start
+    from ikbt.organisations.models import StaffAbsence
+
+    supervisor = factories.staff_member(unit, StaffRole.SUPERVISOR, first_name="Hanna")
+    supervision = supervision_start(
+        unit, supervisor=supervisor, supervisee=colleague, review_messages=False, by=unit_admin
+    )
+    assert "is in a supervision. End it first." in _close(region_admin_client, unit, supervisor)
+    supervision.ended_on = timezone.localdate()
+    supervision.save(update_fields=["ended_on"])
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=colleague)
+    assert "absence. Name another cover first." in _close(region_admin_client, unit, colleague)
+    StaffAbsence.objects.all().delete()
+    soon = timezone.now() + datetime.timedelta(days=2)
+    free = Slot.objects.create(therapist=colleague, unit=unit, starts_at=soon, minutes=45)
+    offering = Offering.objects.create(unit=unit, program=enrollment.program_version.program)
+    registration = registration_submit(patient, offering, answers={}, register_opt_out=False)
+    booked = Slot.objects.create(
+        therapist=colleague, unit=unit, starts_at=soon, minutes=45, registration=registration
+    )
+    assert "has booked assessment times" in _close(region_admin_client, unit, colleague)
+    booked.delete()
+    assert "is closed, and every session" in _close(region_admin_client, unit, colleague)
+    assert not Slot.objects.filter(pk=free.pk).exists()  # free times are withdrawn
+    # A second click is no error.
+    assert "is closed, and every session" in _close(region_admin_client, unit, colleague)
+
+
+def test_two_heads_cannot_be_closed_one_after_the_other(unit, unit_admin, region_admin):
+    from ikbt.organisations.actions import StaffError, staff_account_close
+
+    second = factories.staff_member(unit, StaffRole.UNIT_ADMIN)
+    staff_account_close(second, unit=unit, by=region_admin)
+    with pytest.raises(StaffError, match="is the only administrator of"):
+        staff_account_close(unit_admin, unit=unit, by=region_admin)
+
+
+def test_a_closed_account_gets_no_notice_and_covers_nobody(unit, colleague, therapist):
+    from django.core import mail
+
+    from ikbt.notifications.notices import send_notice
+    from ikbt.organisations.actions import AbsenceError, absence_register
+
+    colleague.is_active = False
+    colleague.save(update_fields=["is_active"])
+    assert send_notice(colleague, "new_message") is False
+    assert mail.outbox == []
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    with pytest.raises(AbsenceError, match="account is closed"):
+        absence_register(therapist, starts_on=today, ends_on=today + datetime.timedelta(1),
+                         cover=colleague)  # fmt: skip

@@ -246,10 +246,14 @@ def test_giving_and_taking_a_role_is_logged_with_ids_only(
     from ikbt.organisations.actions import staff_add
 
     lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
-    with caplog.at_level("INFO", logger="ikbt.organisations"):
+    with (
+        caplog.at_level("INFO", logger="ikbt.organisations"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         staff_add(lambohov, email=colleague.email, role=StaffRole.THERAPIST, by=unit_admin)
         staff_role_remove(colleague.memberships.get(unit=unit), by=unit_admin)
-    assert [record.getMessage() for record in caplog.records] == [
+    logged = [r.getMessage() for r in caplog.records if r.name == "ikbt.organisations.actions"]
+    assert logged == [
         f"role given: user {colleague.pk}, unit {lambohov.pk}, therapist, by user {unit_admin.pk}",
         f"role taken: user {colleague.pk}, unit {unit.pk}, therapist, by user {unit_admin.pk}",
     ]
