@@ -106,6 +106,14 @@ def unit_contact_set(unit: CareUnit, *, phone: str, phone_hours: str, visiting_a
     unit.save(update_fields=["phone", "phone_hours", "visiting_address"])
 
 
+@transaction.atomic
+def unit_reply_time_set(unit: CareUnit, *, reply_within_days: int) -> None:
+    """How many working days a patient's message or hand-in may wait for an answer; longer, it
+    is overdue and escalates to the unit's administrators (``ikbt.treatment.tasks``)."""
+    unit.reply_within_days = reply_within_days
+    unit.save(update_fields=["reply_within_days"])
+
+
 def _holds_role(user: User, unit: CareUnit, role: StaffRole) -> bool:
     return StaffMembership.objects.filter(user=user, unit=unit, role=role).exists()
 

@@ -25,6 +25,19 @@ class UnitContactForm(forms.ModelForm):
         }
 
 
+class UnitReplyTimeForm(forms.ModelForm):
+    class Meta:
+        model = CareUnit
+        fields = ["reply_within_days"]
+
+    reply_within_days = forms.IntegerField(
+        label=_("Answer messages within (working days)"),
+        help_text=_("A patient's message or hand-in waiting longer is overdue and escalates."),
+        min_value=1,
+        max_value=20,
+    )
+
+
 class SupervisionForm(forms.Form):
     supervisee = TherapistChoiceField(label=_("Supervised therapist"), queryset=None)
     supervisor = TherapistChoiceField(label=_("Supervisor"), queryset=None)

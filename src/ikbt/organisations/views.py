@@ -34,8 +34,15 @@ from ikbt.organisations.actions import (
     supervision_start,
     unit_add,
     unit_contact_set,
+    unit_reply_time_set,
 )
-from ikbt.organisations.forms import StaffAddForm, SupervisionForm, UnitContactForm, UnitForm
+from ikbt.organisations.forms import (
+    StaffAddForm,
+    SupervisionForm,
+    UnitContactForm,
+    UnitForm,
+    UnitReplyTimeForm,
+)
 from ikbt.organisations.models import (
     CareUnit,
     StaffAbsence,
@@ -113,6 +120,11 @@ def _save_contact(request: HttpRequest, unit: CareUnit, form: UnitContactForm) -
     return _("The unit's contact details are saved.")
 
 
+def _save_reply_time(request: HttpRequest, unit: CareUnit, form: UnitReplyTimeForm) -> str:
+    unit_reply_time_set(unit, **form.cleaned_data)
+    return _("The time to answer is saved.")
+
+
 def _add_staff(request: HttpRequest, unit: CareUnit, form: StaffAddForm) -> str:
     user, created = staff_add(unit, by=request.user, **form.cleaned_data)
     if created:
@@ -172,7 +184,12 @@ def _close_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles)
     }
 
 
-FORMS = {"contact": _save_contact, "staff": _add_staff, "supervision": _start_supervision}
+FORMS = {
+    "contact": _save_contact,
+    "reply_time": _save_reply_time,
+    "staff": _add_staff,
+    "supervision": _start_supervision,
+}
 BUTTONS = {
     "end": _end_supervision,
     "remove": _remove_role,
@@ -192,6 +209,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
     forms = {
         # A copy, so what a refused form holds never shows as the unit's details.
         "contact": UnitContactForm(data["contact"], instance=copy.copy(unit)),
+        "reply_time": UnitReplyTimeForm(data["reply_time"], instance=copy.copy(unit)),
         "staff": StaffAddForm(data["staff"], roles=roles),
         "supervision": SupervisionForm(
             data["supervision"],
@@ -227,6 +245,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             ),
             "unit": unit,
             "contact_form": forms["contact"],
+            "reply_time_form": forms["reply_time"],
             "staff_form": forms["staff"],
             "supervision_form": forms["supervision"],
             "staff": staff,

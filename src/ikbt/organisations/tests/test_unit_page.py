@@ -328,3 +328,17 @@ def test_a_supervision_the_region_arranged_for_every_unit_is_shown_but_not_ended
     assert [s.supervisor for s in page.context["supervisions"]] == [supervisor]
     assert "at every unit, arranged by the region" in page.text
     assert "End the supervision" not in page.text
+
+
+def test_the_unit_head_sets_the_time_to_answer_messages(unit, unit_admin_client, unit_url):
+    refused = unit_admin_client.post(unit_url, {"form": "reply_time", "reply_within_days": "0"})
+    assert refused.context["reply_time_form"].errors == {
+        "reply_within_days": ["Ensure this value is greater than or equal to 1."]
+    }
+    assert 'action="#reply-time"' in refused.text
+    saved = unit_admin_client.post(
+        unit_url, {"form": "reply_time", "reply_within_days": "3"}, follow=True
+    )
+    assert "The time to answer is saved." in saved.text
+    unit.refresh_from_db()
+    assert unit.reply_within_days == 3
