@@ -24,6 +24,16 @@ def supervisor(unit):
 
 
 @pytest.fixture
+def otto_at_lambohov(unit, therapist):
+    """Tove treats at a second unit too, where Otto is her patient."""
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    otto = factories.PatientFactory(given_name="Otto")
+    factories.care_relationship(otto, therapist, elsewhere)
+    return otto
+
+
+@pytest.fixture
 def unit_url(unit):
     return reverse("organisations:unit", args=[unit.pk])
 
@@ -108,13 +118,8 @@ def test_patient_without_unit_contact_details_is_told_how_to_reach_the_unit(pati
 
 
 def test_supervision_started_by_the_unit_head_opens_the_patients_at_that_unit_only(
-    unit, unit_admin, unit_admin_client, therapist, supervisor, patient, unit_url
+    unit, unit_admin, unit_admin_client, therapist, supervisor, patient, unit_url, otto_at_lambohov
 ):
-    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
-    factories.staff_member(elsewhere, StaffRole.UNIT_ADMIN)
-    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
-    other = factories.PatientFactory(given_name="Otto")
-    factories.care_relationship(other, therapist, elsewhere)
     assert list(patients_for_staff(supervisor)) == []
 
     page = unit_admin_client.post(
@@ -203,12 +208,9 @@ def test_the_same_supervision_posted_twice_is_one_row(
 
 
 def test_messages_are_held_only_at_the_unit_of_the_supervision(
-    unit, unit_admin, therapist, supervisor, patient
+    unit, unit_admin, therapist, supervisor, patient, otto_at_lambohov
 ):
-    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
-    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
-    other = factories.PatientFactory(given_name="Otto")
-    factories.care_relationship(other, therapist, elsewhere)
+    other = otto_at_lambohov
     supervision_start(
         unit, supervisor=supervisor, supervisee=therapist, review_messages=True, by=unit_admin
     )
@@ -270,12 +272,9 @@ def test_unit_page_query_count_is_fixed(unit, unit_admin, django_assert_num_quer
 
 
 def test_a_supervisor_opens_no_patient_of_the_therapist_at_another_unit(
-    unit, unit_admin, therapist, supervisor, patient
+    unit, unit_admin, therapist, supervisor, patient, otto_at_lambohov
 ):
-    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
-    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
-    other = factories.PatientFactory(given_name="Otto")
-    factories.care_relationship(other, therapist, elsewhere)
+    other = otto_at_lambohov
     supervision_start(
         unit, supervisor=supervisor, supervisee=therapist, review_messages=False, by=unit_admin
     )
