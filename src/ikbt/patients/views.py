@@ -30,7 +30,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         .order_by("patient__family_name", "patient__given_name", "patient_id", "started_at")
     )
     page = Paginator(relationships, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    rows = _one_row_per_placement(page.object_list, request.user)
     if not rows:  # the start page after sign-in: someone without patients starts at their work
         roles = set(
             StaffMembership.objects.filter(user=request.user).values_list("role", flat=True)
@@ -38,13 +38,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         if start_page(roles) != "patients:staff_home":
             return redirect(start_page(roles))
     administered, covered = admin_unit_ids(request.user), covered_placements(request.user)
+    for row in rows:
+        row.acting_role = acting_role(request.user, row, administered, covered)
     log_list_access(
         request.user,
         request,
-        [
-            (row.patient, row.unit, acting_role(request.user, row, administered, covered))
-            for row in rows
-        ],
+        [(row.patient, row.unit, row.acting_role) for row in rows],
         detail="patient list",
     )
     return render(
@@ -57,6 +56,17 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
         },
     )
+
+
+def _one_row_per_placement(relationships, user) -> list:
+    """A patient once per unit: a unit head sees a patient two therapists share at her unit
+    once, and the user's own relationship is the one shown where there is one."""
+    rows: dict[tuple[int, int], object] = {}
+    for relationship in relationships:
+        key = (relationship.patient_id, relationship.unit_id)
+        if key not in rows or relationship.staff_id == user.pk:
+            rows[key] = relationship
+    return list(rows.values())
 
 
 @staff_required

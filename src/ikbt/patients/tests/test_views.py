@@ -126,6 +126,28 @@ def test_unit_admin_sees_the_units_patients_as_administrator(unit_admin_client, 
     assert "Unit administrator" in response.text
 
 
+def test_a_patient_two_therapists_share_is_one_row_for_the_unit_head_in_the_right_role(
+    unit, unit_admin_client, patient, colleague
+):
+    factories.care_relationship(patient, colleague, unit)
+    rows = unit_admin_client.get(reverse("patients:staff_home")).context["relationships"]
+    assert [(row.patient, str(row.acting_role)) for row in rows] == [
+        (patient, "Unit administrator")
+    ]
+
+
+def test_a_supervisor_reads_the_list_as_supervisor(unit, unit_admin, therapist, patient):
+    from ikbt.organisations.actions import supervision_start
+
+    supervisor = factories.staff_member(unit, StaffRole.SUPERVISOR)
+    supervision_start(
+        unit, supervisor=supervisor, supervisee=therapist, review_messages=False, by=unit_admin
+    )
+    page = verified_client(supervisor).get(reverse("patients:staff_home"))
+    assert "Supervisor of Tove Terapeut" in page.text
+    assert "Unit administrator" not in page.text.split("<table", 1)[1]
+
+
 def test_patient_home_shows_the_responsible_therapist(patient_client, therapist):
     response = patient_client.get(reverse("patients:patient_home"))
 
