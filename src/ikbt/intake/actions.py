@@ -306,7 +306,7 @@ def programs_to_offer(unit: CareUnit):
 
 @transaction.atomic
 def offering_add(
-    unit: CareUnit, program: Program, *, intake: str, waiting_limit_days: int, by: User
+    unit: CareUnit, program: Program, *, intake: str, waiting_limit_days: int
 ) -> Offering:
     """``unit`` offers ``program`` on the region's e-service page from now."""
     if not programs_to_offer(unit).filter(pk=program.pk).exists():
@@ -323,7 +323,7 @@ def offering_add(
 
 @transaction.atomic
 def offering_change(
-    offering: Offering, *, intake: str, is_open: bool, waiting_limit_days: int, by: User
+    offering: Offering, *, intake: str, is_open: bool, waiting_limit_days: int
 ) -> Offering:
     """Who may register, whether registration is open, and the longest acceptable wait.
     Closing stops new registrations; those already made stay in the queue."""

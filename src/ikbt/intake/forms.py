@@ -251,3 +251,4 @@ class OfferingAddForm(forms.ModelForm):
         self.fields["program"].queryset = programs
         titles = program_titles(programs)
         self.fields["program"].label_from_instance = lambda program: titles[program.pk]
+        self.has_programs = bool(titles)  # read from the titles' query, not asked again

@@ -463,7 +463,7 @@ def unit_offerings(request: HttpRequest, unit_id: int) -> HttpResponse:
     )
     if sent == "add" and add_form.is_valid():
         try:
-            actions.offering_add(unit, by=request.user, **add_form.cleaned_data)
+            actions.offering_add(unit, **add_form.cleaned_data)
         except actions.IntakeError as error:
             add_form.add_error(None, str(error))
         else:
@@ -473,7 +473,7 @@ def unit_offerings(request: HttpRequest, unit_id: int) -> HttpResponse:
     if sent == "change" and row is None:
         raise Http404
     if row is not None and row["form"].is_valid():
-        actions.offering_change(row["offering"], by=request.user, **row["form"].cleaned_data)
+        actions.offering_change(row["offering"], **row["form"].cleaned_data)
         messages.success(request, _("The terms are saved."))
         return redirect(reverse("intake:unit_offerings", args=[unit.pk]) + "#main")
     titles = program_titles([offering.program for offering in offerings])

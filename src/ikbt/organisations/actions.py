@@ -1,8 +1,8 @@
 """Changes to people and places.
 
-Who gives or takes a role, arranges or ends a supervision, or closes an account is logged
-(``ikbt.organisations``, ids only) for the region's log system: a role taken away leaves no
-row behind.
+Who adds a unit, gives or takes a role, arranges or ends a supervision, or closes an account
+is logged (``ikbt.organisations``, ids only) for the region's log system: a role taken away
+leaves no row behind.
 """
 
 import datetime
@@ -92,11 +92,13 @@ def unit_add(region: Region, *, name: str, kind: str, hsa_id: str = "", by: User
     """A new unit of ``region``; its administrators then give it a head and staff."""
     try:
         with transaction.atomic():  # two posts at once: the unique constraints decide
-            return CareUnit.objects.create(
+            unit = CareUnit.objects.create(
                 region=region, name=name.strip(), kind=kind, hsa_id=hsa_id
             )
     except IntegrityError:
         raise UnitError(_("The region has a unit of this name or HSA-id already.")) from None
+    _log("unit %s added in region %s by user %s", unit.pk, region.code, by.pk)
+    return unit
 
 
 @transaction.atomic

@@ -160,13 +160,17 @@ def _remove_role(request: HttpRequest, unit: CareUnit, pk: int | None, roles) ->
     }
 
 
-def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
-    colleague = get_object_or_404(
-        User.objects.filter(
-            kind=User.Kind.STAFF, is_active=True, memberships__unit=unit
-        ).distinct(),
-        pk=pk,
+def _colleague(unit: CareUnit, pk: int | None) -> User:
+    """A staff member with a role at ``unit``, closed accounts included; otherwise 404."""
+    return get_object_or_404(
+        User.objects.filter(kind=User.Kind.STAFF, memberships__unit=unit).distinct(), pk=pk
     )
+
+
+def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
+    colleague = _colleague(unit, pk)
+    if not colleague.is_active:
+        raise Http404  # a closed account chooses no password
     staff_password_link(colleague)
     return _("A link to choose a new password is on its way to %(email)s.") % {
         "email": colleague.email
@@ -175,9 +179,7 @@ def _send_password_link(request: HttpRequest, unit: CareUnit, pk: int | None, _r
 
 def _close_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
     # Closed already (a second click) is no error: the action does nothing again.
-    colleague = get_object_or_404(
-        User.objects.filter(kind=User.Kind.STAFF, memberships__unit=unit).distinct(), pk=pk
-    )
+    colleague = _colleague(unit, pk)
     staff_account_close(colleague, unit=unit, by=request.user)
     return _("The account of %(name)s is closed, and every session of it has ended.") % {
         "name": colleague.get_full_name()
@@ -249,7 +251,6 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             "staff_form": forms["staff"],
             "supervision_form": forms["supervision"],
             "staff": staff,
-            "roles": roles,
             "closes_accounts": StaffRole.REGION_ADMIN in roles,
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.

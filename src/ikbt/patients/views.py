@@ -1,4 +1,5 @@
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,13 +25,22 @@ PATIENTS_PER_PAGE = 100
 @staff_required
 def staff_home(request: HttpRequest) -> HttpResponse:
     """The staff member's patients: everyone they have an active care relationship with."""
+    # A patient once per unit: a unit head sees a patient two therapists share at her unit
+    # once, and the user's own relationship is the row where there is one. In the query, so
+    # that the pages count patients, not relationships.
+    reachable = care_relationships_for_staff(request.user)
+    preferred_here = reachable.filter(
+        Q(staff=request.user) | Q(pk__lt=OuterRef("pk")),
+        patient_id=OuterRef("patient_id"),
+        unit_id=OuterRef("unit_id"),
+    )
     relationships = (
-        care_relationships_for_staff(request.user)
+        reachable.filter(Q(staff=request.user) | ~Exists(preferred_here))
         .select_related("patient", "unit", "staff")
         .order_by("patient__family_name", "patient__given_name", "patient_id", "started_at")
     )
     page = Paginator(relationships, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = _one_row_per_placement(page.object_list, request.user)
+    rows = list(page.object_list)
     if not rows:  # the start page after sign-in: someone without patients starts at their work
         roles = set(
             StaffMembership.objects.filter(user=request.user).values_list("role", flat=True)
@@ -56,17 +66,6 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
         },
     )
-
-
-def _one_row_per_placement(relationships, user) -> list:
-    """A patient once per unit: a unit head sees a patient two therapists share at her unit
-    once, and the user's own relationship is the one shown where there is one."""
-    rows: dict[tuple[int, int], object] = {}
-    for relationship in relationships:
-        key = (relationship.patient_id, relationship.unit_id)
-        if key not in rows or relationship.staff_id == user.pk:
-            rows[key] = relationship
-    return list(rows.values())
 
 
 @staff_required

@@ -181,7 +181,7 @@ def test_the_programs_page_query_count_is_fixed(
         offered = version_publish(program_import(data, unit.region), None).program
         Offering.objects.create(unit=unit, program=offered)
     unit_admin_client.get(reverse("core:home"))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         page = unit_admin_client.get(url)
     assert len(page.context["rows"]) == programs
 

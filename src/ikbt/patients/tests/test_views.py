@@ -200,3 +200,22 @@ def test_a_young_patients_record_shows_her_guardians_consent(therapist_client, p
     page = therapist_client.get(detail_url(patient)).text
     today = timezone.localdate().isoformat()
     assert f"Lena Förälder consented to treatment at {unit.name} on {today}." in page
+
+
+def test_the_pages_of_the_patient_list_count_patients_not_shared_care(
+    unit, unit_admin_client, colleague, therapist, patient, monkeypatch
+):
+    """Patients shared by two therapists fill a page once each, so no page comes up short
+    and no pair shows twice across a page break."""
+    monkeypatch.setattr("ikbt.patients.views.PATIENTS_PER_PAGE", 2)
+    factories.care_relationship(patient, colleague, unit)
+    for given_name in ("Ada", "Bo"):
+        other = factories.PatientFactory(given_name=given_name, family_name="Andersson")
+        factories.care_relationship(other, therapist, unit)
+        factories.care_relationship(other, colleague, unit)
+    first = unit_admin_client.get(reverse("patients:staff_home"))
+    second = unit_admin_client.get(reverse("patients:staff_home") + "?page=2")
+    names = [row.patient.given_name for row in first.context["relationships"]]
+    names += [row.patient.given_name for row in second.context["relationships"]]
+    assert names == ["Ada", "Bo", "Petra"]
+    assert first.context["page"].paginator.num_pages == 2
