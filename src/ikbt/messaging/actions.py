@@ -2,7 +2,6 @@
 message is committed, and says nothing about what it says."""
 
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -56,12 +55,11 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
 def needs_review(sender: User, unit_id: int | None) -> bool:
     """Whether the sender's supervisor reads what they write to a patient at ``unit_id`` (the
     unit of the sender's care relationship) before it goes."""
-    return Supervision.objects.filter(
-        Q(unit__isnull=True) | Q(unit_id=unit_id),
-        supervisee=sender,
-        review_messages=True,
-        ended_on__isnull=True,
-    ).exists()
+    return (
+        Supervision.objects.open_at(unit_id)
+        .filter(supervisee=sender, review_messages=True)
+        .exists()
+    )
 
 
 @transaction.atomic

@@ -137,12 +137,11 @@ def supervision_start(
         _("%(supervisor)s already supervises %(supervisee)s at this unit.")
         % {"supervisor": supervisor.get_full_name(), "supervisee": supervisee.get_full_name()}
     )
-    if Supervision.objects.filter(
-        Q(unit=unit) | Q(unit__isnull=True),
-        supervisor=supervisor,
-        supervisee=supervisee,
-        ended_on__isnull=True,
-    ).exists():
+    if (
+        Supervision.objects.open_at(unit.pk)
+        .filter(supervisor=supervisor, supervisee=supervisee)
+        .exists()
+    ):
         raise already
     try:
         with transaction.atomic():  # two heads at once: the unique constraint decides

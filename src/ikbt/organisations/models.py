@@ -204,6 +204,15 @@ class StaffAbsence(models.Model):
         return f"{self.staff} {self.starts_on}–{self.ends_on}"
 
 
+class SupervisionQuerySet(models.QuerySet):
+    def open_at(self, unit_id) -> "SupervisionQuerySet":
+        """Supervisions going on that reach ``unit_id`` (an id or an ``OuterRef``): those
+        arranged there, and those arranged without a unit, which reach every unit."""
+        return self.filter(
+            models.Q(unit__isnull=True) | models.Q(unit_id=unit_id), ended_on__isnull=True
+        )
+
+
 class Supervision(models.Model):
     """A psychologist in training (PTP) or a new internet therapist and their supervisor, who
     sees their caseload and, where the unit requires it, reads their messages before they go."""
@@ -252,6 +261,8 @@ class Supervision(models.Model):
         related_name="+",
         verbose_name=_("ended by"),
     )
+
+    objects = SupervisionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("supervision")

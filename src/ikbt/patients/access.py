@@ -82,11 +82,8 @@ def care_relationships_for_staff(user: User):
     covered = StaffAbsence.objects.on(timezone.localdate()).filter(cover=user).values("staff_id")
     # A supervisor sees the supervisee's patients at the unit of the supervision (anywhere for
     # one arranged without a unit).
-    supervised_here = Supervision.objects.filter(
-        Q(unit__isnull=True) | Q(unit_id=OuterRef("unit_id")),
-        supervisor=user,
-        ended_on__isnull=True,
-        supervisee_id=OuterRef("staff_id"),
+    supervised_here = Supervision.objects.open_at(OuterRef("unit_id")).filter(
+        supervisor=user, supervisee_id=OuterRef("staff_id")
     )
     administered = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN).values(
         "unit_id"
