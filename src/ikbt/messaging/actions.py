@@ -9,7 +9,13 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
-from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
+from ikbt.organisations.models import (
+    CareUnit,
+    StaffAbsence,
+    StaffMembership,
+    StaffRole,
+    Supervision,
+)
 from ikbt.patients.access import acting_relationship, cover_at
 from ikbt.patients.models import CareRelationship, Patient
 
@@ -64,17 +70,21 @@ def needs_review(sender: User, unit_id: int | None) -> bool:
 
 @transaction.atomic
 def message_send(
-    thread: Thread, sender: User, body: str, *, request: HttpRequest | None = None
+    thread: Thread,
+    sender: User,
+    body: str,
+    *,
+    request: HttpRequest | None = None,
+    unit: CareUnit | None = None,
 ) -> Message:
-    """Send, or hold for the supervisor when the sender's messages are reviewed first."""
-    # The unit the sender writes from: their own care relationship's, or the one they cover
-    # or administer the patient through.
-    relationship = (
-        acting_relationship(sender, thread.patient_id) if sender.is_staff_member else None
-    )
-    held = sender.is_staff_member and needs_review(
-        sender, relationship.unit_id if relationship else None
-    )
+    """Send, or hold for the supervisor when the sender's messages are reviewed first.
+
+    ``unit``: for a staff sender, the unit they write from (the one ``get_patient_for_staff``
+    opened the patient through); looked up when not given."""
+    if sender.is_staff_member and unit is None:
+        relationship = acting_relationship(sender, thread.patient_id)
+        unit = relationship.unit if relationship else None
+    held = sender.is_staff_member and needs_review(sender, unit.pk if unit else None)
     message = Message.objects.create(thread=thread, sender=sender, body=body, held_for_review=held)
     if held:
         return message
@@ -85,7 +95,7 @@ def message_send(
             Action.CREATE,
             request=request,
             patient=thread.patient,
-            unit=relationship.unit if relationship else None,
+            unit=unit,
             obj=message,
             detail="message",
         )
@@ -96,10 +106,10 @@ def message_send(
 
 @transaction.atomic
 def thread_start(
-    patient: Patient, sender: User, subject: str, body: str, *, request=None
+    patient: Patient, sender: User, subject: str, body: str, *, request=None, unit=None
 ) -> Thread:
     thread = Thread.objects.create(patient=patient, subject=subject)
-    message_send(thread, sender, body, request=request)
+    message_send(thread, sender, body, request=request, unit=unit)
     return thread
 
 

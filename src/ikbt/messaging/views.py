@@ -71,7 +71,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _thread_page(request, thread: Thread, template: str, back: str, extra: dict) -> HttpResponse:
+def _thread_page(
+    request, thread: Thread, template: str, back: str, extra: dict, unit=None
+) -> HttpResponse:
+    """``unit``: where a staff member opened the patient, which their reply is written from."""
     form = MessageForm(request.POST or None)
     if request.method == "POST" and "release" in request.POST and request.user.is_staff_member:
         held = get_object_or_404(
@@ -84,7 +87,7 @@ def _thread_page(request, thread: Thread, template: str, back: str, extra: dict)
         return redirect(request.path)
     if request.method == "POST" and form.is_valid():
         sent = actions.message_send(
-            thread, request.user, form.cleaned_data["body"], request=request
+            thread, request.user, form.cleaned_data["body"], request=request, unit=unit
         )
         if sent.held_for_review:
             flash.success(request, _("Saved. Your supervisor reads it before the patient does."))
@@ -127,6 +130,7 @@ def patient_threads(request: HttpRequest, patient_id: int) -> HttpResponse:
             form.cleaned_data["subject"],
             form.cleaned_data["body"],
             request=request,
+            unit=access.unit,
         )
         return redirect("messaging:staff_thread", thread_id=thread.pk)
     threads = list(_threads(access.patient, False))
@@ -146,5 +150,10 @@ def staff_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     access = get_patient_for_staff(request, patient_id, detail="message thread")
     thread = Thread.objects.get(pk=thread_id)
     return _thread_page(
-        request, thread, "messaging/staff_thread.html", "", {"patient": access.patient}
+        request,
+        thread,
+        "messaging/staff_thread.html",
+        "",
+        {"patient": access.patient},
+        unit=access.unit,
     )
