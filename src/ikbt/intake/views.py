@@ -397,6 +397,7 @@ def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse
             Q(unit_id__in=offering_units) | Q(unit_id=enrollment.unit_id),
             unit__region_id=enrollment.unit.region_id,
             role=StaffRole.THERAPIST,
+            user__is_active=True,
         )
         .select_related("unit", "user")
         .order_by("unit__name", "user__last_name", "user__first_name")

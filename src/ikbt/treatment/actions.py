@@ -57,6 +57,8 @@ def enrollment_transfer(
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
     if enrollment.status == Enrollment.Status.ENDED:
         raise TreatmentError(_("An ended treatment cannot be moved."))
+    if not therapist.is_active:
+        raise TreatmentError(_("The therapist's account is closed. Choose another therapist."))
     if not therapist.memberships.filter(unit=unit, role=StaffRole.THERAPIST).exists():
         raise TreatmentError(_("The therapist does not work at that unit."))
     old_unit = enrollment.unit

@@ -608,3 +608,20 @@ def test_the_queue_links_assessment_times_only_for_those_who_have_them(
     assert queue.status_code == 200
     assert slots not in queue.text
     assert unit_admin_client.get(slots).status_code == 404  # what the link would have opened
+
+
+def test_a_treatment_is_not_moved_to_a_closed_account(
+    unit, unit_admin, therapist, colleague, registration
+):
+    enrollment = actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    colleague.is_active = False
+    colleague.save(update_fields=["is_active"])
+    url = reverse("intake:treatment_transfer", args=[enrollment.pk])
+    page = verified_client(unit_admin).get(url)
+    assert f'value="{unit.pk}:{colleague.pk}"' not in page.text
+    with pytest.raises(TreatmentError, match="account is closed"):
+        enrollment_transfer(enrollment, unit=unit, therapist=colleague, by=unit_admin)
+    enrollment.refresh_from_db()
+    assert enrollment.responsible_therapist == therapist
