@@ -503,10 +503,9 @@ def register_dictionary(request: HttpRequest) -> HttpResponse:
         "reporting/register_dictionary.html",
         {
             "dictionary": DICTIONARY,
-            "is_register_officer": any(
-                membership.role == StaffRole.REGISTER_OFFICER
-                for membership in _memberships(request.user)
-            ),
+            "is_register_officer": StaffMembership.objects.filter(
+                user=request.user, role=StaffRole.REGISTER_OFFICER
+            ).exists(),
             "conditions": [
                 (Condition(condition).label, code) for condition, code in ICD10.items()
             ],

@@ -25,7 +25,7 @@ from ikbt.measurement.actions import (
     response_submit,
 )
 from ikbt.measurement.models import Response
-from ikbt.organisations.actions import unit_contact_set
+from ikbt.organisations.actions import supervision_start, unit_contact_set
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
@@ -209,16 +209,19 @@ class Command(BaseCommand):
             units = self._units()
             staff = {person.username: self._staff(person, units) for person in STAFF}
             # The PTP psychologist's replies are read by the supervisor before they go.
-            Supervision.objects.get_or_create(
-                supervisor=staff["handledare"],
-                supervisee=staff["ptp"],
-                ended_on=None,
-                defaults={
-                    "review_messages": True,
-                    "unit": units["Vårdcentralen Lambohov"],
-                    "arranged_by": staff["enhetschef"],
-                },
-            )
+            lambohov = units["Vårdcentralen Lambohov"]
+            if (
+                not Supervision.objects.open_at(lambohov.pk)
+                .filter(supervisor=staff["handledare"], supervisee=staff["ptp"])
+                .exists()
+            ):
+                supervision_start(
+                    lambohov,
+                    supervisor=staff["handledare"],
+                    supervisee=staff["ptp"],
+                    review_messages=True,
+                    by=staff["enhetschef"],
+                )
             patients = self._patients(units, staff)
             self._measurements(patients)
             self._example_program(patients)
