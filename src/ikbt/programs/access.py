@@ -53,3 +53,16 @@ def get_shared_version(user: User, slug: str, number: int) -> ProgramVersion:
         number=number,
         status=ProgramVersion.Status.PUBLISHED,
     )
+
+
+def may_read_version(user: User, version: ProgramVersion) -> bool:
+    """Whether ``user`` may read ``version``'s content (its media): a published version any
+    signed-in staff member (second factor verified), a draft only those who write the
+    program, and patients the version they are in treatment on."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff_member:
+        return user.is_verified() and (
+            version.is_published or version.program.owner_region_id in author_region_ids(user)
+        )
+    return user.is_patient and user.patient.enrollments.filter(program_version=version).exists()

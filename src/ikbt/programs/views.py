@@ -17,6 +17,7 @@ from ikbt.programs.access import (
     author_region_ids,
     get_shared_version,
     get_version_for_author,
+    may_read_version,
 )
 from ikbt.programs.forms import (
     WHEN_CHOICES,
@@ -498,21 +499,6 @@ def media(request: HttpRequest, media_id: int) -> FileResponse:
     draft's only for those who write the program, and for patients in treatment on the version
     the file belongs to."""
     item = get_object_or_404(MediaFile.objects.select_related("version__program"), pk=media_id)
-    user = request.user
-    staff_ok = (
-        user.is_authenticated
-        and user.is_staff_member
-        and user.is_verified()
-        and (
-            item.version.status == ProgramVersion.Status.PUBLISHED
-            or item.version.program.owner_region_id in author_region_ids(user)
-        )
-    )
-    patient_ok = (
-        user.is_authenticated
-        and user.is_patient
-        and user.patient.enrollments.filter(program_version=item.version).exists()
-    )
-    if not (staff_ok or patient_ok):
+    if not may_read_version(request.user, item.version):
         raise Http404
     return FileResponse(item.file.open("rb"), filename=item.name)
