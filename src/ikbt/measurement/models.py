@@ -28,6 +28,11 @@ class Instrument(models.Model):
         return self.code
 
 
+def options_in(part, language: str) -> list[tuple[int, str]]:
+    """A rating's choices as (value, text) in ``language``."""
+    return [(option.value, in_language(option.text, language)) for option in part.scale.options]
+
+
 class InstrumentVersion(models.Model):
     """One version of an instrument's definition, frozen once loaded.
 
@@ -88,11 +93,7 @@ class InstrumentVersion(models.Model):
                 if len(item.parts) > 1:
                     part_text = in_language(part.text, language) or part.key
                     label = " – ".join(filter(None, [item_text, part_text]))
-                options = [
-                    (option.value, in_language(option.text, language))
-                    for option in part.scale.options
-                ]
-                yield item.number, label, options
+                yield item.number, label, options_in(part, language)
 
 
 class Response(models.Model):

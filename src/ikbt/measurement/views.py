@@ -20,7 +20,7 @@ from ikbt.measurement.access import (
 from ikbt.measurement.chart import charts_for
 from ikbt.measurement.definitions import in_language
 from ikbt.measurement.forms import AcknowledgeRiskFlagForm, ChooseInstrumentForm, QuestionnaireForm
-from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
+from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag, options_in
 from ikbt.measurement.scoring import ScoringError
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
@@ -252,9 +252,7 @@ def instrument_detail(request: HttpRequest, code: str) -> HttpResponse:
             "ratings": [
                 {
                     "label": text(part.text) if len(item.parts) > 1 else "",
-                    "options": [
-                        (option.value, text(option.text)) for option in part.scale.options
-                    ],
+                    "options": options_in(part, language),
                 }
                 for part in item.parts
             ],
