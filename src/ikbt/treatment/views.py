@@ -299,12 +299,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
     open_flags = RiskFlag.objects.filter(
         patient=OuterRef("patient_id"), acknowledged_at__isnull=True
     )
-    unread = Message.objects.filter(
-        thread__patient=OuterRef("patient_id"), sender__kind="patient", read_at__isnull=True
-    )
     from_patient = Message.objects.filter(
         thread__patient=OuterRef("patient_id"), sender__kind="patient"
     )
+    unread = from_patient.filter(read_at__isnull=True)
     held = Message.objects.filter(thread__patient=OuterRef("patient_id"), held_for_review=True)
     answered = Response.objects.filter(
         patient=OuterRef("patient_id"), status=Response.Status.SUBMITTED, filled_in_by__isnull=True
