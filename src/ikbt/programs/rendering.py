@@ -94,9 +94,13 @@ def quiz_questions(quiz, sent) -> list[dict]:
     return questions
 
 
-def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
+def page_blocks(
+    page: Page, parts: VersionParts, query=None, worksheet_answers: dict | None = None
+) -> list[dict]:
     """The page's blocks with what each shows. ``query`` (the request's GET parameters) makes
-    quizzes answerable on the page; without it they are shown as in the editor, to look at."""
+    quizzes answerable on the page; without it they are shown as in the editor, to look at.
+    ``worksheet_answers`` (by worksheet key) fill in a patient's worksheets; without them
+    they are empty, as in the author's preview."""
     blocks = []
     for block in parse_page(page.source):
         entry = {"kind": block.kind, "line": block.line, "argument": block.argument}
@@ -111,8 +115,8 @@ def page_blocks(page: Page, parts: VersionParts, query=None) -> list[dict]:
             }
         elif block.kind == "worksheet":
             sheet = parts.worksheets.get(block.argument)
-            # Empty here; the patient's page fills in her answers.
-            entry |= {"worksheet": sheet, "form": worksheet_form(sheet) if sheet else None}
+            answer = (worksheet_answers or {}).get(block.argument)
+            entry |= {"worksheet": sheet, "form": worksheet_form(sheet, answer) if sheet else None}
         elif block.kind == "quiz":
             quiz = parts.quizzes.get(block.argument)
             entry["quiz"] = quiz

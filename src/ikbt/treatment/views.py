@@ -33,7 +33,7 @@ from ikbt.patients.access import (
 )
 from ikbt.programs.blocks import parse_page
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
-from ikbt.programs.worksheets import answers_from_post, typed, worksheet_form
+from ikbt.programs.worksheets import answers_from_post, typed
 from ikbt.treatment import actions
 from ikbt.treatment.forms import (
     AbsenceForm,
@@ -166,11 +166,9 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
     page = pages[number - 1]
     parts = version_parts(enrollment.program_version)
     answers = {answer.worksheet_key: answer for answer in enrollment.worksheet_answers.all()}
-    blocks = page_blocks(page, parts, request.GET)
+    blocks = page_blocks(page, parts, request.GET, worksheet_answers=answers)
     for block in blocks:
-        if block["kind"] == "worksheet" and block["worksheet"] is not None:
-            block["form"] = worksheet_form(block["worksheet"], answers.get(block["worksheet"].key))
-        elif block["kind"] == "questionnaire":
+        if block["kind"] == "questionnaire":
             block["start_url"] = block["exists"] and reverse(
                 "treatment:module_questionnaire", args=[enrollment.pk, block["code"]]
             )
