@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.middleware import LAST_SEEN_AT, SIGNED_IN_AT
 from ikbt.accounts.models import PatientCodeDevice, User, new_session_token
+from ikbt.accounts.tasks import send_password_link
 from ikbt.audit.actions import log_access
 from ikbt.audit.models import AccessLogEntry
 from ikbt.patients.models import Patient
@@ -59,6 +60,20 @@ def sign_out_everywhere(request: HttpRequest) -> None:
     user.session_token = new_session_token()
     user.save(update_fields=["session_token"])
     logout(request)
+
+
+@transaction.atomic
+def sign_in_reset(user: User) -> None:
+    """Start a staff member's sign-in over (a lost phone, an account opened again): the
+    password, the authenticator app and the backup codes stop working and every session ends
+    now. After the commit an e-mail with a link to choose a new password goes out; the app is
+    connected again at the next sign-in (``authenticator_setup``)."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    user.set_unusable_password()
+    user.session_token = new_session_token()
+    user.save(update_fields=["password", "session_token"])
+    transaction.on_commit(lambda: send_password_link.enqueue(user.pk, reset=True))
 
 
 def authenticator_for(user: User) -> TOTPDevice | None:

@@ -27,8 +27,10 @@ def password_link(user: User) -> str:
 
 
 @task()
-def send_password_link(user_id: int) -> bool:
-    """E-mail the link. Running twice sends a second link, and either works: harmless."""
+def send_password_link(user_id: int, reset: bool = False) -> bool:
+    """E-mail the link. Running twice sends a second link, and either works: harmless.
+
+    ``reset``: the sign-in was started over (``staff_sign_in_reset``), and the e-mail says so."""
     user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF, is_active=True).first()
     if user is None or not user.email:
         return False
@@ -36,7 +38,8 @@ def send_password_link(user_id: int) -> bool:
         "user": user,
         "link": password_link(user),
         "days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
-        "new": not user.has_usable_password(),
+        "new": not user.has_usable_password() and not reset,
+        "reset": reset,
     }
     with translation.override(user.language):
         subject = render_to_string("accounts/email/password_link_subject.txt", context).strip()

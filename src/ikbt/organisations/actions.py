@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ikbt.accounts.actions import sign_in_reset
 from ikbt.accounts.models import User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.intake.models import Slot
@@ -99,6 +100,20 @@ def unit_add(region: Region, *, name: str, kind: str, hsa_id: str = "", by: User
         raise UnitError(_("The region has a unit of this name or HSA-id already.")) from None
     _log("unit %s added in region %s by user %s", unit.pk, region.code, by.pk)
     return unit
+
+
+@transaction.atomic
+def unit_details_set(unit: CareUnit, *, name: str, kind: str, hsa_id: str, by: User) -> None:
+    """A unit's new name, type or HSA-id (a unit renamed, an id corrected); its patients,
+    staff and figures stay with it."""
+    name = name.strip()
+    try:
+        with transaction.atomic():  # the unique constraints decide, as when it was added
+            CareUnit.objects.filter(pk=unit.pk).update(name=name, kind=kind, hsa_id=hsa_id)
+    except IntegrityError:
+        raise UnitError(_("The region has a unit of this name or HSA-id already.")) from None
+    unit.name, unit.kind, unit.hsa_id = name, kind, hsa_id
+    _log("unit %s details changed by user %s", unit.pk, by.pk)
 
 
 @transaction.atomic
@@ -365,14 +380,8 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
         return  # closed already (a second click)
     if user == by:
         raise StaffError(_("You cannot close your own account."))
-    if not regions_administered(by).filter(pk=unit.region_id).exists():
-        raise StaffError(_("Accounts are closed by the region's administrators."))
+    _check_account_keeper(user, unit, by)
     name = user.get_full_name()
-    if StaffMembership.objects.filter(user=user).exclude(unit__region_id=unit.region_id).exists():
-        raise StaffError(
-            _("%(name)s works in another region too. Take away the roles here instead.")
-            % {"name": name}
-        )
     patients = CareRelationship.objects.active().filter(staff=user).count()
     if patients:
         raise StaffError(
@@ -426,3 +435,78 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
     user.session_token = new_session_token()  # ends every session (User.get_session_auth_hash)
     user.save(update_fields=["is_active", "session_token"])
     _log("account closed: user %s, by user %s", user.pk, by.pk)
+
+
+def _check_account_keeper(user: User, unit: CareUnit, by: User) -> None:
+    """Whose account ``by`` may close, open again, start the sign-in of or give a new e-mail
+    address, seen from ``unit``: as an administrator of the unit's region, of someone who
+    works only in that region (another region has its own say)."""
+    if not regions_administered(by).filter(pk=unit.region_id).exists():
+        raise StaffError(_("Accounts are kept by the region's administrators."))
+    if StaffMembership.objects.filter(user=user).exclude(unit__region_id=unit.region_id).exists():
+        raise StaffError(
+            _(
+                "%(name)s works in another region too. The account is kept by the system's "
+                "administrator; you can take away the roles at your region's units."
+            )
+            % {"name": user.get_full_name()}
+        )
+
+
+@transaction.atomic
+def staff_account_open(user: User, *, unit: CareUnit, by: User) -> None:
+    """A closed account in use again (someone who came back): it signs in from scratch, with
+    a new password chosen through the link e-mailed to it and the authenticator app connected
+    again, so nothing from before the closing lets anyone in. The roles it kept apply again."""
+    if user.is_active:
+        return  # open already (a second click)
+    _check_account_keeper(user, unit, by)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    sign_in_reset(user)
+    _log("account opened again: user %s, by user %s", user.pk, by.pk)
+
+
+@transaction.atomic
+def staff_account_reset(user: User, *, unit: CareUnit, by: User) -> None:
+    """A colleague who lost the phone with the authenticator app, or every way in: the
+    password, the app and the backup codes stop working and every session ends; the e-mail
+    link lets the colleague, and only the colleague, choose a password and connect an app."""
+    if user == by:
+        raise StaffError(
+            _("You cannot start your own sign-in over. Ask another administrator of the region.")
+        )
+    if not user.is_active:
+        raise StaffError(_("The account is closed. Open it again instead."))
+    _check_account_keeper(user, unit, by)
+    sign_in_reset(user)
+    _log("sign-in started over: user %s, by user %s", user.pk, by.pk)
+
+
+@transaction.atomic
+def staff_email_change(user: User, *, email: str, unit: CareUnit, by: User) -> bool:
+    """A colleague's e-mail address at work changes (or was mistyped when they were added).
+    An account whose user name is its e-mail address signs in with the new one. Someone who
+    has not chosen a password yet gets the link again, at the new address. Returns whether
+    the address changed."""
+    email = email.strip().lower()
+    if user == by:
+        raise StaffError(
+            _("You cannot change your own e-mail address here. Ask another administrator.")
+        )
+    _check_account_keeper(user, unit, by)
+    if email == user.email.lower():
+        return False
+    taken = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+    if taken.exclude(pk=user.pk).exists():
+        raise StaffError(_("Another account has this e-mail address."))
+    fields = ["email"]
+    if user.username.lower() == user.email.lower():
+        user.username = email
+        fields.append("username")
+    user.email = email
+    user.save(update_fields=fields)
+    if user.is_active and not user.has_usable_password():
+        transaction.on_commit(lambda: send_password_link.enqueue(user.pk))
+    _log("e-mail address changed: user %s, by user %s", user.pk, by.pk)
+    return True

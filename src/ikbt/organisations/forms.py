@@ -74,19 +74,38 @@ class StaffAddForm(forms.Form):
         self.fields["role"].choices = [(role.value, role.label) for role in roles]
 
 
-class UnitForm(forms.ModelForm):
-    """A new unit of one of the regions the person administers."""
+class UnitDetailsForm(forms.ModelForm):
+    """What the region's administrators say a unit is: its name, type and HSA-id."""
 
     class Meta:
         model = CareUnit
-        fields = ["region", "name", "kind", "hsa_id"]
+        fields = ["name", "kind", "hsa_id"]
         help_texts = {"hsa_id": _("For example SE2321000032-VC0001. It can be added later.")}
+
+    def clean_hsa_id(self) -> str:
+        """In capitals, however it was typed, as the HSA catalogue writes them."""
+        return self.cleaned_data["hsa_id"].strip().upper()
+
+
+class UnitForm(UnitDetailsForm):
+    """A new unit of one of the regions the person administers."""
+
+    class Meta(UnitDetailsForm.Meta):
+        fields = ["region", "name", "kind", "hsa_id"]
 
     def __init__(self, *args, regions, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = regions
         self.fields["region"].empty_label = None
 
-    def clean_hsa_id(self) -> str:
-        """In capitals, however it was typed, as the HSA catalogue writes them."""
-        return self.cleaned_data["hsa_id"].strip().upper()
+
+class StaffEmailForm(forms.Form):
+    """A colleague's new e-mail address at work; one per row of the staff table."""
+
+    id = forms.IntegerField(widget=forms.HiddenInput)
+    email = forms.EmailField(label=_("E-mail at work"), max_length=150)
+
+    def __init__(self, *args, person_id: int | None, **kwargs) -> None:
+        # Each row's form has ids of its own: one page holds a form for each colleague.
+        super().__init__(*args, auto_id=f"id_person_{person_id}_%s", **kwargs)
+        self.person_id = person_id

@@ -27,19 +27,25 @@ from ikbt.organisations.actions import (
     SupervisionError,
     UnitError,
     staff_account_close,
+    staff_account_open,
+    staff_account_reset,
     staff_add,
+    staff_email_change,
     staff_password_link,
     staff_role_remove,
     supervision_end,
     supervision_start,
     unit_add,
     unit_contact_set,
+    unit_details_set,
     unit_reply_time_set,
 )
 from ikbt.organisations.forms import (
     StaffAddForm,
+    StaffEmailForm,
     SupervisionForm,
     UnitContactForm,
+    UnitDetailsForm,
     UnitForm,
     UnitReplyTimeForm,
 )
@@ -81,10 +87,11 @@ def units(request: HttpRequest) -> HttpResponse:
     return render(request, "organisations/units.html", {"units": mine, "form": form})
 
 
-def _staff(unit: CareUnit, roles, me: User) -> list[dict]:
+def _staff(unit: CareUnit, roles, me: User, email_form: StaffEmailForm | None) -> list[dict]:
     """Each person working at the unit once, with their roles there (each marked whether
     ``me`` may take it away: one of ``roles``, and not their own as administrator) and any
-    absence today."""
+    absence today; for a region's administrator, the form for their e-mail address
+    (``email_form`` where it was just sent for them and refused)."""
     away = {
         absence.staff_id: absence
         for absence in StaffAbsence.objects.on(timezone.localdate())
@@ -97,15 +104,27 @@ def _staff(unit: CareUnit, roles, me: User) -> list[dict]:
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "role")
     ):
-        person = people.setdefault(
-            membership.user_id,
-            {"user": membership.user, "memberships": [], "away": away.get(membership.user_id)},
-        )
+        person = people.get(membership.user_id)
+        if person is None:
+            person = people[membership.user_id] = {
+                "user": membership.user,
+                "memberships": [],
+                "away": away.get(membership.user_id),
+                "email_form": _email_form(membership.user, email_form)
+                if StaffRole.REGION_ADMIN in roles
+                else None,
+            }
         membership.removable = membership.role in roles and not (
             membership.user_id == me.pk and membership.role in OWN_ROLES_KEPT
         )
         person["memberships"].append(membership)
     return list(people.values())
+
+
+def _email_form(person: User, sent: StaffEmailForm | None) -> StaffEmailForm:
+    if sent is not None and sent.person_id == person.pk:
+        return sent
+    return StaffEmailForm(initial={"id": person.pk, "email": person.email}, person_id=person.pk)
 
 
 def _page_top(unit: CareUnit) -> str:
@@ -118,6 +137,28 @@ def _page_top(unit: CareUnit) -> str:
 def _save_contact(request: HttpRequest, unit: CareUnit, form: UnitContactForm) -> str:
     unit_contact_set(unit, **form.cleaned_data)
     return _("The unit's contact details are saved.")
+
+
+def _save_details(request: HttpRequest, unit: CareUnit, form: UnitDetailsForm) -> str:
+    unit_details_set(unit, by=request.user, **form.cleaned_data)
+    return _("The unit's name, type and HSA-id are saved.")
+
+
+def _change_email(request: HttpRequest, unit: CareUnit, form: StaffEmailForm) -> str:
+    colleague = _colleague(unit, form.cleaned_data["id"])
+    if not staff_email_change(
+        colleague, email=form.cleaned_data["email"], unit=unit, by=request.user
+    ):
+        return _("The e-mail address of %(name)s is unchanged.") % {
+            "name": colleague.get_full_name()
+        }
+    done = _("The e-mail address of %(name)s is %(email)s now.") % {
+        "name": colleague.get_full_name(),
+        "email": colleague.email,
+    }
+    if colleague.is_active and not colleague.has_usable_password():
+        done += " " + _("A link to choose a password is on its way there.")
+    return done
 
 
 def _save_reply_time(request: HttpRequest, unit: CareUnit, form: UnitReplyTimeForm) -> str:
@@ -186,7 +227,30 @@ def _close_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles)
     }
 
 
+def _open_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
+    # Open already (a second click) is no error: the action does nothing again.
+    colleague = _colleague(unit, pk)
+    staff_account_open(colleague, unit=unit, by=request.user)
+    return _(
+        "The account of %(name)s is open again. A link to choose a new password is on its way "
+        "to %(email)s."
+    ) % {"name": colleague.get_full_name(), "email": colleague.email}
+
+
+def _reset_sign_in(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:
+    colleague = _colleague(unit, pk)
+    staff_account_reset(colleague, unit=unit, by=request.user)
+    return _(
+        "The sign-in of %(name)s starts over: every session has ended, and a link to choose a "
+        "new password is on its way to %(email)s."
+    ) % {"name": colleague.get_full_name(), "email": colleague.email}
+
+
+# The forms for the region's administrators only.
+REGION_FORMS = ("details", "email")
 FORMS = {
+    "details": _save_details,
+    "email": _change_email,
     "contact": _save_contact,
     "reply_time": _save_reply_time,
     "staff": _add_staff,
@@ -197,6 +261,8 @@ BUTTONS = {
     "remove": _remove_role,
     "password_link": _send_password_link,
     "close_account": _close_account,
+    "open_account": _open_account,
+    "reset_sign_in": _reset_sign_in,
 }
 
 
@@ -206,9 +272,17 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
     """The unit head's page: how patients reach the unit, its staff, its supervision."""
     unit = get_unit_to_manage(request.user, unit_id)
     roles = roles_to_give(request.user, unit)
+    region_admin = StaffRole.REGION_ADMIN in roles
     sent = request.POST.get("form") if request.method == "POST" else None
+    if sent in REGION_FORMS and not region_admin:
+        raise Http404
     data = {name: request.POST if sent == name else None for name in FORMS}
     forms = {
+        "details": UnitDetailsForm(data["details"], instance=copy.copy(unit)),
+        "email": StaffEmailForm(
+            data["email"],
+            person_id=whole_number(request.POST.get("id")) if data["email"] else None,
+        ),
         # A copy, so what a refused form holds never shows as the unit's details.
         "contact": UnitContactForm(data["contact"], instance=copy.copy(unit)),
         "reply_time": UnitReplyTimeForm(data["reply_time"], instance=copy.copy(unit)),
@@ -222,7 +296,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
     if sent in FORMS and forms[sent].is_valid():
         try:
             messages.success(request, FORMS[sent](request, unit, forms[sent]))
-        except (StaffError, SupervisionError) as error:
+        except (StaffError, SupervisionError, UnitError) as error:
             forms[sent].add_error(None, str(error))
         else:
             return redirect(_page_top(unit))
@@ -234,7 +308,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
         else:
             messages.success(request, done)
         return redirect(_page_top(unit))
-    staff = _staff(unit, roles, request.user)
+    staff = _staff(unit, roles, request.user, forms["email"] if sent == "email" else None)
     return render(
         request,
         "organisations/unit.html",
@@ -246,12 +320,13 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
                 for membership in person["memberships"]
             ),
             "unit": unit,
+            "details_form": forms["details"] if region_admin else None,
             "contact_form": forms["contact"],
             "reply_time_form": forms["reply_time"],
             "staff_form": forms["staff"],
             "supervision_form": forms["supervision"],
             "staff": staff,
-            "closes_accounts": StaffRole.REGION_ADMIN in roles,
+            "region_admin": region_admin,
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.
             "supervisions": list(

@@ -183,7 +183,7 @@ def test_an_account_is_not_closed_while_patients_or_a_unit_need_it(
     assert "Tove Terapeut has 1 patient in care. Move the treatment first." in page.text
     with pytest.raises(StaffError, match="is the only administrator of Vårdcentralen Ekholmen"):
         staff_account_close(unit_admin, unit=unit, by=region_admin)
-    with pytest.raises(StaffError, match="closed by the region's administrators"):
+    with pytest.raises(StaffError, match="kept by the region's administrators"):
         staff_account_close(therapist, unit=unit, by=unit_admin)
     assert "Close the account" not in unit_admin_client.get(url).text
     therapist.refresh_from_db()
@@ -260,3 +260,48 @@ def test_a_closed_account_gets_no_notice_and_covers_nobody(unit, colleague, ther
     with pytest.raises(AbsenceError, match="account is closed"):
         absence_register(therapist, starts_on=today, ends_on=today + datetime.timedelta(1),
                          cover=colleague)  # fmt: skip
+
+
+def test_a_region_admin_renames_a_unit_and_corrects_its_hsa_id(
+    unit, region_admin_client, unit_admin_client
+):
+    url = reverse("organisations:unit", args=[unit.pk])
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    page = region_admin_client.post(
+        url,
+        {
+            "form": "details",
+            "name": " Hälsocentralen Ekholmen ",
+            "kind": CareUnit.Kind.YOUTH_CLINIC,
+            "hsa_id": "se2321000032-vc0042",
+        },
+        follow=True,
+    )
+    assert "The unit&#x27;s name, type and HSA-id are saved." in page.text
+    unit.refresh_from_db()
+    assert (unit.name, unit.kind, unit.hsa_id) == (
+        "Hälsocentralen Ekholmen",
+        "youth_clinic",
+        "SE2321000032-VC0042",
+    )
+    assert "<h1>Hälsocentralen Ekholmen</h1>" in page.text
+
+    # A name the region has already: refused, the heading unchanged, what was typed kept.
+    taken = region_admin_client.post(
+        url,
+        {"form": "details", "name": lambohov.name.lower(), "kind": "primary_care", "hsa_id": ""},
+    )
+    assert taken.context["details_form"].non_field_errors() == [
+        "The region has a unit of this name or HSA-id already."
+    ]
+    assert "<h1>Hälsocentralen Ekholmen</h1>" in taken.text
+    assert 'value="vårdcentralen lambohov"' in taken.text
+    unit.refresh_from_db()
+    assert unit.name == "Hälsocentralen Ekholmen"
+
+    # A unit head runs the unit but does not rename it.
+    assert "Save the name, type and HSA-id" not in unit_admin_client.get(url).text
+    answer = unit_admin_client.post(
+        url, {"form": "details", "name": "Mitt namn", "kind": "primary_care", "hsa_id": ""}
+    )
+    assert answer.status_code == 404
