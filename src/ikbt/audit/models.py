@@ -23,6 +23,10 @@ DETAIL_NAMES = {
     "intake queue": pgettext_lazy("access log detail", "intake queue"),
     "measurements": pgettext_lazy("access log detail", "measurements"),
     "message": pgettext_lazy("access log detail", "message"),
+    "message read and sent": pgettext_lazy("access log detail", "message read and sent"),
+    "message waiting for the supervisor": pgettext_lazy(
+        "access log detail", "message waiting for the supervisor"
+    ),
     "message thread": pgettext_lazy("access log detail", "message thread"),
     "messages": pgettext_lazy("access log detail", "messages"),
     "module locked": pgettext_lazy("access log detail", "module locked"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
+from ikbt.messaging.access import releaser_at
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import (
@@ -16,7 +17,7 @@ from ikbt.organisations.models import (
     StaffRole,
     Supervision,
 )
-from ikbt.patients.access import acting_relationship, cover_at
+from ikbt.patients.access import acting_relationship, cover_at, supervisor_of
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -86,9 +87,6 @@ def message_send(
         unit = relationship.unit if relationship else None
     held = sender.is_staff_member and needs_review(sender, unit.pk if unit else None)
     message = Message.objects.create(thread=thread, sender=sender, body=body, held_for_review=held)
-    if held:
-        return message
-    Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
     if sender.is_staff_member:
         log_access(
             sender,
@@ -97,8 +95,11 @@ def message_send(
             patient=thread.patient,
             unit=unit,
             obj=message,
-            detail="message",
+            detail="message waiting for the supervisor" if held else "message",
         )
+    if held:
+        return message
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
     recipients = _recipients(thread, sender)
     transaction.on_commit(lambda: [send_notice(user, "new_message") for user in recipients])
     return message
@@ -114,24 +115,51 @@ def thread_start(
 
 
 @transaction.atomic
-def message_release(message: Message, supervisor: User) -> Message:
-    """The supervisor has read a held message: it goes to the patient now."""
+def message_release(
+    message: Message,
+    by: User,
+    *,
+    unit: CareUnit | None = None,
+    request: HttpRequest | None = None,
+) -> Message:
+    """A held reply has been read: it goes to the patient now, ``reviewed_by`` names ``by``,
+    the access log records the change, and the patient is told once it is committed.
+
+    ``by`` is the sender's supervisor at ``unit`` or the unit's administrator
+    (``ikbt.messaging.access``); anyone else gets ``PermissionError``. ``unit``: the unit
+    ``by`` opened the patient through; looked up when not given."""
     message = (
         Message.objects.select_for_update()
-        .select_related("thread__patient__user")
+        .select_related("thread__patient__user", "sender")
         .get(pk=message.pk)
     )
+    if unit is None:
+        relationship = acting_relationship(by, message.thread.patient_id)
+        unit = relationship.unit if relationship else None
+    releaser = releaser_at(by, unit) if unit is not None else None
+    if releaser is None or not releaser.may_release(message):
+        raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return message
-    if not Supervision.objects.filter(
-        supervisor=supervisor, supervisee=message.sender, ended_on__isnull=True
-    ).exists():
-        raise PermissionError("Only the sender's supervisor can release the message.")
     message.held_for_review = False
-    message.reviewed_by = supervisor
+    message.reviewed_by = by
     message.sent_at = timezone.now()
     message.save(update_fields=["held_for_review", "reviewed_by", "sent_at"])
     Thread.objects.filter(pk=message.thread_id).update(last_message_at=message.sent_at)
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=message.thread.patient,
+        unit=unit,
+        obj=message,
+        detail="message read and sent",
+        role=(
+            supervisor_of(message.sender.get_full_name())
+            if releaser.supervises(message)
+            else StaffRole.UNIT_ADMIN.label
+        ),
+    )
     user = message.thread.patient.user
     transaction.on_commit(lambda: send_notice(user, "new_message"))
     return message

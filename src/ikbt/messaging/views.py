@@ -13,6 +13,7 @@ from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.messaging import actions
+from ikbt.messaging.access import releaser_at
 from ikbt.messaging.models import Thread
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
@@ -74,14 +75,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def _thread_page(
     request, thread: Thread, template: str, back: str, extra: dict, unit=None
 ) -> HttpResponse:
-    """``unit``: where a staff member opened the patient, which their reply is written from."""
+    """``unit``: where a staff member opened the patient, which their reply is written from
+    and held replies are sent on from."""
     form = MessageForm(request.POST or None)
-    if request.method == "POST" and "release" in request.POST and request.user.is_staff_member:
+    if request.method == "POST" and "release" in request.POST and unit is not None:
         held = get_object_or_404(
             thread.messages, pk=whole_number(request.POST["release"]), held_for_review=True
         )
         try:
-            actions.message_release(held, request.user)
+            actions.message_release(held, request.user, unit=unit, request=request)
         except PermissionError:
             raise Http404 from None
         return redirect(request.path)
@@ -98,11 +100,28 @@ def _thread_page(
     shown = thread.messages.select_related("sender").order_by("sent_at", "pk")
     if request.user.is_patient:
         shown = shown.filter(held_for_review=False)
+    thread_messages = list(shown)
     return render(
         request,
         template,
-        {"thread": thread, "thread_messages": list(shown), "form": form, "back": back, **extra},
+        {
+            "thread": thread,
+            "thread_messages": thread_messages,
+            "releasable": _releasable(request.user, unit, thread_messages),
+            "form": form,
+            "back": back,
+            **extra,
+        },
     )
+
+
+def _releasable(user: User, unit, thread_messages: list) -> set[int]:
+    """The held replies on the page that ``user`` may send on (the button shows on those)."""
+    held = [message for message in thread_messages if message.held_for_review]
+    if unit is None or not held:
+        return set()
+    releaser = releaser_at(user, unit)
+    return {message.pk for message in held if releaser.may_release(message)}
 
 
 @patient_required

@@ -1,15 +1,24 @@
 """A PTP psychologist's messages wait for the supervisor when the unit requires it."""
 
+import html
+
 import pytest
 from django.core import mail
 from django.urls import reverse
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
-from ikbt.conftest import verified_client
+from ikbt.conftest import list_rows, verified_client
 from ikbt.messaging import actions
 from ikbt.messaging.models import Message
-from ikbt.organisations.models import StaffRole, Supervision
+from ikbt.organisations.models import StaffMembership, StaffRole, Supervision
+from ikbt.patients.models import CareRelationship
+
+Action = AccessLogEntry.Action
+BUTTON = "Read – send it to the patient"
+WHO_SENDS_IT = (
+    "Your supervisor, or the unit's administrator, reads it and sends it to the patient."
+)
 
 
 @pytest.fixture
@@ -65,3 +74,169 @@ def test_supervisor_sees_the_supervisees_caseload_and_it_is_logged(
     assert boss.get(reverse("treatment:record", args=[enrollment.pk])).status_code == 200
     entry = AccessLogEntry.objects.get(actor=supervisor, detail="treatment record")
     assert entry.actor_role == "Supervisor of Tove Terapeut"
+
+
+@pytest.fixture
+def held_reply(therapist_client, supervisor, patient) -> Message:
+    """Tove's reply to Petra, written at Ekholmen and waiting for Hanna."""
+    thread = actions.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    therapist_client.post(
+        reverse("messaging:staff_thread", args=[thread.pk]), {"body": "Börja med fem minuter."}
+    )
+    return Message.objects.get(held_for_review=True)
+
+
+def thread_url(message: Message) -> str:
+    return reverse("messaging:staff_thread", args=[message.thread_id])
+
+
+def test_a_held_reply_is_written_to_the_access_log_with_its_unit(
+    held_reply, therapist, patient, unit
+):
+    entry = AccessLogEntry.objects.get(actor=therapist, action=Action.CREATE)
+    assert (
+        entry.patient,
+        entry.unit,
+        entry.object_type,
+        entry.object_id,
+        entry.detail,
+        entry.ip_address,
+    ) == (
+        patient,
+        unit,
+        "messaging.Message",
+        str(held_reply.pk),
+        "message waiting for the supervisor",
+        "127.0.0.1",
+    )
+
+
+def test_the_release_is_logged_as_the_supervisors_change(held_reply, supervisor, patient, unit):
+    verified_client(supervisor).post(thread_url(held_reply), {"release": held_reply.pk})
+    entry = AccessLogEntry.objects.get(action=Action.CHANGE)
+    assert (
+        entry.actor,
+        entry.actor_name,
+        entry.actor_role,
+        entry.patient,
+        entry.unit,
+        entry.object_id,
+        entry.detail,
+    ) == (
+        supervisor,
+        "Hanna Handledare",
+        "Supervisor of Tove Terapeut",
+        patient,
+        unit,
+        str(held_reply.pk),
+        "message read and sent",
+    )
+
+
+def test_a_supervisor_of_the_therapist_at_another_unit_cannot_send_it(
+    held_reply, unit, therapist, patient
+):
+    """Lars treats Petra with Tove at Ekholmen, and supervises Tove only at Lambohov."""
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=lambohov, role=StaffRole.THERAPIST)
+    lars = factories.staff_member(unit, StaffRole.THERAPIST, first_name="Lars")
+    StaffMembership.objects.create(user=lars, unit=lambohov, role=StaffRole.SUPERVISOR)
+    Supervision.objects.create(
+        supervisor=lars, supervisee=therapist, unit=lambohov, review_messages=True
+    )
+    factories.care_relationship(patient, lars, unit, CareRelationship.Role.THERAPIST)
+    client = verified_client(lars)
+
+    page = client.get(thread_url(held_reply))
+    assert "Waiting for the supervisor" in page.text
+    assert BUTTON not in page.text
+    assert client.post(thread_url(held_reply), {"release": held_reply.pk}).status_code == 404
+    held_reply.refresh_from_db()
+    assert (held_reply.held_for_review, held_reply.reviewed_by) == (True, None)
+    assert list(AccessLogEntry.objects.filter(action=Action.CHANGE)) == []
+
+
+def test_the_unit_administrator_sends_it_while_the_supervisor_is_away(
+    held_reply,
+    unit_admin,
+    unit_admin_client,
+    unit,
+    patient,
+    patient_client,
+    django_capture_on_commit_callbacks,
+):
+    assert BUTTON in unit_admin_client.get(thread_url(held_reply)).text
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk})
+    assert answer.status_code == 302
+    held_reply.refresh_from_db()
+    assert (held_reply.held_for_review, held_reply.reviewed_by) == (False, unit_admin)
+    assert [message.to for message in mail.outbox] == [[patient.email]]
+    entry = AccessLogEntry.objects.get(action=Action.CHANGE)
+    assert (entry.actor, entry.actor_role, entry.unit, entry.detail) == (
+        unit_admin,
+        "Unit administrator",
+        unit,
+        "message read and sent",
+    )
+    assert (
+        "Börja med fem minuter"
+        in patient_client.get(reverse("messaging:thread", args=[held_reply.thread_id])).text
+    )
+
+
+def test_the_sender_cannot_send_her_own_held_reply_even_as_unit_administrator(
+    held_reply, therapist, therapist_client, unit
+):
+    StaffMembership.objects.create(user=therapist, unit=unit, role=StaffRole.UNIT_ADMIN)
+    page = therapist_client.get(thread_url(held_reply))
+    assert BUTTON not in page.text
+    assert WHO_SENDS_IT in html.unescape(page.text)
+    assert (
+        therapist_client.post(thread_url(held_reply), {"release": held_reply.pk}).status_code
+        == 404
+    )
+    held_reply.refresh_from_db()
+    assert (held_reply.held_for_review, held_reply.reviewed_by) == (True, None)
+    with pytest.raises(PermissionError):
+        actions.message_release(held_reply, therapist, unit=unit)
+
+
+def test_the_button_shows_only_to_those_who_may_send_it(
+    held_reply, supervisor, unit_admin_client, therapist_client
+):
+    pages = {
+        "supervisor": verified_client(supervisor).get(thread_url(held_reply)),
+        "unit administrator": unit_admin_client.get(thread_url(held_reply)),
+        "sender": therapist_client.get(thread_url(held_reply)),
+    }
+    shown = {who: page.context["releasable"] for who, page in pages.items()}
+    assert shown == {
+        "supervisor": {held_reply.pk},
+        "unit administrator": {held_reply.pk},
+        "sender": set(),
+    }
+    assert {who: page.text.count(BUTTON) for who, page in pages.items()} == {
+        "supervisor": 1,
+        "unit administrator": 1,
+        "sender": 0,
+    }
+    assert {who: WHO_SENDS_IT in html.unescape(page.text) for who, page in pages.items()} == {
+        "supervisor": False,
+        "unit administrator": False,
+        "sender": True,
+    }
+
+
+@pytest.mark.parametrize("count", list_rows(1, 3))
+def test_a_thread_with_held_replies_keeps_its_query_count(
+    therapist, supervisor, patient, count, django_assert_num_queries
+):
+    thread = actions.thread_start(patient, patient.user, "Många", "Första")
+    for number in range(count):
+        actions.message_send(thread, therapist, f"Svar {number}")
+    boss = verified_client(supervisor)
+    boss.get(reverse("core:home"))
+    with django_assert_num_queries(14):
+        page = boss.get(reverse("messaging:staff_thread", args=[thread.pk]))
+    assert len(page.context["releasable"]) == count
