@@ -202,7 +202,7 @@ class TreatmentTransferForm(forms.Form):
         units: dict[int, tuple[str, list]] = {}
         for key, membership in self.placements.items():
             units.setdefault(membership.unit_id, (membership.unit.name, []))[1].append(
-                (key, therapist_label(membership.user))
+                (key, therapist_label(membership.user, membership.trained_on))
             )
         choices = list(units.values())
         # No present placement to keep (no responsible therapist, or she has left the unit):

@@ -38,7 +38,7 @@ from ikbt.intake.forms import (
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
 from ikbt.measurement.models import Response, RiskFlag
-from ikbt.organisations.access import get_unit_to_manage, staff_with_role
+from ikbt.organisations.access import get_unit_to_manage, staff_with_role, with_training
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.actions import contact_details_set
 from ikbt.programs.models import Program, ProgramVersion, program_titles
@@ -250,7 +250,9 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
     unit = registration.offering.unit
     accept_form = AcceptForm(
         request.POST if "accept" in request.POST else None,
-        therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
+        therapists=with_training(
+            staff_with_role(unit.pk, StaffRole.THERAPIST), registration.offering.program_id
+        ),
         initial={"start_date": timezone.localdate() + datetime.timedelta(days=7)},
     )
     decline_form = DeclineForm(
@@ -392,7 +394,7 @@ def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse
     offering_units = Offering.objects.filter(
         program_id=enrollment.program_version.program_id
     ).values("unit_id")
-    memberships = (
+    memberships = with_training(
         StaffMembership.objects.filter(
             Q(unit_id__in=offering_units) | Q(unit_id=enrollment.unit_id),
             unit__region_id=enrollment.unit.region_id,
@@ -400,7 +402,9 @@ def treatment_transfer(request: HttpRequest, enrollment_id: int) -> HttpResponse
             user__is_active=True,
         )
         .select_related("unit", "user")
-        .order_by("unit__name", "user__last_name", "user__first_name")
+        .order_by("unit__name", "user__last_name", "user__first_name"),
+        enrollment.program_version.program_id,
+        staff="user_id",
     )
     therapist = enrollment.responsible_therapist_id
     form = TreatmentTransferForm(

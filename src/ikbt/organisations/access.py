@@ -5,11 +5,11 @@ administrators of its region. Running a unit opens no patient: a region administ
 patients only where she also holds a clinical role (``ikbt.patients.access``).
 """
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import CareUnit, Region, StaffRole
+from ikbt.organisations.models import CareUnit, Region, StaffRole, Training
 
 # The roles a unit head gives at her unit; a region's administrators also give the region's.
 UNIT_ROLES = (StaffRole.THERAPIST, StaffRole.SUPERVISOR, StaffRole.UNIT_ADMIN)
@@ -57,6 +57,20 @@ def staff_with_role(unit_id: int, role: StaffRole):
         User.objects.filter(memberships__unit_id=unit_id, memberships__role=role, is_active=True)
         .distinct()
         .order_by("last_name", "first_name")
+    )
+
+
+def with_training(therapists, program_id: int, *, staff: str = "pk"):
+    """``therapists`` (people, or their roles with ``staff="user_id"``), each with
+    ``trained_on``: the day they completed the program's introduction, or None where none is
+    recorded (said beside their name when a treatment is given to them,
+    ``ikbt.organisations.forms.therapist_label``)."""
+    return therapists.annotate(
+        trained_on=Subquery(
+            Training.objects.filter(staff_id=OuterRef(staff), program_id=program_id).values(
+                "completed_on"
+            )[:1]
+        )
     )
 
 

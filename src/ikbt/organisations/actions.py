@@ -28,6 +28,7 @@ from ikbt.organisations.models import (
     StaffMembership,
     StaffRole,
     Supervision,
+    Training,
 )
 from ikbt.patients.models import CareRelationship
 
@@ -176,7 +177,8 @@ def supervision_start(
 @transaction.atomic
 def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
     """From today the supervisor no longer sees the supervisee's patients. Refused while replies
-    the supervisor must read are waiting: no one else could send them."""
+    the supervisor must read are waiting: they are the supervisor's to read (the unit's
+    administrators may send one meanwhile, ``ikbt.messaging.access``)."""
     supervision = Supervision.objects.select_for_update().get(pk=supervision.pk)
     if supervision.ended_on is not None:
         return supervision
@@ -205,6 +207,37 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
     supervision.save(update_fields=["ended_on", "ended_by"])
     _log("supervision %s ended by user %s", supervision.pk, by.pk)
     return supervision
+
+
+@transaction.atomic
+def training_record(
+    staff: User,
+    *,
+    program_id: int | None,
+    completed_on: datetime.date,
+    unit: CareUnit,
+    by: User,
+) -> Training:
+    """``staff``, a therapist of ``unit``, has completed the course in therapist-guided
+    internet CBT (``program_id`` None) or a program's introduction. Recorded before, the
+    later date is kept: a refresher moves it on, an older certificate found does not."""
+    if not _holds_role(staff, unit, StaffRole.THERAPIST):
+        raise StaffError(_("Training is recorded for the unit's therapists."))
+    try:
+        with transaction.atomic():  # two heads at once: the unique constraints decide
+            training, created = Training.objects.select_for_update().get_or_create(
+                staff=staff,
+                program_id=program_id,
+                defaults={"completed_on": completed_on, "recorded_by": by},
+            )
+    except IntegrityError:
+        training, created = Training.objects.get(staff=staff, program_id=program_id), False
+    if not created and completed_on > training.completed_on:
+        training.completed_on, training.recorded_by = completed_on, by
+        training.recorded_at = timezone.now()
+        training.save(update_fields=["completed_on", "recorded_by", "recorded_at"])
+    _log("training recorded: user %s, program %s, by user %s", staff.pk, program_id, by.pk)
+    return training
 
 
 @transaction.atomic

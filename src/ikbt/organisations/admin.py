@@ -6,6 +6,7 @@ from ikbt.organisations.models import (
     StaffAbsence,
     StaffMembership,
     Supervision,
+    Training,
 )
 
 
@@ -44,3 +45,9 @@ class SupervisionAdmin(admin.ModelAdmin):
         "started_on",
         "ended_on",
     ]
+
+
+@admin.register(Training)
+class TrainingAdmin(admin.ModelAdmin):
+    list_display = ["staff", "program", "completed_on", "recorded_by"]
+    list_filter = ["program"]

@@ -1,17 +1,27 @@
 from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
 from ikbt.organisations.models import CareUnit
 
+# The program's training was not looked up (``with_training`` gives a date or None).
+NOT_LOOKED_UP = object()
 
-def therapist_label(user: User) -> str:
-    return f"{user.get_full_name()} ({user.get_profession_display()})"
+
+def therapist_label(user: User, trained_on=NOT_LOOKED_UP) -> str:
+    """Name and profession, and where no introduction to the program is recorded
+    (``trained_on`` None, from ``ikbt.organisations.access.with_training``), that."""
+    label = f"{user.get_full_name()} ({user.get_profession_display()})"
+    if trained_on is None:
+        label += " – " + gettext("no training in the program recorded")
+    return label
 
 
 class TherapistChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user: User) -> str:
-        return therapist_label(user)
+        return therapist_label(user, getattr(user, "trained_on", NOT_LOOKED_UP))
 
 
 class UnitContactForm(forms.ModelForm):
@@ -51,6 +61,37 @@ class SupervisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supervisee"].queryset = therapists
         self.fields["supervisor"].queryset = supervisors
+
+
+class TrainingForm(forms.Form):
+    """A course a therapist of the unit has completed: the course in therapist-guided internet
+    CBT, or the introduction to a program the unit offers."""
+
+    staff = TherapistChoiceField(label=_("Therapist"), queryset=None)
+    course = forms.TypedChoiceField(label=_("Course"), coerce=int, empty_value=None)
+    completed_on = forms.DateField(
+        label=_("Completed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, therapists, programs: list[tuple[int, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = therapists
+        self.fields["course"].choices = [
+            ("", _("Therapist-guided internet CBT (the region's course)")),
+            *(
+                (pk, _("Introduction to %(program)s") % {"program": title})
+                for pk, title in programs
+            ),
+        ]
+        self.fields["course"].required = False
+
+    def clean_completed_on(self):
+        day = self.cleaned_data["completed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(
+                _("Write the day the course was completed, not a later one.")
+            )
+        return day
 
 
 class StaffAddForm(forms.Form):

@@ -282,3 +282,55 @@ class Supervision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supervisor} → {self.supervisee}"
+
+
+class Training(models.Model):
+    """A course a therapist has completed: the region's course in therapist-guided internet
+    CBT (no program), or the introduction to one program. Recorded again (a refresher), the
+    date moves on: the latest completion is the one kept."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="trainings",
+        verbose_name=_("therapist"),
+    )
+    program = models.ForeignKey(
+        "programs.Program",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="trainings",
+        verbose_name=_("program"),
+        help_text=_("Left empty: the course in therapist-guided internet CBT."),
+    )
+    completed_on = models.DateField(_("completed on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["staff", "program"]
+        verbose_name = _("training")
+        verbose_name_plural = _("trainings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "program"],
+                condition=models.Q(program__isnull=False),
+                name="one_training_per_program",
+            ),
+            models.UniqueConstraint(
+                fields=["staff"],
+                condition=models.Q(program__isnull=True),
+                name="one_internet_cbt_course",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} – {self.program or 'iKBT'} {self.completed_on}"

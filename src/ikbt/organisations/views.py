@@ -35,6 +35,7 @@ from ikbt.organisations.actions import (
     staff_role_remove,
     supervision_end,
     supervision_start,
+    training_record,
     unit_add,
     unit_contact_set,
     unit_details_set,
@@ -44,6 +45,7 @@ from ikbt.organisations.forms import (
     StaffAddForm,
     StaffEmailForm,
     SupervisionForm,
+    TrainingForm,
     UnitContactForm,
     UnitDetailsForm,
     UnitForm,
@@ -55,7 +57,9 @@ from ikbt.organisations.models import (
     StaffMembership,
     StaffRole,
     Supervision,
+    Training,
 )
+from ikbt.programs.models import program_titles
 
 
 @staff_required
@@ -121,6 +125,25 @@ def _staff(unit: CareUnit, roles, me: User, email_form: StaffEmailForm | None) -
     return list(people.values())
 
 
+def _training(therapists: list[User], programs: list[tuple[int, str]]) -> list[dict]:
+    """Each therapist with the day they completed the course in internet CBT and, for each of
+    ``programs`` in turn, its title and the day of its introduction (None: none recorded)."""
+    completed = {
+        (training.staff_id, training.program_id): training.completed_on
+        for training in Training.objects.filter(staff__in=therapists).only(
+            "staff_id", "program_id", "completed_on"
+        )
+    }
+    return [
+        {
+            "user": therapist,
+            "course": completed.get((therapist.pk, None)),
+            "programs": [(title, completed.get((therapist.pk, pk))) for pk, title in programs],
+        }
+        for therapist in therapists
+    ]
+
+
 def _email_form(person: User, sent: StaffEmailForm | None) -> StaffEmailForm:
     if sent is not None and sent.person_id == person.pk:
         return sent
@@ -176,6 +199,19 @@ def _add_staff(request: HttpRequest, unit: CareUnit, form: StaffAddForm) -> str:
     return _("%(name)s is %(role)s at the unit now.") % {
         "name": user.get_full_name(),
         "role": role,
+    }
+
+
+def _record_training(request: HttpRequest, unit: CareUnit, form: TrainingForm) -> str:
+    training_record(
+        form.cleaned_data["staff"],
+        program_id=form.cleaned_data["course"],
+        completed_on=form.cleaned_data["completed_on"],
+        unit=unit,
+        by=request.user,
+    )
+    return _("The training of %(name)s is recorded.") % {
+        "name": form.cleaned_data["staff"].get_full_name()
     }
 
 
@@ -254,6 +290,7 @@ FORMS = {
     "contact": _save_contact,
     "reply_time": _save_reply_time,
     "staff": _add_staff,
+    "training": _record_training,
     "supervision": _start_supervision,
 }
 BUTTONS = {
@@ -277,6 +314,13 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
     if sent in REGION_FORMS and not region_admin:
         raise Http404
     data = {name: request.POST if sent == name else None for name in FORMS}
+    therapists = staff_with_role(unit.pk, StaffRole.THERAPIST)
+    offered = [
+        offering.program
+        for offering in unit.offerings.select_related("program").order_by("program__slug")
+    ]
+    titles = program_titles(offered)
+    programs = [(program.pk, titles[program.pk]) for program in offered]
     forms = {
         "details": UnitDetailsForm(data["details"], instance=copy.copy(unit)),
         "email": StaffEmailForm(
@@ -287,9 +331,10 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
         "contact": UnitContactForm(data["contact"], instance=copy.copy(unit)),
         "reply_time": UnitReplyTimeForm(data["reply_time"], instance=copy.copy(unit)),
         "staff": StaffAddForm(data["staff"], roles=roles),
+        "training": TrainingForm(data["training"], therapists=therapists, programs=programs),
         "supervision": SupervisionForm(
             data["supervision"],
-            therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
+            therapists=therapists,
             supervisors=staff_with_role(unit.pk, StaffRole.SUPERVISOR),
         ),
     }
@@ -326,6 +371,9 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             "staff_form": forms["staff"],
             "supervision_form": forms["supervision"],
             "staff": staff,
+            "training_form": forms["training"],
+            "programs": programs,
+            "training": _training(list(therapists), programs),
             "region_admin": region_admin,
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.

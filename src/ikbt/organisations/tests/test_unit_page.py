@@ -9,10 +9,17 @@ from django.utils import timezone
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows, verified_client
+from ikbt.intake.models import Offering
 from ikbt.messaging import actions as messaging
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import SupervisionError, supervision_end, supervision_start
-from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
+from ikbt.organisations.models import (
+    StaffAbsence,
+    StaffMembership,
+    StaffRole,
+    Supervision,
+    Training,
+)
 from ikbt.patients.access import patients_for_staff
 
 
@@ -259,16 +266,24 @@ def test_a_supervision_at_another_unit_cannot_be_ended_here(
 
 
 @pytest.mark.parametrize("people", list_rows(1, 3))
-def test_unit_page_query_count_is_fixed(unit, unit_admin, django_assert_num_queries, people):
+def test_unit_page_query_count_is_fixed(
+    unit, unit_admin, enrollment, django_assert_num_queries, people
+):
     client = verified_client(unit_admin)
+    program = enrollment.program_version.program
+    Offering.objects.create(unit=unit, program=program)
     for _ in range(people):
         person = factories.staff_member(unit, StaffRole.THERAPIST, password=None)  # no hashing
         StaffAbsence.objects.create(
             staff=person, starts_on=timezone.localdate(), ends_on=timezone.localdate()
         )
-    with django_assert_num_queries(14):
+        for course in (None, program):
+            Training.objects.create(
+                staff=person, program=course, completed_on=timezone.localdate()
+            )
+    with django_assert_num_queries(19):
         page = client.get(reverse("organisations:unit", args=[unit.pk]))
-    assert len(page.context["staff"]) == people + 1
+    assert len(page.context["staff"]) == people + 2  # the unit head and the therapist
 
 
 def test_a_supervisor_opens_no_patient_of_the_therapist_at_another_unit(
