@@ -9,7 +9,7 @@ from ikbt.accounts.models import User
 from ikbt.core.management.commands.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
 from ikbt.intake.models import Offering, Registration
 from ikbt.measurement.models import Response, RiskFlag
-from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
+from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole, Training
 from ikbt.patients.models import CareRelationship, Patient
 from ikbt.programs.models import Program
 from ikbt.research.models import Allocation, Participant
@@ -58,6 +58,11 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     # The public e-service offers only the nine real programs; the example's queue stays.
     open_offerings = Offering.objects.filter(is_open=True)
     assert not open_offerings.filter(program__slug="exempel-angest").exists()
+    # Every therapist took the course; all but the PTP psychologist the introductions too.
+    therapists = User.objects.filter(memberships__role=StaffRole.THERAPIST).distinct()
+    assert all(person.trainings.filter(program=None).exists() for person in therapists)
+    assert not Training.objects.filter(staff__username="ptp", program__isnull=False).exists()
+    assert Training.objects.filter(staff__username="terapeut", program__slug="oro").exists()
     assert open_offerings.values("program").distinct().count() == 9
     in_study = Enrollment.objects.filter(patient__study_participations__isnull=False)
     assert Enrollment.objects.count() - in_study.count() == 7  # six in treatment, one accepted

@@ -25,7 +25,7 @@ from ikbt.measurement.actions import (
     response_submit,
 )
 from ikbt.measurement.models import Response
-from ikbt.organisations.actions import supervision_start, unit_contact_set
+from ikbt.organisations.actions import supervision_start, training_record, unit_contact_set
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
@@ -226,6 +226,7 @@ class Command(BaseCommand):
             self._measurements(patients)
             self._example_program(patients)
             self._shipped_programs()
+            self._training()
             demo_study()
         self._print_logins(patients)
 
@@ -394,6 +395,35 @@ class Command(BaseCommand):
                     continue
                 Offering.objects.get_or_create(
                     unit=CareUnit.objects.get(name=name), program=program
+                )
+
+    def _training(self) -> None:
+        """The therapists took the region's course in internet CBT a year ago and the
+        introductions to the programs their units offer since; the psychologist in training
+        (PTP) has the course only, so choosing her as responsible therapist says so."""
+        today = timezone.localdate()
+        for membership in StaffMembership.objects.filter(role=StaffRole.THERAPIST).select_related(
+            "user", "unit"
+        ):
+            head = (
+                StaffMembership.objects.filter(
+                    unit__region_id=membership.unit.region_id,
+                    role__in=[StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN],
+                )
+                .select_related("user")
+                .first()
+                .user
+            )
+            courses = [None]
+            if membership.user.username != "ptp":
+                courses += list(membership.unit.offerings.values_list("program_id", flat=True))
+            for program_id in courses:
+                training_record(
+                    membership.user,
+                    program_id=program_id,
+                    completed_on=today - timedelta(days=365 if program_id is None else 180),
+                    unit=membership.unit,
+                    by=head,
                 )
 
     def _intake(self, program: Program, patients: list[Patient]) -> None:
