@@ -30,7 +30,7 @@ def password_link(user: User) -> str:
 def send_password_link(user_id: int, reset: bool = False) -> bool:
     """E-mail the link. Running twice sends a second link, and either works: harmless.
 
-    ``reset``: the sign-in was started over (``staff_sign_in_reset``), and the e-mail says so."""
+    ``reset``: the sign-in was started over (``sign_in_reset``), and the e-mail says so."""
     user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF, is_active=True).first()
     if user is None or not user.email:
         return False
@@ -38,7 +38,8 @@ def send_password_link(user_id: int, reset: bool = False) -> bool:
         "user": user,
         "link": password_link(user),
         "days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
-        "new": not user.has_usable_password() and not reset,
+        # Someone who has never signed in is new; one whose sign-in was started over is not.
+        "new": user.last_login is None and not user.has_usable_password() and not reset,
         "reset": reset,
     }
     with translation.override(user.language):

@@ -3,7 +3,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.intake.models import Offering, Slot
-from ikbt.organisations.forms import TherapistChoiceField, therapist_label
+from ikbt.organisations.access import with_training
+from ikbt.organisations.forms import TherapistChoiceField, therapist_label, untrained_note
 from ikbt.patients.forms import MobileNumberField
 from ikbt.patients.personal_number import PersonalNumberField
 from ikbt.programs.models import program_titles
@@ -138,8 +139,15 @@ class AcceptForm(forms.Form):
         label=_("Why internet treatment suits"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, therapists, **kwargs) -> None:
+    def __init__(self, *args, therapists, program_id: int | None = None, **kwargs) -> None:
+        """With ``program_id``, the choice says who has no introduction to the program
+        recorded (``with_training``)."""
         super().__init__(*args, **kwargs)
+        if program_id is not None:
+            therapists = with_training(therapists, program_id)
+            self.fields["therapist"].help_text = untrained_note(
+                therapist for therapist in therapists if therapist.trained_on is None
+            )
         self.fields["therapist"].queryset = therapists
 
     def note(self) -> dict:
@@ -205,6 +213,11 @@ class TreatmentTransferForm(forms.Form):
                 (key, therapist_label(membership.user, membership.trained_on))
             )
         choices = list(units.values())
+        self.fields["placement"].help_text = untrained_note(
+            membership.user
+            for membership in self.placements.values()
+            if membership.trained_on is None
+        )
         # No present placement to keep (no responsible therapist, or she has left the unit):
         # nothing is chosen until the administrator chooses.
         if self.initial.get("placement") not in self.placements:

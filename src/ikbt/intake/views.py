@@ -250,9 +250,8 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
     unit = registration.offering.unit
     accept_form = AcceptForm(
         request.POST if "accept" in request.POST else None,
-        therapists=with_training(
-            staff_with_role(unit.pk, StaffRole.THERAPIST), registration.offering.program_id
-        ),
+        therapists=staff_with_role(unit.pk, StaffRole.THERAPIST),
+        program_id=registration.offering.program_id,
         initial={"start_date": timezone.localdate() + datetime.timedelta(days=7)},
     )
     decline_form = DeclineForm(

@@ -107,6 +107,10 @@ def unit_add(region: Region, *, name: str, kind: str, hsa_id: str = "", by: User
 def unit_details_set(unit: CareUnit, *, name: str, kind: str, hsa_id: str, by: User) -> None:
     """A unit's new name, type or HSA-id (a unit renamed, an id corrected); its patients,
     staff and figures stay with it."""
+    if not regions_administered(by).filter(pk=unit.region_id).exists():
+        raise UnitError(
+            _("A unit's name, type and HSA-id are kept by the region's administrators.")
+        )
     name = name.strip()
     try:
         with transaction.atomic():  # the unique constraints decide, as when it was added
@@ -218,24 +222,22 @@ def training_record(
     unit: CareUnit,
     by: User,
 ) -> Training:
-    """``staff``, a therapist of ``unit``, has completed the course in therapist-guided
-    internet CBT (``program_id`` None) or a program's introduction. Recorded before, the
-    later date is kept: a refresher moves it on, an older certificate found does not."""
+    """``staff``, a therapist of ``unit``, completed the course in therapist-guided internet
+    CBT (``program_id`` None) or a program's introduction on ``completed_on``. Recorded
+    before, the day is replaced: a refresher moves it on, and a day typed wrong is put
+    right."""
     if not _holds_role(staff, unit, StaffRole.THERAPIST):
         raise StaffError(_("Training is recorded for the unit's therapists."))
+    fields = {"completed_on": completed_on, "recorded_by": by, "recorded_at": timezone.now()}
     try:
         with transaction.atomic():  # two heads at once: the unique constraints decide
-            training, created = Training.objects.select_for_update().get_or_create(
-                staff=staff,
-                program_id=program_id,
-                defaults={"completed_on": completed_on, "recorded_by": by},
+            training, _created = Training.objects.update_or_create(
+                staff=staff, program_id=program_id, defaults=fields
             )
-    except IntegrityError:
-        training, created = Training.objects.get(staff=staff, program_id=program_id), False
-    if not created and completed_on > training.completed_on:
-        training.completed_on, training.recorded_by = completed_on, by
-        training.recorded_at = timezone.now()
-        training.save(update_fields=["completed_on", "recorded_by", "recorded_at"])
+    except IntegrityError:  # the other head's row came first: this one replaces its day
+        training, _created = Training.objects.update_or_create(
+            staff=staff, program_id=program_id, defaults=fields
+        )
     _log("training recorded: user %s, program %s, by user %s", staff.pk, program_id, by.pk)
     return training
 
@@ -317,8 +319,8 @@ def _check_colleague(user: User, unit: CareUnit, by: User) -> None:
     if not user.is_active:
         raise StaffError(
             _(
-                "The account with this e-mail address is closed. Ask the system's "
-                "administrator to open it again."
+                "The account with this e-mail address is closed. Ask the region's "
+                "administrators to open it again."
             )
         )
     in_region = StaffMembership.objects.filter(user=user, unit__region_id=unit.region_id)
@@ -516,12 +518,23 @@ def staff_account_reset(user: User, *, unit: CareUnit, by: User) -> None:
     _log("sign-in started over: user %s, by user %s", user.pk, by.pk)
 
 
+def has_signed_in(user: User) -> bool:
+    """Whether ``user`` has signed in, or chosen a password: from then on the account's
+    e-mail address is where its sign-in is started over, and not changed on these pages.
+    (An account whose password was chosen but never used, started over, counts as new
+    again: no one has worked in it, and taking it over gives no more than adding an account
+    for oneself would.)"""
+    return user.last_login is not None or user.has_usable_password()
+
+
 @transaction.atomic
 def staff_email_change(user: User, *, email: str, unit: CareUnit, by: User) -> bool:
-    """A colleague's e-mail address at work changes (or was mistyped when they were added).
-    An account whose user name is its e-mail address signs in with the new one. Someone who
-    has not chosen a password yet gets the link again, at the new address. Returns whether
-    the address changed."""
+    """The e-mail address of a colleague who has not signed in yet (mistyped when they were
+    added): the link to choose a password goes again, to the new address, and an account
+    whose user name was the old address signs in with the new one. Once someone has signed
+    in, only the system's administrator changes the address: changed here and followed by a
+    sign-in started over, it would let the administrator into the colleague's account.
+    Returns whether the address changed."""
     email = email.strip().lower()
     if user == by:
         raise StaffError(
@@ -530,16 +543,26 @@ def staff_email_change(user: User, *, email: str, unit: CareUnit, by: User) -> b
     _check_account_keeper(user, unit, by)
     if email == user.email.lower():
         return False
-    taken = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+    if has_signed_in(user):
+        raise StaffError(
+            _(
+                "%(name)s has signed in with the present address. Only the system's "
+                "administrator changes it, so that no one else can take over the account."
+            )
+            % {"name": user.get_full_name()}
+        )
+    taken = User.objects.filter(
+        Q(kind=User.Kind.STAFF, email__iexact=email) | Q(username__iexact=email)
+    )
     if taken.exclude(pk=user.pk).exists():
-        raise StaffError(_("Another account has this e-mail address."))
+        raise StaffError(_("Another staff account has this e-mail address."))
     fields = ["email"]
     if user.username.lower() == user.email.lower():
         user.username = email
         fields.append("username")
     user.email = email
     user.save(update_fields=fields)
-    if user.is_active and not user.has_usable_password():
+    if user.is_active:
         transaction.on_commit(lambda: send_password_link.enqueue(user.pk))
     _log("e-mail address changed: user %s, by user %s", user.pk, by.pk)
     return True

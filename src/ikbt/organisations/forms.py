@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -15,8 +17,19 @@ def therapist_label(user: User, trained_on=NOT_LOOKED_UP) -> str:
     (``trained_on`` None, from ``ikbt.organisations.access.with_training``), that."""
     label = f"{user.get_full_name()} ({user.get_profession_display()})"
     if trained_on is None:
-        label += " – " + gettext("no training in the program recorded")
+        label += " – " + gettext("no introduction to the program recorded")
     return label
+
+
+def untrained_note(therapists) -> str:
+    """Under a choice of responsible therapist: whom no introduction to the program is
+    recorded for (a phone cuts the end off a long choice), or nothing."""
+    names = sorted({therapist.get_full_name() for therapist in therapists})
+    if not names:
+        return ""
+    return gettext("No introduction to the program is recorded for: %(names)s.") % {
+        "names": ", ".join(names)
+    }
 
 
 class TherapistChoiceField(forms.ModelChoiceField):
@@ -69,6 +82,8 @@ class TrainingForm(forms.Form):
 
     staff = TherapistChoiceField(label=_("Therapist"), queryset=None)
     course = forms.TypedChoiceField(label=_("Course"), coerce=int, empty_value=None)
+    # Internet CBT courses for therapists began in the 2000s; an earlier year is a slip.
+    FIRST_DAY = datetime.date(2000, 1, 1)
     completed_on = forms.DateField(
         label=_("Completed on"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -91,6 +106,8 @@ class TrainingForm(forms.Form):
             raise forms.ValidationError(
                 _("Write the day the course was completed, not a later one.")
             )
+        if day < self.FIRST_DAY:
+            raise forms.ValidationError(_("Write a day from the year 2000 on."))
         return day
 
 
@@ -126,6 +143,19 @@ class UnitDetailsForm(forms.ModelForm):
     def clean_hsa_id(self) -> str:
         """In capitals, however it was typed, as the HSA catalogue writes them."""
         return self.cleaned_data["hsa_id"].strip().upper()
+
+    def clean_name(self) -> str:
+        """A unit renamed keeps a name of its own in its region. (The region is not a field
+        here, so the form does not check the model's constraint on the two; a unit being
+        added has its region chosen, and the constraint is checked.)"""
+        name = self.cleaned_data["name"].strip()
+        if self.instance.pk and (
+            CareUnit.objects.filter(region_id=self.instance.region_id, name__iexact=name)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(_("The region has a unit of this name already."))
+        return name
 
 
 class UnitForm(UnitDetailsForm):

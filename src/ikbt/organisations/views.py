@@ -26,6 +26,7 @@ from ikbt.organisations.actions import (
     StaffError,
     SupervisionError,
     UnitError,
+    has_signed_in,
     staff_account_close,
     staff_account_open,
     staff_account_reset,
@@ -114,8 +115,14 @@ def _staff(unit: CareUnit, roles, me: User, email_form: StaffEmailForm | None) -
                 "user": membership.user,
                 "memberships": [],
                 "away": away.get(membership.user_id),
+                # For someone who has not signed in yet (``staff_email_change``), and where
+                # the form just sent for them was refused, with the reason.
                 "email_form": _email_form(membership.user, email_form)
                 if StaffRole.REGION_ADMIN in roles
+                and (
+                    not has_signed_in(membership.user)
+                    or (email_form is not None and email_form.person_id == membership.user_id)
+                )
                 else None,
             }
         membership.removable = membership.role in roles and not (
@@ -210,8 +217,9 @@ def _record_training(request: HttpRequest, unit: CareUnit, form: TrainingForm) -
         unit=unit,
         by=request.user,
     )
-    return _("The training of %(name)s is recorded.") % {
-        "name": form.cleaned_data["staff"].get_full_name()
+    return _("The training of %(name)s is recorded: completed on %(day)s.") % {
+        "name": form.cleaned_data["staff"].get_full_name(),
+        "day": form.cleaned_data["completed_on"].isoformat(),
     }
 
 
@@ -267,10 +275,15 @@ def _open_account(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) 
     # Open already (a second click) is no error: the action does nothing again.
     colleague = _colleague(unit, pk)
     staff_account_open(colleague, unit=unit, by=request.user)
+    roles = ", ".join(
+        _("%(role)s at %(unit)s")
+        % {"role": membership.get_role_display(), "unit": membership.unit}
+        for membership in colleague.memberships.select_related("unit").order_by("unit__name")
+    )
     return _(
-        "The account of %(name)s is open again. A link to choose a new password is on its way "
-        "to %(email)s."
-    ) % {"name": colleague.get_full_name(), "email": colleague.email}
+        "The account of %(name)s is open again, with the roles it kept: %(roles)s. A link to "
+        "choose a new password is on its way to %(email)s."
+    ) % {"name": colleague.get_full_name(), "roles": roles, "email": colleague.email}
 
 
 def _reset_sign_in(request: HttpRequest, unit: CareUnit, pk: int | None, _roles) -> str:

@@ -291,9 +291,9 @@ def test_a_region_admin_renames_a_unit_and_corrects_its_hsa_id(
         url,
         {"form": "details", "name": lambohov.name.lower(), "kind": "primary_care", "hsa_id": ""},
     )
-    assert taken.context["details_form"].non_field_errors() == [
-        "The region has a unit of this name or HSA-id already."
-    ]
+    assert taken.context["details_form"].errors == {
+        "name": ["The region has a unit of this name already."]
+    }
     assert "<h1>Hälsocentralen Ekholmen</h1>" in taken.text
     assert 'value="vårdcentralen lambohov"' in taken.text
     unit.refresh_from_db()

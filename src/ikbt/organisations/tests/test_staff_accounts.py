@@ -65,13 +65,14 @@ def test_a_lost_phone_starts_the_sign_in_over_and_only_the_colleague_gets_back_i
     assert not TOTPDevice.objects.filter(user=colleague).exists()
     assert not StaticDevice.objects.filter(user=colleague).exists()
     assert signed_in.get(reverse("patients:staff_home")).status_code == 302
+    assert "Has not chosen a new password yet." in page.text
 
     [message] = mail.outbox
     assert (message.to, message.subject) == (
         [colleague.email],
         "Välj ett nytt lösenord för Open iKBT",
     )
-    assert "har börjat om din inloggning" in message.body
+    assert "har återställt din inloggning" in message.body
     assert f"Ditt användarnamn är {colleague.username}" in message.body
 
     browser = Client()
@@ -99,7 +100,10 @@ def test_an_account_closed_is_opened_again_with_a_new_password_and_its_roles(
         page = region_admin_client.post(
             unit_url, {"form": "open_account", "id": colleague.pk}, follow=True
         )
-    assert "The account of Kalle Kollega is open again." in page.text
+    assert (
+        "The account of Kalle Kollega is open again, with the roles it kept: Therapist at "
+        "Vårdcentralen Ekholmen." in page.text
+    )
     colleague.refresh_from_db()
     assert colleague.is_active and not colleague.has_usable_password()
     assert not TOTPDevice.objects.filter(user=colleague).exists()
@@ -176,45 +180,71 @@ def test_a_mistyped_e_mail_address_is_corrected_and_the_link_goes_to_the_new_one
     assert "Ditt användarnamn är nora.ny@region.se" in message.body
 
 
-def test_an_e_mail_address_taken_or_malformed_is_refused_and_what_was_typed_kept(
-    region_admin_client, unit_url, colleague, therapist
-):
-    before = colleague.email
+@pytest.fixture
+def newcomer(unit):
+    """Added to the unit, not signed in yet: no password chosen."""
+    return factories.staff_member(
+        unit,
+        StaffRole.THERAPIST,
+        username="nora@regoin.se",
+        email="nora@regoin.se",
+        first_name="Nora",
+        last_name="Ny",
+        password=None,
+    )
 
+
+def test_an_e_mail_address_taken_or_malformed_is_refused_and_what_was_typed_kept(
+    region_admin_client, unit_url, newcomer, therapist, patient
+):
     def refused(email: str) -> str:
         page = region_admin_client.post(
-            unit_url, {"form": "email", "id": colleague.pk, "email": email}
+            unit_url, {"form": "email", "id": newcomer.pk, "email": email}
         )
         assert page.status_code == 200
-        row = page.text[page.text.index(f'id="person-{colleague.pk}"') :]
+        row = page.text[page.text.index(f'id="person-{newcomer.pk}"') :]
         assert row.index('<details class="account" open>') < row.index("</tr>")
         assert f'value="{email}"' in row
         return page.text
 
-    assert "Another account has this e-mail address." in refused(therapist.email.upper())
-    assert "Enter a valid email address." in refused("kalle@")
-    colleague.refresh_from_db()
-    assert colleague.email == before
-    assert User.objects.filter(email__iexact=therapist.email).count() == 1
+    assert "Another staff account has this e-mail address." in refused(therapist.email.upper())
+    assert "Enter a valid email address." in refused("nora@")
+    # A patient's address is not a staff account's: nothing about her is given away.
+    page = region_admin_client.post(
+        unit_url, {"form": "email", "id": newcomer.pk, "email": patient.email}, follow=True
+    )
+    assert f"The e-mail address of Nora Ny is {patient.email} now." in page.text
 
 
-def test_a_colleague_with_a_password_keeps_it_when_the_address_changes(
-    unit, region_admin, colleague, django_capture_on_commit_callbacks
+def test_the_address_of_someone_who_has_signed_in_is_not_changed_here(
+    unit, region_admin, region_admin_client, unit_url, colleague
 ):
-    old_username = colleague.username
-    with django_capture_on_commit_callbacks(execute=True):
-        assert staff_email_change(colleague, email="kalle@region.se", unit=unit, by=region_admin)
+    """Changed here and followed by a sign-in started over, it would let the administrator
+    into the colleague's account."""
+    verified_client(colleague)  # she has signed in (last_login)
+    page = region_admin_client.get(unit_url).text
+    row = page[page.index(f'id="person-{colleague.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Save the e-mail address" not in row
+    assert "e-mail address is changed by the system" in row
+    with pytest.raises(StaffError, match="has signed in with the present address"):
+        staff_email_change(colleague, email="mine@region.se", unit=unit, by=region_admin)
+    answer = region_admin_client.post(
+        unit_url, {"form": "email", "id": colleague.pk, "email": "mine@region.se"}
+    )
+    assert "Kalle Kollega has signed in with the present address." in answer.text
+    # Started over, the account has signed in before: the address stays put all the same.
+    staff_account_reset(colleague, unit=unit, by=region_admin)
+    with pytest.raises(StaffError, match="has signed in with the present address"):
+        staff_email_change(colleague, email="mine@region.se", unit=unit, by=region_admin)
     colleague.refresh_from_db()
-    # A user name chosen apart from the address stays; no link is needed.
-    assert (colleague.email, colleague.username) == ("kalle@region.se", old_username)
-    assert colleague.check_password(factories.TEST_PASSWORD)
-    assert mail.outbox == []
-    assert not staff_email_change(colleague, email="KALLE@region.se", unit=unit, by=region_admin)
+    assert colleague.email != "mine@region.se"
 
 
 def test_account_changes_are_logged_with_ids_only(
-    unit, region_admin, colleague, caplog, django_capture_on_commit_callbacks
+    unit, region_admin, newcomer, caplog, django_capture_on_commit_callbacks
 ):
+    colleague = newcomer
     from ikbt.organisations.actions import staff_account_close
 
     with (

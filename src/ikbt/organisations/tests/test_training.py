@@ -53,7 +53,7 @@ def test_the_unit_head_records_the_course_and_a_programs_introduction(
     ]
 
     done = _record(unit_admin_client, unit_url, therapist, "", "2026-09-01")
-    assert "The training of Tove Terapeut is recorded." in done.text
+    assert "The training of Tove Terapeut is recorded: completed on 2026-09-01." in done.text
     _record(unit_admin_client, unit_url, therapist, program.pk, "2026-10-15")
     [row] = unit_admin_client.get(unit_url).context["training"]
     assert (row["course"], row["programs"][0][1]) == (
@@ -64,10 +64,10 @@ def test_the_unit_head_records_the_course_and_a_programs_introduction(
     assert training.recorded_by.username == "unitadmin"
 
 
-def test_a_refresher_moves_the_date_on_and_an_older_certificate_does_not(
+def test_a_refresher_moves_the_day_on_and_a_day_typed_wrong_is_put_right(
     unit, unit_admin, therapist, program
 ):
-    for day in ("2025-03-01", "2026-03-01", "2024-01-01"):
+    for day in ("2025-03-01", "2026-03-01", "2026-02-01"):
         training_record(
             therapist,
             program_id=program.pk,
@@ -76,7 +76,7 @@ def test_a_refresher_moves_the_date_on_and_an_older_certificate_does_not(
             by=unit_admin,
         )
     [training] = Training.objects.filter(staff=therapist)
-    assert training.completed_on == datetime.date(2026, 3, 1)
+    assert training.completed_on == datetime.date(2026, 2, 1)
 
 
 def test_a_day_to_come_or_someone_not_a_therapist_here_is_refused_and_the_form_kept(
@@ -92,6 +92,13 @@ def test_a_day_to_come_or_someone_not_a_therapist_here_is_refused_and_the_form_k
         "completed_on": ["Write the day the course was completed, not a later one."]
     }
     assert f'value="{tomorrow}"' in page.text
+    page = unit_admin_client.post(
+        unit_url,
+        {"form": "training", "staff": therapist.pk, "course": "", "completed_on": "1899-01-01"},
+    )
+    assert page.context["training_form"].errors == {
+        "completed_on": ["Write a day from the year 2000 on."]
+    }
     page = unit_admin_client.post(
         unit_url,
         {"form": "training", "staff": outsider.pk, "course": "", "completed_on": "2026-01-01"},
@@ -110,11 +117,13 @@ def test_the_choice_of_responsible_therapist_says_who_has_no_introduction_to_the
     )
     registration = Registration.objects.create(patient=patient, offering=offering, answers={})
     page = therapist_client.get(reverse("intake:registration", args=[registration.pk]))
-    labels = [label for _value, label in page.context["accept_form"].fields["therapist"].choices]
-    assert labels == [
-        "Kalle Kollega (Psychologist) – no training in the program recorded",
+    field = page.context["accept_form"].fields["therapist"]
+    assert [label for _value, label in field.choices] == [
+        "Kalle Kollega (Psychologist) – no introduction to the program recorded",
         "Tove Terapeut (Psychologist)",
     ]
+    # Said under the choice too: a phone cuts the end off a long choice.
+    assert "No introduction to the program is recorded for: Kalle Kollega." in page.text
 
 
 def test_moving_a_treatment_says_who_has_no_introduction_to_the_program(
@@ -131,8 +140,9 @@ def test_moving_a_treatment_says_who_has_no_introduction_to_the_program(
     ]
     assert [label for _key, label in choices] == [
         "Kalle Kollega (Psychologist)",
-        "Tove Terapeut (Psychologist) – no training in the program recorded",
+        "Tove Terapeut (Psychologist) – no introduction to the program recorded",
     ]
+    assert "No introduction to the program is recorded for: Tove Terapeut." in page.text
 
 
 def test_recording_training_is_logged_with_ids_only(
