@@ -1,42 +1,73 @@
-"""Who may send on a reply that waits for the supervisor: the sender's supervisor at the unit,
-or the unit's administrator (a unit head stands in while the supervisor is away). Never the
-sender herself. Everyone else is answered 404, as for a message that does not exist."""
+"""Who may send on a reply that waits for the supervisor: the sender's supervisor at the unit
+it was written at, or, while every supervisor reading the sender's replies there is away, the
+unit's administrator. Never the sender herself. Everyone else is answered 404, as for a
+message that does not exist."""
 
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
 from ikbt.accounts.models import User
 from ikbt.messaging.models import Message
-from ikbt.organisations.models import CareUnit, StaffMembership, StaffRole, Supervision
+from ikbt.organisations.access import units_administered
+from ikbt.organisations.models import StaffAbsence, Supervision
 
 
 @dataclass(frozen=True)
 class Releaser:
-    """What a staff member may send on at one unit (the one she opened the patient through)."""
+    """What one staff member may send on, for the held replies of one page."""
 
     user_id: int
-    supervisees: frozenset[int]
-    administers_unit: bool
+    # The supervisions going on of the replies' senders: (supervisor, supervisee, unit or
+    # None for every unit, whether it reads replies first, whether the supervisor is away).
+    supervisions: tuple[tuple[int, int, int | None, bool, bool], ...]
+    units_administered: frozenset[int]
+    # Replies written before the unit was kept with them are seen from the viewer's unit.
+    viewing_unit_id: int | None
+
+    def _at(self, message: Message) -> int | None:
+        return message.unit_id or self.viewing_unit_id
+
+    def _supervisions_of(self, message: Message):
+        unit_id = self._at(message)
+        return [
+            supervision
+            for supervision in self.supervisions
+            if supervision[1] == message.sender_id and supervision[2] in (unit_id, None)
+        ]
+
+    def supervises(self, message: Message) -> bool:
+        return any(s[0] == self.user_id for s in self._supervisions_of(message))
 
     def may_release(self, message: Message) -> bool:
         if message.sender_id == self.user_id:
             return False
-        return self.supervises(message) or self.administers_unit
+        if self.supervises(message):
+            return True
+        # The unit's administrator stands in only while the reading supervisors are away.
+        readers_away = all(s[4] for s in self._supervisions_of(message) if s[3])
+        return self._at(message) in self.units_administered and readers_away
 
-    def supervises(self, message: Message) -> bool:
-        return message.sender_id in self.supervisees
 
-
-def releaser_at(user: User, unit: CareUnit) -> Releaser:
-    """``user`` at ``unit``: whom she supervises in a supervision that reaches the unit, and
-    whether she is its administrator. Two queries, for a page of any length."""
-    if not user.is_active or not user.is_staff_member:
-        return Releaser(user.pk, frozenset(), False)
-    supervisees = (
-        Supervision.objects.open_at(unit.pk)
-        .filter(supervisor=user)
-        .values_list("supervisee_id", flat=True)
+def releaser_for(user: User, messages: list[Message], viewing_unit_id: int | None) -> Releaser:
+    """``user`` facing ``messages`` (held replies): two queries, however many."""
+    unit_ids = {message.unit_id or viewing_unit_id for message in messages} - {None}
+    if not user.is_active or not user.is_staff_member or not unit_ids:
+        return Releaser(user.pk, (), frozenset(), viewing_unit_id)
+    away = StaffAbsence.objects.on(timezone.localdate()).filter(staff_id=OuterRef("supervisor_id"))
+    supervisions = (
+        Supervision.objects.filter(
+            Q(unit__isnull=True) | Q(unit_id__in=unit_ids),
+            supervisee_id__in={message.sender_id for message in messages},
+            ended_on__isnull=True,
+        )
+        .annotate(away=Exists(away))
+        .values_list("supervisor_id", "supervisee_id", "unit_id", "review_messages", "away")
     )
-    administers_unit = StaffMembership.objects.filter(
-        user=user, unit=unit, role=StaffRole.UNIT_ADMIN
-    ).exists()
-    return Releaser(user.pk, frozenset(supervisees), administers_unit)
+    return Releaser(
+        user.pk,
+        tuple(supervisions),
+        frozenset(units_administered(user).filter(pk__in=unit_ids).values_list("pk", flat=True)),
+        viewing_unit_id,
+    )

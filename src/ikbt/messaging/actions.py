@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
-from ikbt.messaging.access import releaser_at
+from ikbt.messaging.access import releaser_for
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import (
@@ -86,7 +86,13 @@ def message_send(
         relationship = acting_relationship(sender, thread.patient_id)
         unit = relationship.unit if relationship else None
     held = sender.is_staff_member and needs_review(sender, unit.pk if unit else None)
-    message = Message.objects.create(thread=thread, sender=sender, body=body, held_for_review=held)
+    message = Message.objects.create(
+        thread=thread,
+        sender=sender,
+        body=body,
+        held_for_review=held,
+        unit=unit if sender.is_staff_member else None,
+    )
     if sender.is_staff_member:
         log_access(
             sender,
@@ -123,24 +129,26 @@ def message_release(
     request: HttpRequest | None = None,
 ) -> Message:
     """A held reply has been read: it goes to the patient now, ``reviewed_by`` names ``by``,
-    the access log records the change, and the patient is told once it is committed.
+    the access log records the change at the unit the reply was written at, and the patient
+    is told once it is committed.
 
-    ``by`` is the sender's supervisor at ``unit`` or the unit's administrator
-    (``ikbt.messaging.access``); anyone else gets ``PermissionError``. ``unit``: the unit
-    ``by`` opened the patient through; looked up when not given."""
+    ``by`` is the sender's supervisor there or, while the supervisors reading the sender's
+    replies are away, the unit's administrator (``ikbt.messaging.access``); anyone else gets
+    ``PermissionError``. ``unit``: where ``by`` opened the patient, for a reply written
+    before replies kept their unit (looked up when not given)."""
     message = (
-        Message.objects.select_for_update()
-        .select_related("thread__patient__user", "sender")
+        Message.objects.select_for_update(of=("self",))
+        .select_related("thread__patient__user", "sender", "unit")
         .get(pk=message.pk)
     )
-    if unit is None:
+    if message.unit is None and unit is None:
         relationship = acting_relationship(by, message.thread.patient_id)
         unit = relationship.unit if relationship else None
-    releaser = releaser_at(by, unit) if unit is not None else None
-    if releaser is None or not releaser.may_release(message):
+    releaser = releaser_for(by, [message], unit.pk if unit else None)
+    if not releaser.may_release(message):
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
-        return message
+        return message  # sent already (a second click)
     message.held_for_review = False
     message.reviewed_by = by
     message.sent_at = timezone.now()
@@ -151,7 +159,7 @@ def message_release(
         Action.CHANGE,
         request=request,
         patient=message.thread.patient,
-        unit=unit,
+        unit=message.unit or unit,
         obj=message,
         detail="message read and sent",
         role=(

@@ -52,6 +52,16 @@ class Message(models.Model):
         related_name="+",
         verbose_name=_("released by"),
     )
+    # Where a staff member wrote it from (the unit of her care relationship): whose
+    # supervisor reads it first, and whose administrator may send it meanwhile.
+    unit = models.ForeignKey(
+        "organisations.CareUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written at"),
+    )
 
     class Meta:
         ordering = ["sent_at", "pk"]

@@ -13,7 +13,7 @@ from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.messaging import actions
-from ikbt.messaging.access import releaser_at
+from ikbt.messaging.access import releaser_for
 from ikbt.messaging.models import Thread
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
@@ -79,22 +79,19 @@ def _thread_page(
     and held replies are sent on from."""
     form = MessageForm(request.POST or None)
     if request.method == "POST" and "release" in request.POST and unit is not None:
-        held = get_object_or_404(
-            thread.messages, pk=whole_number(request.POST["release"]), held_for_review=True
-        )
+        # Sent already (a second click) is no error: the action does nothing again.
+        held = get_object_or_404(thread.messages, pk=whole_number(request.POST["release"]))
         try:
             actions.message_release(held, request.user, unit=unit, request=request)
         except PermissionError:
             raise Http404 from None
+        flash.success(request, _("The reply is sent to the patient."))
         return redirect(request.path)
     if request.method == "POST" and form.is_valid():
         sent = actions.message_send(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
         )
-        if sent.held_for_review:
-            flash.success(request, _("Saved. Your supervisor reads it before the patient does."))
-        else:
-            flash.success(request, _("The message is sent."))
+        _say_sent(request, held=sent.held_for_review)
         return redirect(request.path)
     actions.messages_mark_read(thread, request.user)
     shown = thread.messages.select_related("sender").order_by("sent_at", "pk")
@@ -115,12 +112,19 @@ def _thread_page(
     )
 
 
+def _say_sent(request: HttpRequest, *, held: bool) -> None:
+    if held:
+        flash.success(request, _("Saved. Your supervisor reads it before the patient does."))
+    else:
+        flash.success(request, _("The message is sent."))
+
+
 def _releasable(user: User, unit, thread_messages: list) -> set[int]:
     """The held replies on the page that ``user`` may send on (the button shows on those)."""
     held = [message for message in thread_messages if message.held_for_review]
     if unit is None or not held:
         return set()
-    releaser = releaser_at(user, unit)
+    releaser = releaser_for(user, held, unit.pk)
     return {message.pk for message in held if releaser.may_release(message)}
 
 
@@ -151,6 +155,7 @@ def patient_threads(request: HttpRequest, patient_id: int) -> HttpResponse:
             request=request,
             unit=access.unit,
         )
+        _say_sent(request, held=thread.messages.filter(held_for_review=True).exists())
         return redirect("messaging:staff_thread", thread_id=thread.pk)
     threads = list(_threads(access.patient, False))
     return render(

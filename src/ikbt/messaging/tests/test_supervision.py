@@ -5,19 +5,21 @@ import html
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows, verified_client
 from ikbt.messaging import actions
 from ikbt.messaging.models import Message
-from ikbt.organisations.models import StaffMembership, StaffRole, Supervision
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship
 
 Action = AccessLogEntry.Action
 BUTTON = "Read – send it to the patient"
 WHO_SENDS_IT = (
-    "Your supervisor, or the unit's administrator, reads it and sends it to the patient."
+    "Your supervisor reads it and sends it to the patient; while your supervisor is away, "
+    "the unit's administrator may."
 )
 
 
@@ -93,6 +95,7 @@ def thread_url(message: Message) -> str:
 def test_a_held_reply_is_written_to_the_access_log_with_its_unit(
     held_reply, therapist, patient, unit
 ):
+    assert held_reply.unit == unit  # where it was written: whose supervisor reads it
     entry = AccessLogEntry.objects.get(actor=therapist, action=Action.CREATE)
     assert (
         entry.patient,
@@ -158,6 +161,7 @@ def test_a_supervisor_of_the_therapist_at_another_unit_cannot_send_it(
 
 def test_the_unit_administrator_sends_it_while_the_supervisor_is_away(
     held_reply,
+    supervisor,
     unit_admin,
     unit_admin_client,
     unit,
@@ -165,6 +169,12 @@ def test_the_unit_administrator_sends_it_while_the_supervisor_is_away(
     patient_client,
     django_capture_on_commit_callbacks,
 ):
+    # At work, the supervisor reads it: the unit head does not step in.
+    assert BUTTON not in unit_admin_client.get(thread_url(held_reply)).text
+    refused = unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk})
+    assert refused.status_code == 404
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=supervisor, starts_on=today, ends_on=today)
     assert BUTTON in unit_admin_client.get(thread_url(held_reply)).text
     with django_capture_on_commit_callbacks(execute=True):
         answer = unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk})
@@ -205,6 +215,8 @@ def test_the_sender_cannot_send_her_own_held_reply_even_as_unit_administrator(
 def test_the_button_shows_only_to_those_who_may_send_it(
     held_reply, supervisor, unit_admin_client, therapist_client
 ):
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=supervisor, starts_on=today, ends_on=today)
     pages = {
         "supervisor": verified_client(supervisor).get(thread_url(held_reply)),
         "unit administrator": unit_admin_client.get(thread_url(held_reply)),
@@ -226,6 +238,40 @@ def test_the_button_shows_only_to_those_who_may_send_it(
         "unit administrator": False,
         "sender": True,
     }
+
+
+def test_a_reply_is_sent_on_from_the_unit_it_was_written_at_whoever_opens_the_patient(
+    held_reply, unit, therapist, patient, supervisor
+):
+    """Petra is in care at Ekholmen with Tove and at Lambohov too. Lambohov's head does not
+    send on what Tove wrote at Ekholmen; Tove's supervisor at Ekholmen does, though she
+    opens Petra through her own care at Lambohov."""
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    head = factories.staff_member(lambohov, StaffRole.UNIT_ADMIN, first_name="Lisa")
+    Supervision.objects.all().delete()
+    mia = factories.staff_member(unit, StaffRole.SUPERVISOR, first_name="Mia")
+    StaffMembership.objects.create(user=mia, unit=lambohov, role=StaffRole.THERAPIST)
+    Supervision.objects.create(
+        supervisor=mia, supervisee=therapist, unit=unit, review_messages=True
+    )
+    factories.care_relationship(patient, mia, lambohov, CareRelationship.Role.THERAPIST)
+    factories.care_relationship(patient, head, lambohov, CareRelationship.Role.THERAPIST)
+
+    lisa = verified_client(head)
+    assert BUTTON not in lisa.get(thread_url(held_reply)).text
+    assert lisa.post(thread_url(held_reply), {"release": held_reply.pk}).status_code == 404
+    client = verified_client(mia)
+    assert BUTTON in client.get(thread_url(held_reply)).text
+    sent = client.post(thread_url(held_reply), {"release": held_reply.pk}, follow=True)
+    assert "The reply is sent to the patient." in sent.text
+    held_reply.refresh_from_db()
+    assert (held_reply.held_for_review, held_reply.reviewed_by) == (False, mia)
+    entry = AccessLogEntry.objects.get(action=Action.CHANGE)
+    assert (entry.unit, entry.actor_role) == (unit, "Supervisor of Tove Terapeut")
+    # A second click finds it sent: nothing happens again, and no error.
+    again = client.post(thread_url(held_reply), {"release": held_reply.pk})
+    assert again.status_code == 302
+    assert AccessLogEntry.objects.filter(action=Action.CHANGE).count() == 1
 
 
 @pytest.mark.parametrize("count", list_rows(1, 3))
