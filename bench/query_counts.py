@@ -32,13 +32,16 @@ PAGES = {
     "test_review_sample_query_count_is_fixed": "audit: access-log random sample",
     "test_measurement_page_query_count_is_fixed": "measurement: a patient's scores",
     "test_thread_query_count_is_fixed": "messaging: a thread",
+    "test_a_thread_with_held_replies_keeps_its_query_count": (
+        "messaging: a thread with replies held for the supervisor"
+    ),
     "test_queue_query_count_is_fixed": "intake: the triage queue",
     "test_caseload_query_count_is_fixed": "treatment: the therapist's caseload",
     "test_record_query_count_is_fixed": "treatment: the treatment record",
     "test_study_list_query_count_is_fixed": "research: the study list",
     "test_participant_list_query_count_is_fixed": "research: participants",
     "test_recruitment_page_query_count_is_fixed": "research: recruitment figures",
-    "test_unit_page_query_count_is_fixed": "organisations: a unit's staff and supervision",
+    "test_unit_page_query_count_is_fixed": "organisations: a unit's staff, training and supervision",
 }
 
 
