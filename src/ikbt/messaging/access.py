@@ -23,18 +23,14 @@ class Releaser:
     # None for every unit, whether it reads replies first, whether the supervisor is away).
     supervisions: tuple[tuple[int, int, int | None, bool, bool], ...]
     units_administered: frozenset[int]
-    # Replies written before the unit was kept with them are seen from the viewer's unit.
-    viewing_unit_id: int | None
-
-    def _at(self, message: Message) -> int | None:
-        return message.unit_id or self.viewing_unit_id
 
     def _supervisions_of(self, message: Message):
-        unit_id = self._at(message)
+        """Those that reach the unit the reply was written at (a reply whose unit is not
+        known: only the region-wide ones)."""
         return [
             supervision
             for supervision in self.supervisions
-            if supervision[1] == message.sender_id and supervision[2] in (unit_id, None)
+            if supervision[1] == message.sender_id and supervision[2] in (message.unit_id, None)
         ]
 
     def supervises(self, message: Message) -> bool:
@@ -47,14 +43,14 @@ class Releaser:
             return True
         # The unit's administrator stands in only while the reading supervisors are away.
         readers_away = all(s[4] for s in self._supervisions_of(message) if s[3])
-        return self._at(message) in self.units_administered and readers_away
+        return message.unit_id in self.units_administered and readers_away
 
 
-def releaser_for(user: User, messages: list[Message], viewing_unit_id: int | None) -> Releaser:
+def releaser_for(user: User, messages: list[Message]) -> Releaser:
     """``user`` facing ``messages`` (held replies): two queries, however many."""
-    unit_ids = {message.unit_id or viewing_unit_id for message in messages} - {None}
-    if not user.is_active or not user.is_staff_member or not unit_ids:
-        return Releaser(user.pk, (), frozenset(), viewing_unit_id)
+    unit_ids = {message.unit_id for message in messages} - {None}
+    if not user.is_active or not user.is_staff_member:
+        return Releaser(user.pk, (), frozenset())
     away = StaffAbsence.objects.on(timezone.localdate()).filter(staff_id=OuterRef("supervisor_id"))
     supervisions = (
         Supervision.objects.filter(
@@ -69,5 +65,4 @@ def releaser_for(user: User, messages: list[Message], viewing_unit_id: int | Non
         user.pk,
         tuple(supervisions),
         frozenset(units_administered(user).filter(pk__in=unit_ids).values_list("pk", flat=True)),
-        viewing_unit_id,
     )

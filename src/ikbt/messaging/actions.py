@@ -125,7 +125,6 @@ def message_release(
     message: Message,
     by: User,
     *,
-    unit: CareUnit | None = None,
     request: HttpRequest | None = None,
 ) -> Message:
     """A held reply has been read: it goes to the patient now, ``reviewed_by`` names ``by``,
@@ -134,17 +133,13 @@ def message_release(
 
     ``by`` is the sender's supervisor there or, while the supervisors reading the sender's
     replies are away, the unit's administrator (``ikbt.messaging.access``); anyone else gets
-    ``PermissionError``. ``unit``: where ``by`` opened the patient, for a reply written
-    before replies kept their unit (looked up when not given)."""
+    ``PermissionError``."""
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("thread__patient__user", "sender", "unit")
         .get(pk=message.pk)
     )
-    if message.unit is None and unit is None:
-        relationship = acting_relationship(by, message.thread.patient_id)
-        unit = relationship.unit if relationship else None
-    releaser = releaser_for(by, [message], unit.pk if unit else None)
+    releaser = releaser_for(by, [message])
     if not releaser.may_release(message):
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
@@ -159,7 +154,7 @@ def message_release(
         Action.CHANGE,
         request=request,
         patient=message.thread.patient,
-        unit=message.unit or unit,
+        unit=message.unit,
         obj=message,
         detail="message read and sent",
         role=(

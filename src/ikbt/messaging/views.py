@@ -81,11 +81,13 @@ def _thread_page(
     if request.method == "POST" and "release" in request.POST and unit is not None:
         # Sent already (a second click) is no error: the action does nothing again.
         held = get_object_or_404(thread.messages, pk=whole_number(request.POST["release"]))
+        was_held = held.held_for_review
         try:
-            actions.message_release(held, request.user, unit=unit, request=request)
+            actions.message_release(held, request.user, request=request)
         except PermissionError:
             raise Http404 from None
-        flash.success(request, _("The reply is sent to the patient."))
+        if was_held:
+            flash.success(request, _("The reply is sent to the patient."))
         return redirect(request.path)
     if request.method == "POST" and form.is_valid():
         sent = actions.message_send(
@@ -124,7 +126,7 @@ def _releasable(user: User, unit, thread_messages: list) -> set[int]:
     held = [message for message in thread_messages if message.held_for_review]
     if unit is None or not held:
         return set()
-    releaser = releaser_for(user, held, unit.pk)
+    releaser = releaser_for(user, held)
     return {message.pk for message in held if releaser.may_release(message)}
 
 

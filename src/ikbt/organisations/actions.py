@@ -188,8 +188,10 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
         return supervision
     waiting = Message.objects.filter(sender_id=supervision.supervisee_id, held_for_review=True)
     if supervision.unit_id is not None:
-        # Only where the supervisor can still open the patient (care goes on) to read them.
+        # Those written at the unit, where the supervisor can still open the patient (the
+        # supervisee's care there goes on) to read them.
         waiting = waiting.filter(
+            unit_id=supervision.unit_id,
             thread__patient__care_relationships__staff_id=supervision.supervisee_id,
             thread__patient__care_relationships__unit_id=supervision.unit_id,
             thread__patient__care_relationships__ended_at__isnull=True,
@@ -496,9 +498,10 @@ def staff_account_open(user: User, *, unit: CareUnit, by: User) -> None:
     if user.is_active:
         return  # open already (a second click)
     _check_account_keeper(user, unit, by)
+    used = has_signed_in(user)
     user.is_active = True
     user.save(update_fields=["is_active"])
-    sign_in_reset(user)
+    sign_in_reset(user, started_over=used)
     _log("account opened again: user %s, by user %s", user.pk, by.pk)
 
 
@@ -543,6 +546,7 @@ def staff_email_change(user: User, *, email: str, unit: CareUnit, by: User) -> b
     _check_account_keeper(user, unit, by)
     if email == user.email.lower():
         return False
+    user = User.objects.select_for_update().get(pk=user.pk)  # not while she signs in
     if has_signed_in(user):
         raise StaffError(
             _(

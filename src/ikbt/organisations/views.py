@@ -182,6 +182,7 @@ def _change_email(request: HttpRequest, unit: CareUnit, form: StaffEmailForm) ->
         return _("The e-mail address of %(name)s is unchanged.") % {
             "name": colleague.get_full_name()
         }
+    colleague.refresh_from_db(fields=["email", "username"])
     done = _("The e-mail address of %(name)s is %(email)s now.") % {
         "name": colleague.get_full_name(),
         "email": colleague.email,

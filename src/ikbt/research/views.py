@@ -416,6 +416,7 @@ def patient_studies(request: HttpRequest, patient_id: int) -> HttpResponse:
                     request.POST if request.POST.get("start") == str(participant.pk) else None,
                     prefix=f"start{participant.pk}",
                     therapists=staff_with_role(participant.unit_id, StaffRole.THERAPIST),
+                    program_id=registration.offering.program_id,
                     initial={"therapist": request.user, "start_date": timezone.localdate()},
                 ),
             )
@@ -480,6 +481,7 @@ def _start_treatment(request: HttpRequest, participant: Participant) -> bool:
         request.POST,
         prefix=f"start{participant.pk}",
         therapists=staff_with_role(participant.unit_id, StaffRole.THERAPIST),
+        program_id=registration.offering.program_id,
     )
     if not form.is_valid():
         return False

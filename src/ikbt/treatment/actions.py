@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.measurement.actions import current_version, response_start
+from ikbt.messaging.models import Message
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import CareRelationship
@@ -62,11 +63,28 @@ def enrollment_transfer(
     if not therapist.memberships.filter(unit=unit, role=StaffRole.THERAPIST).exists():
         raise TreatmentError(_("The therapist does not work at that unit."))
     old_unit = enrollment.unit
-    CareRelationship.objects.active().filter(
-        patient=enrollment.patient,
-        unit=old_unit,
-        role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
-    ).exclude(staff=therapist, unit=unit).update(ended_at=timezone.now())
+    leaving = (
+        CareRelationship.objects.active()
+        .filter(
+            patient=enrollment.patient,
+            unit=old_unit,
+            role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
+        )
+        .exclude(staff=therapist, unit=unit)
+    )
+    if Message.objects.filter(
+        thread__patient=enrollment.patient,
+        held_for_review=True,
+        sender_id__in=leaving.values("staff_id"),
+    ).exists():
+        # Once her care ends, the supervisor could no longer open the patient to read it.
+        raise TreatmentError(
+            _(
+                "A reply by the responsible therapist waits for the supervisor. It must be "
+                "read and sent before the treatment moves."
+            )
+        )
+    leaving.update(ended_at=timezone.now())
     relationship, _created = CareRelationship.objects.get_or_create(
         patient=enrollment.patient,
         staff=therapist,

@@ -625,3 +625,28 @@ def test_a_treatment_is_not_moved_to_a_closed_account(
         enrollment_transfer(enrollment, unit=unit, therapist=colleague, by=unit_admin)
     enrollment.refresh_from_db()
     assert enrollment.responsible_therapist == therapist
+
+
+def test_a_treatment_is_not_moved_while_the_therapists_reply_waits_for_the_supervisor(
+    unit, unit_admin, therapist, colleague, registration
+):
+    """Once her care ends, the supervisor could no longer open the patient to read it."""
+    from ikbt.messaging.actions import message_release, thread_start
+    from ikbt.organisations.models import StaffRole, Supervision
+
+    enrollment = actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    supervisor = factories.staff_member(unit, StaffRole.SUPERVISOR, first_name="Hanna")
+    Supervision.objects.create(
+        supervisor=supervisor, supervisee=therapist, unit=unit, review_messages=True
+    )
+    thread = thread_start(enrollment.patient, therapist, "Välkommen", "Hej!")
+    with pytest.raises(TreatmentError, match="waits for the supervisor"):
+        enrollment_transfer(enrollment, unit=unit, therapist=colleague, by=unit_admin)
+    enrollment.refresh_from_db()
+    assert enrollment.responsible_therapist == therapist
+    message_release(thread.messages.get(), supervisor)
+    enrollment_transfer(enrollment, unit=unit, therapist=colleague, by=unit_admin)
+    enrollment.refresh_from_db()
+    assert enrollment.responsible_therapist == colleague

@@ -1,6 +1,7 @@
 """A PTP psychologist's messages wait for the supervisor when the unit requires it."""
 
 import html
+import importlib
 
 import pytest
 from django.core import mail
@@ -209,7 +210,7 @@ def test_the_sender_cannot_send_her_own_held_reply_even_as_unit_administrator(
     held_reply.refresh_from_db()
     assert (held_reply.held_for_review, held_reply.reviewed_by) == (True, None)
     with pytest.raises(PermissionError):
-        actions.message_release(held_reply, therapist, unit=unit)
+        actions.message_release(held_reply, therapist)
 
 
 def test_the_button_shows_only_to_those_who_may_send_it(
@@ -286,3 +287,55 @@ def test_a_thread_with_held_replies_keeps_its_query_count(
     with django_assert_num_queries(14):
         page = boss.get(reverse("messaging:staff_thread", args=[thread.pk]))
     assert len(page.context["releasable"]) == count
+
+
+def test_a_reply_held_before_replies_kept_their_unit_gets_the_senders_unit(
+    held_reply, unit, therapist, patient, supervisor, unit_admin
+):
+    """Replies held before the unit was kept with them: the migration gives them the unit
+    of the sender's care relationship; one with none found is for region-wide supervisors
+    only, never for a unit's head."""
+    from django.apps import apps
+
+    migration = importlib.import_module("ikbt.messaging.migrations.0005_held_reply_units")
+    Message.objects.filter(pk=held_reply.pk).update(unit=None)
+    migration.held_reply_units(apps, None)
+    held_reply.refresh_from_db()
+    assert held_reply.unit == unit
+
+    Message.objects.filter(pk=held_reply.pk).update(unit=None)
+    held_reply.refresh_from_db()
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=supervisor, starts_on=today, ends_on=today)
+    with pytest.raises(PermissionError):
+        actions.message_release(held_reply, unit_admin)
+    actions.message_release(held_reply, supervisor)  # supervises Tove at every unit
+    held_reply.refresh_from_db()
+    assert held_reply.reviewed_by == supervisor
+
+
+def test_a_supervision_ends_though_a_reply_written_at_another_unit_waits(
+    held_reply, unit, therapist, supervisor, unit_admin
+):
+    from ikbt.organisations.actions import SupervisionError, supervision_end
+
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=lambohov, role=StaffRole.THERAPIST)
+    there = Supervision.objects.create(
+        supervisor=supervisor, supervisee=therapist, unit=lambohov, review_messages=True
+    )
+    supervision_end(there, by=unit_admin)  # Tove's reply was written at Ekholmen
+    here = Supervision.objects.create(
+        supervisor=supervisor, supervisee=therapist, unit=unit, review_messages=True
+    )
+    with pytest.raises(SupervisionError, match="1 reply by Tove Terapeut is waiting"):
+        supervision_end(here, by=unit_admin)
+
+
+def test_sending_on_a_message_that_was_not_held_says_nothing_was_sent(
+    held_reply, supervisor, patient
+):
+    from_patient = Message.objects.filter(sender=patient.user).get()
+    client = verified_client(supervisor)
+    page = client.post(thread_url(held_reply), {"release": from_patient.pk}, follow=True)
+    assert "The reply is sent to the patient." not in page.text

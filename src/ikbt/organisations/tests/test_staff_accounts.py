@@ -263,3 +263,17 @@ def test_account_changes_are_logged_with_ids_only(
         f"account closed: user {colleague.pk}, {by}",
         f"account opened again: user {colleague.pk}, {by}",
     ]
+
+
+def test_an_account_that_never_signed_in_is_opened_again_as_a_new_one(
+    unit, region_admin, newcomer, django_capture_on_commit_callbacks
+):
+    from ikbt.organisations.actions import staff_account_close
+
+    staff_account_close(newcomer, unit=unit, by=region_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_account_open(newcomer, unit=unit, by=region_admin)
+    [message] = mail.outbox
+    # No old password or app to speak of: the e-mail of a new account.
+    assert message.subject == "Ditt konto i Open iKBT"
+    assert "återställt" not in message.body
