@@ -41,7 +41,9 @@ PAGES = {
     "test_study_list_query_count_is_fixed": "research: the study list",
     "test_participant_list_query_count_is_fixed": "research: participants",
     "test_recruitment_page_query_count_is_fixed": "research: recruitment figures",
-    "test_unit_page_query_count_is_fixed": "organisations: a unit's staff, training and supervision",
+    "test_unit_page_query_count_is_fixed": (
+        "organisations: a unit's staff, training and supervision"
+    ),
 }
 
 
