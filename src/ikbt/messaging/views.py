@@ -38,12 +38,16 @@ def _threads(patient, reader_is_patient: bool):
         if reader_is_patient
         else Q(messages__sender__kind=User.Kind.PATIENT)
     )
-    return Thread.objects.filter(patient=patient).annotate(
+    threads = Thread.objects.filter(patient=patient).annotate(
         unread=Count(
             "messages",
             filter=other_side & Q(messages__read_at__isnull=True, messages__held_for_review=False),
         )
     )
+    if reader_is_patient:
+        return threads
+    # Staff see where replies wait for the supervisor (the patient does not see them).
+    return threads.annotate(held=Count("messages", filter=Q(messages__held_for_review=True)))
 
 
 @patient_required

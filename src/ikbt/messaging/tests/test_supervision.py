@@ -339,3 +339,10 @@ def test_sending_on_a_message_that_was_not_held_says_nothing_was_sent(
     client = verified_client(supervisor)
     page = client.post(thread_url(held_reply), {"release": from_patient.pk}, follow=True)
     assert "The reply is sent to the patient." not in page.text
+
+
+def test_the_staff_thread_list_shows_where_replies_wait(held_reply, supervisor, patient):
+    page = verified_client(supervisor).get(reverse("messaging:patient_threads", args=[patient.pk]))
+    assert "1 reply waits for the supervisor" in page.text
+    [thread] = page.context["threads"]
+    assert (thread.held, thread.unread) == (1, 1)  # Petra's question is unread too
