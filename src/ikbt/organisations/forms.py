@@ -15,7 +15,7 @@ NOT_LOOKED_UP = object()
 def therapist_label(user: User, trained_on=NOT_LOOKED_UP) -> str:
     """Name and profession, and where no introduction to the program is recorded
     (``trained_on`` None, from ``ikbt.organisations.access.with_training``), that."""
-    label = f"{user.get_full_name()} ({user.get_profession_display()})"
+    label = f"{user.get_full_name()}, {user.get_profession_display()}"
     if trained_on is None:
         label += " – " + gettext("no introduction to the program recorded")
     return label

@@ -571,7 +571,7 @@ def intake_queue(person: Person, registration: Registration, slot: Slot) -> None
 
     accept = page.get_by_role("region", name="Accept for treatment")
     accept.get_by_label("Responsible therapist").select_option(
-        label="Tove Terapeut (Psychologist) – no introduction to the program recorded"
+        label="Tove Terapeut, Psychologist – no introduction to the program recorded"
     )
     accept.get_by_label("Start date").fill(timezone.localdate().isoformat())
     accept.get_by_label("The problem as assessed").fill("Måttlig depression sedan ett halvår.")

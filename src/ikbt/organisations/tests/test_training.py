@@ -119,8 +119,8 @@ def test_the_choice_of_responsible_therapist_says_who_has_no_introduction_to_the
     page = therapist_client.get(reverse("intake:registration", args=[registration.pk]))
     field = page.context["accept_form"].fields["therapist"]
     assert [label for _value, label in field.choices] == [
-        "Kalle Kollega (Psychologist) – no introduction to the program recorded",
-        "Tove Terapeut (Psychologist)",
+        "Kalle Kollega, Psychologist – no introduction to the program recorded",
+        "Tove Terapeut, Psychologist",
     ]
     # Said under the choice too: a phone cuts the end off a long choice.
     assert "No introduction to the program is recorded for: Kalle Kollega." in page.text
@@ -139,8 +139,8 @@ def test_moving_a_treatment_says_who_has_no_introduction_to_the_program(
         if isinstance(choice[1], list)
     ]
     assert [label for _key, label in choices] == [
-        "Kalle Kollega (Psychologist)",
-        "Tove Terapeut (Psychologist) – no introduction to the program recorded",
+        "Kalle Kollega, Psychologist",
+        "Tove Terapeut, Psychologist – no introduction to the program recorded",
     ]
     assert "No introduction to the program is recorded for: Tove Terapeut." in page.text
 
