@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -54,3 +54,14 @@ class OneTimeCodeForm(forms.Form):
 
 class PatientSignInForm(forms.Form):
     personal_number = PersonalNumberField()
+
+
+class PasswordChoiceForm(SetPasswordForm):
+    """The password chosen with an e-mailed link, saved on its own: an e-mail address a
+    region administrator changes at the same moment is not written back over."""
+
+    def save(self, commit: bool = True):
+        self.user.set_password(self.cleaned_data["new_password1"])
+        if commit:
+            self.user.save(update_fields=["password"])
+        return self.user

@@ -18,7 +18,12 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from ikbt.accounts import actions
 from ikbt.accounts.decorators import staff_required
-from ikbt.accounts.forms import OneTimeCodeForm, PatientSignInForm, StaffLoginForm
+from ikbt.accounts.forms import (
+    OneTimeCodeForm,
+    PasswordChoiceForm,
+    PatientSignInForm,
+    StaffLoginForm,
+)
 from ikbt.accounts.models import PatientCodeDevice
 from ikbt.notifications.tasks import request_sign_in_code
 from ikbt.patients.actions import contact_details_set
@@ -276,6 +281,7 @@ class SetPasswordView(PasswordResetConfirmView):
     token and keeps it out of the address bar. The second factor is set up at the first
     sign-in, as for everyone."""
 
+    form_class = PasswordChoiceForm
     template_name = "accounts/set_password.html"
     success_url = reverse_lazy("accounts:staff_login")
 

@@ -4,6 +4,7 @@ import calendar
 import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,6 +74,7 @@ def enrollment_transfer(
         .exclude(staff=therapist, unit=unit)
     )
     if Message.objects.filter(
+        Q(unit=old_unit) | Q(unit__isnull=True),
         thread__patient=enrollment.patient,
         held_for_review=True,
         sender_id__in=leaving.values("staff_id"),

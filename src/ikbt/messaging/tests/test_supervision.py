@@ -289,22 +289,52 @@ def test_a_thread_with_held_replies_keeps_its_query_count(
     assert len(page.context["releasable"]) == count
 
 
-def test_a_reply_held_before_replies_kept_their_unit_gets_the_senders_unit(
-    held_reply, unit, therapist, patient, supervisor, unit_admin
-):
-    """Replies held before the unit was kept with them: the migration gives them the unit
-    of the sender's care relationship; one with none found is for region-wide supervisors
-    only, never for a unit's head."""
-    from django.apps import apps
+def _fill_units_as_the_migration_does() -> None:
+    """Run the data migration with the models as they were when it ran."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
     migration = importlib.import_module("ikbt.messaging.migrations.0005_held_reply_units")
+    state = MigrationExecutor(connection).loader.project_state(
+        ("messaging", "0005_held_reply_units")
+    )
+    migration.held_reply_units(state.apps, None)
+
+
+def test_replies_held_before_they_kept_their_unit_get_the_unit_they_were_held_for(
+    held_reply, unit, therapist, patient, supervisor, unit_admin
+):
+    """Tove treats Petra at Ekholmen and, from later, at Lambohov, where Mia reads her
+    replies first: a reply held then was held for Lambohov."""
+    lambohov = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=lambohov, role=StaffRole.THERAPIST)
+    factories.care_relationship(patient, therapist, lambohov, CareRelationship.Role.THERAPIST)
+    Supervision.objects.all().delete()
+    mia = factories.staff_member(lambohov, StaffRole.SUPERVISOR, first_name="Mia")
+    Supervision.objects.create(
+        supervisor=mia, supervisee=therapist, unit=lambohov, review_messages=True
+    )
     Message.objects.filter(pk=held_reply.pk).update(unit=None)
-    migration.held_reply_units(apps, None)
+    _fill_units_as_the_migration_does()
+    held_reply.refresh_from_db()
+    assert held_reply.unit == lambohov
+
+    # No supervision reading first: the care relationship that began first.
+    Supervision.objects.all().delete()
+    Message.objects.filter(pk=held_reply.pk).update(unit=None)
+    _fill_units_as_the_migration_does()
     held_reply.refresh_from_db()
     assert held_reply.unit == unit
 
+
+def test_a_reply_held_for_no_unit_found_is_sent_by_a_supervisor_at_every_unit_only(
+    held_reply, unit, therapist, patient, supervisor, unit_admin
+):
+    CareRelationship.objects.filter(staff=therapist).delete()
     Message.objects.filter(pk=held_reply.pk).update(unit=None)
+    _fill_units_as_the_migration_does()
     held_reply.refresh_from_db()
+    assert held_reply.unit is None
     today = timezone.localdate()
     StaffAbsence.objects.create(staff=supervisor, starts_on=today, ends_on=today)
     with pytest.raises(PermissionError):
