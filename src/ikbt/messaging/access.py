@@ -1,7 +1,8 @@
 """Who may send on a reply that waits for the supervisor: the sender's supervisor at the unit
-it was written at, or, while every supervisor reading the sender's replies there is away, the
-unit's administrator. Never the sender herself. Everyone else is answered 404, as for a
-message that does not exist."""
+it was written at, or the unit's administrator while every supervisor reading the sender's
+replies there is away, or once the sender's care of the patient there has ended (her
+supervisor can no longer open the patient to read it). Never the sender herself. Everyone
+else is answered 404, as for a message that does not exist."""
 
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from ikbt.accounts.models import User
 from ikbt.messaging.models import Message
 from ikbt.organisations.access import units_administered
 from ikbt.organisations.models import StaffAbsence, Supervision
+from ikbt.patients.models import CareRelationship
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Releaser:
     # None for every unit, whether it reads replies first, whether the supervisor is away).
     supervisions: tuple[tuple[int, int, int | None, bool, bool], ...]
     units_administered: frozenset[int]
+    # (sender, patient, unit) where the sender's care goes on, for the units administered.
+    in_care: frozenset[tuple[int, int, int]]
 
     def _supervisions_of(self, message: Message):
         """Those that reach the unit the reply was written at (a reply whose unit is not
@@ -41,16 +45,25 @@ class Releaser:
             return False
         if self.supervises(message):
             return True
-        # The unit's administrator stands in only while the reading supervisors are away.
+        if message.unit_id not in self.units_administered:
+            return False
+        # The unit's administrator stands in only while the reading supervisors are away, or
+        # when they can no longer open the patient to read it.
         readers_away = all(s[4] for s in self._supervisions_of(message) if s[3])
-        return message.unit_id in self.units_administered and readers_away
+        care_ended = (
+            message.sender_id,
+            message.thread.patient_id,
+            message.unit_id,
+        ) not in self.in_care
+        return readers_away or care_ended
 
 
 def releaser_for(user: User, messages: list[Message]) -> Releaser:
-    """``user`` facing ``messages`` (held replies): two queries, however many."""
+    """``user`` facing ``messages`` (held replies, with their threads): two queries, and a
+    third for a unit's administrator, however many replies."""
     unit_ids = {message.unit_id for message in messages} - {None}
     if not user.is_active or not user.is_staff_member:
-        return Releaser(user.pk, (), frozenset())
+        return Releaser(user.pk, (), frozenset(), frozenset())
     away = StaffAbsence.objects.on(timezone.localdate()).filter(staff_id=OuterRef("supervisor_id"))
     supervisions = (
         Supervision.objects.filter(
@@ -61,8 +74,18 @@ def releaser_for(user: User, messages: list[Message]) -> Releaser:
         .annotate(away=Exists(away))
         .values_list("supervisor_id", "supervisee_id", "unit_id", "review_messages", "away")
     )
-    return Releaser(
-        user.pk,
-        tuple(supervisions),
-        frozenset(units_administered(user).filter(pk__in=unit_ids).values_list("pk", flat=True)),
+    administered = frozenset(
+        units_administered(user).filter(pk__in=unit_ids).values_list("pk", flat=True)
     )
+    in_care = (
+        CareRelationship.objects.active()
+        .filter(
+            staff_id__in={message.sender_id for message in messages},
+            patient_id__in={message.thread.patient_id for message in messages},
+            unit_id__in=administered,
+        )
+        .values_list("staff_id", "patient_id", "unit_id")
+        if administered
+        else ()
+    )
+    return Releaser(user.pk, tuple(supervisions), administered, frozenset(in_care))

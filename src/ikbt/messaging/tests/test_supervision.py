@@ -376,3 +376,17 @@ def test_the_staff_thread_list_shows_where_replies_wait(held_reply, supervisor, 
     assert "1 reply waits for the supervisor" in page.text
     [thread] = page.context["threads"]
     assert (thread.held, thread.unread) == (1, 1)  # Petra's question is unread too
+
+
+def test_once_the_writers_care_has_ended_the_unit_head_sends_it_with_the_supervisor_at_work(
+    held_reply, therapist, patient, unit_admin_client, unit_admin
+):
+    """Her supervisor could no longer open the patient to read it (an assessment ended by
+    the decision, say): the reply would wait for ever."""
+    assert BUTTON not in unit_admin_client.get(thread_url(held_reply)).text
+    CareRelationship.objects.filter(staff=therapist).update(ended_at=timezone.now())
+    factories.care_relationship(patient, unit_admin, held_reply.unit)
+    assert BUTTON in unit_admin_client.get(thread_url(held_reply)).text
+    unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk})
+    held_reply.refresh_from_db()
+    assert (held_reply.held_for_review, held_reply.reviewed_by) == (False, unit_admin)
