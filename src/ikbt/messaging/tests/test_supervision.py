@@ -289,6 +289,23 @@ def test_a_thread_with_held_replies_keeps_its_query_count(
     assert len(page.context["releasable"]) == count
 
 
+@pytest.mark.parametrize("count", list_rows(1, 3))
+def test_a_thread_with_held_replies_keeps_its_query_count_for_the_unit_head(
+    therapist, supervisor, patient, unit_admin, count, django_assert_num_queries
+):
+    """The unit head's view also asks whose care goes on, at the same count."""
+    thread = actions.thread_start(patient, patient.user, "Många", "Första")
+    for number in range(count):
+        actions.message_send(thread, therapist, f"Svar {number}")
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=supervisor, starts_on=today, ends_on=today)
+    head = verified_client(unit_admin)
+    head.get(reverse("core:home"))
+    with django_assert_num_queries(14):
+        page = head.get(reverse("messaging:staff_thread", args=[thread.pk]))
+    assert len(page.context["releasable"]) == count
+
+
 def _fill_units_as_the_migration_does() -> None:
     """Run the data migration with the models as they were when it ran."""
     from django.db import connection
