@@ -6,7 +6,7 @@ else is answered 404, as for a message that does not exist."""
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ikbt.accounts.models import User
@@ -21,9 +21,10 @@ class Releaser:
     """What one staff member may send on, for the held replies of one page."""
 
     user_id: int
-    # The supervisions going on of the replies' senders: (supervisor, supervisee, unit or
-    # None for every unit, whether it reads replies first, whether the supervisor is away).
-    supervisions: tuple[tuple[int, int, int | None, bool, bool], ...]
+    # The supervisions going on of the replies' senders, as rows of supervisor_id,
+    # supervisee_id, unit_id (None: every unit), review_messages and away (the supervisor,
+    # today).
+    supervisions: tuple
     units_administered: frozenset[int]
     # (sender, patient, unit) where the sender's care goes on, for the units administered.
     in_care: frozenset[tuple[int, int, int]]
@@ -34,11 +35,12 @@ class Releaser:
         return [
             supervision
             for supervision in self.supervisions
-            if supervision[1] == message.sender_id and supervision[2] in (message.unit_id, None)
+            if supervision.supervisee_id == message.sender_id
+            and supervision.unit_id in (message.unit_id, None)
         ]
 
     def supervises(self, message: Message) -> bool:
-        return any(s[0] == self.user_id for s in self._supervisions_of(message))
+        return any(s.supervisor_id == self.user_id for s in self._supervisions_of(message))
 
     def may_release(self, message: Message) -> bool:
         if message.sender_id == self.user_id:
@@ -49,7 +51,7 @@ class Releaser:
             return False
         # The unit's administrator stands in only while the reading supervisors are away, or
         # when they can no longer open the patient to read it.
-        readers_away = all(s[4] for s in self._supervisions_of(message) if s[3])
+        readers_away = all(s.away for s in self._supervisions_of(message) if s.review_messages)
         care_ended = (
             message.sender_id,
             message.thread.patient_id,
@@ -66,13 +68,12 @@ def releaser_for(user: User, messages: list[Message]) -> Releaser:
         return Releaser(user.pk, (), frozenset(), frozenset())
     away = StaffAbsence.objects.on(timezone.localdate()).filter(staff_id=OuterRef("supervisor_id"))
     supervisions = (
-        Supervision.objects.filter(
-            Q(unit__isnull=True) | Q(unit_id__in=unit_ids),
-            supervisee_id__in={message.sender_id for message in messages},
-            ended_on__isnull=True,
-        )
+        Supervision.objects.open_at_any(unit_ids)
+        .filter(supervisee_id__in={message.sender_id for message in messages})
         .annotate(away=Exists(away))
-        .values_list("supervisor_id", "supervisee_id", "unit_id", "review_messages", "away")
+        .values_list(
+            "supervisor_id", "supervisee_id", "unit_id", "review_messages", "away", named=True
+        )
     )
     administered = frozenset(
         units_administered(user).filter(pk__in=unit_ids).values_list("pk", flat=True)

@@ -140,6 +140,18 @@ def _holds_role(user: User, unit: CareUnit, role: StaffRole) -> bool:
     return StaffMembership.objects.filter(user=user, unit=unit, role=role).exists()
 
 
+def _has_other_admin(unit_id: int, user_id: int) -> bool:
+    """Whether the unit has an administrator besides ``user_id`` with an open account: risk
+    flags and overdue replies escalate to its administrators."""
+    return (
+        StaffMembership.objects.filter(
+            unit_id=unit_id, role=StaffRole.UNIT_ADMIN, user__is_active=True
+        )
+        .exclude(user_id=user_id)
+        .exists()
+    )
+
+
 @transaction.atomic
 def supervision_start(
     unit: CareUnit, *, supervisor: User, supervisee: User, review_messages: bool, by: User
@@ -351,10 +363,9 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
                 "administrator of the unit or the region."
             )
         )
-    other_admins = StaffMembership.objects.filter(
-        unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN, user__is_active=True
-    ).exclude(pk=membership.pk)
-    if membership.role == StaffRole.UNIT_ADMIN and not other_admins.exists():
+    if membership.role == StaffRole.UNIT_ADMIN and not _has_other_admin(
+        membership.unit_id, membership.user_id
+    ):
         # Escalated risk flags and overdue replies go to the unit's administrators.
         raise StaffError(
             _(
@@ -453,13 +464,7 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
             raise StaffError(refusal % {"name": name})
     headed = StaffMembership.objects.filter(user=user, role=StaffRole.UNIT_ADMIN)
     for membership in headed.select_related("unit"):
-        if (
-            not StaffMembership.objects.filter(
-                unit_id=membership.unit_id, role=StaffRole.UNIT_ADMIN, user__is_active=True
-            )
-            .exclude(user=user)
-            .exists()
-        ):
+        if not _has_other_admin(membership.unit_id, user.pk):
             raise StaffError(
                 _(
                     "%(name)s is the only administrator of %(unit)s. Give the role to someone "

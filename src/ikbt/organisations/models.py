@@ -212,6 +212,13 @@ class SupervisionQuerySet(models.QuerySet):
             models.Q(unit__isnull=True) | models.Q(unit_id=unit_id), ended_on__isnull=True
         )
 
+    def open_at_any(self, unit_ids) -> "SupervisionQuerySet":
+        """Supervisions going on that reach any of ``unit_ids`` (a list; ``open_at`` takes an
+        ``OuterRef`` too, which a list cannot hold)."""
+        return self.filter(
+            models.Q(unit__isnull=True) | models.Q(unit_id__in=unit_ids), ended_on__isnull=True
+        )
+
 
 class Supervision(models.Model):
     """A psychologist in training (PTP) or a new internet therapist and their supervisor, who
