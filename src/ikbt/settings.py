@@ -100,6 +100,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # E-mail and SMS texts (``render_to_string(..., using="text")``): plain text, so a
+        # name like O'Brien is written as it is, not HTML-escaped.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # Databases: SQLite by default, PostgreSQL in production through DATABASE_URL.

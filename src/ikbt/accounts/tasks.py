@@ -43,7 +43,9 @@ def send_password_link(user_id: int, reset: bool = False) -> bool:
         "reset": reset,
     }
     with translation.override(user.language):
-        subject = render_to_string("accounts/email/password_link_subject.txt", context).strip()
-        body = render_to_string("accounts/email/password_link_body.txt", context)
+        subject = render_to_string(
+            "accounts/email/password_link_subject.txt", context, using="text"
+        ).strip()
+        body = render_to_string("accounts/email/password_link_body.txt", context, using="text")
     send_mail(subject, body, None, [user.email])
     return True

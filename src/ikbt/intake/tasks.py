@@ -28,8 +28,8 @@ def remind_assessment(slot_id: int) -> bool:
     slot.save(update_fields=["reminded_for"])
     patient = slot.registration.patient
     with translation.override(patient.user.language):
-        body = render_to_string("intake/reminder.txt").strip()
-        subject = render_to_string("intake/reminder_subject.txt").strip()
+        body = render_to_string("intake/reminder.txt", using="text").strip()
+        subject = render_to_string("intake/reminder_subject.txt", using="text").strip()
     if patient.mobile:
         send_sms(patient.mobile, body)
     elif patient.email:

@@ -48,8 +48,10 @@ def send_notice(user: User, kind: str) -> bool:
             "user": user,
             "sign_in_url": settings.SITE_URL.rstrip("/") + reverse("core:home"),
         }
-        subject = render_to_string(f"notifications/{kind}_subject.txt", context).strip()
-        body = render_to_string(f"notifications/{kind}_body.txt", context)
+        subject = render_to_string(
+            f"notifications/{kind}_subject.txt", context, using="text"
+        ).strip()
+        body = render_to_string(f"notifications/{kind}_body.txt", context, using="text")
     if address:
         send_mail(subject, body, None, [address])
     if mobile:

@@ -38,8 +38,12 @@ def send_sign_in_code(device_id: int) -> bool:
         patient = device.user.patient
         context = {"code": device.token, "minutes": PatientCodeDevice.VALID_SECONDS // 60}
         with translation.override(device.user.language):
-            body = render_to_string("notifications/sign_in_code.txt", context).strip()
-            subject = render_to_string("notifications/sign_in_code_subject.txt").strip()
+            body = render_to_string(
+                "notifications/sign_in_code.txt", context, using="text"
+            ).strip()
+            subject = render_to_string(
+                "notifications/sign_in_code_subject.txt", using="text"
+            ).strip()
         if patient.mobile:
             send_sms(patient.mobile, body)
         elif patient.email:

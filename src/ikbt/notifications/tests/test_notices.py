@@ -48,3 +48,13 @@ def test_what_reaches_a_patient_does_not_say_what_care_she_has(patient, language
     assert len(texts) == 2 * len(PATIENT_NOTICES)
     for text in texts:
         assert not [word for word in GIVE_AWAY if word.lower() in text.lower()], text
+
+
+@pytest.mark.parametrize("kind", ["risk_flag", "new_message", "new_role"])
+def test_a_notice_is_plain_text_with_names_as_they_are_written(therapist, kind):
+    therapist.last_name = "O'Brien"
+    therapist.save(update_fields=["last_name"])
+    assert send_notice(therapist, kind)
+    (message,) = mail.outbox
+    assert "Tove O'Brien" in message.body
+    assert "&#x27;" not in message.body + message.subject
