@@ -81,7 +81,9 @@ class TrainingForm(forms.Form):
     CBT, or the introduction to a program the unit offers."""
 
     staff = TherapistChoiceField(label=_("Therapist"), queryset=None)
-    course = forms.TypedChoiceField(label=_("Course"), coerce=int, empty_value=None)
+    course = forms.TypedChoiceField(
+        label=_("Course"), coerce=int, empty_value=None, required=False
+    )
     # Internet CBT courses for therapists began in the 2000s; an earlier year is a slip.
     FIRST_DAY = datetime.date(2000, 1, 1)
     completed_on = forms.DateField(
@@ -98,7 +100,6 @@ class TrainingForm(forms.Form):
                 for pk, title in programs
             ),
         ]
-        self.fields["course"].required = False
 
     def clean_completed_on(self):
         day = self.cleaned_data["completed_on"]

@@ -187,7 +187,7 @@ def _change_email(request: HttpRequest, unit: CareUnit, form: StaffEmailForm) ->
         "name": colleague.get_full_name(),
         "email": colleague.email,
     }
-    if colleague.is_active and not colleague.has_usable_password():
+    if colleague.is_active:  # someone who has not signed in yet: the link goes again
         done += " " + _("A link to choose a password is on its way there.")
     return done
 

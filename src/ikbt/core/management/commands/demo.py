@@ -402,18 +402,16 @@ class Command(BaseCommand):
         introductions to the programs their units offer since; the psychologist in training
         (PTP) has the course only, so choosing her as responsible therapist says so."""
         today = timezone.localdate()
+        # Recorded by an administrator of the therapist's region (each demo region has one).
+        heads = {
+            membership.unit.region_id: membership.user
+            for membership in StaffMembership.objects.filter(
+                role__in=[StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN]
+            ).select_related("user", "unit")
+        }
         for membership in StaffMembership.objects.filter(role=StaffRole.THERAPIST).select_related(
             "user", "unit"
         ):
-            head = (
-                StaffMembership.objects.filter(
-                    unit__region_id=membership.unit.region_id,
-                    role__in=[StaffRole.UNIT_ADMIN, StaffRole.REGION_ADMIN],
-                )
-                .select_related("user")
-                .first()
-                .user
-            )
             courses = [None]
             if membership.user.username != "ptp":
                 courses += list(membership.unit.offerings.values_list("program_id", flat=True))
@@ -423,7 +421,7 @@ class Command(BaseCommand):
                     program_id=program_id,
                     completed_on=today - timedelta(days=365 if program_id is None else 180),
                     unit=membership.unit,
-                    by=head,
+                    by=heads[membership.unit.region_id],
                 )
 
     def _intake(self, program: Program, patients: list[Patient]) -> None:
