@@ -26,6 +26,7 @@ from ikbt.accounts.forms import (
 )
 from ikbt.accounts.models import PatientCodeDevice
 from ikbt.notifications.tasks import request_sign_in_code
+from ikbt.organisations.views import own_work
 from ikbt.patients.actions import contact_details_set
 from ikbt.patients.forms import ContactForm
 
@@ -186,7 +187,11 @@ def security(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/security.html",
-        {"backup_codes_left": backup_codes_left, "contact": contact},
+        {
+            "backup_codes_left": backup_codes_left,
+            "contact": contact,
+            "work": own_work(user) if user.is_staff_member else None,
+        },
     )
 
 

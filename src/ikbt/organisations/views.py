@@ -60,7 +60,7 @@ from ikbt.organisations.models import (
     Supervision,
     Training,
 )
-from ikbt.programs.models import program_titles
+from ikbt.programs.models import Program, program_titles
 
 
 @staff_required
@@ -149,6 +149,53 @@ def _training(therapists: list[User], programs: list[tuple[int, str]]) -> list[d
         }
         for therapist in therapists
     ]
+
+
+def own_work(user: User) -> dict:
+    """What a staff member's account page shows of their own work: their roles at each unit,
+    the supervisions going on where they are supervised or supervise, and for a therapist
+    the course in internet CBT and the introductions to the programs their units offer (or
+    that they were introduced to elsewhere), None where none is recorded. Five queries at
+    most, whatever the number of units and programs."""
+    memberships = list(
+        StaffMembership.objects.filter(user=user)
+        .select_related("unit__region")
+        .order_by("unit__region__code", "unit__name", "role")
+    )
+    supervisions = list(
+        Supervision.objects.filter(Q(supervisor=user) | Q(supervisee=user), ended_on__isnull=True)
+        .select_related("supervisor", "supervisee", "unit")
+        .order_by("started_on", "pk")
+    )
+    therapist_units = [m.unit_id for m in memberships if m.role == StaffRole.THERAPIST]
+    training = None
+    if therapist_units:
+        completed = {
+            training.program_id: training.completed_on
+            for training in Training.objects.filter(staff=user)
+            .order_by()
+            .only("program_id", "completed_on")
+        }
+        programs = list(
+            Program.objects.filter(
+                Q(offerings__unit_id__in=therapist_units)
+                | Q(pk__in=[pk for pk in completed if pk is not None])
+            )
+            .distinct()
+            .order_by("slug")
+            .only("slug")
+        )
+        titles = program_titles(programs)
+        training = {
+            "course": completed.get(None),
+            "programs": [(titles[program.pk], completed.get(program.pk)) for program in programs],
+        }
+    return {
+        "memberships": memberships,
+        "supervised_by": [s for s in supervisions if s.supervisee_id == user.pk],
+        "supervising": [s for s in supervisions if s.supervisor_id == user.pk],
+        "training": training,
+    }
 
 
 def _email_form(person: User, sent: StaffEmailForm | None) -> StaffEmailForm:

@@ -5,13 +5,17 @@ therapist without the program's introduction says so."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.conftest import verified_client
 from ikbt.intake.models import Offering, Registration
 from ikbt.organisations.actions import StaffError, training_record
-from ikbt.organisations.models import StaffRole, Training
+from ikbt.organisations.models import StaffMembership, StaffRole, Supervision, Training
+from ikbt.programs.models import Condition, Program, program_titles
 
 TODAY = timezone.localdate
 
@@ -164,3 +168,74 @@ def test_a_new_therapist_has_no_training_until_it_is_recorded(unit, unit_admin_c
     rows = unit_admin_client.get(unit_url).context["training"]
     [nils] = [row for row in rows if row["user"] == newcomer]
     assert nils["course"] is None
+
+
+def _program(slug, unit):
+    return Program.objects.create(
+        slug=slug, owner_region=unit.region, condition=Condition.INSOMNIA
+    )
+
+
+def test_a_therapist_sees_her_own_roles_supervision_and_training_on_her_account_page(
+    therapist, therapist_client, unit, unit_admin, program, offering
+):
+    another = _program("somn", unit)  # introduced elsewhere, not offered here
+    for program_id, day in (
+        (None, datetime.date(2026, 9, 1)),
+        (another.pk, datetime.date(2025, 3, 4)),
+    ):
+        training_record(
+            therapist, program_id=program_id, completed_on=day, unit=unit, by=unit_admin
+        )
+    Supervision.objects.create(
+        supervisor=unit_admin, supervisee=therapist, unit=unit, review_messages=True
+    )
+    page = therapist_client.get(reverse("accounts:security"))
+    assert page.status_code == 200
+    assert "<h1>My account</h1>" in page.text
+    [membership] = page.context["work"]["memberships"]
+    assert (membership.unit, membership.role) == (unit, StaffRole.THERAPIST)
+    text = " ".join(page.text.split())
+    assert f"Therapist, {unit.name}" in text
+    assert "Ulla Chef supervises you, reads your messages before they are sent." in text
+    titles = program_titles([program, another])
+    assert page.context["work"]["training"] == {
+        "course": datetime.date(2026, 9, 1),
+        # By short name: exempel-angest, then somn (a program not yet published is called so).
+        "programs": [(titles[program.pk], None), ("somn", datetime.date(2025, 3, 4))],
+    }
+    assert "<dt>Internet CBT course</dt> <dd>2026-09-01</dd>" in text
+    assert f"<dt>Introduction to {titles[program.pk]}</dt> <dd>Not recorded</dd>" in text
+
+    # The supervisor sees whom she supervises; someone who treats no one has no training.
+    mine = verified_client(unit_admin).get(reverse("accounts:security"))
+    assert mine.context["work"]["training"] is None
+    assert "You supervise Tove Terapeut, and read the messages before they are sent." in (
+        " ".join(mine.text.split())
+    )
+
+
+def test_the_account_page_asks_the_same_number_of_queries_however_many_units_and_programs(
+    therapist, therapist_client, unit, program, offering, django_assert_num_queries
+):
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert therapist_client.get(reverse("accounts:security")).status_code == 200
+        return len(queries)
+
+    therapist_client.get(reverse("accounts:security"))  # the session's first request saves it
+    before = count()
+    assert before == 10  # session, user, device, backup codes, four of the work, menu
+    for number in range(3):
+        other = factories.CareUnitFactory(region=unit.region, name=f"Vårdcentralen {number}")
+        StaffMembership.objects.create(user=therapist, unit=other, role=StaffRole.THERAPIST)
+        Offering.objects.create(unit=other, program=_program(f"p{number}", unit))
+    assert count() == before
+    with django_assert_num_queries(before):
+        therapist_client.get(reverse("accounts:security"))
+
+
+def test_a_patient_keeps_the_sign_in_and_security_page(patient_client):
+    page = patient_client.get(reverse("accounts:security"))
+    assert "<h1>Sign-in and security</h1>" in page.text
+    assert page.context["work"] is None
