@@ -3,6 +3,8 @@ from django.core import mail
 from django.db import transaction
 from django.urls import reverse
 
+from ikbt import factories
+from ikbt.accounts.models import User
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows
 from ikbt.messaging import actions
@@ -90,3 +92,15 @@ def test_thread_query_count_is_fixed(therapist_client, patient, count, django_as
     with django_assert_num_queries(11):
         page = therapist_client.get(reverse("messaging:staff_thread", args=[thread.pk]))
     assert len(page.context["thread_messages"]) == count
+
+
+def test_the_patients_inbox_names_her_care_team_with_each_profession_once_bracketed(
+    patient_client, patient, therapist, colleague, unit
+):
+    colleague.profession = User.Profession.PTP_PSYCHOLOGIST
+    colleague.save(update_fields=["profession"])
+    factories.care_relationship(patient, colleague, unit)
+    text = " ".join(patient_client.get(reverse("messaging:inbox")).text.split())
+    assert "Kalle Kollega, Psychologist in training (PTP)" in text
+    assert "Tove Terapeut, Psychologist" in text
+    assert "((" not in text and "))" not in text
