@@ -149,3 +149,20 @@ def test_the_menu_and_the_start_page_follow_the_staff_members_roles(unit):
     page = therapist.get(reverse("patients:staff_home"))
     assert page.status_code == 200  # no patients yet, but patients are her work
     assert reverse("intake:queue") in page.text
+
+
+def test_what_a_signed_in_person_is_shown_is_not_kept_by_the_browser(
+    patient_client, therapist_client, enrollment, client
+):
+    for signed_in, url in (
+        (patient_client, reverse("treatment:home")),
+        (patient_client, reverse("messaging:inbox")),
+        (therapist_client, reverse("patients:patient_detail", args=[enrollment.patient_id])),
+    ):
+        response = signed_in.get(url)
+        assert response.status_code == 200
+        assert {"no-store", "private"} <= {
+            part.strip() for part in response["Cache-Control"].split(",")
+        }, url
+    # The public pages may be kept: nothing on them is anyone's.
+    assert not client.get(reverse("core:home")).has_header("Cache-Control")

@@ -110,7 +110,9 @@ def test_critical_answer_raises_a_flag_and_shows_help_at_once(
         )
 
     assert "Självmordslinjen" in result.text
-    assert "112" in result.text
+    # On a phone, each number is called with one tap.
+    for number in ("112", "1177", "90101"):
+        assert f'<a href="tel:{number}">{number}</a>' in result.text
     flag = RiskFlag.objects.get()
     assert (flag.response, flag.patient, flag.unit) == (
         sent,

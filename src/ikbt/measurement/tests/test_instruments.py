@@ -338,7 +338,10 @@ def test_rcads25_totals_and_subscales():
     answers = rcads({n: 2 for n in RCADS_DEPRESSION} | {n: 1 for n in RCADS_ANXIETY})
     scored = result("RCADS-25", answers)
     assert (scored.total, scored.subscales) == (35, {"anxiety": 15, "depression": 20})
-    assert scored.band.label["en"] == "RCADS-25 raw score (read against norms)"
+    assert (
+        scored.band.label["en"]
+        == "Raw score: the therapist compares it with norms for sex and school year"
+    )
     # "I think about death" (18) belongs to the anxiety (GAD) scale, "I feel restless" (24)
     # to the depression scale, as in the full RCADS.
     assert result("RCADS-25", rcads({18: 3})).subscales == {"anxiety": 3, "depression": 0}
@@ -362,7 +365,7 @@ def test_rcads25_missing_answer_leaves_only_the_complete_subscale():
 
 def test_smfq_cut_off():
     assert band("SMFQ", [1] * 11 + [0, 0]) == "Below the cut-off for depression"  # 11
-    assert band("SMFQ", [1] * 12 + [0]) == "Above the cut-off: assess for depression"  # 12
+    assert band("SMFQ", [1] * 12 + [0]) == "Above the cut-off for depression"  # 12
     assert total("SMFQ", [2] * 13) == 26
 
 
