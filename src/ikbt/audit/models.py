@@ -150,6 +150,13 @@ class AccessLogEntry(models.Model):
         return DETAIL_NAMES.get(self.detail, self.detail)
 
     @property
+    def actor_role_shown(self) -> str:
+        """The role as recorded (in Swedish), in the reader's language."""
+        from ikbt.audit.actions import role_shown  # actions reads this module's models
+
+        return role_shown(self.actor_role)
+
+    @property
     def what_for_patient(self) -> str:
         """What was looked at, in the patient's words: the part of the record where the code
         names it ("treatment record"), otherwise the kind of record ("message thread")."""

@@ -436,7 +436,9 @@ def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     try:
         version = get_version_for_author(request.user, slug, number)
     except Http404:
-        version = get_shared_version(request.user, slug, number)
+        version, is_author = get_shared_version(request.user, slug, number), False
+    else:
+        is_author = True  # the link goes back to the version she is writing
     modules = list(version.modules.order_by("position").prefetch_related("pages"))
     pages = [
         (module, page)
@@ -444,7 +446,11 @@ def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         for page in sorted(module.pages.all(), key=lambda p: p.position)
     ]
     if not pages:
-        return render(request, "programs/preview.html", {"version": version, "current": None})
+        return render(
+            request,
+            "programs/preview.html",
+            {"version": version, "current": None, "is_author": is_author},
+        )
     index = min(max(whole_number(request.GET.get("sida")) or 1, 1), len(pages)) - 1
     module, page = pages[index]
     return render(
@@ -460,6 +466,7 @@ def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "count": len(pages),
             "previous_page": index if index > 0 else None,
             "next_page": index + 2 if index + 1 < len(pages) else None,
+            "is_author": is_author,
         },
     )
 

@@ -647,6 +647,7 @@ def _record_button(request: HttpRequest, enrollment: Enrollment) -> None:
             enrollment.worksheet_answers, pk=whole_number(post["read_worksheet"])
         )
         actions.worksheet_mark_read(answer, request.user, request=request)
+        messages.success(request, _("The worksheet is marked as read."))
 
 
 @staff_required

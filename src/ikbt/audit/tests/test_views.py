@@ -182,6 +182,19 @@ def test_review_shows_the_units_entries_and_logs_the_review(
     assert (review.actor, review.unit) == (unit_admin, unit)
 
 
+def test_review_shows_each_role_in_the_reviewers_language(
+    unit_admin_client, therapist, patient, unit, settings
+):
+    settings.LANGUAGE_CODE = "sv"  # as in production: the log keeps roles in Swedish
+    log_access(therapist, Action.READ, patient=patient, unit=unit)
+    assert AccessLogEntry.objects.get(actor=therapist).actor_role == "Behandlare"
+
+    english = unit_admin_client.get(REVIEW, HTTP_ACCEPT_LANGUAGE="en")
+    assert '<span class="helptext">Therapist</span>' in english.text
+    swedish = unit_admin_client.get(REVIEW, HTTP_ACCEPT_LANGUAGE="sv")
+    assert '<span class="helptext">Behandlare</span>' in swedish.text
+
+
 def test_review_filters(unit_admin_client, therapist, colleague, patient, unit):
     log_access(therapist, Action.READ, patient=patient, unit=unit)
     log_access(colleague, Action.DENIED, unit=unit)

@@ -103,6 +103,7 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
         ("pre", "PHQ-9"),
     }
     preview = author_client.get(url("preview", "somn", 1))
+    assert f'<a href="{url("version", "somn", 1)}">← somn v1</a>' in preview.text
     assert "<strong>viktigt</strong>" in preview.text
     assert 'alt="En stjärnhimmel"' in preview.text
     assert '<th scope="col">Somnade</th>' in preview.text
@@ -333,3 +334,20 @@ def test_the_preview_of_a_worksheet_without_fields_says_it_cannot_be_published(a
         "least one." in fragment.text
     )
     assert "The patient writes here" not in fragment.text
+
+
+def test_a_planned_length_under_a_week_is_refused_on_the_field_and_the_typing_kept(
+    author_client,
+):
+    version = write_program(author_client)
+    page = author_client.post(
+        url("version", "somn", 1),
+        {"title_sv": "Sömn på nytt", "planned_weeks": 0, "description": "Åtta veckor."},
+    )
+    assert page.status_code == 200
+    assert page.context["form"].errors["planned_weeks"] == [
+        "Ensure this value is greater than or equal to 1."
+    ]
+    assert "Sömn på nytt" in page.text and "Åtta veckor." in page.text
+    version.refresh_from_db()
+    assert version.planned_weeks == 12

@@ -561,3 +561,29 @@ def test_a_homework_report_still_being_written_is_not_in_the_record(
     record = therapist_client.get(reverse("treatment:record", args=[enrollment.pk])).text
     assert "Utkast: bussen i morse" not in record
     assert "Homework report" not in record
+
+
+def test_the_therapist_marks_a_handed_in_worksheet_read_and_is_told_so(
+    therapist_client, therapist, enrollment
+):
+    answer = WorksheetAnswer.objects.create(
+        enrollment=enrollment,
+        worksheet_key="exponeringstrappa",
+        data={},
+        revision=1,
+        handed_in_at=timezone.now(),
+    )
+    record_url = reverse("treatment:record", args=[enrollment.pk])
+    assert "Handed in, not read" in therapist_client.get(record_url).text
+
+    page = therapist_client.post(
+        record_url, {"read_worksheet": answer.pk, FIELD: str(uuid.uuid4())}, follow=True
+    )
+    assert "The worksheet is marked as read." in page.text
+    answer.refresh_from_db()
+    assert answer.reviewed_at is not None
+    assert "Handed in, not read" not in page.text
+    assert timezone.localtime(answer.reviewed_at).strftime("read %Y-%m-%d %H:%M") in page.text
+    assert AccessLogEntry.objects.filter(
+        actor=therapist, detail="worksheet reviewed", patient=enrollment.patient
+    ).exists()
