@@ -95,11 +95,13 @@ class RegistrationForm(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         if self.youth:
-            for name in ("guardian_name", "guardian_personal_number", "guardian_consent"):
+            for name, message in (
+                ("guardian_name", _("Write your guardian's name.")),
+                ("guardian_personal_number", _("Write your guardian's personal identity number.")),
+                ("guardian_consent", _("A guardian must give their consent for a young person.")),
+            ):
                 if not cleaned.get(name) and name not in self.errors:
-                    self.add_error(
-                        name, _("A guardian must give their consent for a young person.")
-                    )
+                    self.add_error(name, message)
         return cleaned
 
     def answers(self) -> dict:

@@ -171,7 +171,17 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     client.force_login(young.user)
     url = reverse("intake:register", args=[youth_offering.pk])
     page = client.post(url, FORM)
-    assert "A guardian must give their consent" in page.text
+    # Each missing part is named once, on its own field, and listed at the top of the form
+    # (on a phone the guardian's section is far below), linked to the field.
+    errors = page.context["form"].errors
+    assert (errors["guardian_name"], errors["guardian_personal_number"]) == (
+        ["Write your guardian's name."],
+        ["Write your guardian's personal identity number."],
+    )
+    assert page.text.count("A guardian must give their consent for a young person.") == 2
+    summary = page.text.split('class="card error-summary"')[1].split("</div>")[0]
+    assert '<a href="#id_guardian_name">Guardian&#x27;s name</a>' in summary
+    assert FORM["situation"] in page.text
     guardian = factories.personal_number("19800101", 707)
     client.post(
         url,
