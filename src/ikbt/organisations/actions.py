@@ -90,6 +90,22 @@ def absence_register(
 
 
 @transaction.atomic
+def absence_end(absence: StaffAbsence, *, by: User) -> bool:
+    """``absence`` is over before it was planned to be: a future one is taken away, one
+    going on ends yesterday (its cover sees the patients no more from today), and one that
+    started today is taken away. Returns True where it is taken away, False where it ended."""
+    today = timezone.localdate()
+    if absence.starts_on >= today:
+        absence.delete()
+        _log("absence of user %s cancelled by user %s", absence.staff_id, by.pk)
+        return True
+    absence.ends_on = min(absence.ends_on, today - datetime.timedelta(days=1))
+    absence.save(update_fields=["ends_on"])
+    _log("absence of user %s ended early by user %s", absence.staff_id, by.pk)
+    return False
+
+
+@transaction.atomic
 def unit_add(region: Region, *, name: str, kind: str, hsa_id: str = "", by: User) -> CareUnit:
     """A new unit of ``region``; its administrators then give it a head and staff."""
     try:

@@ -4,7 +4,7 @@ caseload and treatment record."""
 import datetime
 
 from django.contrib import messages
-from django.db.models import F, Func, OuterRef, Prefetch, Subquery
+from django.db.models import F, Func, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +23,7 @@ from ikbt.measurement.actions import current_version, response_start
 from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.messaging.models import Message
-from ikbt.organisations.actions import AbsenceError, absence_register
+from ikbt.organisations.actions import AbsenceError, absence_end, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.access import (
     admin_unit_ids,
@@ -702,6 +702,28 @@ def absences(request: HttpRequest) -> HttpResponse:
         if administered
         else None
     )
+    today = timezone.localdate()
+    if request.method == "POST" and "end" in request.POST:
+        # Back early, or the plan changed: her own absence, or one at a unit she heads.
+        absence = (
+            StaffAbsence.objects.filter(
+                Q(staff=request.user) | Q(staff__memberships__unit_id__in=administered),
+                pk=whole_number(request.POST["end"]) or 0,
+                ends_on__gte=today,
+            )
+            .distinct()
+            .first()
+        )
+        if absence is None:  # a second click, or not hers to end
+            messages.info(request, _("The absence is already over."))
+        elif absence_end(absence, by=request.user):
+            messages.success(request, _("The absence is cancelled."))
+        else:
+            messages.success(
+                request,
+                _("The absence is over: from today the cover no longer sees the patients."),
+            )
+        return redirect("treatment:absences")
     form = AbsenceForm(request.POST or None, colleagues=colleagues, absentees=absentees)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -718,12 +740,12 @@ def absences(request: HttpRequest) -> HttpResponse:
                 else _("The absence of %(name)s is registered.") % {"name": away.get_full_name()},
             )
             return redirect("treatment:absences")
-    today = timezone.localdate()
     return render(
         request,
         "treatment/absences.html",
         {
             "form": form,
+            "today": today,
             "mine": list(
                 StaffAbsence.objects.filter(staff=request.user, ends_on__gte=today).select_related(
                     "cover", "registered_by"

@@ -175,3 +175,58 @@ def test_a_unit_administrator_marks_a_therapist_away_and_names_the_cover(
     form = colleague_client.get(reverse("treatment:absences")).context["form"]
     assert "staff" not in form.fields
     assert colleague not in form.fields["cover"].queryset
+
+
+def test_back_early_the_cover_no_longer_sees_the_patients_and_a_planned_absence_is_cancelled(
+    therapist, therapist_client, colleague, colleague_client, enrollment
+):
+    today = timezone.localdate()
+    record = reverse("treatment:record", args=[enrollment.pk])
+    ongoing = absence_register(
+        therapist,
+        starts_on=today - datetime.timedelta(days=3),
+        ends_on=today + datetime.timedelta(days=4),
+        cover=colleague,
+    )
+    planned = absence_register(
+        therapist,
+        starts_on=today + datetime.timedelta(days=20),
+        ends_on=today + datetime.timedelta(days=30),
+        cover=colleague,
+    )
+    assert colleague_client.get(record).status_code == 200
+    page = therapist_client.get(reverse("treatment:absences")).text
+    assert f'name="end" value="{ongoing.pk}" class="secondary">Back today: end the absence' in page
+    assert f'name="end" value="{planned.pk}" class="secondary">Cancel the absence' in page
+
+    # A colleague cannot end someone else's absence; it is as if there were none.
+    refused = colleague_client.post(
+        reverse("treatment:absences"), {"end": ongoing.pk}, follow=True
+    )
+    assert "The absence is already over." in refused.text
+    ongoing.refresh_from_db()
+    assert ongoing.ends_on == today + datetime.timedelta(days=4)
+
+    back = therapist_client.post(reverse("treatment:absences"), {"end": ongoing.pk}, follow=True)
+    assert "The absence is over: from today the cover no longer sees the patients." in back.text
+    ongoing.refresh_from_db()
+    assert ongoing.ends_on == today - datetime.timedelta(days=1)  # kept: who covered, when
+    assert colleague_client.get(record).status_code == 404
+    again = therapist_client.post(reverse("treatment:absences"), {"end": ongoing.pk}, follow=True)
+    assert "The absence is already over." in again.text
+
+    cancelled = therapist_client.post(
+        reverse("treatment:absences"), {"end": planned.pk}, follow=True
+    )
+    assert "The absence is cancelled." in cancelled.text
+    assert not StaffAbsence.objects.filter(pk=planned.pk).exists()
+
+
+def test_the_unit_head_ends_the_absence_of_a_therapist_of_her_unit(
+    therapist, unit_admin, unit_admin_client
+):
+    today = timezone.localdate()
+    absence = absence_register(therapist, starts_on=today, ends_on=today, cover=None)
+    page = unit_admin_client.post(reverse("treatment:absences"), {"end": absence.pk}, follow=True)
+    assert "The absence is cancelled." in page.text  # it started today: nothing to keep
+    assert not StaffAbsence.objects.exists()
