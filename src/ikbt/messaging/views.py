@@ -17,6 +17,7 @@ from ikbt.messaging.access import releaser_for
 from ikbt.messaging.models import Thread
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
+from ikbt.treatment.models import ReplyTemplate
 
 ANSWER_WITHIN_WORKING_DAYS = 2
 
@@ -77,11 +78,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _thread_page(
-    request, thread: Thread, template: str, back: str, extra: dict, unit=None
+    request, thread: Thread, template: str, back: str, extra: dict, unit=None, initial=None
 ) -> HttpResponse:
     """``unit``: where a staff member opened the patient, which their reply is written from
-    and held replies are sent on from."""
-    form = MessageForm(request.POST or None)
+    and held replies are sent on from; ``initial``: what the reply box starts with."""
+    form = MessageForm(request.POST or None, initial=initial)
     if request.method == "POST" and "release" in request.POST and unit is not None:
         # Sent already (a second click) is no error: the action does nothing again.
         held = get_object_or_404(thread.messages, pk=whole_number(request.POST["release"]))
@@ -179,11 +180,15 @@ def staff_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
         raise Http404
     access = get_patient_for_staff(request, patient_id, detail="message thread")
     thread = Thread.objects.get(pk=thread_id)
+    # Her own reply templates; one chosen without scripts starts the reply box.
+    templates = list(ReplyTemplate.objects.filter(owner=request.user))
+    chosen = next((t for t in templates if str(t.pk) == request.GET.get("mall")), None)
     return _thread_page(
         request,
         thread,
         "messaging/staff_thread.html",
         "",
-        {"patient": access.patient},
+        {"patient": access.patient, "templates": templates},
         unit=access.unit,
+        initial={"body": chosen.text} if chosen else None,
     )

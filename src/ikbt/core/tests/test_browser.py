@@ -238,3 +238,25 @@ def test_a_save_that_fails_says_so_and_a_conflict_is_explained_in_place(
     # The browser and htmx logged the failed requests (no network, then 409); nothing else.
     expected = ("htmx:afterRequest", "htmx:sendError", "Failed to load", "409")
     assert [error for error in errors if not error.startswith(expected)] == []
+
+
+def test_a_reply_template_goes_in_beside_what_the_therapist_has_typed(
+    live_server, browser_page, therapist, patient
+):
+    from ikbt.conftest import verified_client
+    from ikbt.messaging import actions as messaging
+    from ikbt.treatment.models import ReplyTemplate
+
+    ReplyTemplate.objects.create(owner=therapist, title="Övning", text="Fint att du provade.")
+    thread = messaging.thread_start(patient, patient.user, "Övningen", "Jag gjorde den.")
+    session = verified_client(therapist).cookies["sessionid"].value
+    page, errors = browser_page
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page.goto(f"{live_server.url}/meddelanden/personal/{thread.pk}/")
+    page.fill("#id_body", "Hej!")
+    page.select_option("#template-id_body", label="Övning")
+    page.get_by_role("button", name="Use").click()
+    # The page is not asked again: what was typed stays, the template after it.
+    assert page.input_value("#id_body") == "Hej! Fint att du provade."
+    assert page.url == f"{live_server.url}/meddelanden/personal/{thread.pk}/"
+    assert errors == []

@@ -10,6 +10,7 @@ from ikbt.conftest import list_rows
 from ikbt.messaging import actions
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications import sms
+from ikbt.treatment.models import ReplyTemplate
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +90,7 @@ def test_thread_query_count_is_fixed(therapist_client, patient, count, django_as
     for number in range(count - 1):
         actions.message_send(thread, patient.user, f"Meddelande {number}")
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         page = therapist_client.get(reverse("messaging:staff_thread", args=[thread.pk]))
     assert len(page.context["thread_messages"]) == count
 
@@ -104,3 +105,23 @@ def test_the_patients_inbox_names_her_care_team_with_each_profession_once_bracke
     assert "Kalle Kollega, Psychologist in training (PTP)" in text
     assert "Tove Terapeut, Psychologist" in text
     assert "((" not in text and "))" not in text
+
+
+def test_a_reply_template_chosen_without_scripts_starts_the_reply(
+    therapist_client, therapist, patient
+):
+    template = ReplyTemplate.objects.create(
+        owner=therapist, title="Tack", text="Tack för ditt svar."
+    )
+    thread = actions.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    url = reverse("messaging:staff_thread", args=[thread.pk])
+    page = therapist_client.get(url)
+    assert 'data-fills="id_body"' in page.text
+    assert (
+        f'<option value="{template.pk}" data-text="Tack för ditt svar.">Tack</option>' in page.text
+    )
+    chosen = therapist_client.get(url, {"mall": template.pk})
+    assert chosen.context["form"]["body"].value() == "Tack för ditt svar."
+    # Someone else's template is not hers to use.
+    other = ReplyTemplate.objects.create(owner=patient.user, title="X", text="Inte din.")
+    assert therapist_client.get(url, {"mall": other.pk}).context["form"]["body"].value() is None

@@ -284,7 +284,7 @@ def test_a_thread_with_held_replies_keeps_its_query_count(
         actions.message_send(thread, therapist, f"Svar {number}")
     boss = verified_client(supervisor)
     boss.get(reverse("core:home"))
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         page = boss.get(reverse("messaging:staff_thread", args=[thread.pk]))
     assert len(page.context["releasable"]) == count
 
@@ -301,7 +301,7 @@ def test_a_thread_with_held_replies_keeps_its_query_count_for_the_unit_head(
     StaffAbsence.objects.create(staff=supervisor, starts_on=today, ends_on=today)
     head = verified_client(unit_admin)
     head.get(reverse("core:home"))
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         page = head.get(reverse("messaging:staff_thread", args=[thread.pk]))
     assert len(page.context["releasable"]) == count
 
