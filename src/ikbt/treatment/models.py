@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import CareUnit
@@ -86,6 +87,18 @@ class Enrollment(models.Model):
         """The week of treatment, from 1 on the first day."""
         elapsed = (now or timezone.now()) - self.started_at
         return max(1, elapsed.days // 7 + 1)
+
+    def has_started(self, now=None) -> bool:
+        """Accepted to start on a day to come, the treatment has not begun until then."""
+        return self.started_at <= (now or timezone.now())
+
+    def week_shown(self, now=None) -> str:
+        """ "week 3", or "starts 2026-12-14" before the first day (staff pages)."""
+        if not self.has_started(now):
+            return gettext("starts %(date)s") % {
+                "date": timezone.localdate(self.started_at).isoformat()
+            }
+        return gettext("week %(week)s") % {"week": self.week(now)}
 
 
 class ModuleProgress(models.Model):

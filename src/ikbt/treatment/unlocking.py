@@ -23,14 +23,16 @@ def unlocked_module_keys(
     progress: dict[str, ModuleProgress],
     now: datetime.datetime | None = None,
 ) -> list[str]:
-    week = enrollment.week(now or timezone.now())
+    now = now or timezone.now()
+    week = enrollment.week(now)
+    # Before the first day of treatment only what the therapist opened by hand is open.
+    started = enrollment.has_started(now)
     unlocked = []
     previous: ModuleProgress | None = None
     for index, module in enumerate(modules):
         row = progress.get(module.key)
-        is_open = (
-            (row is not None and row.unlocked_by_hand_at is not None)
-            or module.unlock == Module.Unlock.AT_START
+        by_rule = (
+            module.unlock == Module.Unlock.AT_START
             or (module.unlock == Module.Unlock.ON_WEEK and week >= (module.unlock_week or 1))
             or (
                 module.unlock == Module.Unlock.AFTER_PREVIOUS
@@ -41,6 +43,8 @@ def unlocked_module_keys(
                 and (index == 0 or (previous is not None and previous.feedback_at is not None))
             )
         )
+        by_hand = row is not None and row.unlocked_by_hand_at is not None
+        is_open = by_hand or (started and by_rule)
         if is_open:
             unlocked.append(module.key)
         previous = row
@@ -55,6 +59,12 @@ def unlocked_modules(enrollment: Enrollment, now: datetime.datetime | None = Non
 
 def when_it_opens(enrollment: Enrollment, module: Module, previous: Module | None) -> str:
     """What a patient reads beside a module she cannot open yet: when, or after what."""
+    if not enrollment.has_started() and (
+        module.unlock == Module.Unlock.AT_START or previous is None
+    ):
+        return _("opens on %(date)s, when your treatment starts") % {
+            "date": formats.date_format(timezone.localdate(enrollment.started_at), "j F")
+        }
     if module.unlock == Module.Unlock.ON_WEEK:
         week = module.unlock_week or 1
         # The moment its week begins, as ``Enrollment.week`` counts (a clock change between

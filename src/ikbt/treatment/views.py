@@ -145,6 +145,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "feedback": sorted(feedback, key=lambda row: row.feedback_at, reverse=True)[:3],
             "unfinished": unfinished,
             "week": enrollment.week(),
+            "started": enrollment.has_started(),
             "done": sum(1 for _, row, _ in modules if row and row.completed_at),
         },
     )

@@ -587,3 +587,26 @@ def test_the_therapist_marks_a_handed_in_worksheet_read_and_is_told_so(
     assert AccessLogEntry.objects.filter(
         actor=therapist, detail="worksheet reviewed", patient=enrollment.patient
     ).exists()
+
+
+def test_a_treatment_accepted_to_start_next_week_opens_on_its_first_day(
+    patient_client, therapist_client, enrollment
+):
+    start = timezone.now() + timedelta(days=7)
+    Enrollment.objects.filter(pk=enrollment.pk).update(started_at=start)
+    day = timezone.localdate(start)
+    home = patient_client.get(reverse("treatment:home")).text
+    assert f"starts on {day.day} {day:%B}" in home and "week 1 of 12" not in home
+    assert f"(opens on {day.day} {day:%B}, when your treatment starts)" in home
+    assert module_url(enrollment, "valkommen") not in home
+    assert patient_client.get(module_url(enrollment, "valkommen")).status_code == 404
+
+    shown = f"starts {day.isoformat()}"
+    assert shown in therapist_client.get(reverse("treatment:caseload")).text
+    assert shown in therapist_client.get(reverse("treatment:record", args=[enrollment.pk])).text
+
+    # The therapist may open a module early (a welcome to read before the start).
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", unlocked_by_hand_at=timezone.now()
+    )
+    assert patient_client.get(module_url(enrollment, "valkommen")).status_code == 200
