@@ -116,6 +116,13 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
     editor = author_client.get(url("worksheet", "somn", 1, "dagbok")).text
     assert '<td data-label="Somnade"><input name="natter__0__1"' in editor
 
+    # Publishing cannot be undone: the button first opens what it means.
+    page = author_client.get(url("version", "somn", 1)).text
+    asked = page.split('<details class="confirm"><summary>Publish</summary>')[1].split(
+        "</details>"
+    )[0]
+    assert "A published version does not change" in asked
+    assert '<button type="submit">Publish somn v1</button>' in asked
     author_client.post(url("version_action", "somn", 1, "publish"))
     version.refresh_from_db()
     assert version.is_published
