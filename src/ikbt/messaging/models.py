@@ -25,6 +25,15 @@ class Thread(models.Model):
         return self.subject
 
 
+class MessageQuerySet(models.QuerySet):
+    def unread_by_patient(self, patient) -> "MessageQuerySet":
+        """What the care team wrote to ``patient`` that she has not opened (replies held for
+        a supervisor have not reached her)."""
+        return self.filter(
+            thread__patient=patient, read_at__isnull=True, held_for_review=False
+        ).exclude(sender__kind="patient")
+
+
 class Message(models.Model):
     thread = models.ForeignKey(
         Thread, on_delete=models.CASCADE, related_name="messages", verbose_name=_("thread")
@@ -62,6 +71,8 @@ class Message(models.Model):
         related_name="+",
         verbose_name=_("written at"),
     )
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["sent_at", "pk"]

@@ -6,8 +6,10 @@ from django.utils import timezone
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
+from ikbt.intake.models import Registration
 from ikbt.measurement.access import open_risk_flags_for_staff
 from ikbt.measurement.models import Response
+from ikbt.messaging.models import Message
 from ikbt.organisations.models import StaffMembership
 from ikbt.organisations.roles import start_page
 from ikbt.patients.access import (
@@ -18,6 +20,7 @@ from ikbt.patients.access import (
     get_patient_for_staff,
 )
 from ikbt.patients.models import CareRelationship
+from ikbt.treatment.models import Enrollment
 
 PATIENTS_PER_PAGE = 100
 
@@ -116,11 +119,31 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         .select_related("instrument_version__instrument")
         .order_by("started_at")
     )
+    # Where she is on her path: her treatment going on, else a registration being handled.
+    enrollment = (
+        patient.enrollments.filter(status=Enrollment.Status.ACTIVE)
+        .select_related("program_version")
+        .order_by("-started_at")
+        .first()
+    )
+    registration = (
+        None
+        if enrollment
+        else patient.registrations.filter(
+            status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
+        )
+        .select_related("offering__unit", "slot__therapist")
+        .order_by("-registered_at")
+        .first()
+    )
     return render(
         request,
         "patients/patient_home.html",
         {
             "patient": patient,
+            "enrollment": enrollment,
+            "registration": registration,
+            "unread": Message.objects.unread_by_patient(patient).count(),
             "care_team": care_team,
             "units": list({member.unit_id: member.unit for member in care_team}.values()),
             "questionnaires": list(questionnaires),

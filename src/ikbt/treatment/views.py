@@ -107,13 +107,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("instrument_version__instrument")
         .order_by("due_at")  # the most overdue first
     )
-    unread = (
-        Message.objects.filter(
-            thread__patient=patient, read_at__isnull=True, held_for_review=False
-        )
-        .exclude(sender__kind="patient")
-        .count()
-    )
+    unread = Message.objects.unread_by_patient(patient).count()
     feedback = [row for _, row, _ in modules if row and row.feedback_at]
     sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
     unfinished = [

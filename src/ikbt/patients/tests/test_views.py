@@ -4,8 +4,11 @@ from django.urls import reverse
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows, verified_client
+from ikbt.intake.models import Offering, Registration
+from ikbt.messaging import actions as messaging
 from ikbt.organisations.models import StaffRole
 from ikbt.patients.views import PATIENTS_PER_PAGE
+from ikbt.programs.models import Condition, Program
 
 Action = AccessLogEntry.Action
 
@@ -219,3 +222,26 @@ def test_the_pages_of_the_patient_list_count_patients_not_shared_care(
     names += [row.patient.given_name for row in second.context["relationships"]]
     assert names == ["Ada", "Bo", "Petra"]
     assert first.context["page"].paginator.num_pages == 2
+
+
+def test_my_pages_says_where_she_is_on_her_path(patient_client, patient, therapist, enrollment):
+    home = reverse("patients:patient_home")
+    page = patient_client.get(home).text
+    assert "Your treatment" in page and reverse("treatment:home") in page
+    assert "new message" not in page
+    thread = messaging.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    messaging.message_send(thread, therapist, "Så här.")
+    assert "1 new message" in patient_client.get(home).text
+
+
+def test_my_pages_shows_a_registration_being_handled(patient_client, patient, unit):
+    program = Program.objects.create(
+        slug="somn", owner_region=unit.region, condition=Condition.INSOMNIA
+    )
+    Registration.objects.create(
+        patient=patient, offering=Offering.objects.create(unit=unit, program=program)
+    )
+    page = patient_client.get(reverse("patients:patient_home")).text
+    assert "Your registration" in page
+    assert f"{unit.name}: Waiting for assessment" in page
+    assert reverse("intake:my_registrations") in page
