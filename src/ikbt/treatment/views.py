@@ -379,7 +379,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
                 (
                     "inactive",
                     _("Inactive for %(days)d days") % {"days": (now - last_activity).days},
-                    last_activity,
+                    None,  # the days are said; the last activity has its own column
                 )
             )
         rows.append({"enrollment": enrollment, "reasons": reasons, "last_activity": last_activity})

@@ -416,6 +416,7 @@ def test_caseload_counts_each_kind_of_waiting_work_once_however_much_of_the_rest
         "Handed-in worksheets to read: 2",
         "Questionnaires overdue: 3",
     ]
+    assert 'Risk flag</span> <span class="helptext">waiting 0\xa0minutes</span>' in page.text
 
 
 def test_caseload_counts_a_questionnaire_or_a_message_as_activity_and_shows_held_replies(
@@ -431,6 +432,8 @@ def test_caseload_counts_a_questionnaire_or_a_message_as_activity_and_shows_held
     )
     page = therapist_client.get(reverse("treatment:caseload"))
     assert [reason[0] for reason in page.context["rows"][0]["reasons"]] == ["inactive"]
+    # Said once: the days, not "for 4 weeks" after them (the last activity has a column).
+    assert '<span class="badge">Inactive for 30 days</span><br>' in page.text
 
     response_submit(response_start(patient, current_version("PHQ-9")), [1] * 8 + [0])
     page = therapist_client.get(reverse("treatment:caseload"))
