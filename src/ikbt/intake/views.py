@@ -169,6 +169,13 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
                     starts_at__lt=now + datetime.timedelta(days=BOOKING_DAYS),
                 ).select_related("therapist")[:20]
             )
+    # Named as she chose them: the program's title, and each questionnaire's name.
+    titles = program_titles({registration.offering.program for registration in registrations})
+    language = translation.get_language()
+    for registration in registrations:
+        registration.program_title = titles[registration.offering.program_id]
+        for response in registration.screening.all():
+            response.name = response.instrument_version.name_in(language)
     rows = [(registration, free.get(registration.pk, [])) for registration in registrations]
     return render(request, "intake/my_registrations.html", {"rows": rows})
 

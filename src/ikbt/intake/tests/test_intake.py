@@ -130,6 +130,11 @@ def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     )
     status = patient_client.get(reverse("intake:my_registrations"))
     assert "Book your assessment" in status.text
+    # As she chose it: the program's title, and each questionnaire by its name.
+    assert f"Example: managing anxiety – {offering.unit.name}</h2>" in status.text
+    assert "PHQ-9 (depression)</a> – to fill in" in status.text
+    assert "Waiting for an assessment time" in status.text
+    assert "Waiting for assessment" not in status.text  # said once, not as two steps
     with django_capture_on_commit_callbacks(execute=True):
         patient_client.post(
             reverse("intake:my_registrations"), {"registration": registration.pk, "slot": slot.pk}
@@ -138,7 +143,10 @@ def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     assert slot.registration == registration
     registration.refresh_from_db()
     assert registration.status == Registration.Status.BOOKED
-    assert "Assessment booked" in patient_client.get(reverse("intake:my_registrations")).text
+    booked = patient_client.get(reverse("intake:my_registrations")).text
+    when = timezone.localtime(slot.starts_at).strftime("%Y-%m-%d %H:%M")
+    assert f"Assessment {when} (Video call) with Tove Terapeut" in booked
+    assert "Then: the decision about treatment, after the assessment" in booked
 
 
 def test_missing_consent_is_explained_and_answers_kept(patient_client, offering):
