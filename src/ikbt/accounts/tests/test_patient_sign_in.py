@@ -110,3 +110,13 @@ def test_e_identification_button_only_when_configured(client, db, settings):
     assert "BankID" not in client.get(SIGN_IN).content.decode()
     settings.PATIENT_OIDC_ENABLED = True
     assert "BankID" in client.get(SIGN_IN).content.decode()
+
+
+def test_someone_new_is_told_how_to_become_a_patient(client, db, settings):
+    settings.PATIENT_OIDC_ENABLED = True
+    page = client.get(SIGN_IN).text
+    assert "Not a patient here yet? Sign in with e-identification above" in page
+    settings.PATIENT_OIDC_ENABLED = False
+    page = client.get(SIGN_IN).text
+    assert "A code can only go to a number we have, and signing in with e-identification" in page
+    assert "e-identification above" not in page
