@@ -22,6 +22,7 @@ YOUTH_MIN_AGE = 12
 class Refusal:
     reason: str
     where_to: str
+    kind: str = ""  # "region": she lives elsewhere (the page may link to her region's)
 
 
 def refusal_for(
@@ -47,8 +48,9 @@ def refusal_for(
         return Refusal(
             _("This program is for adults, from the day you turn 18."),
             _(
-                "Young people get help from the youth clinic (ungdomsmottagning), the school "
-                "health service or a program for young people. Read more at 1177.se."
+                "Young people get help from a program for young people (the region's e-service "
+                "page lists those it offers), the youth clinic (ungdomsmottagning) or the school "
+                "health service."
             ),
         )
     if offering.program.target_group == TargetGroup.YOUTH and not (
@@ -75,6 +77,7 @@ def refusal_for(
             _("This unit takes patients who live in %(region)s.")
             % {"region": offering.unit.region},
             _("Your own region offers internet treatment too: find it through 1177.se."),
+            kind="region",
         )
     if offering.intake == Offering.Intake.LISTED and not listed_here:
         return Refusal(

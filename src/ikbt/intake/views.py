@@ -2,6 +2,7 @@
 triage queue, assessment times, decisions, transfers and waiting times."""
 
 import copy
+import dataclasses
 import datetime
 
 from django.contrib import messages
@@ -93,9 +94,15 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
     refusal = refusal_for(patient, offering, today)  # listing is asked in the form itself
     if refusal is not None:
         # Her own region, if it offers treatment here too: a link rather than "try 1177".
-        home = patient.home_region if patient.home_region_id != offering.unit.region_id else None
-        if home and not Offering.objects.filter(unit__region=home, is_open=True).exists():
-            home = None
+        home = None
+        if refusal.kind == "region" and patient.home_region_id:
+            home = patient.home_region
+            if Offering.objects.filter(unit__region=home, is_open=True).exists():
+                refusal = dataclasses.replace(
+                    refusal, where_to=_("Your own region offers internet treatment here too:")
+                )
+            else:
+                home = None
         return render(
             request,
             "intake/refused.html",

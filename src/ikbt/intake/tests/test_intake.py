@@ -99,6 +99,8 @@ def test_region_rule_points_elsewhere(offering, other_region_unit):
     page = client.get(reverse("intake:register", args=[offering.pk])).text
     own = reverse("intake:eservice", args=[other_region_unit.region.code])
     assert f'href="{own}"' in page
+    assert "Your own region offers internet treatment here too:" in page
+    assert "1177" not in page.split('<div class="card">')[1]  # not "find it elsewhere" too
 
 
 def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
@@ -214,6 +216,7 @@ def test_too_young_for_the_adult_program_is_told_where_to_go(client, offering):
     page = client.get(reverse("intake:register", args=[offering.pk]))
     assert "from the day you turn 18" in page.text
     assert "youth clinic" in page.text
+    assert "the region&#x27;s e-service page lists those it offers" in page.text
 
 
 @pytest.fixture
