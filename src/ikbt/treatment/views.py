@@ -510,15 +510,28 @@ def _timeline(enrollment: Enrollment, modules, answers) -> list[tuple]:
             )
     for response in Response.objects.filter(
         patient=patient, status=Response.Status.SUBMITTED
-    ).select_related("instrument_version__instrument"):
+    ).select_related("instrument_version__instrument", "risk_flag__acknowledged_by"):
+        code = response.instrument_version.instrument.code
         events.append(
             (
                 response.submitted_at,
                 "patient",
-                _("Answered %(code)s: %(total)s")
-                % {"code": response.instrument_version.instrument.code, "total": response.total},
+                _("Answered %(code)s: %(total)s") % {"code": code, "total": response.total},
             )
         )
+        # A critical answer's flag, and who acted on it: part of the treatment's story.
+        flag = getattr(response, "risk_flag", None)
+        if flag is not None:
+            events.append((flag.raised_at, "patient", _("Risk flag on %(code)s") % {"code": code}))
+        if flag is not None and flag.acknowledged_at:
+            events.append(
+                (
+                    flag.acknowledged_at,
+                    "staff",
+                    _("Risk flag on %(code)s acted on by %(name)s")
+                    % {"code": code, "name": flag.acknowledged_by.get_full_name()},
+                )
+            )
     for message in Message.objects.filter(
         thread__patient=patient, held_for_review=False
     ).select_related("sender"):

@@ -613,3 +613,24 @@ def test_a_treatment_accepted_to_start_next_week_opens_on_its_first_day(
         enrollment=enrollment, module_key="valkommen", unlocked_by_hand_at=timezone.now()
     )
     assert patient_client.get(module_url(enrollment, "valkommen")).status_code == 200
+
+
+def test_the_record_timeline_shows_a_risk_flag_and_who_acted_on_it(
+    therapist_client, therapist, patient, unit, enrollment
+):
+    from ikbt.measurement.actions import (
+        current_version,
+        response_start,
+        response_submit,
+        risk_flag_acknowledge,
+    )
+    from ikbt.measurement.models import RiskFlag
+
+    response_submit(response_start(patient, current_version("PHQ-9")), [1] * 8 + [2])
+    flag = RiskFlag.objects.get()
+    record = reverse("treatment:record", args=[enrollment.pk])
+    events = [what for _, _, what in therapist_client.get(record).context["timeline"]]
+    assert "Risk flag on PHQ-9" in events
+    risk_flag_acknowledge(flag, therapist, "Ringde henne, ingen akut risk.")
+    events = [what for _, _, what in therapist_client.get(record).context["timeline"]]
+    assert events[:2] == ["Risk flag on PHQ-9 acted on by Tove Terapeut", "Risk flag on PHQ-9"]
