@@ -140,6 +140,9 @@ def test_data_dictionary_defines_every_field_of_the_file_in_order(officer):
     export_page = client.get(EXPORT).text
     dictionary = reverse("reporting:register_dictionary")
     assert dictionary in export_page
+    # The form looks like every other: a label above each field, a box before its text.
+    assert '<div class="field check">' in export_page
+    assert '<div class="field">\n  <label for="id_date_from">' in export_page
     page = client.get(dictionary)
     assert [name for name in FIELDS if f"<code>{name}</code>" not in page.text] == []
     assert [code for code in ICD10.values() if f"<code>{code}</code>" not in page.text] == []

@@ -332,6 +332,14 @@ def test_the_record_keeps_what_was_typed_when_it_cannot_be_saved(
     assert 'value="Beröm"' in page.text
     assert not therapist.reply_templates.exists()
 
+    # Deleting asks first, naming the template.
+    therapist_client.post(templates, {"title": "Beröm", "text": "Bra jobbat!"})
+    template = therapist.reply_templates.get()
+    page = therapist_client.get(templates).text
+    assert f'value="{template.pk}" class="danger">Delete the template “Beröm”</button>' in page
+    therapist_client.post(templates, {"delete": template.pk})
+    assert not therapist.reply_templates.exists()
+
 
 def test_the_patient_gets_a_printable_summary(patient_client, patient, enrollment, therapist):
     from ikbt.messaging import actions as messaging
