@@ -500,7 +500,7 @@ def test_a_quiz_on_a_module_page_can_be_answered_and_checked(patient_client, enr
     ).text
     quiz = checked.split('id="quiz-vad-ar-angest"')[1].split("</section>")[0]
     assert 'name="q1" value="0" checked' in quiz  # the choice stays chosen
-    assert 'Inte riktigt: svaret är "Nej, det är obehagligt men ofarligt".' in quiz
+    assert "Inte riktigt: svaret är ”Nej, det är obehagligt men ofarligt”." in quiz
     assert "Ångest är kroppens larm." in quiz
     assert "Du har inte svarat på den här." in quiz
 
