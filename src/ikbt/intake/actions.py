@@ -13,6 +13,7 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
+from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit
 from ikbt.patients.models import CareRelationship, Patient
 from ikbt.programs.models import MeasurementPoint, Program, ProgramVersion
@@ -136,6 +137,25 @@ def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
     _schedule_reminder(slot, now)
     slot.refresh_from_db()
     return slot
+
+
+@transaction.atomic
+def booking_cancel(registration: Registration, *, by: User) -> None:
+    """The patient cannot come at her booked time: it is free for others to book again, her
+    registration waits for a time once more (she books another), the therapist who was to
+    assess her no longer sees her, and is told that a time is free (not whose)."""
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    slot = Slot.objects.filter(registration=registration).first()
+    if registration.status != Registration.Status.BOOKED or slot is None:
+        raise IntakeError(_("There is no booked time to cancel."))
+    if slot.starts_at <= timezone.now():
+        raise IntakeError(_("The time has begun: call the unit instead."))
+    Slot.objects.filter(pk=slot.pk).update(registration=None, booked_at=None)
+    _end_assessor(registration)
+    registration.status = Registration.Status.SUBMITTED
+    registration.save(update_fields=["status"])
+    therapist_id = slot.therapist_id
+    transaction.on_commit(lambda: send_notice_later.enqueue(therapist_id, "booking_cancelled"))
 
 
 def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:

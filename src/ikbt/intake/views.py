@@ -146,6 +146,13 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
         registration = get_object_or_404(
             Registration, pk=whole_number(request.POST.get("registration")), patient=patient
         )
+        if "cancel" in request.POST:
+            try:
+                actions.booking_cancel(registration, by=request.user)
+                messages.success(request, _("Your time is cancelled. Book another below."))
+            except actions.IntakeError as error:
+                messages.error(request, str(error))
+            return redirect("intake:my_registrations")
         slot = get_object_or_404(Slot, pk=whole_number(request.POST.get("slot")))
         try:
             actions.slot_book(slot, registration, by=request.user)
@@ -184,7 +191,7 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
         for response in registration.screening.all():
             response.name = response.instrument_version.name_in(language)
     rows = [(registration, free.get(registration.pk, [])) for registration in registrations]
-    return render(request, "intake/my_registrations.html", {"rows": rows})
+    return render(request, "intake/my_registrations.html", {"rows": rows, "now": now})
 
 
 @staff_required

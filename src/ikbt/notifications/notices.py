@@ -25,6 +25,7 @@ KINDS = {
     "inactive",
     "reply_overdue",
     "new_role",
+    "booking_cancelled",
 }
 
 

@@ -5,6 +5,7 @@ import threading
 from unittest.mock import patch
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -671,3 +672,48 @@ def test_a_treatment_is_not_moved_while_the_therapists_reply_waits_for_the_super
     enrollment_transfer(enrollment, unit=unit, therapist=colleague, by=unit_admin)
     enrollment.refresh_from_db()
     assert enrollment.responsible_therapist == colleague
+
+
+def test_the_patient_cancels_a_booked_time_and_books_another(
+    patient_client, patient, offering, therapist, django_capture_on_commit_callbacks
+):
+    registration = Registration.objects.create(patient=patient, offering=offering)
+    later = [
+        Slot.objects.create(
+            unit=offering.unit,
+            therapist=therapist,
+            starts_at=timezone.now() + datetime.timedelta(days=days),
+        )
+        for days in (2, 4)
+    ]
+    mine = reverse("intake:my_registrations")
+    patient_client.post(mine, {"registration": registration.pk, "slot": later[0].pk})
+    page = patient_client.get(mine).text
+    assert "I cannot come at this time" in page
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = patient_client.post(
+            mine, {"registration": registration.pk, "cancel": "1"}, follow=True
+        )
+    assert "Your time is cancelled. Book another below." in done.text
+    registration.refresh_from_db()
+    later[0].refresh_from_db()
+    assert (registration.status, later[0].registration) == (Registration.Status.SUBMITTED, None)
+    # The assessor no longer sees her, and is told that a time is free, not whose.
+    assert (
+        not CareRelationship.objects.active()
+        .filter(patient=patient, staff=therapist)
+        .exclude(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
+        .exists()
+    )
+    [notice] = mail.outbox
+    assert notice.to == [therapist.email]
+    assert notice.subject == "Open iKBT: en bokad bedömningstid är ledig igen"  # her language
+    assert patient.full_name not in notice.body
+    # Both times are free to book again.
+    assert done.context["rows"][0][1] == later
+    again = patient_client.post(
+        mine, {"registration": registration.pk, "cancel": "1"}, follow=True
+    )
+    assert "There is no booked time to cancel." in again.text
