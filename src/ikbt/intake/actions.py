@@ -139,23 +139,42 @@ def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
     return slot
 
 
+# A booked time is cancelled here up to a day before; later, the patient calls the unit (a
+# time missed without a word is a no-show, for the unit to decide).
+CANCEL_BEFORE = datetime.timedelta(hours=24)
+
+
 @transaction.atomic
 def booking_cancel(registration: Registration, *, by: User) -> None:
     """The patient cannot come at her booked time: it is free for others to book again, her
     registration waits for a time once more (she books another), the therapist who was to
-    assess her no longer sees her, and is told that a time is free (not whose)."""
+    assess her no longer sees her (unless another booking of hers is with him), and he is told
+    that a time is free (not whose)."""
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     slot = Slot.objects.filter(registration=registration).first()
     if registration.status != Registration.Status.BOOKED or slot is None:
         raise IntakeError(_("There is no booked time to cancel."))
-    if slot.starts_at <= timezone.now():
-        raise IntakeError(_("The time has begun: call the unit instead."))
-    Slot.objects.filter(pk=slot.pk).update(registration=None, booked_at=None)
-    _end_assessor(registration)
+    if slot.starts_at - CANCEL_BEFORE <= timezone.now():
+        raise IntakeError(_("The time is less than a day away: call the unit to cancel it."))
+    _release_slot(registration)
+    if not Slot.objects.filter(
+        therapist=slot.therapist, registration__patient=registration.patient
+    ).exists():
+        CareRelationship.objects.active().filter(
+            patient=registration.patient,
+            staff=slot.therapist,
+            unit=slot.unit,
+            role=CareRelationship.Role.ASSESSOR,
+        ).update(ended_at=timezone.now())
     registration.status = Registration.Status.SUBMITTED
     registration.save(update_fields=["status"])
     therapist_id = slot.therapist_id
     transaction.on_commit(lambda: send_notice_later.enqueue(therapist_id, "booking_cancelled"))
+
+
+def _release_slot(registration: Registration) -> None:
+    """The registration's booked time, if any, free for others to book."""
+    Slot.objects.filter(registration=registration).update(registration=None, booked_at=None)
 
 
 def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:
@@ -292,7 +311,7 @@ def registration_transfer(
     if offering.program_id != registration.offering.program_id:
         raise IntakeError(_("The other unit must offer the same program."))
     old_unit = registration.offering.unit
-    Slot.objects.filter(registration=registration).update(registration=None, booked_at=None)
+    _release_slot(registration)
     _end_assessor(registration)
     registration.offering = offering
     registration.status = Registration.Status.SUBMITTED

@@ -45,6 +45,7 @@ from ikbt.patients.actions import contact_details_set
 from ikbt.programs.models import Program, ProgramVersion, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
+FREE_TIMES_SHOWN = 20  # the first free times a patient chooses among
 BOOKING_DAYS = 28
 # The queue shows the longest-waiting registrations first, this many at most.
 QUEUE_ROWS = 200
@@ -172,17 +173,31 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
         .order_by("-registered_at")
     )
     now = timezone.now()
-    free = {}
-    for registration in registrations:
-        if registration.status == Registration.Status.SUBMITTED:
-            free[registration.pk] = list(
-                Slot.objects.filter(
-                    unit=registration.offering.unit,
-                    registration__isnull=True,
-                    starts_at__gt=now,
-                    starts_at__lt=now + datetime.timedelta(days=BOOKING_DAYS),
-                ).select_related("therapist")[:20]
+    # The free times at the units where a registration waits for one, in one query.
+    waiting_at = {
+        registration.offering.unit_id
+        for registration in registrations
+        if registration.status == Registration.Status.SUBMITTED
+    }
+    free_at: dict[int, list[Slot]] = {unit_id: [] for unit_id in waiting_at}
+    if waiting_at:
+        for slot in (
+            Slot.objects.filter(
+                unit_id__in=waiting_at,
+                registration__isnull=True,
+                starts_at__gt=now,
+                starts_at__lt=now + datetime.timedelta(days=BOOKING_DAYS),
             )
+            .select_related("therapist")
+            .order_by("starts_at")
+        ):
+            if len(free_at[slot.unit_id]) < FREE_TIMES_SHOWN:
+                free_at[slot.unit_id].append(slot)
+    free = {
+        registration.pk: free_at[registration.offering.unit_id]
+        for registration in registrations
+        if registration.status == Registration.Status.SUBMITTED
+    }
     # Named as she chose them: the program's title, and each questionnaire's name.
     titles = program_titles({registration.offering.program for registration in registrations})
     language = translation.get_language()
@@ -191,7 +206,11 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
         for response in registration.screening.all():
             response.name = response.instrument_version.name_in(language)
     rows = [(registration, free.get(registration.pk, [])) for registration in registrations]
-    return render(request, "intake/my_registrations.html", {"rows": rows, "now": now})
+    return render(
+        request,
+        "intake/my_registrations.html",
+        {"rows": rows, "cancel_until": now + actions.CANCEL_BEFORE},
+    )
 
 
 @staff_required

@@ -52,11 +52,6 @@ class ProgramCreateForm(forms.Form):
 
 
 class VersionForm(forms.ModelForm):
-    # A treatment lasts at least a week and at most a year (the seeds' programs: 8 to 14).
-    planned_weeks = forms.IntegerField(
-        label=_("Planned length in weeks"), min_value=1, max_value=52, initial=12
-    )
-
     class Meta:
         model = ProgramVersion
         fields = [

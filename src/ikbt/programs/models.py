@@ -1,10 +1,14 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import Region
+
+# The longest planned treatment (the seeds' programs run 8 to 14 weeks).
+MOST_WEEKS = 52
 
 KEY_HELP = _("Lower-case letters, digits and hyphens; stays the same across versions.")
 
@@ -86,7 +90,14 @@ class ProgramVersion(models.Model):
     title_sv = models.CharField(_("title (Swedish)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
     description = models.TextField(_("who it is for and what it asks of the patient"), blank=True)
-    planned_weeks = models.PositiveSmallIntegerField(_("planned length in weeks"), default=12)
+    planned_weeks = models.PositiveSmallIntegerField(
+        _("planned length in weeks"),
+        default=12,
+        validators=[
+            MinValueValidator(1, _("A treatment lasts at least a week.")),
+            MaxValueValidator(MOST_WEEKS, _("A treatment lasts at most a year (52 weeks).")),
+        ],
+    )
     primary_instrument = models.CharField(
         _("primary outcome questionnaire"),
         max_length=20,

@@ -21,7 +21,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from ikbt.programs.blocks import KINDS, parse_page
-from ikbt.programs.models import Condition, MeasurementPoint, Module, TargetGroup
+from ikbt.programs.models import MOST_WEEKS, Condition, MeasurementPoint, Module, TargetGroup
 from ikbt.programs.worksheets import field_problems, quiz_problems
 
 MANIFEST = "program.toml"
@@ -264,6 +264,11 @@ def validate(data: ProgramData, *, manifest_text: str = "", instruments=None) ->
             )
             % {"code": data.primary_instrument},
             "primary_instrument",
+        )
+    if not 1 <= data.planned_weeks <= MOST_WEEKS:
+        manifest(
+            _("the planned length must be 1 to %(most)d weeks") % {"most": MOST_WEEKS},
+            "planned_weeks",
         )
     if not data.modules:
         manifest(_("the program has no modules"), "modules")

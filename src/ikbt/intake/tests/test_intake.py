@@ -192,6 +192,11 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     assert page.text.count("A guardian must give their consent for a young person.") == 2
     summary = page.text.split('class="card error-summary"')[1].split("</div>")[0]
     assert '<a href="#id_guardian_name">Guardian&#x27;s name</a>' in summary
+    # A question answered with radio buttons links to its first button, which is there.
+    no_answer = client.post(url, {**FORM, "substance_use": ""}).text
+    summary = no_answer.split('class="card error-summary"')[1].split("</div>")[0]
+    assert '<a href="#id_substance_use_0">' in summary
+    assert 'id="id_substance_use_0"' in no_answer
     assert FORM["situation"] in page.text
     guardian = factories.personal_number("19800101", 707)
     client.post(
@@ -675,19 +680,21 @@ def test_a_treatment_is_not_moved_while_the_therapists_reply_waits_for_the_super
 
 
 def test_the_patient_cancels_a_booked_time_and_books_another(
-    patient_client, patient, offering, therapist, django_capture_on_commit_callbacks
+    patient_client, patient, offering, colleague, django_capture_on_commit_callbacks
 ):
     registration = Registration.objects.create(patient=patient, offering=offering)
     later = [
         Slot.objects.create(
             unit=offering.unit,
-            therapist=therapist,
+            therapist=colleague,  # not yet in her care: the booking makes him her assessor
             starts_at=timezone.now() + datetime.timedelta(days=days),
         )
         for days in (2, 4)
     ]
     mine = reverse("intake:my_registrations")
     patient_client.post(mine, {"registration": registration.pk, "slot": later[0].pk})
+    assessor = CareRelationship.objects.active().get(patient=patient, staff=colleague)
+    assert assessor.role == CareRelationship.Role.ASSESSOR
     page = patient_client.get(mine).text
     assert "I cannot come at this time" in page
 
@@ -701,15 +708,11 @@ def test_the_patient_cancels_a_booked_time_and_books_another(
     later[0].refresh_from_db()
     assert (registration.status, later[0].registration) == (Registration.Status.SUBMITTED, None)
     # The assessor no longer sees her, and is told that a time is free, not whose.
-    assert (
-        not CareRelationship.objects.active()
-        .filter(patient=patient, staff=therapist)
-        .exclude(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
-        .exists()
-    )
+    assessor.refresh_from_db()
+    assert assessor.ended_at is not None
     [notice] = mail.outbox
-    assert notice.to == [therapist.email]
-    assert notice.subject == "Open iKBT: en bokad bedömningstid är ledig igen"  # her language
+    assert notice.to == [colleague.email]
+    assert notice.subject == "Open iKBT: en bokad bedömningstid är ledig igen"  # his language
     assert patient.full_name not in notice.body
     # Both times are free to book again.
     assert done.context["rows"][0][1] == later
@@ -717,3 +720,42 @@ def test_the_patient_cancels_a_booked_time_and_books_another(
         mine, {"registration": registration.pk, "cancel": "1"}, follow=True
     )
     assert "There is no booked time to cancel." in again.text
+
+
+def test_a_time_less_than_a_day_away_is_cancelled_by_calling_the_unit(
+    patient_client, patient, offering, colleague
+):
+    registration = Registration.objects.create(patient=patient, offering=offering)
+    soon = Slot.objects.create(
+        unit=offering.unit,
+        therapist=colleague,
+        starts_at=timezone.now() + datetime.timedelta(hours=20),
+    )
+    mine = reverse("intake:my_registrations")
+    patient_client.post(mine, {"registration": registration.pk, "slot": soon.pk})
+    assert "I cannot come at this time" not in patient_client.get(mine).text
+    refused = patient_client.post(
+        mine, {"registration": registration.pk, "cancel": "1"}, follow=True
+    )
+    assert "The time is less than a day away: call the unit to cancel it." in refused.text
+    soon.refresh_from_db()
+    assert soon.registration == registration
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_my_registrations_asks_the_same_queries_however_many_wait(
+    patient_client, patient, offering, therapist, count, django_assert_num_queries
+):
+    for number in range(count):
+        Registration.objects.create(patient=patient, offering=offering)
+        Slot.objects.create(
+            unit=offering.unit,
+            therapist=therapist,
+            starts_at=timezone.now() + datetime.timedelta(days=2 + number),
+        )
+    mine = reverse("intake:my_registrations")
+    patient_client.get(mine)
+    # Session, user, patient, registrations, their screening, the free times, the titles.
+    with django_assert_num_queries(7):
+        page = patient_client.get(mine)
+    assert all(len(times) == count for _registration, times in page.context["rows"])

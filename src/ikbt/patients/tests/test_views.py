@@ -245,3 +245,18 @@ def test_my_pages_shows_a_registration_being_handled(patient_client, patient, un
     assert "Your registration" in page
     assert f"{unit.name}: Waiting for assessment" in page
     assert reverse("intake:my_registrations") in page
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_my_pages_asks_the_same_queries_however_much_waits(
+    patient_client, patient, therapist, enrollment, count, django_assert_num_queries
+):
+    thread = messaging.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    for number in range(count):
+        messaging.message_send(thread, therapist, f"Svar {number}")
+    home = reverse("patients:patient_home")
+    patient_client.get(home)
+    # Session, user, patient, care team, questionnaires, risk flag, treatment, unread.
+    with django_assert_num_queries(8):
+        page = patient_client.get(home)
+    assert f"{count} new message" in page.text

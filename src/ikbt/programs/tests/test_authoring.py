@@ -352,9 +352,7 @@ def test_a_planned_length_under_a_week_is_refused_on_the_field_and_the_typing_ke
         {"title_sv": "Sömn på nytt", "planned_weeks": 0, "description": "Åtta veckor."},
     )
     assert page.status_code == 200
-    assert page.context["form"].errors["planned_weeks"] == [
-        "Ensure this value is greater than or equal to 1."
-    ]
+    assert page.context["form"].errors["planned_weeks"] == ["A treatment lasts at least a week."]
     assert "Sömn på nytt" in page.text and "Åtta veckor." in page.text
     version.refresh_from_db()
     assert version.planned_weeks == 12

@@ -101,6 +101,18 @@ def test_publishing_refuses_a_version_with_problems(example):
     ]
 
 
+def test_publishing_refuses_a_version_of_no_weeks(example):
+    """The author's form refuses it on its field; a package or the database could hold it."""
+    draft = actions.version_new_draft(example.program)
+    type(draft).objects.filter(pk=draft.pk).update(planned_weeks=0)
+    draft.refresh_from_db()
+    with pytest.raises(actions.PublishError) as error:
+        actions.version_publish(draft, None)
+    assert "program.toml: the planned length must be 1 to 52 weeks" in [
+        str(problem) for problem in error.value.problems
+    ]
+
+
 def test_moving_patients_keeps_progress_and_answers(example, enrollment):
     ModuleProgress.objects.create(
         enrollment=enrollment, module_key="valkommen", completed_at=timezone.now()
