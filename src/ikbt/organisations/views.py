@@ -170,26 +170,16 @@ def own_work(user: User) -> dict:
     therapist_units = [m.unit_id for m in memberships if m.role == StaffRole.THERAPIST]
     training = None
     if therapist_units:
-        completed = {
-            training.program_id: training.completed_on
-            for training in Training.objects.filter(staff=user)
-            .order_by()
-            .only("program_id", "completed_on")
-        }
         programs = list(
             Program.objects.filter(
-                Q(offerings__unit_id__in=therapist_units)
-                | Q(pk__in=[pk for pk in completed if pk is not None])
+                Q(offerings__unit_id__in=therapist_units) | Q(trainings__staff=user)
             )
             .distinct()
             .order_by("slug")
             .only("slug")
         )
         titles = program_titles(programs)
-        training = {
-            "course": completed.get(None),
-            "programs": [(titles[program.pk], completed.get(program.pk)) for program in programs],
-        }
+        [training] = _training([user], [(program.pk, titles[program.pk]) for program in programs])
     return {
         "memberships": memberships,
         "supervised_by": [s for s in supervisions if s.supervisee_id == user.pk],

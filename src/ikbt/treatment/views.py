@@ -354,7 +354,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
                     enrollment.last_module,
                     enrollment.last_answer,
                     enrollment.last_message,
-                    enrollment.started_at,
+                    min(enrollment.started_at, now),  # a start to come is no activity
                 ],
             )
         )
@@ -454,7 +454,6 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             "enrollment": enrollment,
             "modules": modules,
             "answers": answers,
-            "week": enrollment.week(),
             "notes": list(enrollment.notes.select_related("author")),
             "ledger": _ledger(enrollment),
             "templates": templates,
@@ -524,12 +523,12 @@ def _timeline(enrollment: Enrollment, modules, answers) -> list[tuple]:
         if flag is not None:
             events.append((flag.raised_at, "patient", _("Risk flag on %(code)s") % {"code": code}))
         if flag is not None and flag.acknowledged_at:
+            by = flag.acknowledged_by.get_full_name() if flag.acknowledged_by else "–"
             events.append(
                 (
                     flag.acknowledged_at,
                     "staff",
-                    _("Risk flag on %(code)s acted on by %(name)s")
-                    % {"code": code, "name": flag.acknowledged_by.get_full_name()},
+                    _("Risk flag on %(code)s acted on by %(name)s") % {"code": code, "name": by},
                 )
             )
     for message in Message.objects.filter(

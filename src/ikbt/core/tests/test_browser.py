@@ -258,5 +258,11 @@ def test_a_reply_template_goes_in_beside_what_the_therapist_has_typed(
     page.get_by_role("button", name="Use").click()
     # The page is not asked again: what was typed stays, the template after it.
     assert page.input_value("#id_body") == "Hej! Fint att du provade."
+    # Where the cursor is: back at the start, the template goes before the rest, spaced.
+    page.fill("#id_body", "Hej!")
+    page.focus("#id_body")
+    page.keyboard.press("Home")
+    page.get_by_role("button", name="Use").click()
+    assert page.input_value("#id_body") == "Fint att du provade. Hej!"
     assert page.url == f"{live_server.url}/meddelanden/personal/{thread.pk}/"
     assert errors == []

@@ -200,6 +200,7 @@ def test_a_therapist_sees_her_own_roles_supervision_and_training_on_her_account_
     assert "Ulla Chef supervises you, reads your messages before they are sent." in text
     titles = program_titles([program, another])
     assert page.context["work"]["training"] == {
+        "user": therapist,
         "course": datetime.date(2026, 9, 1),
         # By short name: exempel-angest, then somn (a program not yet published is called so).
         "programs": [(titles[program.pk], None), ("somn", datetime.date(2025, 3, 4))],

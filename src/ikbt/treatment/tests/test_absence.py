@@ -196,8 +196,11 @@ def test_back_early_the_cover_no_longer_sees_the_patients_and_a_planned_absence_
     )
     assert colleague_client.get(record).status_code == 200
     page = therapist_client.get(reverse("treatment:absences")).text
-    assert f'name="end" value="{ongoing.pk}" class="secondary">Back today: end the absence' in page
-    assert f'name="end" value="{planned.pk}" class="secondary">Cancel the absence' in page
+    # Each asks first, saying what it does.
+    assert f'name="end" value="{ongoing.pk}" class="danger">Yes, end it: the cover' in page
+    assert f'name="end" value="{planned.pk}" class="danger">Yes, cancel it' in page
+    assert "<summary>Back today: end the absence</summary>" in page
+    assert "<summary>Cancel the absence</summary>" in page
 
     # A colleague cannot end someone else's absence; it is as if there were none.
     refused = colleague_client.post(

@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  // A box the therapist has been in keeps her cursor; in one she has not, the template goes
+  // after what is there (a draft the page came back with, say), not before it.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.tagName === "TEXTAREA") {
+      event.target.dataset.cursorKnown = "1";
+    }
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("template-choice")) {
@@ -16,12 +24,16 @@
     }
     event.preventDefault();
     var text = option.dataset.text;
-    var start = box.selectionStart;
-    var end = box.selectionEnd;
+    var known = box.dataset.cursorKnown === "1";
+    var start = known ? box.selectionStart : box.value.length;
+    var end = known ? box.selectionEnd : box.value.length;
     var before = box.value.slice(0, start);
     var after = box.value.slice(end);
     if (before && !/\s$/.test(before)) {
       text = " " + text;
+    }
+    if (after && !/^\s/.test(after)) {
+      text = text + " ";
     }
     box.value = before + text + after;
     box.focus();
