@@ -24,6 +24,12 @@ DETAIL_NAMES = {
     "measurements": pgettext_lazy("access log detail", "measurements"),
     "message": pgettext_lazy("access log detail", "message"),
     "message read and sent": pgettext_lazy("access log detail", "message read and sent"),
+    "message sent back to the writer": pgettext_lazy(
+        "access log detail", "message sent back to the writer"
+    ),
+    "message changed for the supervisor": pgettext_lazy(
+        "access log detail", "message changed for the supervisor"
+    ),
     "message waiting for the supervisor": pgettext_lazy(
         "access log detail", "message waiting for the supervisor"
     ),

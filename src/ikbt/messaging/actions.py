@@ -168,6 +168,74 @@ def message_release(
     return message
 
 
+@transaction.atomic
+def message_return(
+    message: Message, by: User, comment: str, *, request: HttpRequest | None = None
+) -> Message:
+    """The supervisor (whoever may send the held reply on, ``message_release``) sends it back
+    to its writer with ``comment``: what to change. It stays held; the patient sees neither
+    the reply nor the comment. Logged as a change at the unit the reply was written at."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("thread__patient", "sender", "unit")
+        .get(pk=message.pk)
+    )
+    releaser = releaser_for(by, [message])
+    if not releaser.may_release(message):
+        raise PermissionError("Only the sender's supervisor or the unit's administrator.")
+    if not message.held_for_review:
+        return message  # sent on already: nothing to send back
+    message.review_comment = comment
+    message.returned_at = timezone.now()
+    message.save(update_fields=["review_comment", "returned_at"])
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=message.thread.patient,
+        unit=message.unit,
+        obj=message,
+        detail="message sent back to the writer",
+        role=(
+            supervisor_of(message.sender.get_full_name())
+            if releaser.supervises(message)
+            else StaffRole.UNIT_ADMIN.label
+        ),
+    )
+    return message
+
+
+@transaction.atomic
+def message_revise(
+    message: Message, writer: User, body: str, *, request: HttpRequest | None = None
+) -> Message:
+    """The writer changes her reply while it waits for the supervisor (sent back with a
+    comment, or on second thoughts): the new text waits again, the comment answered."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("thread__patient", "unit")
+        .get(pk=message.pk)
+    )
+    if message.sender_id != writer.pk:
+        raise PermissionError("Only the writer changes her reply.")
+    if not message.held_for_review:
+        return message  # the patient has it: it is not changed afterwards
+    message.body = body
+    message.review_comment = ""
+    message.returned_at = None
+    message.save(update_fields=["body", "review_comment", "returned_at"])
+    log_access(
+        writer,
+        Action.CHANGE,
+        request=request,
+        patient=message.thread.patient,
+        unit=message.unit,
+        obj=message,
+        detail="message changed for the supervisor",
+    )
+    return message
+
+
 def messages_mark_read(thread: Thread, reader: User) -> int:
     """Mark as read what the other side wrote."""
     unread = thread.messages.filter(read_at__isnull=True, held_for_review=False)

@@ -61,6 +61,10 @@ class Message(models.Model):
         related_name="+",
         verbose_name=_("released by"),
     )
+    # A held reply the supervisor sent back to its writer, with what to change: still held,
+    # and never shown to the patient; the writer changes it and it waits again.
+    review_comment = models.TextField(_("the supervisor's comment"), blank=True)
+    returned_at = models.DateTimeField(_("sent back to the writer"), null=True, blank=True)
     # Where a staff member wrote it from (the unit of her care relationship): whose
     # supervisor reads it first, and whose administrator may send it meanwhile.
     unit = models.ForeignKey(

@@ -17,14 +17,20 @@ from ikbt.messaging.access import releaser_for
 from ikbt.messaging.models import Thread
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
+from ikbt.programs.worksheets import typed
 from ikbt.treatment.models import ReplyTemplate
 
 ANSWER_WITHIN_WORKING_DAYS = 2
 
 
+MESSAGE_LENGTH = 5000
+
+
 class MessageForm(forms.Form):
     body = forms.CharField(
-        label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000
+        label=gettext_lazy("Message"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=MESSAGE_LENGTH,
     )
 
 
@@ -83,6 +89,8 @@ def _thread_page(
     """``unit``: where a staff member opened the patient, which their reply is written from
     and held replies are sent on from; ``initial``: what the reply box starts with."""
     form = MessageForm(request.POST or None, initial=initial)
+    if unit is not None:  # staff: the box is what the patient reads
+        form.fields["body"].label = _("Message to the patient")
     if request.method == "POST" and "release" in request.POST and unit is not None:
         # Sent already (a second click) is no error: the action does nothing again.
         held = get_object_or_404(thread.messages, pk=whole_number(request.POST["release"]))
@@ -94,6 +102,12 @@ def _thread_page(
         if was_held:
             flash.success(request, _("The reply is sent to the patient."))
         return redirect(request.path)
+    if (
+        request.method == "POST"
+        and unit is not None
+        and ("return" in request.POST or "revise" in request.POST)
+    ):
+        return _held_reply_change(request, thread)
     if request.method == "POST" and form.is_valid():
         sent = actions.message_send(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
@@ -117,6 +131,33 @@ def _thread_page(
             **extra,
         },
     )
+
+
+def _held_reply_change(request: HttpRequest, thread: Thread) -> HttpResponse:
+    """A held reply sent back to its writer with a comment, or changed by its writer."""
+    sending_back = "return" in request.POST
+    held = get_object_or_404(
+        thread.messages, pk=whole_number(request.POST["return" if sending_back else "revise"])
+    )
+    text = typed(request.POST.get("comment" if sending_back else "revised", ""))
+    if not text.strip() or len(text) > MESSAGE_LENGTH:
+        flash.error(
+            request,
+            (_("Write what the writer should change.") if sending_back else _("Write the reply."))
+            + " "
+            + _("At most %(most)d characters.") % {"most": MESSAGE_LENGTH},
+        )
+        return redirect(request.path)
+    try:
+        if sending_back:
+            actions.message_return(held, request.user, text, request=request)
+            flash.success(request, _("The reply is sent back to its writer with your comment."))
+        else:
+            actions.message_revise(held, request.user, text, request=request)
+            flash.success(request, _("The reply is changed. It waits for the supervisor again."))
+    except PermissionError:
+        raise Http404 from None
+    return redirect(request.path)
 
 
 def _say_sent(request: HttpRequest, *, held: bool) -> None:

@@ -265,7 +265,8 @@ def test_patient_journey(open_browser, album, size, newcomer, depression, therap
 
     screening = {"MADRS-S": (MADRS_S, 17), "PHQ-9": (PHQ_9, 9), "AUDIT": (AUDIT, 2)}
     for code, (choices, _total) in screening.items():
-        page.get_by_role("link", name=code, exact=True).click()
+        # Listed by name: "PHQ-9 (depression)".
+        page.get_by_role("link", name=re.compile(rf"^{re.escape(code)} \(")).click()
         answer_questionnaire(person, f"screening-{code.lower()}", code, choices)
         person.menu("My registrations")
     assert {
@@ -273,7 +274,9 @@ def test_patient_journey(open_browser, album, size, newcomer, depression, therap
         for response in registration.screening.filter(status=Response.Status.SUBMITTED)
     } == {code: total for code, (_choices, total) in screening.items()}
     for code in screening:
-        expect(page.get_by_role("main")).to_contain_text(f"{code} ✓")
+        expect(page.get_by_role("main")).to_contain_text(
+            re.compile(rf"{re.escape(code)} \([^)]*\) ✓")
+        )
 
     book_assessment(person)
     slot.refresh_from_db()

@@ -407,3 +407,55 @@ def test_once_the_writers_care_has_ended_the_unit_head_sends_it_with_the_supervi
     unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk})
     held_reply.refresh_from_db()
     assert (held_reply.held_for_review, held_reply.reviewed_by) == (False, unit_admin)
+
+
+def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees(
+    held_reply, therapist, therapist_client, supervisor, patient, patient_client, unit
+):
+    url = thread_url(held_reply)
+    boss = verified_client(supervisor)
+    page = boss.get(url).text
+    assert "Send it back to Tove Terapeut with a comment" in page
+    # The reply box says whom it reaches, beside a reply that waits for her.
+    assert "Message to the patient" in page
+    assert "What you write here goes to the patient." in page
+
+    boss.post(url, {"return": held_reply.pk, "comment": "Lägg till hur länge hon ska öva."})
+    held_reply.refresh_from_db()
+    assert held_reply.held_for_review and held_reply.returned_at is not None
+    assert held_reply.review_comment == "Lägg till hur länge hon ska öva."
+    entry = AccessLogEntry.objects.get(actor=supervisor, detail="message sent back to the writer")
+    assert (entry.patient, entry.unit, entry.action) == (patient, unit, "change")
+    patient_page = patient_client.get(reverse("messaging:thread", args=[held_reply.thread_id]))
+    assert "Lägg till" not in patient_page.text and "fem minuter" not in patient_page.text
+
+    # The writer reads the comment and changes her reply, which waits again.
+    mine = therapist_client.get(url).text
+    assert "Lägg till hur länge hon ska öva." in mine
+    assert "<details open><summary>Change the reply</summary>" in mine
+    therapist_client.post(
+        url, {"revise": held_reply.pk, "revised": "Börja med fem minuter om dagen."}
+    )
+    held_reply.refresh_from_db()
+    assert (held_reply.body, held_reply.review_comment, held_reply.returned_at) == (
+        "Börja med fem minuter om dagen.",
+        "",
+        None,
+    )
+    assert held_reply.held_for_review
+    assert AccessLogEntry.objects.filter(
+        actor=therapist, detail="message changed for the supervisor", patient=patient
+    ).exists()
+
+
+def test_only_the_supervisor_sends_back_and_only_the_writer_changes_a_held_reply(
+    held_reply, therapist_client, supervisor, colleague
+):
+    url = thread_url(held_reply)
+    assert therapist_client.post(url, {"return": held_reply.pk, "comment": "x"}).status_code == 404
+    boss = verified_client(supervisor)
+    assert boss.post(url, {"revise": held_reply.pk, "revised": "Annat."}).status_code == 404
+    empty = boss.post(url, {"return": held_reply.pk, "comment": "  "}, follow=True)
+    assert "Write what the writer should change. At most 5000 characters." in empty.text
+    held_reply.refresh_from_db()
+    assert (held_reply.body, held_reply.returned_at) == ("Börja med fem minuter.", None)
