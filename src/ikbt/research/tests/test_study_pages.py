@@ -60,6 +60,10 @@ def test_a_two_arm_study_across_five_units_is_set_up_from_its_pages(researcher, 
     text = client.get(page).content.decode()
     assert "Recruiting since" in text
     assert "Open recruitment" not in text
+    # Closing for good is asked first, saying what it means.
+    asked = text.split('<details class="confirm"><summary>Close the study</summary>')[1]
+    assert "Yes, close the study for good" in asked.split("</details>")[0]
+    assert "Closing the study ends recruitment for good" in text
 
 
 def test_opening_needs_two_arms(researcher, unit):
