@@ -174,7 +174,8 @@ def message_return(
 ) -> Message:
     """The supervisor (whoever may send the held reply on, ``message_release``) sends it back
     to its writer with ``comment``: what to change. It stays held; the patient sees neither
-    the reply nor the comment. Logged as a change at the unit the reply was written at."""
+    the reply nor the comment. Logged as a change at the unit the reply was written at; the
+    writer is told by e-mail that a comment waits."""
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("thread__patient", "sender", "unit")
@@ -188,6 +189,8 @@ def message_return(
     message.review_comment = comment
     message.returned_at = timezone.now()
     message.save(update_fields=["review_comment", "returned_at"])
+    writer = message.sender  # told that a comment waits, not what it says
+    transaction.on_commit(lambda: send_notice(writer, "reply_sent_back"))
     log_access(
         by,
         Action.CHANGE,

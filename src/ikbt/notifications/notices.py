@@ -26,6 +26,7 @@ KINDS = {
     "reply_overdue",
     "new_role",
     "booking_cancelled",
+    "reply_sent_back",
 }
 
 

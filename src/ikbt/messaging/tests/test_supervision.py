@@ -410,7 +410,14 @@ def test_once_the_writers_care_has_ended_the_unit_head_sends_it_with_the_supervi
 
 
 def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees(
-    held_reply, therapist, therapist_client, supervisor, patient, patient_client, unit
+    held_reply,
+    therapist,
+    therapist_client,
+    supervisor,
+    patient,
+    patient_client,
+    unit,
+    django_capture_on_commit_callbacks,
 ):
     url = thread_url(held_reply)
     boss = verified_client(supervisor)
@@ -420,7 +427,12 @@ def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees
     assert "Message to the patient" in page
     assert "What you write here goes to the patient." in page
 
-    boss.post(url, {"return": held_reply.pk, "comment": "Lägg till hur länge hon ska öva."})
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        boss.post(url, {"return": held_reply.pk, "comment": "Lägg till hur länge hon ska öva."})
+    # The writer is told that a comment waits, not what it says.
+    [notice] = mail.outbox
+    assert notice.to == [therapist.email] and "Lägg till" not in notice.body
     held_reply.refresh_from_db()
     assert held_reply.held_for_review and held_reply.returned_at is not None
     assert held_reply.review_comment == "Lägg till hur länge hon ska öva."
