@@ -59,6 +59,27 @@ class Releaser:
         ) not in self.in_care
         return readers_away or care_ended
 
+    def may_send_back(self, message: Message) -> bool:
+        """Sending back needs a writer who can still open the patient to change it: the
+        supervisor, or the unit's administrator only while the reading supervisors are away
+        and the writer's care there goes on."""
+        if message.sender_id == self.user_id:
+            return False
+        if self.supervises(message):
+            return True
+        if message.unit_id not in self.units_administered:
+            return False
+        readers_away = all(s.away for s in self._supervisions_of(message) if s.review_messages)
+        return (
+            readers_away
+            and (
+                message.sender_id,
+                message.thread.patient_id,
+                message.unit_id,
+            )
+            in self.in_care
+        )
+
 
 def releaser_for(user: User, messages: list[Message]) -> Releaser:
     """``user`` facing ``messages`` (held replies, with their threads): two queries, and a

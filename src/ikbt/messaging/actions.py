@@ -4,6 +4,7 @@ message is committed, and says nothing about what it says."""
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
@@ -19,6 +20,10 @@ from ikbt.organisations.models import (
 )
 from ikbt.patients.access import acting_relationship, cover_at, supervisor_of
 from ikbt.patients.models import CareRelationship, Patient
+
+
+class StaleReply(ValueError):
+    """A held reply changed by its writer after the supervisor opened it."""
 
 
 def _recipients(thread: Thread, sender: User) -> list[User]:
@@ -125,6 +130,7 @@ def message_release(
     message: Message,
     by: User,
     *,
+    revision: int | None = None,
     request: HttpRequest | None = None,
 ) -> Message:
     """A held reply has been read: it goes to the patient now, ``reviewed_by`` names ``by``,
@@ -133,7 +139,8 @@ def message_release(
 
     ``by`` is the sender's supervisor there or, while the supervisors reading the sender's
     replies are away, the unit's administrator (``ikbt.messaging.access``); anyone else gets
-    ``PermissionError``."""
+    ``PermissionError``. ``revision``: the one ``by`` read; a reply changed since is not sent
+    (``StaleReply``)."""
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("thread__patient__user", "sender", "unit")
@@ -144,6 +151,8 @@ def message_release(
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return message  # sent already (a second click)
+    if revision is not None and revision != message.revision:
+        raise StaleReply(_("The reply was changed after you opened it: read it again."))
     message.held_for_review = False
     message.reviewed_by = by
     message.sent_at = timezone.now()
@@ -170,22 +179,31 @@ def message_release(
 
 @transaction.atomic
 def message_return(
-    message: Message, by: User, comment: str, *, request: HttpRequest | None = None
-) -> Message:
-    """The supervisor (whoever may send the held reply on, ``message_release``) sends it back
-    to its writer with ``comment``: what to change. It stays held; the patient sees neither
-    the reply nor the comment. Logged as a change at the unit the reply was written at; the
-    writer is told by e-mail that a comment waits."""
+    message: Message,
+    by: User,
+    comment: str,
+    *,
+    revision: int,
+    request: HttpRequest | None = None,
+) -> bool:
+    """The supervisor sends the held reply (the ``revision`` she read) back to its writer with
+    ``comment``: what to change. It stays held; the patient sees neither the reply nor the
+    comment. Logged as a change at the unit the reply was written at; the writer is told by
+    e-mail that a comment waits. False where it was sent to the patient meanwhile;
+    ``StaleReply`` where the writer changed it; ``PermissionError`` for anyone but those
+    ``Releaser.may_send_back`` names."""
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("thread__patient", "sender", "unit")
         .get(pk=message.pk)
     )
     releaser = releaser_for(by, [message])
-    if not releaser.may_release(message):
+    if not releaser.may_send_back(message):
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
-        return message  # sent on already: nothing to send back
+        return False
+    if revision != message.revision:
+        raise StaleReply(_("The reply was changed after you opened it: read it again."))
     message.review_comment = comment
     message.returned_at = timezone.now()
     message.save(update_fields=["review_comment", "returned_at"])
@@ -205,15 +223,21 @@ def message_return(
             else StaffRole.UNIT_ADMIN.label
         ),
     )
-    return message
+    return True
 
 
 @transaction.atomic
 def message_revise(
-    message: Message, writer: User, body: str, *, request: HttpRequest | None = None
-) -> Message:
+    message: Message,
+    writer: User,
+    body: str,
+    *,
+    request: HttpRequest | None = None,
+) -> bool:
     """The writer changes her reply while it waits for the supervisor (sent back with a
-    comment, or on second thoughts): the new text waits again, the comment answered."""
+    comment, or on second thoughts): the new text, a new revision, waits again; the comment
+    is kept beside it. False where it reached the patient meanwhile (it is not changed then);
+    ``PermissionError`` for anyone but the writer, or once her care there has ended."""
     message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("thread__patient", "unit")
@@ -221,12 +245,20 @@ def message_revise(
     )
     if message.sender_id != writer.pk:
         raise PermissionError("Only the writer changes her reply.")
+    if (
+        message.unit_id is not None
+        and not CareRelationship.objects.active()
+        .filter(staff=writer, patient=message.thread.patient, unit_id=message.unit_id)
+        .exists()
+    ):
+        raise PermissionError("The writer's care of the patient there has ended.")
     if not message.held_for_review:
-        return message  # the patient has it: it is not changed afterwards
+        return False
     message.body = body
-    message.review_comment = ""
     message.returned_at = None
-    message.save(update_fields=["body", "review_comment", "returned_at"])
+    message.revised_at = timezone.now()
+    message.revision += 1
+    message.save(update_fields=["body", "returned_at", "revised_at", "revision"])
     log_access(
         writer,
         Action.CHANGE,
@@ -236,7 +268,7 @@ def message_revise(
         obj=message,
         detail="message changed for the supervisor",
     )
-    return message
+    return True
 
 
 def messages_mark_read(thread: Thread, reader: User) -> int:

@@ -62,9 +62,12 @@ class Message(models.Model):
         verbose_name=_("released by"),
     )
     # A held reply the supervisor sent back to its writer, with what to change: still held,
-    # and never shown to the patient; the writer changes it and it waits again.
+    # and never shown to the patient; the writer changes it and it waits again. Each change
+    # counts a revision, so that what is sent on or sent back is the text that was read.
     review_comment = models.TextField(_("the supervisor's comment"), blank=True)
     returned_at = models.DateTimeField(_("sent back to the writer"), null=True, blank=True)
+    revised_at = models.DateTimeField(_("changed by the writer"), null=True, blank=True)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
     # Where a staff member wrote it from (the unit of her care relationship): whose
     # supervisor reads it first, and whose administrator may send it meanwhile.
     unit = models.ForeignKey(

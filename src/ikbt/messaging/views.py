@@ -33,6 +33,11 @@ class MessageForm(forms.Form):
         max_length=MESSAGE_LENGTH,
     )
 
+    def __init__(self, *args, label=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["body"].label = label
+
 
 class NewThreadForm(MessageForm):
     subject = forms.CharField(label=gettext_lazy("Subject"), max_length=200)
@@ -88,27 +93,38 @@ def _thread_page(
 ) -> HttpResponse:
     """``unit``: where a staff member opened the patient, which their reply is written from
     and held replies are sent on from; ``initial``: what the reply box starts with."""
-    form = MessageForm(request.POST or None, initial=initial)
-    if unit is not None:  # staff: the box is what the patient reads
-        form.fields["body"].label = _("Message to the patient")
-    if request.method == "POST" and "release" in request.POST and unit is not None:
+    # Staff: the box is what the patient reads.
+    label = _("Message to the patient") if unit is not None else None
+    form = MessageForm(request.POST or None, initial=initial, label=label)
+    kept = {}  # a comment or a changed reply refused, with what was typed
+    if request.method == "POST" and unit is not None and "release" in request.POST:
         # Sent already (a second click) is no error: the action does nothing again.
         held = get_object_or_404(thread.messages, pk=whole_number(request.POST["release"]))
         was_held = held.held_for_review
         try:
-            actions.message_release(held, request.user, request=request)
+            actions.message_release(
+                held,
+                request.user,
+                revision=whole_number(request.POST.get("revision", "")),
+                request=request,
+            )
         except PermissionError:
             raise Http404 from None
-        if was_held:
-            flash.success(request, _("The reply is sent to the patient."))
+        except actions.StaleReply as error:
+            flash.error(request, str(error))
+        else:
+            if was_held:
+                flash.success(request, _("The reply is sent to the patient."))
         return redirect(request.path)
     if (
         request.method == "POST"
         and unit is not None
         and ("return" in request.POST or "revise" in request.POST)
     ):
-        return _held_reply_change(request, thread)
-    if request.method == "POST" and form.is_valid():
+        kept = _held_reply_change(request, thread)
+        if not kept:
+            return redirect(request.path)
+    if request.method == "POST" and not kept and form.is_valid():
         sent = actions.message_send(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
         )
@@ -125,39 +141,64 @@ def _thread_page(
         {
             "thread": thread,
             "thread_messages": thread_messages,
-            "releasable": _releasable(request.user, unit, thread_messages),
-            "form": form,
+            **_may_change(request.user, unit, thread_messages),
+            "kept": kept,
+            "form": MessageForm(
+                initial={"body": kept["text"]} if kept.get("to_reply_box") else initial,
+                label=label,
+            )
+            if kept
+            else form,
             "back": back,
             **extra,
         },
     )
 
 
-def _held_reply_change(request: HttpRequest, thread: Thread) -> HttpResponse:
-    """A held reply sent back to its writer with a comment, or changed by its writer."""
+def _held_reply_change(request: HttpRequest, thread: Thread) -> dict:
+    """A held reply sent back to its writer with a comment, or changed by its writer. Done:
+    {} (the page is asked again); refused: what was typed, for which reply, and why."""
     sending_back = "return" in request.POST
     held = get_object_or_404(
         thread.messages, pk=whole_number(request.POST["return" if sending_back else "revise"])
     )
-    text = typed(request.POST.get("comment" if sending_back else "revised", ""))
-    if not text.strip() or len(text) > MESSAGE_LENGTH:
-        flash.error(
-            request,
-            (_("Write what the writer should change.") if sending_back else _("Write the reply."))
-            + " "
-            + _("At most %(most)d characters.") % {"most": MESSAGE_LENGTH},
-        )
-        return redirect(request.path)
+    # A browser counts a line break as one character and sends two.
+    text = typed(request.POST.get("comment" if sending_back else "revised", "")).replace(
+        "\r\n", "\n"
+    )
+    kept = {"pk": held.pk, "text": text, "sending_back": sending_back}
+    if not text.strip():
+        error = _("Write what should be changed.") if sending_back else _("Write the reply.")
+        return kept | {"error": error}
+    if len(text) > MESSAGE_LENGTH:
+        return kept | {"error": _("At most %(most)d characters.") % {"most": MESSAGE_LENGTH}}
     try:
         if sending_back:
-            actions.message_return(held, request.user, text, request=request)
-            flash.success(request, _("The reply is sent back to its writer with your comment."))
+            done = actions.message_return(
+                held,
+                request.user,
+                text,
+                revision=whole_number(request.POST.get("revision", "")) or 0,
+                request=request,
+            )
         else:
-            actions.message_revise(held, request.user, text, request=request)
-            flash.success(request, _("The reply is changed. It waits for the supervisor again."))
+            done = actions.message_revise(held, request.user, text, request=request)
     except PermissionError:
         raise Http404 from None
-    return redirect(request.path)
+    except actions.StaleReply as error:
+        return kept | {"error": str(error)}
+    if not done:  # what she wrote goes into the reply box, to send as a message of its own
+        return kept | {
+            "error": _("The reply has reached the patient already: it is not changed."),
+            "to_reply_box": not sending_back,
+        }
+    flash.success(
+        request,
+        _("The reply is sent back with your comment.")
+        if sending_back
+        else _("The reply is changed. It waits for the supervisor again."),
+    )
+    return {}
 
 
 def _say_sent(request: HttpRequest, *, held: bool) -> None:
@@ -167,13 +208,17 @@ def _say_sent(request: HttpRequest, *, held: bool) -> None:
         flash.success(request, _("The message is sent."))
 
 
-def _releasable(user: User, unit, thread_messages: list) -> set[int]:
-    """The held replies on the page that ``user`` may send on (the button shows on those)."""
+def _may_change(user: User, unit, thread_messages: list) -> dict:
+    """The held replies on the page that ``user`` may send on, and send back (their buttons
+    show on those)."""
     held = [message for message in thread_messages if message.held_for_review]
     if unit is None or not held:
-        return set()
+        return {"releasable": set(), "returnable": set()}
     releaser = releaser_for(user, held)
-    return {message.pk for message in held if releaser.may_release(message)}
+    return {
+        "releasable": {message.pk for message in held if releaser.may_release(message)},
+        "returnable": {message.pk for message in held if releaser.may_send_back(message)},
+    }
 
 
 @patient_required

@@ -429,7 +429,14 @@ def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        boss.post(url, {"return": held_reply.pk, "comment": "Lägg till hur länge hon ska öva."})
+        boss.post(
+            url,
+            {
+                "return": held_reply.pk,
+                "revision": 1,
+                "comment": "Lägg till hur länge hon ska öva.",
+            },
+        )
     # The writer is told that a comment waits, not what it says.
     [notice] = mail.outbox
     assert notice.to == [therapist.email] and "Lägg till" not in notice.body
@@ -441,33 +448,72 @@ def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees
     patient_page = patient_client.get(reverse("messaging:thread", args=[held_reply.thread_id]))
     assert "Lägg till" not in patient_page.text and "fem minuter" not in patient_page.text
 
-    # The writer reads the comment and changes her reply, which waits again.
+    # The writer reads the comment and changes her reply, which waits again, the comment beside.
     mine = therapist_client.get(url).text
     assert "Lägg till hur länge hon ska öva." in mine
     assert "<details open><summary>Change the reply</summary>" in mine
-    therapist_client.post(
-        url, {"revise": held_reply.pk, "revised": "Börja med fem minuter om dagen."}
-    )
+    assert "Your supervisor has sent it back with a comment" in mine
+    therapist_client.post(url, {"revise": held_reply.pk, "revised": "Fem minuter om dagen."})
     held_reply.refresh_from_db()
-    assert (held_reply.body, held_reply.review_comment, held_reply.returned_at) == (
-        "Börja med fem minuter om dagen.",
-        "",
+    assert (held_reply.body, held_reply.returned_at, held_reply.revision) == (
+        "Fem minuter om dagen.",
         None,
+        2,
     )
     assert held_reply.held_for_review
+    assert "Changed " in boss.get(url).text  # the supervisor sees what was asked, and when
     assert AccessLogEntry.objects.filter(
         actor=therapist, detail="message changed for the supervisor", patient=patient
     ).exists()
 
 
-def test_only_the_supervisor_sends_back_and_only_the_writer_changes_a_held_reply(
-    held_reply, therapist_client, supervisor, colleague
+def test_a_reply_changed_after_the_supervisor_opened_it_is_not_sent_unread(
+    held_reply, therapist_client, supervisor, patient_client
 ):
     url = thread_url(held_reply)
-    assert therapist_client.post(url, {"return": held_reply.pk, "comment": "x"}).status_code == 404
+    boss = verified_client(supervisor)
+    assert 'name="revision" value="1"' in boss.get(url).text  # what she read
+    therapist_client.post(url, {"revise": held_reply.pk, "revised": "Något hon inte läst."})
+    refused = boss.post(url, {"release": held_reply.pk, "revision": 1}, follow=True)
+    assert "The reply was changed after you opened it: read it again." in refused.text
+    held_reply.refresh_from_db()
+    assert held_reply.held_for_review
+    # Read again, it goes.
+    boss.post(url, {"release": held_reply.pk, "revision": 2})
+    held_reply.refresh_from_db()
+    assert not held_reply.held_for_review
+    # Once it has reached the patient, the writer's change is refused and what she typed kept.
+    late = therapist_client.post(url, {"revise": held_reply.pk, "revised": "För sent."})
+    assert late.status_code == 200
+    assert "The reply has reached the patient already: it is not changed." in late.text
+    assert "What you wrote is in the box below" in late.text
+    assert late.context["form"]["body"].value() == "För sent."
+    held_reply.refresh_from_db()
+    assert held_reply.body == "Något hon inte läst."
+
+
+def test_only_the_supervisor_sends_back_and_only_the_writer_changes_a_held_reply(
+    held_reply, therapist_client, supervisor, unit_admin, colleague
+):
+    url = thread_url(held_reply)
+    back = {"return": held_reply.pk, "revision": 1, "comment": "Ändra."}
+    assert therapist_client.post(url, back).status_code == 404  # not the writer herself
+    # The unit head with the supervisor at work, and a colleague without the patient: 404.
+    CareRelationship.objects.create(
+        patient=held_reply.thread.patient,
+        staff=unit_admin,
+        unit=held_reply.unit,
+        role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
+        started_at=timezone.now(),
+    )
+    assert verified_client(unit_admin).post(url, back).status_code == 404
+    assert verified_client(colleague).post(url, back).status_code == 404
     boss = verified_client(supervisor)
     assert boss.post(url, {"revise": held_reply.pk, "revised": "Annat."}).status_code == 404
-    empty = boss.post(url, {"return": held_reply.pk, "comment": "  "}, follow=True)
-    assert "Write what the writer should change. At most 5000 characters." in empty.text
+    # A comment refused comes back with what was typed.
+    long = boss.post(url, {**back, "comment": "x\r\n" * 2600})  # 5,200 characters as typed
+    assert long.status_code == 200
+    assert "At most 5000 characters." in long.text
+    assert "x\nx\nx" in long.text
     held_reply.refresh_from_db()
     assert (held_reply.body, held_reply.returned_at) == ("Börja med fem minuter.", None)
