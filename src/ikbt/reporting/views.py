@@ -37,6 +37,7 @@ VIEWER_ROLES = (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN, StaffRole.REGISTER
 # Who sees the whole region's units and therapists; a unit head sees their own units.
 REGION_ROLES = (StaffRole.REGION_ADMIN, StaffRole.REGISTER_OFFICER)
 CHART_WIDTH, CHART_HEIGHT, BAR_AREA = 640, 220, 180
+HIDDEN_BAR = 6  # the height of a hidden figure's outline
 GRANULARITIES = {
     "month": (12, gettext_lazy("Month")),
     "quarter": (4, gettext_lazy("Quarter")),
@@ -135,14 +136,14 @@ def _counts_per_period(query, field: str, years: tuple[int, int], parts: int) ->
 
 
 def _bars(now: list, before: list) -> list[dict]:
-    now = [value or 0 for value in now]
-    before = [value or 0 for value in before]
-    top = max([*now, *before, 1])
+    """The chart's bars, two per period. A figure hidden to protect a few patients (None) is
+    not drawn as 0 but as a low dashed outline, ``hidden``, so that no one reads it as none."""
+    top = max([value or 0 for value in (*now, *before)] + [1])
     slot = CHART_WIDTH / len(now)
     bars = []
     for index, (this, earlier) in enumerate(zip(now, before, strict=True)):
         for offset, value, kind in ((0.15, earlier, "before"), (0.5, this, "now")):
-            height = BAR_AREA * value / top
+            height = HIDDEN_BAR if value is None else BAR_AREA * value / top
             bars.append(
                 {
                     "x": round(index * slot + offset * slot, 1),
@@ -150,6 +151,7 @@ def _bars(now: list, before: list) -> list[dict]:
                     "width": round(slot * 0.35, 1),
                     "height": round(height, 1),
                     "kind": kind,
+                    "hidden": value is None,
                 }
             )
     return bars

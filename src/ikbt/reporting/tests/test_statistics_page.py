@@ -45,6 +45,10 @@ def test_small_months_are_suppressed(officer_client, enrollment):
     month = timezone.localdate().month
     starts = next(chart for chart in page.context["series"] if chart["key"] == "starts")
     assert starts["rows"][month - 1][1] is None  # one start: shown as –
+    # In the chart a hidden figure is a low dashed outline, not a bar of 0.
+    [bar] = [bar for bar in starts["bars"] if bar["hidden"] and bar["kind"] == "now"]
+    assert bar["height"] == 6
+    assert page.text.count('class="hidden-figure"') >= 1
 
 
 def test_quarters_and_half_years_fold_the_months(officer_client, six_ended):  # noqa: F811
