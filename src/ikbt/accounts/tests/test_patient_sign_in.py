@@ -120,3 +120,11 @@ def test_someone_new_is_told_how_to_become_a_patient(client, db, settings):
     page = client.get(SIGN_IN).text
     assert "A code can only go to a number we have, and signing in with e-identification" in page
     assert "e-identification above" not in page
+
+
+def test_the_code_page_says_how_often_a_new_code_comes(
+    client, patient, django_capture_on_commit_callbacks
+):
+    page = ask_for_code(client, patient.personal_number, django_capture_on_commit_callbacks)
+    text = client.get(page.url).text
+    assert "A new code is sent at most once a minute; until then the code sent last" in text
