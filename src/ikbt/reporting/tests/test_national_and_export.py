@@ -60,6 +60,12 @@ def test_small_regions_are_suppressed_on_the_page(six_ended, officer):  # noqa: 
     row = next(row for row in page.context["table"] if row[0] == "Region Östergötland")
     assert row[2] is None  # no starts this month (they started 12 weeks ago): fewer than 5
     assert row[7] == 1.46  # Cohen's d over the six who ended
+    # Inhabitants grouped as the page's language writes them; the file keeps plain digits.
+    assert "<td>472,000</td>" in page.text
+    swedish = verified_client(officer).get(
+        NATIONAL, {"period": this_month()}, HTTP_ACCEPT_LANGUAGE="sv"
+    )
+    assert "<td>472\xa0000</td>" in swedish.text
     csv_text = (
         verified_client(officer).get(NATIONAL, {"period": this_month(), "format": "csv"}).text
     )
