@@ -42,22 +42,25 @@ class Releaser:
     def supervises(self, message: Message) -> bool:
         return any(s.supervisor_id == self.user_id for s in self._supervisions_of(message))
 
+    def _readers_away(self, message: Message) -> bool:
+        """Every supervisor who reads the writer's replies at the reply's unit is away."""
+        return all(s.away for s in self._supervisions_of(message) if s.review_messages)
+
+    def _writer_in_care(self, message: Message) -> bool:
+        """The writer's care of the patient at the reply's unit goes on (known for the units
+        administered)."""
+        return (message.sender_id, message.thread.patient_id, message.unit_id) in self.in_care
+
     def may_release(self, message: Message) -> bool:
         if message.sender_id == self.user_id:
             return False
         if self.supervises(message):
             return True
-        if message.unit_id not in self.units_administered:
-            return False
         # The unit's administrator stands in only while the reading supervisors are away, or
         # when they can no longer open the patient to read it.
-        readers_away = all(s.away for s in self._supervisions_of(message) if s.review_messages)
-        care_ended = (
-            message.sender_id,
-            message.thread.patient_id,
-            message.unit_id,
-        ) not in self.in_care
-        return readers_away or care_ended
+        return message.unit_id in self.units_administered and (
+            self._readers_away(message) or not self._writer_in_care(message)
+        )
 
     def may_send_back(self, message: Message) -> bool:
         """Sending back needs a writer who can still open the patient to change it: the
@@ -67,17 +70,10 @@ class Releaser:
             return False
         if self.supervises(message):
             return True
-        if message.unit_id not in self.units_administered:
-            return False
-        readers_away = all(s.away for s in self._supervisions_of(message) if s.review_messages)
         return (
-            readers_away
-            and (
-                message.sender_id,
-                message.thread.patient_id,
-                message.unit_id,
-            )
-            in self.in_care
+            message.unit_id in self.units_administered
+            and self._readers_away(message)
+            and self._writer_in_care(message)
         )
 
 

@@ -125,6 +125,40 @@ def thread_start(
     return thread
 
 
+def _held_reply_locked(message: Message) -> Message:
+    """The held reply, locked, with what its checks and its log entry read."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("thread__patient__user", "sender", "unit")
+        .get(pk=message.pk)
+    )
+
+
+def _check_revision(message: Message, revision: int) -> None:
+    """The reviewer acts on the text she read, not on one changed since."""
+    if revision != message.revision:
+        raise StaleReply(_("The reply was changed after you opened it: read it again."))
+
+
+def _log_review(by: User, releaser, message: Message, detail: str, request) -> None:
+    """A supervisor's (or a standing-in unit head's) step on a held reply, at the unit it was
+    written at, in the role she took it in."""
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=message.thread.patient,
+        unit=message.unit,
+        obj=message,
+        detail=detail,
+        role=(
+            supervisor_of(message.sender.get_full_name())
+            if releaser.supervises(message)
+            else StaffRole.UNIT_ADMIN.label
+        ),
+    )
+
+
 @transaction.atomic
 def message_release(
     message: Message,
@@ -141,37 +175,20 @@ def message_release(
     replies are away, the unit's administrator (``ikbt.messaging.access``); anyone else gets
     ``PermissionError``. ``revision``: the one ``by`` read; a reply changed since is not sent
     (``StaleReply``)."""
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("thread__patient__user", "sender", "unit")
-        .get(pk=message.pk)
-    )
+    message = _held_reply_locked(message)
     releaser = releaser_for(by, [message])
     if not releaser.may_release(message):
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return message  # sent already (a second click)
-    if revision is not None and revision != message.revision:
-        raise StaleReply(_("The reply was changed after you opened it: read it again."))
+    if revision is not None:
+        _check_revision(message, revision)
     message.held_for_review = False
     message.reviewed_by = by
     message.sent_at = timezone.now()
     message.save(update_fields=["held_for_review", "reviewed_by", "sent_at"])
     Thread.objects.filter(pk=message.thread_id).update(last_message_at=message.sent_at)
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=message.thread.patient,
-        unit=message.unit,
-        obj=message,
-        detail="message read and sent",
-        role=(
-            supervisor_of(message.sender.get_full_name())
-            if releaser.supervises(message)
-            else StaffRole.UNIT_ADMIN.label
-        ),
-    )
+    _log_review(by, releaser, message, "message read and sent", request)
     user = message.thread.patient.user
     transaction.on_commit(lambda: send_notice(user, "new_message"))
     return message
@@ -192,37 +209,19 @@ def message_return(
     e-mail that a comment waits. False where it was sent to the patient meanwhile;
     ``StaleReply`` where the writer changed it; ``PermissionError`` for anyone but those
     ``Releaser.may_send_back`` names."""
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("thread__patient", "sender", "unit")
-        .get(pk=message.pk)
-    )
+    message = _held_reply_locked(message)
     releaser = releaser_for(by, [message])
     if not releaser.may_send_back(message):
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return False
-    if revision != message.revision:
-        raise StaleReply(_("The reply was changed after you opened it: read it again."))
+    _check_revision(message, revision)
     message.review_comment = comment
     message.returned_at = timezone.now()
     message.save(update_fields=["review_comment", "returned_at"])
     writer = message.sender  # told that a comment waits, not what it says
     transaction.on_commit(lambda: send_notice(writer, "reply_sent_back"))
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=message.thread.patient,
-        unit=message.unit,
-        obj=message,
-        detail="message sent back to the writer",
-        role=(
-            supervisor_of(message.sender.get_full_name())
-            if releaser.supervises(message)
-            else StaffRole.UNIT_ADMIN.label
-        ),
-    )
+    _log_review(by, releaser, message, "message sent back to the writer", request)
     return True
 
 
@@ -238,11 +237,7 @@ def message_revise(
     comment, or on second thoughts): the new text, a new revision, waits again; the comment
     is kept beside it. False where it reached the patient meanwhile (it is not changed then);
     ``PermissionError`` for anyone but the writer, or once her care there has ended."""
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("thread__patient", "unit")
-        .get(pk=message.pk)
-    )
+    message = _held_reply_locked(message)
     if message.sender_id != writer.pk:
         raise PermissionError("Only the writer changes her reply.")
     if (
