@@ -160,12 +160,7 @@ def booking_cancel(registration: Registration, *, by: User) -> None:
     if not Slot.objects.filter(
         therapist=slot.therapist, registration__patient=registration.patient
     ).exists():
-        CareRelationship.objects.active().filter(
-            patient=registration.patient,
-            staff=slot.therapist,
-            unit=slot.unit,
-            role=CareRelationship.Role.ASSESSOR,
-        ).update(ended_at=timezone.now())
+        _end_assessor(registration, only=slot.therapist)
     registration.status = Registration.Status.SUBMITTED
     registration.save(update_fields=["status"])
     therapist_id = slot.therapist_id
@@ -190,7 +185,11 @@ def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:
     transaction.on_commit(lambda: remind_assessment.using(run_after=reminder_at).enqueue(slot.pk))
 
 
-def _end_assessor(registration: Registration, keep: User | None = None) -> None:
+def _end_assessor(
+    registration: Registration, keep: User | None = None, only: User | None = None
+) -> None:
+    """The patient's assessors at the registration's unit no longer see her: all but
+    ``keep``, or ``only`` that one."""
     relationships = CareRelationship.objects.active().filter(
         patient=registration.patient,
         unit=registration.offering.unit,
@@ -198,6 +197,8 @@ def _end_assessor(registration: Registration, keep: User | None = None) -> None:
     )
     if keep is not None:
         relationships = relationships.exclude(staff=keep)
+    if only is not None:
+        relationships = relationships.filter(staff=only)
     relationships.update(ended_at=timezone.now())
 
 
