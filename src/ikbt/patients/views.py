@@ -120,12 +120,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         .order_by("started_at")
     )
     # Where she is on her path: her treatment going on, else a registration being handled.
-    enrollment = (
-        patient.enrollments.filter(status=Enrollment.Status.ACTIVE)
-        .select_related("program_version")
-        .order_by("-started_at")
-        .first()
-    )
+    enrollment = Enrollment.objects.going_on_for(patient)
     registration = (
         None
         if enrollment

@@ -14,6 +14,18 @@ class EndReason(models.TextChoices):
     REFERRED = "referred", _("Referred elsewhere")
 
 
+class EnrollmentQuerySet(models.QuerySet):
+    def going_on_for(self, patient) -> "Enrollment | None":
+        """The patient's treatment going on (her latest, should there be two), with its
+        program version, program and unit."""
+        return (
+            self.filter(patient=patient, status=Enrollment.Status.ACTIVE)
+            .select_related("program_version__program", "unit")
+            .order_by("-started_at")
+            .first()
+        )
+
+
 class Enrollment(models.Model):
     """A patient's treatment on one version of a program at a unit.
 
@@ -68,6 +80,8 @@ class Enrollment(models.Model):
         related_name="+",
         verbose_name=_("responsible therapist"),
     )
+
+    objects = EnrollmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

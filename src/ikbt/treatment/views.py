@@ -84,12 +84,7 @@ def _modules_with_state(enrollment: Enrollment):
 def home(request: HttpRequest) -> HttpResponse:
     """What to do now: the next page, worksheets, questionnaires due, feedback and messages."""
     patient = request.user.patient
-    enrollment = (
-        patient.enrollments.filter(status=Enrollment.Status.ACTIVE)
-        .select_related("program_version__program", "unit")
-        .order_by("-started_at")
-        .first()
-    )
+    enrollment = Enrollment.objects.going_on_for(patient)
     if enrollment is None:
         return render(request, "treatment/home.html", {"enrollment": None})
     modules = _modules_with_state(enrollment)
