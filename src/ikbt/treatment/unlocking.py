@@ -57,11 +57,28 @@ def unlocked_modules(enrollment: Enrollment, now: datetime.datetime | None = Non
     return unlocked_module_keys(enrollment, modules, progress, now)
 
 
-def when_it_opens(enrollment: Enrollment, module: Module, previous: Module | None) -> str:
-    """What a patient reads beside a module she cannot open yet: when, or after what."""
-    if not enrollment.has_started() and (
-        module.unlock == Module.Unlock.AT_START or previous is None
-    ):
+def when_it_opens(
+    enrollment: Enrollment,
+    module: Module,
+    previous: Module | None,
+    previous_progress: ModuleProgress | None = None,
+) -> str:
+    """What a patient reads beside a module she cannot open yet: when, or after what.
+
+    Before the treatment starts, a module whose rule is already met (the previous module,
+    opened by hand, is finished or has feedback) opens on the first day.
+    """
+    rule_met = module.unlock == Module.Unlock.AT_START or previous is None
+    if previous_progress is not None:
+        rule_met = rule_met or (
+            module.unlock == Module.Unlock.AFTER_PREVIOUS
+            and previous_progress.completed_at is not None
+        )
+        rule_met = rule_met or (
+            module.unlock == Module.Unlock.AFTER_FEEDBACK
+            and previous_progress.feedback_at is not None
+        )
+    if not enrollment.has_started() and rule_met:
         return _("opens on %(date)s, when your treatment starts") % {
             "date": formats.date_format(timezone.localdate(enrollment.started_at), "j F")
         }

@@ -123,7 +123,10 @@ def home(request: HttpRequest) -> HttpResponse:
                     ""
                     if is_open
                     else when_it_opens(
-                        enrollment, module, modules[index - 1][0] if index else None
+                        enrollment,
+                        module,
+                        modules[index - 1][0] if index else None,
+                        modules[index - 1][1] if index else None,
                     ),
                 )
                 for index, (module, row, is_open) in enumerate(modules)

@@ -622,6 +622,13 @@ def test_a_treatment_accepted_to_start_next_week_opens_on_its_first_day(
     )
     assert patient_client.get(module_url(enrollment, "valkommen")).status_code == 200
 
+    # Finished before the start, the next module opens on the first day, not "when you
+    # have finished" what she has finished.
+    ModuleProgress.objects.filter(module_key="valkommen").update(completed_at=timezone.now())
+    home = patient_client.get(reverse("treatment:home")).text
+    assert "when you have finished" not in home
+    assert home.count(f"(opens on {day.day} {day:%B}, when your treatment starts)") == 1
+
 
 def test_the_record_timeline_shows_a_risk_flag_and_who_acted_on_it(
     therapist_client, therapist, patient, unit, enrollment
