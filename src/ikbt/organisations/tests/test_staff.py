@@ -207,6 +207,10 @@ def test_a_role_without_patients_is_taken_away_and_others_units_roles_are_out_of
     unit, unit_admin_client, unit_url, colleague, outsider
 ):
     role = colleague.memberships.get()
+    # Asked first, naming whose role and which.
+    asked = unit_admin_client.get(unit_url).text
+    assert "Kalle Kollega is no longer therapist at the unit from now on." in asked
+    assert "Remove the role therapist of Kalle Kollega" in asked
     page = unit_admin_client.post(unit_url, {"form": "remove", "id": role.pk}, follow=True)
     assert "Kalle Kollega is no longer therapist at the unit." in page.text
     assert not StaffMembership.objects.filter(pk=role.pk).exists()
