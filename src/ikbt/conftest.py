@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -26,6 +27,70 @@ def list_rows(*defaults: int) -> list[int]:
     any list in ``IKBT_LIST_ROWS`` (bench/query_counts.py asks for 1, 10, 100 and 1,000)."""
     chosen = os.environ.get("IKBT_LIST_ROWS")
     return [int(rows) for rows in chosen.split(",")] if chosen else list(defaults)
+
+
+class _Forms(HTMLParser):
+    """Every form of a page as a browser would send it: (name, value) pairs of the text
+    fields, the ticked boxes, each select's chosen option (else its first) and each textarea,
+    without the buttons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[list[tuple[str, str]]] = []
+        self.select: tuple[str, bool, list, list] | None = None  # name, multiple, all, chosen
+        self.textarea: list | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.forms.append([])
+        elif not self.forms or "disabled" in attr:
+            return
+        elif tag == "input" and "name" in attr:
+            kind = attr.get("type", "text").lower()
+            if kind in ("submit", "button", "image", "reset", "file"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in attr:
+                return
+            default = "on" if kind in ("checkbox", "radio") else ""
+            self.forms[-1].append((attr["name"], attr.get("value", default)))
+        elif tag == "select" and "name" in attr:
+            self.select = (attr["name"], "multiple" in attr, [], [])
+        elif tag == "option" and self.select is not None:
+            value = attr.get("value", "")
+            self.select[2].append(value)
+            if "selected" in attr:
+                self.select[3].append(value)
+        elif tag == "textarea" and "name" in attr:
+            self.textarea = [attr["name"]]
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.textarea.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self.select is not None:
+            name, multiple, every, chosen = self.select
+            values = chosen if multiple else (chosen[-1:] or every[:1])
+            self.forms[-1].extend((name, value) for value in values)
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            # A browser drops the newline that follows the opening tag.
+            text = "".join(self.textarea[1:])
+            self.forms[-1].append((self.textarea[0], text.removeprefix("\n")))
+            self.textarea = None
+
+
+def form_as_sent(page: str, field: str) -> dict[str, list[str]]:
+    """The first form of ``page`` with a field named ``field``, as a browser sends it
+    untouched: for posting a page's form back the way a person who changed one thing does."""
+    parser = _Forms()
+    parser.feed(page)
+    form = next(form for form in parser.forms if any(name == field for name, _ in form))
+    data: dict[str, list[str]] = {}
+    for name, value in form:
+        data.setdefault(name, []).append(value)
+    return data
 
 
 # --- Logs carry no personal data ---------------------------------------------------------

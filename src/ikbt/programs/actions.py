@@ -98,7 +98,6 @@ def data_from_version(version: ProgramVersion) -> ProgramData:
                 "title": sheet.title,
                 "instructions": sheet.instructions,
                 "fields": sheet.fields,
-                "where": f"worksheet '{sheet.key}'",
             }
             for sheet in version.worksheets.all()
         },
@@ -106,7 +105,6 @@ def data_from_version(version: ProgramVersion) -> ProgramData:
             quiz.key: {
                 "title": quiz.title,
                 "questions": quiz.questions,
-                "where": f"quiz '{quiz.key}'",
             }
             for quiz in version.quizzes.all()
         },
@@ -356,17 +354,6 @@ def page_add(module: Module, key: str, title: str) -> Page:
         )
     position = (module.pages.aggregate(last=Max("position"))["last"] or 0) + 1
     return Page.objects.create(module=module, position=position, key=key, title=title)
-
-
-@transaction.atomic
-def page_block_append(page: Page, line: str) -> Page:
-    """Add a block line at the end of a draft's page. The page is read again under a lock, so
-    two authors adding blocks at the same moment both keep theirs."""
-    page = Page.objects.select_for_update().select_related("module__version").get(pk=page.pk)
-    ensure_draft(page.module.version)
-    page.source = page.source.rstrip() + "\n\n" + line + "\n"
-    page.save(update_fields=["source"])
-    return page
 
 
 @transaction.atomic

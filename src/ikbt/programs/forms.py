@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.programs.blocks import KINDS
@@ -10,6 +11,7 @@ from ikbt.programs.models import (
     ProgramVersion,
     TargetGroup,
 )
+from ikbt.programs.rendering import instrument_codes
 from ikbt.programs.worksheets import FIELD_KINDS
 
 KEY_FIELD = {
@@ -51,7 +53,19 @@ class ProgramCreateForm(forms.Form):
     target_group = forms.ChoiceField(label=_("Target group"), choices=TargetGroup.choices)
 
 
+def _primary_choices() -> list[tuple[str, str]]:
+    return [("", _("None chosen")), *((code, code) for code in instrument_codes())]
+
+
 class VersionForm(forms.ModelForm):
+    # Chosen among the questionnaires there are, so no unknown code is saved.
+    primary_instrument = forms.ChoiceField(
+        label=capfirst(ProgramVersion._meta.get_field("primary_instrument").verbose_name),
+        help_text=ProgramVersion._meta.get_field("primary_instrument").help_text,
+        choices=_primary_choices,
+        required=False,
+    )
+
     class Meta:
         model = ProgramVersion
         fields = [
@@ -111,10 +125,11 @@ class InsertBlockForm(forms.Form):
         required=False,
     )
 
-    def line(self) -> str:
+    def added_to(self, source: str) -> str:
+        """``source`` with the block's line at its end, a paragraph of its own."""
         data = self.cleaned_data
         extra = f" | {data['extra']}" if data.get("extra") else ""
-        return f"::: {data['kind']} {data['argument']}{extra}"
+        return f"{source.rstrip()}\n\n::: {data['kind']} {data['argument']}{extra}\n".lstrip()
 
 
 class NewKeyForm(forms.Form):
@@ -142,6 +157,12 @@ class WorksheetFieldForm(forms.Form):
     max = forms.IntegerField(label=_("Highest (scale)"), required=False)
     min_label = forms.CharField(label=_("Label at the lowest"), max_length=100, required=False)
     max_label = forms.CharField(label=_("Label at the highest"), max_length=100, required=False)
+
+    def has_changed(self) -> bool:
+        """A row with neither key nor question is blank, whatever kind it shows (the browser
+        sends the first), and a blank extra row is skipped, not refused."""
+        written = any(self[name].value() for name in ("key", "label"))
+        return written and super().has_changed()
 
     def as_field(self) -> dict:
         data = self.cleaned_data

@@ -249,7 +249,16 @@ def validate(data: ProgramData, *, manifest_text: str = "", instruments=None) ->
         for code in codes:
             if code not in known:
                 manifest(_("the questionnaire '%(code)s' does not exist") % {"code": code}, code)
-    if data.primary_instrument and data.primary_instrument not in known:
+    if not data.primary_instrument:
+        # The register reports a treatment's effect by it.
+        manifest(
+            _(
+                "the program needs a primary outcome questionnaire, measured before the start "
+                "and at the end"
+            ),
+            "primary_instrument",
+        )
+    elif data.primary_instrument not in known:
         manifest(
             _("the questionnaire '%(code)s' does not exist") % {"code": data.primary_instrument},
             "primary_instrument",

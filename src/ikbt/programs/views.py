@@ -1,6 +1,8 @@
 """Writing programs in the browser: modules, pages, worksheets, quizzes, media, measurement
 plan, preview as on a phone, publish, share, adopt and fork."""
 
+import copy
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -104,7 +106,10 @@ def _latest_published(program: Program) -> ProgramVersion | None:
 @staff_required
 def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = get_version_for_author(request.user, slug, number)
-    form = read_only_once_published(VersionForm(request.POST or None, instance=version), version)
+    # A copy, so a refused form's values never show as the version's (nor in its problems).
+    form = read_only_once_published(
+        VersionForm(request.POST or None, instance=copy.copy(version)), version
+    )
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
         if refused:
@@ -314,22 +319,33 @@ def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: 
     page = get_object_or_404(
         version.modules.get(key=key).pages.select_related("module"), key=page_key
     )
-    form = read_only_once_published(PageForm(request.POST or None, instance=page), version)
-    block_form = InsertBlockForm(request.POST or None, prefix="block")
+    # A copy, so what a refused form holds never shows as the page's title.
+    form = read_only_once_published(
+        PageForm(request.POST or None, instance=copy.copy(page)), version
+    )
+    # The block is inserted into the text as typed, in the same form: nothing typed is lost,
+    # and a refused block leaves the text as it was.
+    inserting = request.method == "POST" and "insert" in request.POST
+    block_form = InsertBlockForm(request.POST if inserting else None, prefix="block")
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
         if refused:
             return refused
         if request.htmx:
             return _preview_fragment(request, version, page, request.POST.get("source", ""))
-        if "insert" in request.POST and block_form.is_valid():
-            actions.page_block_append(page, block_form.line())
+        if inserting and block_form.is_valid() and form.is_valid():
+            form.instance.source = block_form.added_to(form.cleaned_data["source"])
+            form.save()
+            messages.success(request, _("The block is at the end of the page, and it is saved."))
             return redirect(request.path)
         if "save" in request.POST and form.is_valid():
             form.save()
             messages.success(request, _("Saved."))
             return redirect(request.path)
-    parts = VersionParts(version)
+    # The preview shows the text in the editor, saved or not.
+    shown = copy.copy(page)
+    if form.is_bound:
+        shown.source = form["source"].value() or ""
     return render(
         request,
         "programs/page_edit.html",
@@ -338,7 +354,7 @@ def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: 
             "page": page,
             "form": form,
             "block_form": block_form,
-            "blocks": page_blocks(page, parts),
+            "blocks": page_blocks(shown, VersionParts(version)),
             "problems": [
                 problem
                 for problem in actions.version_problems(version)
@@ -376,10 +392,11 @@ def worksheet_edit(request: HttpRequest, slug: str, number: int, key: str) -> Ht
         if form.is_valid() and fields.is_valid():
             sheet.title = form.cleaned_data["title"]
             sheet.instructions = form.cleaned_data["instructions"]
+            # Every row kept but those marked for removal; a blank row has no cleaned data.
             sheet.fields = [
                 row.as_field()
                 for row in fields
-                if row.has_changed() and row.cleaned_data and not row.cleaned_data.get("DELETE")
+                if row.cleaned_data and not row.cleaned_data.get("DELETE")
             ]
             sheet.save(update_fields=["title", "instructions", "fields"])
             messages.success(request, _("Saved."))
@@ -418,7 +435,7 @@ def quiz_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpRes
             quiz.questions = [
                 row.as_question()
                 for row in questions
-                if row.has_changed() and row.cleaned_data and not row.cleaned_data.get("DELETE")
+                if row.cleaned_data and not row.cleaned_data.get("DELETE")
             ]
             quiz.save(update_fields=["title", "questions"])
             messages.success(request, _("Saved."))

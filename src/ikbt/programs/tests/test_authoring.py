@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ikbt import factories
-from ikbt.conftest import verified_client
+from ikbt.conftest import form_as_sent, verified_client
 from ikbt.organisations.models import StaffRole
 from ikbt.programs.models import Adoption, Program, ProgramVersion
 
@@ -81,8 +81,13 @@ def write_program(client) -> ProgramVersion:
         },
     )
     client.post(
-        url("version_action", "somn", 1, "plan"), {"plan-weekly": ["PHQ-9"], "plan-pre": ["PHQ-9"]}
+        url("version_action", "somn", 1, "plan"),
+        {"plan-weekly": ["PHQ-9"], "plan-pre": ["PHQ-9"], "plan-post": ["PHQ-9"]},
     )
+    settings = form_as_sent(client.get(url("version", "somn", 1)).text, "primary_instrument")
+    client.post(url("version", "somn", 1), {**settings, "primary_instrument": "PHQ-9"})
+    version.refresh_from_db()
+    assert version.primary_instrument == "PHQ-9"
     return version
 
 
@@ -101,6 +106,7 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
     assert set(version.measurement_plan.values_list("when", "instrument_code")) == {
         ("weekly", "PHQ-9"),
         ("pre", "PHQ-9"),
+        ("post", "PHQ-9"),
     }
     preview = author_client.get(url("preview", "somn", 1))
     assert f'<a href="{url("version", "somn", 1)}">← somn v1</a>' in preview.text
@@ -128,6 +134,70 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
     assert version.is_published
 
 
+def test_saving_a_worksheet_keeps_the_fields_not_touched_and_skips_the_blank_rows(
+    author_client,
+):
+    version = write_program(author_client)
+    editor = url("worksheet", "somn", 1, "dagbok")
+    natter = version.worksheets.get().fields[0]
+
+    # Only the title changed: the field stays, the two blank rows are no error.
+    data = form_as_sent(author_client.get(editor).text, "field-TOTAL_FORMS")
+    assert data["field-TOTAL_FORMS"] == ["3"] and data["field-1-kind"] == ["text"]
+    data["title"] = ["Sömndagbok (ny)"]
+    page = author_client.post(editor, data, follow=True)
+    assert "Saved." in page.text
+    sheet = version.worksheets.get()
+    assert (sheet.title, sheet.fields) == ("Sömndagbok (ny)", [natter])
+
+    # A blank row filled in is added after it; a row marked for removal goes.
+    data = form_as_sent(author_client.get(editor).text, "field-TOTAL_FORMS")
+    data |= {"field-1-key": ["kvall"], "field-1-label": ["Hur var kvällen?"]}
+    author_client.post(editor, data)
+    assert [field["key"] for field in version.worksheets.get().fields] == ["natter", "kvall"]
+    data = form_as_sent(author_client.get(editor).text, "field-TOTAL_FORMS")
+    data["field-0-DELETE"] = ["on"]
+    author_client.post(editor, data)
+    assert [field["key"] for field in version.worksheets.get().fields] == ["kvall"]
+
+
+def test_saving_a_quiz_keeps_the_questions_not_touched(author_client):
+    write_program(author_client)
+    author_client.post(
+        url("version_action", "somn", 1, "add-quiz"), {"key": "koll", "title": "Kolla"}
+    )
+    editor = url("quiz", "somn", 1, "koll")
+    data = form_as_sent(author_client.get(editor).text, "question-TOTAL_FORMS")
+    data |= {
+        "question-0-text": ["Hur länge bör man ligga vaken?"],
+        "question-0-options": ["Hela natten\nUngefär 20 minuter"],
+        "question-0-correct": ["2"],
+    }
+    author_client.post(editor, data)
+    quiz = ProgramVersion.objects.get(program__slug="somn").quizzes.get()
+    asked = quiz.questions
+    assert [question["text"] for question in asked] == ["Hur länge bör man ligga vaken?"]
+
+    data = form_as_sent(author_client.get(editor).text, "question-TOTAL_FORMS")
+    data["title"] = ["Kolla vad du minns"]
+    assert "Saved." in author_client.post(editor, data, follow=True).text
+    quiz.refresh_from_db()
+    assert (quiz.title, quiz.questions) == ("Kolla vad du minns", asked)
+
+
+def test_refused_settings_are_not_listed_as_the_versions_problems(author_client):
+    write_program(author_client)
+    settings = form_as_sent(author_client.get(url("version", "somn", 1)).text, "planned_weeks")
+    page = author_client.post(url("version", "somn", 1), {**settings, "planned_weeks": "0"})
+    assert page.context["form"].errors == {"planned_weeks": ["A treatment lasts at least a week."]}
+    assert "the planned length must be" not in page.text
+    assert page.context["problems"] == []
+    # The primary questionnaire is one of those there are.
+    page = author_client.post(url("version", "somn", 1), {**settings, "primary_instrument": "FOO"})
+    assert "primary_instrument" in page.context["form"].errors
+    assert ProgramVersion.objects.get(program__slug="somn").primary_instrument == "PHQ-9"
+
+
 def test_publish_is_refused_with_the_problems_listed(author_client):
     author_client.post(
         url("list"),
@@ -135,6 +205,7 @@ def test_publish_is_refused_with_the_problems_listed(author_client):
     )
     page = author_client.get(url("version", "tom", 1))
     assert "the program has no modules" in page.text
+    assert "the program needs a primary outcome questionnaire" in page.text
     author_client.post(url("version_action", "tom", 1, "publish"))
     assert not ProgramVersion.objects.get(program__slug="tom").is_published
 
@@ -155,14 +226,34 @@ def test_live_preview_sanitises_what_the_author_types(author_client):
     assert "Sömndagbok" in fragment.text
 
 
-def test_a_block_is_added_at_the_end_of_the_page(author_client):
+def test_a_block_is_added_at_the_end_of_the_text_as_typed(author_client):
     version = write_program(author_client)
-    author_client.post(
-        url("page", "somn", 1, "start", "om"),
-        {"insert": "1", "block-kind": "questionnaire", "block-argument": "PHQ-9"},
+    editor = url("page", "somn", 1, "start", "om")
+    data = form_as_sent(author_client.get(editor).text, "source")
+    data["source"] = [data["source"][0] + "\n\nSkriv i dagboken varje morgon."]
+    data |= {"insert": ["1"], "block-kind": ["questionnaire"], "block-argument": ["PHQ-9"]}
+    page = author_client.post(editor, data, follow=True)
+    assert "The block is at the end of the page, and it is saved." in page.text
+    saved = version.modules.get(key="start").pages.get(key="om")
+    assert saved.source.endswith(
+        "::: worksheet dagbok\n\nSkriv i dagboken varje morgon.\n\n::: questionnaire PHQ-9\n"
     )
-    page = version.modules.get(key="start").pages.get(key="om")
-    assert page.source.endswith("::: worksheet dagbok\n\n::: questionnaire PHQ-9\n")
+
+
+def test_a_refused_block_leaves_the_page_and_what_was_typed_as_they_were(author_client):
+    version = write_program(author_client)
+    editor = url("page", "somn", 1, "start", "om")
+    before = version.modules.get(key="start").pages.get(key="om").source
+    data = form_as_sent(author_client.get(editor).text, "source")
+    data["source"] = ["Ny text, inte sparad."]
+    data["insert"] = ["1"]  # no file, key or code given
+    page = author_client.post(editor, data)
+    assert page.status_code == 200
+    assert page.context["block_form"].errors == {"argument": ["This field is required."]}
+    assert not page.context["form"].errors
+    assert "Ny text, inte sparad.</textarea>" in page.text
+    assert 'value="Om sömn"' in page.text
+    assert version.modules.get(key="start").pages.get(key="om").source == before
 
 
 def test_reordering_modules(author_client):
@@ -228,10 +319,8 @@ def test_author_moves_patients_to_a_safe_new_version(author_client, patient, uni
     author_client.post(url("version_action", "somn", 1, "publish"))
     enrollment = Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
     author_client.post(url("version_action", "somn", 1, "new-version"))
-    author_client.post(
-        url("version", "somn", 2),
-        {"title_sv": "Bättre sömn", "planned_weeks": 12, "safe_to_move_from_previous": "on"},
-    )
+    settings = form_as_sent(author_client.get(url("version", "somn", 2)).text, "planned_weeks")
+    author_client.post(url("version", "somn", 2), {**settings, "safe_to_move_from_previous": "on"})
     author_client.post(url("version_action", "somn", 2, "publish"))
 
     page = author_client.get(url("version", "somn", 2))
