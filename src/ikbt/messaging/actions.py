@@ -64,6 +64,36 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
     return list(recipients.values())
 
 
+def _readers(message: Message) -> list[User]:
+    """Who is told that a held reply waits: the supervisors who read the writer's replies at
+    the reply's unit and are at work today, else (all away) the unit's administrators."""
+    supervisors = [
+        supervision.supervisor
+        for supervision in Supervision.objects.open_at(message.unit_id)
+        .filter(supervisee_id=message.sender_id, review_messages=True)
+        .select_related("supervisor")
+    ]
+    away = set(
+        StaffAbsence.objects.on(timezone.localdate())
+        .filter(staff__in=supervisors)
+        .values_list("staff_id", flat=True)
+    )
+    at_work = [person for person in supervisors if person.pk not in away]
+    if at_work or message.unit_id is None:
+        return at_work
+    return [
+        membership.user
+        for membership in StaffMembership.objects.filter(
+            unit_id=message.unit_id, role=StaffRole.UNIT_ADMIN
+        ).select_related("user")
+    ]
+
+
+def _tell_readers(message: Message) -> None:
+    readers = _readers(message)
+    transaction.on_commit(lambda: [send_notice(user, "reply_to_read") for user in readers])
+
+
 def needs_review(sender: User, unit_id: int | None) -> bool:
     """Whether the sender's supervisor reads what they write to a patient at ``unit_id`` (the
     unit of the sender's care relationship) before it goes."""
@@ -109,10 +139,13 @@ def message_send(
             detail="message waiting for the supervisor" if held else "message",
         )
     if held:
+        _tell_readers(message)
         return message
     Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
     recipients = _recipients(thread, sender)
-    transaction.on_commit(lambda: [send_notice(user, "new_message") for user in recipients])
+    # Staff are told that a patient wrote; a patient that her care wrote.
+    kind = "new_message" if sender.is_staff_member else "patient_message"
+    transaction.on_commit(lambda: [send_notice(user, kind) for user in recipients])
     return message
 
 
@@ -181,6 +214,8 @@ def message_release(
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return message  # sent already (a second click)
+    if message.returned_at is not None:
+        raise StaleReply(_("The reply was sent back to its writer: it waits for the change."))
     if revision is not None:
         _check_revision(message, revision)
     message.held_for_review = False
@@ -215,6 +250,8 @@ def message_return(
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return False
+    if message.returned_at is not None:
+        raise StaleReply(_("The reply was sent back to its writer already."))
     _check_revision(message, revision)
     message.review_comment = comment
     message.returned_at = timezone.now()
@@ -254,6 +291,7 @@ def message_revise(
     message.revised_at = timezone.now()
     message.revision += 1
     message.save(update_fields=["body", "returned_at", "revised_at", "revision"])
+    _tell_readers(message)
     log_access(
         writer,
         Action.CHANGE,

@@ -211,7 +211,13 @@ def _say_sent(request: HttpRequest, *, held: bool) -> None:
 def _may_change(user: User, unit, thread_messages: list) -> dict:
     """The held replies on the page that ``user`` may send on, and send back (their buttons
     show on those)."""
-    held = [message for message in thread_messages if message.held_for_review]
+    # A reply sent back waits for its writer's change: it is neither sent on as it was nor
+    # sent back again.
+    held = [
+        message
+        for message in thread_messages
+        if message.held_for_review and message.returned_at is None
+    ]
     if unit is None or not held:
         return {"releasable": set(), "returnable": set()}
     releaser = releaser_for(user, held)

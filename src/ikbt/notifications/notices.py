@@ -27,6 +27,8 @@ KINDS = {
     "new_role",
     "booking_cancelled",
     "reply_sent_back",
+    "reply_to_read",
+    "patient_message",
 }
 
 

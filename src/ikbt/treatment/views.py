@@ -57,6 +57,7 @@ INACTIVE_DAYS = 7
 WAITING_WORK = [
     ("message", "unanswered", gettext_lazy("Unanswered messages: %(count)d")),
     ("held", "held", gettext_lazy("Replies waiting for the supervisor: %(count)d")),
+    ("held", "sent_back", gettext_lazy("Replies sent back by the supervisor: %(count)d")),
     ("homework", "homework_waiting", gettext_lazy("Homework waiting for feedback: %(count)d")),
     ("worksheet", "worksheets_waiting", gettext_lazy("Handed-in worksheets to read: %(count)d")),
     ("overdue", "overdue", gettext_lazy("Questionnaires overdue: %(count)d")),
@@ -295,6 +296,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     )
     unread = from_patient.filter(read_at__isnull=True)
     held = Message.objects.filter(thread__patient=OuterRef("patient_id"), held_for_review=True)
+    sent_back = held.filter(returned_at__isnull=False)
     answered = Response.objects.filter(
         patient=OuterRef("patient_id"), status=Response.Status.SUBMITTED, filled_in_by__isnull=True
     )
@@ -320,7 +322,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
             unanswered=_per_enrollment(unread, "COUNT"),
             oldest_unread=_per_enrollment(unread, "MIN", "sent_at"),
             last_message=_per_enrollment(from_patient, "MAX", "sent_at"),
-            held=_per_enrollment(held, "COUNT"),
+            held=_per_enrollment(held.filter(returned_at__isnull=True), "COUNT"),
+            sent_back=_per_enrollment(sent_back, "COUNT"),
             last_answer=_per_enrollment(answered, "MAX", "submitted_at"),
             homework_waiting=_per_enrollment(
                 progress.filter(reported_at__isnull=False, feedback_at__isnull=True), "COUNT"

@@ -30,7 +30,8 @@ def test_patient_writes_and_the_therapist_is_told_without_content(
     assert response.url == reverse("messaging:thread", args=[thread.pk])
     (notice,) = mail.outbox
     assert notice.to == [therapist.email]
-    assert notice.subject == "Du har ett nytt meddelande från vården"  # in the user's language
+    # In the user's language, saying that a patient wrote (not what, nor who).
+    assert notice.subject == "Open iKBT: en patient har skrivit till dig"
     assert "tankar" not in notice.body and "Sömnen" not in notice.body
 
 

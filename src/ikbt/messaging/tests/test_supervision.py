@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 from django.core import mail
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from ikbt import factories
@@ -18,6 +18,7 @@ from ikbt.patients.models import CareRelationship
 
 Action = AccessLogEntry.Action
 BUTTON = "Read – send it to the patient"
+CASELOAD = reverse_lazy("treatment:caseload")
 WHO_SENDS_IT = (
     "Your supervisor reads it and sends it to the patient; while your supervisor is away, "
     "the unit's administrator may."
@@ -46,7 +47,11 @@ def test_held_message_reaches_the_patient_only_when_released(
         saved = therapist_client.post(staff_url, {"body": "Börja med fem minuter."}, follow=True)
     assert "Your supervisor reads it before the patient does." in saved.text
     held = Message.objects.get(held_for_review=True)
-    assert mail.outbox == []  # the patient is not told yet
+    # The patient is not told yet; the supervisor is told that a reply waits for her.
+    [notice] = mail.outbox
+    assert notice.to == [supervisor.email] and "fem minuter" not in notice.body
+    assert notice.subject == "Open iKBT: ett svar väntar på att du läser det"
+    mail.outbox.clear()
     assert (
         "Börja med fem minuter"
         not in patient_client.get(reverse("messaging:thread", args=[thread.pk])).text
@@ -411,6 +416,7 @@ def test_once_the_writers_care_has_ended_the_unit_head_sends_it_with_the_supervi
 
 def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees(
     held_reply,
+    enrollment,
     therapist,
     therapist_client,
     supervisor,
@@ -448,12 +454,29 @@ def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees
     patient_page = patient_client.get(reverse("messaging:thread", args=[held_reply.thread_id]))
     assert "Lägg till" not in patient_page.text and "fem minuter" not in patient_page.text
 
+    # Sent back, it waits for the writer: the supervisor neither sends it on as it was nor
+    # sends it back again, and both caseloads say whose turn it is.
+    returned = boss.get(url).text
+    assert "Sent back to Tove Terapeut to change; the patient does not see it" in returned
+    assert "Waiting for the supervisor" not in returned
+    assert BUTTON not in returned and "Send it back to Tove Terapeut" not in returned
+    refused = boss.post(url, {"release": held_reply.pk, "revision": 1}, follow=True)
+    assert "The reply was sent back to its writer: it waits for the change." in refused.text
+    held_reply.refresh_from_db()
+    assert held_reply.held_for_review
+    assert "Replies sent back by the supervisor: 1" in therapist_client.get(CASELOAD).text
+    assert "Replies waiting for the supervisor" not in therapist_client.get(CASELOAD).text
+
     # The writer reads the comment and changes her reply, which waits again, the comment beside.
     mine = therapist_client.get(url).text
     assert "Lägg till hur länge hon ska öva." in mine
     assert "<details open><summary>Change the reply</summary>" in mine
     assert "Your supervisor has sent it back with a comment" in mine
-    therapist_client.post(url, {"revise": held_reply.pk, "revised": "Fem minuter om dagen."})
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        therapist_client.post(url, {"revise": held_reply.pk, "revised": "Fem minuter om dagen."})
+    # The supervisor is told that it waits for her again.
+    assert [notice.to for notice in mail.outbox] == [[supervisor.email]]
     held_reply.refresh_from_db()
     assert (held_reply.body, held_reply.returned_at, held_reply.revision) == (
         "Fem minuter om dagen.",
