@@ -19,6 +19,7 @@ from ikbt.audit.actions import log_list_access
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.core.workdays import add_working_days
+from ikbt.intake.models import Registration
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
@@ -448,11 +449,25 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     ]
     templates = list(ReplyTemplate.objects.filter(owner=request.user))
     chosen = next((t for t in templates if str(t.pk) == request.GET.get("mall")), None)
+    # The assessment that accepted her for this treatment: the problem, the risks and why
+    # internet treatment suits her, for a responsible therapist who did not assess her.
+    intake = (
+        Registration.objects.filter(
+            patient_id=enrollment.patient_id,
+            offering__unit_id=enrollment.unit_id,
+            offering__program_id=enrollment.program_version.program_id,
+            status=Registration.Status.ACCEPTED,
+        )
+        .select_related("decided_by")
+        .order_by("-decided_at")
+        .first()
+    )
     return render(
         request,
         "treatment/record.html",
         {
             "enrollment": enrollment,
+            "intake": intake,
             "modules": modules,
             "answers": answers,
             "notes": list(enrollment.notes.select_related("author")),

@@ -400,6 +400,29 @@ def test_waiting_times_are_shown(therapist_client, therapist, registration):
     assert row["to_start"].median == 20
 
 
+def test_the_responsible_therapist_reads_the_assessment_in_the_record(
+    therapist, colleague, colleague_client, registration
+):
+    """Assessed by one therapist, treated by another: the risks assessed at intake are in the
+    record, with who accepted her and when."""
+    enrollment = actions.registration_accept(
+        registration,
+        by=therapist,
+        therapist=colleague,
+        start_date=timezone.localdate(),
+        note={
+            "problem": "Paniksyndrom sedan två år.",
+            "risk": "Inga självmordstankar; har två barn.",
+            "suitability": "Motiverad, van vid dator.",
+        },
+    )
+    page = colleague_client.get(reverse("treatment:record", args=[enrollment.pk])).text
+    section = page.split('id="intake-heading"')[1].split("</section>")[0]
+    assert "Inga självmordstankar; har två barn." in section
+    assert "Paniksyndrom sedan två år." in section and "Motiverad, van vid dator." in section
+    assert f"Accepted by Tove Terapeut on {timezone.localdate():%Y-%m-%d}." in section
+
+
 def test_summary_figures():
     assert summarise([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]) == summarise(
         [100, 90, 80, 70, 60, 50, 40, 30, 20, 10]

@@ -372,7 +372,7 @@ def test_record_query_count_is_fixed(
             enrollment=enrollment, worksheet_key=f"blad-{number}", data={}, revision=1
         )
     therapist_client.get(reverse("core:home"))
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         page = therapist_client.get(reverse("treatment:record", args=[enrollment.pk]))
     assert len(page.context["timeline"]) == 1 + amount * 3
 
