@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -6,7 +7,7 @@ from ikbt.intake.models import Offering, Slot
 from ikbt.organisations.access import with_training
 from ikbt.organisations.forms import TherapistChoiceField, therapist_label, untrained_note
 from ikbt.patients.forms import MobileNumberField
-from ikbt.patients.personal_number import PersonalNumberField
+from ikbt.patients.personal_number import PersonalNumberField, age_on
 from ikbt.programs.models import program_titles
 
 YES_NO = [("no", _("No")), ("yes", _("Yes"))]
@@ -76,10 +77,19 @@ class RegistrationForm(forms.Form):
     )
 
     def __init__(
-        self, *args, offering: Offering, youth: bool, home_known: bool = True, **kwargs
+        self,
+        *args,
+        offering: Offering,
+        youth: bool,
+        home_known: bool = True,
+        own_number: str = "",
+        **kwargs,
     ) -> None:
+        """``own_number``: the young person's own personal identity number, which is not her
+        guardian's."""
         super().__init__(*args, **kwargs)
         self.youth = youth
+        self.own_number = own_number
         if offering.intake != Offering.Intake.LISTED:
             del self.fields["listed_here"]
         if offering.intake == Offering.Intake.RESIDENTS and not home_known:
@@ -102,6 +112,17 @@ class RegistrationForm(forms.Form):
             ):
                 if not cleaned.get(name) and name not in self.errors:
                     self.add_error(name, message)
+            number = cleaned.get("guardian_personal_number")
+            if number and number == self.own_number:
+                self.add_error(
+                    "guardian_personal_number",
+                    _("This is your own number. Write your guardian's."),
+                )
+            elif number and age_on(number, timezone.localdate()) < 18:
+                self.add_error(
+                    "guardian_personal_number",
+                    _("A guardian is an adult: check the number."),
+                )
         return cleaned
 
     def answers(self) -> dict:

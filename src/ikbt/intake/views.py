@@ -90,6 +90,7 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
         offering=offering,
         youth=youth,
         home_known=patient.home_region_id is not None,
+        own_number=patient.personal_number,
         initial={"mobile": patient.mobile, "email": patient.email},
     )
     refusal = refusal_for(patient, offering, today)  # listing is asked in the form itself

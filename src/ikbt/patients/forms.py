@@ -3,6 +3,7 @@
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +62,20 @@ class ContactForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        # Without e-identification the sign-in code goes to the mobile: without one she could
+        # never sign in again, nor be reached after a risk answer.
+        if (
+            not settings.PATIENT_OIDC_ENABLED
+            and not cleaned.get("mobile")
+            and "mobile" not in self.errors
+        ):
+            self.add_error(
+                "mobile",
+                _(
+                    "Keep a mobile number: your sign-in code is sent to it, and without it you "
+                    "cannot sign in."
+                ),
+            )
         for channel, address, message in self.CHANNELS:
             if cleaned.get(channel) and not cleaned.get(address) and address not in self.errors:
                 self.add_error(address, message)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import CareUnit, Region
 from ikbt.patients.personal_number import (
+    age_on,
     format_personal_number,
     parse_personal_number,
     validate_stored_personal_number,
@@ -77,8 +78,7 @@ class Patient(models.Model):
         return parse_personal_number(self.personal_number).get_date()
 
     def age_on(self, day: datetime.date) -> int:
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(self.personal_number, day)
 
     @property
     def age(self) -> int:

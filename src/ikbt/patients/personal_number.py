@@ -57,6 +57,12 @@ def parse_personal_number(value: str) -> Personnummer:
     return number
 
 
+def age_on(stored: str, day: datetime.date) -> int:
+    """The age on ``day`` of the person a stored number (12 digits) belongs to."""
+    born = parse_personal_number(stored).get_date()
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def normalise_personal_number(value: str) -> str:
     """The stored form: ``YYYYMMDDNNNN``."""
     return parse_personal_number(value).format(long_format=True)

@@ -198,6 +198,22 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     assert '<a href="#id_substance_use_0">' in summary
     assert 'id="id_substance_use_0"' in no_answer
     assert FORM["situation"] in page.text
+    # Her own number, or a child's, is not a guardian's.
+    for number, refusal in (
+        (young.personal_number, "This is your own number. Write your guardian's."),
+        (factories.personal_number("20100101", 709), "A guardian is an adult: check the number."),
+    ):
+        page = client.post(
+            url,
+            {
+                **FORM,
+                "guardian_name": "x",
+                "guardian_personal_number": number,
+                "guardian_consent": "on",
+            },
+        )
+        assert page.context["form"].errors == {"guardian_personal_number": [refusal]}
+    assert not Registration.objects.exists()
     guardian = factories.personal_number("19800101", 707)
     client.post(
         url,

@@ -53,7 +53,7 @@ def test_a_refused_change_is_explained_and_what_she_typed_kept(patient_client, p
         {"action": "contact", "mobile": "", "email": "petra@", "notify_by_sms": "on"},
     )
     assert page.status_code == 200
-    assert "Write your mobile number, or untick text messages." in page.text
+    assert "Keep a mobile number: your sign-in code is sent to it" in page.text
     assert 'value="petra@"' in page.text
     patient.refresh_from_db()
     assert patient.mobile == "+46701234567"
@@ -63,6 +63,28 @@ def test_a_refused_change_is_explained_and_what_she_typed_kept(patient_client, p
         HTTP_ACCEPT_LANGUAGE="sv",
     )
     assert "Skriv ett mobilnummer, till exempel 070-123 45 67." in sv.text
+
+
+def test_she_cannot_remove_the_number_her_sign_in_code_goes_to(patient_client, patient, settings):
+    """Without a mobile and without e-identification she could never sign in again."""
+    nothing = {"action": "contact", "mobile": "", "email": ""}
+    page = patient_client.post(SECURITY, nothing)
+    assert page.context["contact"].errors == {
+        "mobile": [
+            "Keep a mobile number: your sign-in code is sent to it, and without it you cannot "
+            "sign in."
+        ]
+    }
+    patient.refresh_from_db()
+    assert patient.mobile == "+46701234567"
+    # Where she signs in with e-identification, the number is hers to leave out.
+    settings.PATIENT_OIDC_ENABLED = True
+    saved = patient_client.post(SECURITY, {**nothing, "email": "petra@example.se"})
+    assert saved.status_code == 302
+    patient.refresh_from_db()
+    assert patient.mobile == ""
+    refused = patient_client.post(SECURITY, {**nothing, "notify_by_sms": "on"})
+    assert "Write your mobile number, or untick text messages." in refused.text
 
 
 def test_staff_have_no_contact_form(therapist_client):
