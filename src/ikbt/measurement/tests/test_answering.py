@@ -113,6 +113,10 @@ def test_critical_answer_raises_a_flag_and_shows_help_at_once(
     # On a phone, each number is called with one tap.
     for number in ("112", "1177", "90101"):
         assert f'<a href="tel:{number}">{number}</a>' in result.text
+    # No word of the score's band beside it ("Mild", say) reassures her.
+    sent.refresh_from_db()
+    assert sent.severity and f"{sent.severity}." not in result.text
+    assert "The total does not tell everything" in result.text
     flag = RiskFlag.objects.get()
     assert (flag.response, flag.patient, flag.unit) == (
         sent,
