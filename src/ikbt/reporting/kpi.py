@@ -81,7 +81,9 @@ def hide_complements(shown: dict, counts: dict, groups) -> None:
     smallest count still shown is hidden too, until they cannot; a group whose hidden cells
     are all large (hidden for another group's sake) has nothing to protect. Give the groups
     finest first, so that the cell hidden beside a small one is its near neighbour.
-    ``counts`` are the true counts; zero is shown as it is, and hides nothing."""
+    ``counts`` are the true counts; zero is shown as it is, and hidden only where nothing
+    else is left to hide (two hidden 4s beside zeros under a total of 8): a hidden zero
+    makes the hidden cells' values many possible ones again."""
     changed = True
     while changed:
         changed = False
@@ -95,7 +97,9 @@ def hide_complements(shown: dict, counts: dict, groups) -> None:
                 len(small) == len(hidden)
                 and hidden_sum in (len(hidden), (MIN_CELL - 1) * len(hidden))
             )
-            visible = [key for key in group if shown[key]]
+            visible = [key for key in group if shown[key]] or [
+                key for key in group if shown[key] == 0
+            ]
             if found and visible:
                 shown[min(visible, key=lambda key: (shown[key], str(key)))] = None
                 changed = True

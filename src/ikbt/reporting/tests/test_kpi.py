@@ -123,6 +123,11 @@ def test_a_small_count_cannot_be_found_by_subtracting_from_a_total():
     shown = {"a": 0, "b": 7}
     hide_complements(shown, {"a": 0, "b": 7}, [list(shown)])
     assert shown == {"a": 0, "b": 7}
+    # …unless nothing else is left: two hidden cells beside zeros under a total of 8 must be
+    # 4 and 4. With a zero hidden too, they could be 4, 4 and 0, or 4, 3 and 1, and so on.
+    shown = {"a": 0, "b": None, "c": 0, "d": None}
+    hide_complements(shown, {"a": 0, "b": 4, "c": 0, "d": 4}, [list(shown)])
+    assert shown == {"a": None, "b": None, "c": 0, "d": None}
 
 
 def test_months_are_hidden_in_pairs_within_each_quarter_half_and_year(enrollment):
