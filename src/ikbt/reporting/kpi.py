@@ -223,7 +223,7 @@ def figures_for(
     if units is not None:
         allowed = set(units)
         chosen = [pk for pk in chosen if pk in allowed]
-    enrollments = Enrollment.objects.filter(unit_id__in=chosen)
+    enrollments = Enrollment.objects.started().filter(unit_id__in=chosen)
     in_period = Registration.objects.filter(
         local_days("registered_at", first, last), offering__unit_id__in=chosen
     )
@@ -351,10 +351,14 @@ def kpi(region: str, period: str, by_region: dict | None = None) -> dict:
     if by_region is None:
         by_region = figures_by(period, "region", region=region)
     figures = by_region.get(region, EMPTY)
-    cumulative = Enrollment.objects.filter(
-        unit_id__in=CareUnit.objects.filter(region__code=region).values("pk"),
-        started_at__lt=start_of_day(last + datetime.timedelta(1)),
-    ).count()
+    cumulative = (
+        Enrollment.objects.started()
+        .filter(
+            unit_id__in=CareUnit.objects.filter(region__code=region).values("pk"),
+            started_at__lt=start_of_day(last + datetime.timedelta(1)),
+        )
+        .count()
+    )
     return {
         "region": region,
         "period": period,

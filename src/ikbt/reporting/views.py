@@ -169,7 +169,7 @@ def _series(region: Region, units, year: int, granularity: str) -> list[dict]:
     parts = GRANULARITIES[granularity][0]
     years = (year, year - 1)
     in_region = CareUnit.objects.filter(region=region).values("pk")
-    enrollments = Enrollment.objects.filter(unit_id__in=in_region)
+    enrollments = Enrollment.objects.started().filter(unit_id__in=in_region)
     registrations = Registration.objects.filter(offering__unit_id__in=in_region)
     if units is not None:
         enrollments = enrollments.filter(unit_id__in=units)

@@ -15,6 +15,11 @@ class EndReason(models.TextChoices):
 
 
 class EnrollmentQuerySet(models.QuerySet):
+    def started(self) -> "EnrollmentQuerySet":
+        """Treatments whose first day has come: one accepted to start next week is not a
+        start yet (the statistics count starts)."""
+        return self.filter(started_at__lte=timezone.now())
+
     def going_on_for(self, patient) -> "Enrollment | None":
         """The patient's treatment going on (her latest, should there be two), with its
         program version, program and unit."""

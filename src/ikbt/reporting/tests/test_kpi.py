@@ -83,6 +83,21 @@ def test_small_cells_are_suppressed(enrollment):
     assert figures["cohens_d"] is None
 
 
+def test_a_treatment_is_a_start_once_its_first_day_has_come(enrollment, unit):
+    """Accepted to start later (here: a minute from now), it is not counted yet."""
+    version = enrollment.program_version
+    for _ in range(5):
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(), unit=unit, program_version=version
+        )
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        started_at=timezone.now() + datetime.timedelta(minutes=1)
+    )
+    today = timezone.localdate()
+    figures = kpi("05", f"{today.year}-{today.month:02d}")
+    assert (figures["starts"], figures["cumulative_starts"]) == (5, 5)
+
+
 def test_starts_since_go_live_are_shown_from_five(six_ended):
     today = timezone.localdate()
     assert kpi("05", f"{today.year}-{today.month:02d}")["cumulative_starts"] == 6
