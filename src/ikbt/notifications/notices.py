@@ -29,6 +29,7 @@ KINDS = {
     "reply_sent_back",
     "reply_to_read",
     "patient_message",
+    "time_booked",
 }
 
 

@@ -263,6 +263,36 @@ def test_exactly_one_of_two_bookings_of_one_slot_wins(registration, offering, th
     assert Slot.objects.get().registration == registration
 
 
+def test_a_time_booked_by_the_unit_is_told_at_once_without_what_it_is_for(
+    registration, offering, therapist, patient, django_capture_on_commit_callbacks
+):
+    """Not only by the reminder a day before, when cancelling here has closed."""
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.slot_book(slot, registration, by=therapist)
+    [notice] = mail.outbox
+    assert notice.to == [patient.email]
+    assert notice.subject == "Du har fått en bokad tid"
+    assert "bedömning" not in notice.body.lower() and "behandling" not in notice.body.lower()
+    # Booked by herself, she knows: no notice.
+    someone = factories.PatientFactory()
+    own = actions.registration_submit(someone, offering, answers={}, register_opt_out=False)
+    later = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=3),
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.slot_book(later, own, by=someone.user)
+    assert mail.outbox == []
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs real concurrent connections")
 def test_two_people_pressing_book_at_once(unit, therapist):
