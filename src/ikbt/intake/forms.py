@@ -53,7 +53,11 @@ class RegistrationForm(forms.Form):
     )
     email = forms.EmailField(label=_("E-mail"), required=False)
     consent_treatment = forms.BooleanField(
-        label=_("I want treatment and agree that the unit keeps a record of it."),
+        label=_("I want treatment at the unit, and I consent to it."),
+        help_text=_(
+            "Like all health care, the treatment is written down in your medical record, as "
+            "the law requires (Patientdatalagen); that does not depend on your consent."
+        ),
         error_messages={"required": _("Treatment needs your consent.")},
     )
     register_opt_out = forms.BooleanField(

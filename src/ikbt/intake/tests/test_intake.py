@@ -177,6 +177,20 @@ def test_registration_without_a_mobile_number_is_explained_and_answers_kept(
     assert not Registration.objects.exists()
 
 
+def test_a_refused_registration_takes_the_reader_to_what_needs_another_look(
+    patient_client, offering
+):
+    url = reverse("intake:register", args=[offering.pk])
+    page = patient_client.post(url, {**FORM, "consent_treatment": ""}).text
+    summary = page.split('class="card error-summary"')[1].split("</div>")[0]
+    assert 'tabindex="-1" autofocus>' in summary  # focus moves there, for a keyboard too
+    # A box's label is a sentence: the error alone is the link, without "…it.: Treatment".
+    assert '<a href="#id_consent_treatment">Treatment needs your consent.</a></li>' in summary
+    # Consent is to the treatment; the record is kept by law, whatever she answers.
+    assert "I want treatment at the unit, and I consent to it." in page
+    assert "that does not depend on your consent" in page
+
+
 def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     young = person_born(datetime.date(2012, 5, 1), 706)
     client.force_login(young.user)
