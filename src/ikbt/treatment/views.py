@@ -558,6 +558,14 @@ def _timeline(enrollment: Enrollment, modules, answers) -> list[tuple]:
                 _("Message from %(name)s") % {"name": message.sender.get_full_name()},
             )
         )
+    if enrollment.ended_at:
+        events.append(
+            (
+                enrollment.ended_at,
+                "staff",
+                _("Treatment ended: %(reason)s") % {"reason": enrollment.get_end_reason_display()},
+            )
+        )
     return sorted(events, key=lambda event: event[0], reverse=True)
 
 
@@ -644,7 +652,10 @@ def _record_end(request: HttpRequest, enrollment: Enrollment, form: EndForm) -> 
         return False
     messages.success(
         request,
-        _("The treatment is ended. The post-treatment questionnaires and follow-ups are sent."),
+        _(
+            "The treatment is ended. The post-treatment questionnaires are sent now, and each "
+            "follow-up when it is due."
+        ),
     )
     return True
 
@@ -653,7 +664,10 @@ def _record_button(request: HttpRequest, enrollment: Enrollment) -> None:
     """The record's one-click buttons: unlock or lock a module, pause or resume, extend,
     mark a worksheet read. Anything else sent is ignored."""
     post, by = request.POST, {"by": request.user, "request": request}
-    if "unlock" in post:
+    if enrollment.status == Enrollment.Status.ENDED and {"unlock", "pause", "extend"} & set(post):
+        # An old page's button: an ended treatment's modules and length stay as they were.
+        messages.error(request, _("The treatment has ended: it is not changed."))
+    elif "unlock" in post:
         key = post.get("module", "")
         if key in {module.key for module in version_modules(enrollment.program_version)}:
             actions.module_unlock_by_hand(enrollment, key, unlock=post["unlock"] == "1", **by)

@@ -1,5 +1,6 @@
 """A patient works through a module and the therapist follows and gives feedback."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -200,12 +201,19 @@ def test_ending_asks_for_post_and_follow_ups_and_computes_the_outcome(
     response_submit(response_start(patient, current_version("GAD-7"), occasion="pre"), [3] * 7)
     response_submit(response_start(patient, current_version("PHQ-9"), occasion="pre"), [2] * 9)
     record_url = reverse("treatment:record", args=[enrollment.pk])
-    therapist_client.post(
-        record_url, {"end": "1", "reason": "completed", "end_note": "Klar enligt plan"}
-    )
+    ending = {"end": "1", "reason": "completed", "end_note": "Klar enligt plan"}
+    ended = therapist_client.post(record_url, ending, follow=True)
+    assert "the follow-ups" not in ended.text and "each follow-up when it is due" in ended.text
 
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.end_reason) == ("ended", "completed")
+    # The record says how and why it ended, and offers nothing that changes it.
+    assert "Klar enligt plan" in ended.text
+    assert "Unlock now" not in ended.text and "End the treatment" not in ended.text
+    assert ended.context["timeline"][0][2] == "Treatment ended: Completed"
+    refused = therapist_client.post(record_url, {"unlock": "1", "module": "andning"}, follow=True)
+    assert "The treatment has ended: it is not changed." in refused.text
+    assert not ModuleProgress.objects.filter(unlocked_by_hand_at__isnull=False).exists()
     asked = Response.objects.filter(patient=patient, status="in_progress")
     assert sorted(asked.values_list("occasion", "instrument_version__instrument__code")) == [
         ("follow_up_12", "GAD-7"),
@@ -216,6 +224,11 @@ def test_ending_asks_for_post_and_follow_ups_and_computes_the_outcome(
     ]
     three = asked.get(occasion="follow_up_3")
     assert (three.due_at - enrollment.ended_at).days in range(89, 93)
+    # The staff's list of what waits goes in the order it falls due, named by questionnaire.
+    measurements = reverse("measurement:patient_measurements", args=[patient.pk])
+    waiting = therapist_client.get(measurements).text.split("Not yet answered")[1]
+    days = re.findall(r"GAD-7 – due (\d{4}-\d\d-\d\d)", waiting)
+    assert len(days) == 4 and days == sorted(days)
     # Only what is due shows: the post questionnaires, not the follow-ups.
     home = patient_client.get(reverse("treatment:home"))
     assert home.context["enrollment"] is None
