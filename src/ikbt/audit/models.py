@@ -34,6 +34,9 @@ DETAIL_NAMES = {
         "access log detail", "message waiting for the supervisor"
     ),
     "message thread": pgettext_lazy("access log detail", "message thread"),
+    "messages marked as needing no reply": pgettext_lazy(
+        "access log detail", "messages marked as needing no reply"
+    ),
     "messages": pgettext_lazy("access log detail", "messages"),
     "module locked": pgettext_lazy("access log detail", "module locked"),
     "module unlocked": pgettext_lazy("access log detail", "module unlocked"),

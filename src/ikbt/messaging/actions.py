@@ -94,6 +94,33 @@ def _tell_readers(message: Message) -> None:
     transaction.on_commit(lambda: [send_notice(user, "reply_to_read") for user in readers])
 
 
+def _answer(thread: Thread, at) -> int:
+    """The patient's messages in ``thread`` that waited for an answer have one at ``at``."""
+    return thread.messages.filter(sender__kind="patient", answered_at__isnull=True).update(
+        answered_at=at
+    )
+
+
+@transaction.atomic
+def messages_need_no_reply(
+    thread: Thread, by: User, *, unit: CareUnit, request: HttpRequest | None = None
+) -> int:
+    """A staff member has read the patient's messages in ``thread`` and judged that they need
+    no answer ("Thank you!"): they no longer wait, nor become overdue. Logged at ``unit``."""
+    answered = _answer(thread, timezone.now())
+    if answered:
+        log_access(
+            by,
+            Action.CHANGE,
+            request=request,
+            patient=thread.patient,
+            unit=unit,
+            obj=thread,
+            detail="messages marked as needing no reply",
+        )
+    return answered
+
+
 def needs_review(sender: User, unit_id: int | None) -> bool:
     """Whether the sender's supervisor reads what they write to a patient at ``unit_id`` (the
     unit of the sender's care relationship) before it goes."""
@@ -142,6 +169,8 @@ def message_send(
         _tell_readers(message)
         return message
     Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
+    if sender.is_staff_member:
+        _answer(thread, message.sent_at)
     recipients = _recipients(thread, sender)
     # Staff are told that a patient wrote; a patient that her care wrote.
     kind = "new_message" if sender.is_staff_member else "patient_message"
@@ -223,6 +252,7 @@ def message_release(
     message.sent_at = timezone.now()
     message.save(update_fields=["held_for_review", "reviewed_by", "sent_at"])
     Thread.objects.filter(pk=message.thread_id).update(last_message_at=message.sent_at)
+    _answer(message.thread, message.sent_at)
     _log_review(by, releaser, message, "message read and sent", request)
     user = message.thread.patient.user
     transaction.on_commit(lambda: send_notice(user, "new_message"))

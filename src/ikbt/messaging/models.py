@@ -48,6 +48,9 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated as overdue"), null=True, blank=True)
+    # A patient's message waits for an answer until a reply reaches her in the thread, or a
+    # staff member says it needs none: being read is not being answered.
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     held_for_review = models.BooleanField(
         _("waiting for the supervisor"),
         default=False,

@@ -124,6 +124,11 @@ def _thread_page(
         kept = _held_reply_change(request, thread)
         if not kept:
             return redirect(request.path)
+    if request.method == "POST" and unit is not None and "no_reply" in request.POST:
+        # Marked already (a second click) is no error: nothing waits any more.
+        actions.messages_need_no_reply(thread, request.user, unit=unit, request=request)
+        flash.success(request, _("Marked: the patient's messages here need no reply."))
+        return redirect(request.path)
     if request.method == "POST" and not kept and form.is_valid():
         sent = actions.message_send(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
@@ -141,6 +146,9 @@ def _thread_page(
         {
             "thread": thread,
             "thread_messages": thread_messages,
+            # Staff: whether a message of the patient's waits for an answer (read or not).
+            "awaits_answer": unit is not None
+            and any(m.from_patient and m.answered_at is None for m in thread_messages),
             **_may_change(request.user, unit, thread_messages),
             "kept": kept,
             "form": MessageForm(

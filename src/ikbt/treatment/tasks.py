@@ -90,12 +90,13 @@ def nudge_inactive_patients() -> int:
 
 @task()
 def escalate_overdue_replies() -> int:
-    """A patient's message unread past the unit's deadline (working days, Swedish holidays
-    counted out) goes to the unit's administrators, once."""
+    """A patient's message unanswered past the unit's deadline (working days, Swedish holidays
+    counted out) goes to the unit's administrators, once. Read is not answered: a message
+    opened and forgotten is overdue too."""
     now = timezone.now()
     escalated = 0
     waiting = Message.objects.filter(
-        sender__kind="patient", read_at__isnull=True, escalated_at__isnull=True
+        sender__kind="patient", answered_at__isnull=True, escalated_at__isnull=True
     ).select_related("thread__patient")
     for message in waiting:
         units = {

@@ -295,7 +295,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
     from_patient = Message.objects.filter(
         thread__patient=OuterRef("patient_id"), sender__kind="patient"
     )
-    unread = from_patient.filter(read_at__isnull=True)
+    # Read is not answered: a message opened and left waits until a reply reaches her.
+    unanswered = from_patient.filter(answered_at__isnull=True)
     held = Message.objects.filter(thread__patient=OuterRef("patient_id"), held_for_review=True)
     sent_back = held.filter(returned_at__isnull=False)
     answered = Response.objects.filter(
@@ -320,8 +321,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
         .annotate(
             open_flags=_per_enrollment(open_flags, "COUNT"),
             oldest_flag=_per_enrollment(open_flags, "MAX", "raised_at"),
-            unanswered=_per_enrollment(unread, "COUNT"),
-            oldest_unread=_per_enrollment(unread, "MIN", "sent_at"),
+            unanswered=_per_enrollment(unanswered, "COUNT"),
+            oldest_unanswered=_per_enrollment(unanswered, "MIN", "sent_at"),
             last_message=_per_enrollment(from_patient, "MAX", "sent_at"),
             held=_per_enrollment(held.filter(returned_at__isnull=True), "COUNT"),
             sent_back=_per_enrollment(sent_back, "COUNT"),
@@ -365,10 +366,10 @@ def caseload(request: HttpRequest) -> HttpResponse:
             reasons.append(("risk", _("Risk flag"), enrollment.oldest_flag))
         deadline = enrollment.unit.reply_within_days
         if (
-            enrollment.oldest_unread
-            and add_working_days(enrollment.oldest_unread, deadline) <= now
+            enrollment.oldest_unanswered
+            and add_working_days(enrollment.oldest_unanswered, deadline) <= now
         ):
-            reasons.append(("late", _("Reply overdue"), enrollment.oldest_unread))
+            reasons.append(("late", _("Reply overdue"), enrollment.oldest_unanswered))
         oldest_hand_in = enrollment.oldest_handed_in
         if oldest_hand_in and add_working_days(oldest_hand_in, deadline) <= now:
             reasons.append(("late", _("Hand-in overdue"), oldest_hand_in))

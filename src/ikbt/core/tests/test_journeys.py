@@ -331,7 +331,7 @@ def register_interest(person: Person) -> None:
     page.get_by_role("group", name="Are you in contact with psychiatric care").get_by_label(
         "No"
     ).check()
-    page.get_by_label("I want treatment and agree").check()
+    page.get_by_label("I want treatment at the unit").check()
     person.album.take(page, "registration-filled-in")
     page.get_by_role("button", name="Send my registration").click()
     person.step("registered", "My registrations")

@@ -466,9 +466,51 @@ def test_caseload_counts_a_questionnaire_or_a_message_as_activity_and_shows_held
     Supervision.objects.create(supervisor=supervisor, supervisee=therapist, review_messages=True)
     message_send(thread, therapist, "Svar som handledaren läser först")
     page = therapist_client.get(reverse("treatment:caseload"))
+    # Read, and a reply held: she has no answer yet.
     assert [text for _, text, _ in page.context["rows"][0]["reasons"]] == [
-        "Replies waiting for the supervisor: 1"
+        "Unanswered messages: 1",
+        "Replies waiting for the supervisor: 1",
     ]
+
+
+def test_a_message_read_but_not_answered_still_waits_and_becomes_overdue(
+    therapist_client,
+    therapist,
+    unit_admin,
+    enrollment,
+    patient,
+    django_capture_on_commit_callbacks,
+):
+    from ikbt.messaging.actions import message_send, thread_start
+    from ikbt.messaging.models import Message
+    from ikbt.treatment.tasks import escalate_overdue_replies
+
+    thread = thread_start(patient, patient.user, "Fråga", "Hur länge ska jag öva?")
+    thread_url = reverse("messaging:staff_thread", args=[thread.pk])
+    assert "Needs no reply" in therapist_client.get(thread_url).text  # opened: read
+    question = Message.objects.get()
+    assert question.read_at is not None and question.answered_at is None
+    caseload = reverse("treatment:caseload")
+    assert "Unanswered messages: 1" in therapist_client.get(caseload).text
+    # Past the unit's time to answer, it goes to the unit head though it was read.
+    Message.objects.filter(pk=question.pk).update(sent_at=timezone.now() - timedelta(days=7))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert escalate_overdue_replies.call() == 1
+    assert [notice.to for notice in mail.outbox] == [[unit_admin.email]]
+
+    # A reply answers it; a thank-you after it needs none, and is marked so.
+    message_send(thread, therapist, "Fem minuter om dagen.")
+    assert Message.objects.get(pk=question.pk).answered_at is not None
+    thanks = message_send(thread, patient.user, "Tack!")
+    page = therapist_client.post(thread_url, {"no_reply": "1"}, follow=True)
+    assert "messages here need no reply." in page.text
+    assert "Needs no reply" not in page.text
+    assert Message.objects.get(pk=thanks.pk).answered_at is not None
+    assert "Unanswered messages" not in therapist_client.get(caseload).text
+    assert AccessLogEntry.objects.filter(
+        actor=therapist, detail="messages marked as needing no reply", patient=patient
+    ).exists()
 
 
 def test_a_worksheet_table_names_each_input_by_its_column(patient_client, enrollment):
