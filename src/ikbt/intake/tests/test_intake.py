@@ -147,7 +147,9 @@ def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     registration.refresh_from_db()
     assert registration.status == Registration.Status.BOOKED
     booked = patient_client.get(reverse("intake:my_registrations")).text
-    when = timezone.localtime(slot.starts_at).strftime("%Y-%m-%d %H:%M")
+    # Written as the free times were ("Thursday 10 December 09:00"), not anew as a code.
+    start = timezone.localtime(slot.starts_at)
+    when = f"{start:%A} {start.day} {start:%B %H:%M}"
     assert f"Assessment {when} (Video call) with Tove Terapeut" in booked
     assert "Then: the decision about treatment, after the assessment" in booked
 
@@ -805,6 +807,12 @@ def test_the_patient_cancels_a_booked_time_and_books_another(
     assert "There is no booked time to cancel." in again.text
 
 
+def test_waiting_without_times_to_book_she_is_told_what_happens(patient_client, patient, offering):
+    Registration.objects.create(patient=patient, offering=offering)
+    page = patient_client.get(reverse("intake:my_registrations")).text
+    assert "It books a time with you, and you are told by text message or e-mail" in page
+
+
 def test_a_time_less_than_a_day_away_is_cancelled_by_calling_the_unit(
     patient_client, patient, offering, colleague
 ):
@@ -815,8 +823,18 @@ def test_a_time_less_than_a_day_away_is_cancelled_by_calling_the_unit(
         starts_at=timezone.now() + datetime.timedelta(hours=20),
     )
     mine = reverse("intake:my_registrations")
+    assert (
+        "The unit has no free times to book here just now." not in patient_client.get(mine).text
+    )  # there is one
     patient_client.post(mine, {"registration": registration.pk, "slot": soon.pk})
-    assert "I cannot come at this time" not in patient_client.get(mine).text
+    page = patient_client.get(mine).text
+    assert "I cannot come at this time" not in page
+    # What to do instead is said where she looks, with the unit's number to tap.
+    assert "Cannot come? The time is less than a day away: call the unit." in page
+    offering.unit.phone = "013-20 20 00"
+    offering.unit.save(update_fields=["phone"])
+    page = patient_client.get(mine).text
+    assert '<a href="tel:013202000">013-20 20 00</a>' in page
     refused = patient_client.post(
         mine, {"registration": registration.pk, "cancel": "1"}, follow=True
     )
