@@ -371,6 +371,15 @@ def move(item: Module | Page, siblings, step: int) -> None:
             sibling.save(update_fields=["position"])
 
 
+@transaction.atomic
+def draft_part_remove(part: Module | Page | Worksheet | Quiz) -> None:
+    """Take a module (with its pages), a page, a worksheet or a quiz out of a draft. A page
+    that still names a removed worksheet or quiz is listed among the problems to fix."""
+    version = part.module.version if isinstance(part, Page) else part.version
+    ensure_draft(version)
+    part.delete()
+
+
 def worksheet_add(version: ProgramVersion, key: str, title: str) -> Worksheet:
     ensure_draft(version)
     if version.worksheets.filter(key=key).exists():

@@ -273,6 +273,12 @@ def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpR
         refused = _refuse_if_published(request, version)
         if refused:
             return refused
+        if "remove" in request.POST:
+            actions.draft_part_remove(module)
+            messages.success(
+                request, _("The module “%(title)s” is removed.") % {"title": module.title}
+            )
+            return redirect(_version_url(version))
         # One place up or down; anything else sent is ignored.
         step = {"-1": -1, "1": 1}.get(request.POST.get("move") or request.POST.get("move_page"))
         if "move" in request.POST and step is not None:
@@ -333,6 +339,14 @@ def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: 
             return refused
         if request.htmx:
             return _preview_fragment(request, version, page, request.POST.get("source", ""))
+        if "remove" in request.POST:
+            actions.draft_part_remove(page)
+            messages.success(
+                request, _("The page “%(title)s” is removed.") % {"title": page.title}
+            )
+            return redirect(
+                "programs:module", version.program.slug, version.number, page.module.key
+            )
         if inserting and block_form.is_valid() and form.is_valid():
             form.instance.source = block_form.added_to(form.cleaned_data["source"])
             form.save()
@@ -389,6 +403,12 @@ def worksheet_edit(request: HttpRequest, slug: str, number: int, key: str) -> Ht
         refused = _refuse_if_published(request, version)
         if refused:
             return refused
+        if "remove" in request.POST:
+            actions.draft_part_remove(sheet)
+            messages.success(
+                request, _("The worksheet “%(title)s” is removed.") % {"title": sheet.title}
+            )
+            return redirect(_version_url(version))
         if form.is_valid() and fields.is_valid():
             sheet.title = form.cleaned_data["title"]
             sheet.instructions = form.cleaned_data["instructions"]
@@ -430,6 +450,12 @@ def quiz_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpRes
         refused = _refuse_if_published(request, version)
         if refused:
             return refused
+        if "remove" in request.POST:
+            actions.draft_part_remove(quiz)
+            messages.success(
+                request, _("The quiz “%(title)s” is removed.") % {"title": quiz.title}
+            )
+            return redirect(_version_url(version))
         if form.is_valid() and questions.is_valid():
             quiz.title = form.cleaned_data["title"]
             quiz.questions = [

@@ -256,6 +256,40 @@ def test_a_refused_block_leaves_the_page_and_what_was_typed_as_they_were(author_
     assert version.modules.get(key="start").pages.get(key="om").source == before
 
 
+def test_parts_of_a_draft_are_removed_after_asking(author_client):
+    version = write_program(author_client)
+    author_client.post(
+        url("module", "somn", 1, "start"),
+        {"add_page": "1", "page-key": "tom", "page-title": "Tom sida"},
+    )
+    module_page = author_client.get(url("module", "somn", 1, "start")).text
+    assert "The module and its 2 pages leave this draft." in module_page
+    assert "Remove “Start”" in module_page
+
+    # A page added by mistake goes, and the module's page says so.
+    done = author_client.post(url("page", "somn", 1, "start", "tom"), {"remove": "1"}, follow=True)
+    assert "The page “Tom sida” is removed." in done.text
+    assert list(version.modules.get().pages.values_list("key", flat=True)) == ["om"]
+    # A worksheet a page shows: the page's problem says so.
+    author_client.post(url("worksheet", "somn", 1, "dagbok"), {"remove": "1"})
+    assert not version.worksheets.exists()
+    problems = author_client.get(url("version", "somn", 1)).context["problems"]
+    assert [problem["message"] for problem in problems] == [
+        "the worksheet 'dagbok' does not exist"
+    ]
+    author_client.post(url("module", "somn", 1, "start"), {"remove": "1"})
+    assert not version.modules.exists()
+
+    # Once published, nothing is removed.
+    author_client.post(
+        url("version_action", "somn", 1, "add-quiz"), {"key": "koll", "title": "Kolla"}
+    )
+    version.status = ProgramVersion.Status.PUBLISHED
+    version.save(update_fields=["status"])
+    author_client.post(url("quiz", "somn", 1, "koll"), {"remove": "1"})
+    assert version.quizzes.filter(key="koll").exists()
+
+
 def test_reordering_modules(author_client):
     write_program(author_client)
     author_client.post(
