@@ -1,8 +1,9 @@
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.audit.actions import log_list_access
@@ -37,9 +38,23 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         patient_id=OuterRef("patient_id"),
         unit_id=OuterRef("unit_id"),
     )
+    # Where each patient is at the unit: her latest treatment there, else her latest
+    # registration (in the same query, whatever the number of rows).
+    treatment = Enrollment.objects.filter(
+        patient_id=OuterRef("patient_id"), unit_id=OuterRef("unit_id")
+    ).order_by("-started_at", "-pk")
+    registration = Registration.objects.filter(
+        patient_id=OuterRef("patient_id"), offering__unit_id=OuterRef("unit_id")
+    ).order_by("-registered_at", "-pk")
     relationships = (
         reachable.filter(Q(staff=request.user) | ~Exists(preferred_here))
         .select_related("patient", "unit", "staff")
+        .annotate(
+            treatment_status=Subquery(treatment.values("status")[:1]),
+            treatment_started=Subquery(treatment.values("started_at")[:1]),
+            treatment_ended=Subquery(treatment.values("ended_at")[:1]),
+            registration_status=Subquery(registration.values("status")[:1]),
+        )
         .order_by("patient__family_name", "patient__given_name", "patient_id", "started_at")
     )
     page = Paginator(relationships, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -53,6 +68,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     administered, covered = admin_unit_ids(request.user), covered_placements(request.user)
     for row in rows:
         row.acting_role = acting_role(request.user, row, administered, covered)
+        row.where_she_is = _where_she_is(row)
     log_list_access(
         request.user,
         request,
@@ -69,6 +85,21 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
         },
     )
+
+
+def _where_she_is(row) -> str:
+    """The patient's path at the unit, in a few words, for the staff's patient list."""
+    if row.treatment_status == Enrollment.Status.ENDED:
+        day = timezone.localdate(row.treatment_ended).isoformat()
+        return _("Treatment ended %(day)s; follow-up") % {"day": day}
+    if row.treatment_status and row.treatment_started > timezone.now():
+        day = timezone.localdate(row.treatment_started).isoformat()
+        return _("Treatment starts %(day)s") % {"day": day}
+    if row.treatment_status:
+        return Enrollment.Status(row.treatment_status).label
+    if row.registration_status:
+        return Registration.Status(row.registration_status).label
+    return "–"
 
 
 @staff_required

@@ -108,6 +108,29 @@ def test_staff_list_shows_only_own_patients_and_logs_each(
     assert list(reads.values_list("patient", flat=True)) == [patient.pk]
 
 
+def test_staff_list_says_where_each_patient_is_at_the_unit(
+    therapist_client, therapist, patient, unit, enrollment
+):
+    from django.utils import timezone
+
+    from ikbt.intake.models import Offering, Registration
+    from ikbt.treatment.actions import enrollment_end
+
+    waiting = factories.PatientFactory(family_name="Andersson")
+    factories.care_relationship(waiting, therapist, unit)
+    offering = Offering.objects.create(unit=unit, program=enrollment.program_version.program)
+    Registration.objects.create(patient=waiting, offering=offering)
+    rows = therapist_client.get(reverse("patients:staff_home")).context["relationships"]
+    assert {row.patient: row.where_she_is for row in rows} == {
+        waiting: "Waiting for assessment",
+        patient: "In treatment",
+    }
+    enrollment_end(enrollment, reason="completed", note="", by=therapist)
+    page = therapist_client.get(reverse("patients:staff_home"))
+    today = timezone.localdate().isoformat()
+    assert f"Treatment ended {today}; follow-up" in page.text
+
+
 @pytest.mark.parametrize("count", list_rows(1, 3))
 def test_staff_list_query_count_is_fixed(
     therapist_client, therapist, unit, count, django_assert_num_queries
