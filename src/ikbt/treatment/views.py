@@ -4,7 +4,8 @@ caseload and treatment record."""
 import datetime
 
 from django.contrib import messages
-from django.db.models import F, Func, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, Func, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,6 +33,7 @@ from ikbt.patients.access import (
     get_patient_for_staff,
     roles_for_patients,
 )
+from ikbt.patients.models import CareRelationship
 from ikbt.programs.blocks import parse_page
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, typed
@@ -302,6 +304,16 @@ def caseload(request: HttpRequest) -> HttpResponse:
     answered = Response.objects.filter(
         patient=OuterRef("patient_id"), status=Response.Status.SUBMITTED, filled_in_by__isnull=True
     )
+    # Whose patient it is: for a unit head or a colleague covering, among others' patients.
+    responsible = (
+        CareRelationship.objects.active()
+        .filter(
+            patient=OuterRef("patient_id"),
+            unit=OuterRef("unit_id"),
+            role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
+        )
+        .order_by("started_at")
+    )
     progress = ModuleProgress.objects.filter(enrollment=OuterRef("pk"))
     worksheets = WorksheetAnswer.objects.filter(enrollment=OuterRef("pk"))
     unreviewed = worksheets.filter(reviewed_at__isnull=True)
@@ -324,6 +336,12 @@ def caseload(request: HttpRequest) -> HttpResponse:
             unanswered=_per_enrollment(unanswered, "COUNT"),
             oldest_unanswered=_per_enrollment(unanswered, "MIN", "sent_at"),
             last_message=_per_enrollment(from_patient, "MAX", "sent_at"),
+            responsible_id=Subquery(responsible.values("staff_id")[:1]),
+            responsible_name=Subquery(
+                responsible.annotate(
+                    name=Concat("staff__first_name", Value(" "), "staff__last_name")
+                ).values("name")[:1]
+            ),
             held=_per_enrollment(held.filter(returned_at__isnull=True), "COUNT"),
             sent_back=_per_enrollment(sent_back, "COUNT"),
             last_answer=_per_enrollment(answered, "MAX", "submitted_at"),
@@ -406,7 +424,8 @@ def caseload(request: HttpRequest) -> HttpResponse:
         ],
         detail="caseload",
     )
-    return render(request, "treatment/caseload.html", {"rows": rows, "now": now})
+    others = any(row["enrollment"].responsible_id != request.user.pk for row in rows)
+    return render(request, "treatment/caseload.html", {"rows": rows, "now": now, "others": others})
 
 
 def _staff_enrollment(request: HttpRequest, enrollment_id: int, **log) -> Enrollment:

@@ -440,6 +440,16 @@ def test_caseload_counts_each_kind_of_waiting_work_once_however_much_of_the_rest
     assert 'Risk flag</span> <span class="helptext">waiting 0\xa0minutes</span>' in page.text
 
 
+def test_a_unit_head_sees_whose_patient_each_is_and_a_therapist_needs_not(
+    therapist_client, unit_admin_client, enrollment
+):
+    caseload = reverse("treatment:caseload")
+    heads = unit_admin_client.get(caseload).text
+    assert '<th scope="col">Responsible therapist</th>' in heads
+    assert '<td data-label="Responsible therapist">Tove Terapeut</td>' in heads
+    assert "Responsible therapist" not in therapist_client.get(caseload).text
+
+
 def test_caseload_counts_a_questionnaire_or_a_message_as_activity_and_shows_held_replies(
     therapist_client, therapist, enrollment, patient
 ):
