@@ -14,7 +14,7 @@ from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.notifications.tasks import send_notice_later
-from ikbt.organisations.models import CareUnit
+from ikbt.organisations.models import CareUnit, StaffAbsence
 from ikbt.patients.models import CareRelationship, Patient
 from ikbt.programs.models import MeasurementPoint, Program, ProgramVersion
 from ikbt.treatment.actions import weekly_questionnaires_schedule
@@ -120,6 +120,9 @@ def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
     if Slot.objects.filter(registration=registration).exists():
         raise IntakeError(_("The registration already has a booked time."))
     now = timezone.now()
+    away = StaffAbsence.objects.on(timezone.localdate(slot.starts_at))
+    if away.filter(staff_id=slot.therapist_id).exists():
+        raise IntakeError(_("The therapist is away that day. Choose another time."))
     won = Slot.objects.filter(pk=slot.pk, registration__isnull=True, starts_at__gt=now).update(
         registration=registration, booked_at=now
     )

@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ikbt.organisations.models import CareUnit
+from ikbt.organisations.models import CareUnit, StaffAbsence
 from ikbt.patients.models import Patient
 from ikbt.programs.models import Program
 
@@ -136,6 +138,22 @@ class Registration(models.Model):
         return ((now or timezone.now()) - self.registered_at).days
 
 
+class SlotQuerySet(models.QuerySet):
+    def bookable(self) -> "SlotQuerySet":
+        """Free times to come whose therapist is not away that day (an absence registered
+        after the time was offered keeps it from being booked)."""
+        away = StaffAbsence.objects.filter(
+            staff=OuterRef("therapist"),
+            starts_on__lte=OuterRef("day"),
+            ends_on__gte=OuterRef("day"),
+        )
+        return (
+            self.filter(registration__isnull=True, starts_at__gt=timezone.now())
+            .annotate(day=TruncDate("starts_at"))
+            .exclude(Exists(away))
+        )
+
+
 class Slot(models.Model):
     """A time a therapist offers for assessment interviews; booked by at most one registration."""
 
@@ -169,6 +187,8 @@ class Slot(models.Model):
     # The booking (its booked_at) the reminder was sent for: a task run twice sends once,
     # and a time booked again after a cancellation gets its own reminder.
     reminded_for = models.DateTimeField(_("reminder sent for booking"), null=True, blank=True)
+
+    objects = SlotQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]

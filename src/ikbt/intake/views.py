@@ -183,10 +183,9 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
     free_at: dict[int, list[Slot]] = {unit_id: [] for unit_id in waiting_at}
     if waiting_at:
         for slot in (
-            Slot.objects.filter(
+            Slot.objects.bookable()
+            .filter(
                 unit_id__in=waiting_at,
-                registration__isnull=True,
-                starts_at__gt=now,
                 starts_at__lt=now + datetime.timedelta(days=BOOKING_DAYS),
             )
             .select_related("therapist")
@@ -318,11 +317,7 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
             target = None
         if target:
             return redirect(target)
-    free_slots = list(
-        Slot.objects.filter(
-            unit=unit, registration__isnull=True, starts_at__gt=timezone.now()
-        ).select_related("therapist")[:30]
-    )
+    free_slots = list(Slot.objects.bookable().filter(unit=unit).select_related("therapist")[:30])
     screening = list(registration.screening.select_related("instrument_version__instrument"))
     return render(
         request,

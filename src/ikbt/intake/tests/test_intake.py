@@ -279,6 +279,28 @@ def test_exactly_one_of_two_bookings_of_one_slot_wins(registration, offering, th
     assert Slot.objects.get().registration == registration
 
 
+def test_a_time_on_a_day_the_therapist_is_away_is_not_offered_nor_booked(
+    patient_client, registration, offering, therapist
+):
+    from ikbt.organisations.models import StaffAbsence
+
+    day = timezone.localdate() + datetime.timedelta(days=3)
+    times = [
+        Slot.objects.create(
+            unit=offering.unit,
+            therapist=therapist,
+            starts_at=timezone.make_aware(datetime.datetime.combine(when, datetime.time(10))),
+        )
+        for when in (day, day + datetime.timedelta(days=1))
+    ]
+    StaffAbsence.objects.create(staff=therapist, starts_on=day, ends_on=day)
+    page = patient_client.get(reverse("intake:my_registrations"))
+    assert page.context["rows"][0][1] == [times[1]]
+    with pytest.raises(actions.IntakeError, match="The therapist is away that day"):
+        actions.slot_book(times[0], registration, by=registration.patient.user)
+    actions.slot_book(times[1], registration, by=registration.patient.user)
+
+
 def test_a_time_booked_by_the_unit_is_told_at_once_without_what_it_is_for(
     registration, offering, therapist, patient, django_capture_on_commit_callbacks
 ):
