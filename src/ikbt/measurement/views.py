@@ -174,6 +174,12 @@ def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
         .select_related("acknowledged_by", "response__instrument_version__instrument")
         .order_by("-raised_at")
     )
+    language = translation.get_language()
+    for flag in flags:
+        # What raised it: the question and her answer, beside the total.
+        flag.critical_answers = [
+            row for row in flag.response.answers_to_read(language) if row["critical"]
+        ]
     return render(
         request,
         "measurement/patient_measurements.html",

@@ -138,6 +138,15 @@ def test_flag_is_first_on_the_therapists_list_until_acknowledged(
     home = therapist_client.get(reverse("patients:staff_home"))
     assert home.context["risk_flags"] == [flag]
 
+    # What raised it, and the number to call, where it is acted on.
+    measurements = reverse("measurement:patient_measurements", args=[sent.patient.pk])
+    page = therapist_client.get(measurements).text
+    flag_part = page.split('id="flags-heading"')[1].split("</section>")[0]
+    assert "Question 9, “" in flag_part and ": <strong>Several days</strong>" in flag_part
+    assert "Total: 5 (" in flag_part
+    mobile = sent.patient.mobile
+    assert f'<a href="tel:{mobile}">{mobile}</a>' in flag_part
+
     url = reverse("measurement:acknowledge_risk_flag", args=[flag.pk])
     therapist_client.post(url, {"action_taken": ""})
     flag.refresh_from_db()
