@@ -39,7 +39,13 @@ def test_password_then_authenticator_code_opens_patient_pages(client, therapist,
     assert response.status_code == 302
     assert response.url.startswith(TWO_FACTOR)
 
-    # Signed in with the password only: patient pages still ask for the second factor.
+    # Signed in with the password only: the code page offers no menu to pages that would
+    # only ask for the code again, just signing out.
+    code_page = client.get(TWO_FACTOR).text
+    assert f'href="{reverse("patients:staff_home")}"' not in code_page
+    assert reverse("accounts:security") not in code_page
+    assert reverse("accounts:sign_out") in code_page
+    # …and patient pages still ask for the second factor.
     response = client.get(reverse("patients:staff_home"))
     assert response.status_code == 302
     assert response.url.startswith(TWO_FACTOR)
@@ -47,6 +53,7 @@ def test_password_then_authenticator_code_opens_patient_pages(client, therapist,
     response = client.post(TWO_FACTOR, {"code": current_code(authenticator)})
     assert response.status_code == 302
     assert client.get(reverse("patients:staff_home")).status_code == 200
+    assert reverse("accounts:security") in client.get(reverse("patients:staff_home")).text
     entry = AccessLogEntry.objects.get(action=AccessLogEntry.Action.SIGN_IN)
     assert entry.actor == therapist
 
