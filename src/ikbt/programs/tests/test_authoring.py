@@ -337,6 +337,10 @@ def test_another_region_adopts_and_forks(author_client, orebro_client):
     fork = Program.objects.get(slug="somn-orebro")
     assert response.url == url("version", "somn-orebro", 1)
     assert (fork.owner_region.code, fork.forked_from.program.slug) == ("18", "somn")
+    # The variant's page says whose it came from and under which licence, for its sharing.
+    variant = orebro_client.get(url("version", "somn-orebro", 1)).text
+    assert "shared under the licence CC BY-SA 4.0." in variant
+    assert "A variant of somn v1 by Region Östergötland: name it as the source" in variant
     assert orebro_client.get(url("version", "somn", 1)).status_code == 404  # not theirs to edit
 
 
