@@ -103,6 +103,50 @@ def test_worksheet_text_is_saved_while_typing(live_server, browser_page, patient
     assert errors == []
 
 
+def test_what_is_typed_just_before_leaving_the_page_is_saved(
+    live_server, browser_page, patient, enrollment
+):
+    """Typed and gone at once (another address, Back), within the autosave's 1.5 s pause:
+    the worksheet and the homework report are sent as the page goes."""
+    from ikbt.treatment.models import ModuleProgress, WorksheetAnswer
+
+    page, errors = browser_page
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    _sign_in(page, live_server, patient.user)
+    module_page = f"{live_server.url}/behandling/{enrollment.pk}/modul/andning/1/"
+    home = f"{live_server.url}/patienter/mina-sidor/"
+
+    def saved(read) -> bool:
+        for _ in range(50):
+            if read():
+                return True
+            page.wait_for_timeout(100)
+        return False
+
+    page.goto(module_page)
+    page.get_by_label("Vad märkte du?").click()
+    page.keyboard.type("Lugnare")
+    page.goto(home)  # at once, without the pause
+    assert saved(
+        lambda: WorksheetAnswer.objects.filter(
+            worksheet_key="andningslogg", data__marke="Lugnare"
+        ).exists()
+    )
+
+    page.goto(module_page)
+    page.locator("#homework_report").click()
+    page.keyboard.type("Det gick bra")
+    page.go_back()
+    assert saved(
+        lambda: ModuleProgress.objects.filter(
+            module_key="andning", homework_report="Det gick bra"
+        ).exists()
+    )
+    assert errors == []
+
+
 def _sign_in(page, live_server, user) -> None:
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore

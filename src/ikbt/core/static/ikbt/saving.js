@@ -1,6 +1,7 @@
 // Autosave that does not reach the server says so where it says "saved", so that nobody
 // leaves a page believing that what they wrote is kept. The text stays in the field; the
-// next change (or the Save button) sends it again.
+// next change (or the Save button) sends it again. What is typed just before leaving the
+// page is sent as it goes.
 (function () {
   "use strict";
 
@@ -42,6 +43,61 @@
       status.classList.remove("not-saved");
     }
   }
+
+  // Text typed in the last moments before leaving the page (Back, another address, closing
+  // the tab) has not waited out the autosave's pause: it is sent as the page goes, by a
+  // request that outlives the page (keepalive), with the form's fields as htmx sends them.
+  var pending = new Set();
+
+  function autosaver(element) {
+    return element.closest ? element.closest("[hx-post][hx-trigger*='delay']") : null;
+  }
+
+  function typed(event) {
+    var saver = autosaver(event.target);
+    if (saver) {
+      pending.add(saver);
+    }
+  }
+
+  function sending(event) {
+    pending.delete(event.detail.elt);
+  }
+
+  // A form sent with its own button carries what was typed: nothing to send again.
+  function submitted(event) {
+    pending.forEach(function (saver) {
+      if (event.target.contains(saver)) {
+        pending.delete(saver);
+      }
+    });
+  }
+
+  function leaving() {
+    pending.forEach(function (saver) {
+      var form = saver.form || saver.closest("form");
+      if (form) {
+        fetch(saver.getAttribute("hx-post"), {
+          method: "POST",
+          body: new FormData(form),
+          keepalive: true,
+          credentials: "same-origin",
+          headers: { "HX-Request": "true" },
+        });
+      }
+    });
+    pending.clear();
+  }
+
+  document.addEventListener("input", typed);
+  document.addEventListener("htmx:beforeRequest", sending);
+  document.addEventListener("submit", submitted);
+  window.addEventListener("pagehide", leaving);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") {
+      leaving();
+    }
+  });
 
   document.addEventListener("htmx:sendError", notSaved);
   document.addEventListener("htmx:responseError", notSaved);
