@@ -19,6 +19,24 @@ from django.utils.translation import gettext as _
 SIGNED_IN_AT = "ikbt_signed_in_at"
 LAST_SEEN_AT = "ikbt_last_seen_at"
 LAST_SEEN_PRECISION_SECONDS = 60
+# A message or a note sent after the time-out is not sent; it is kept in the session (on
+# the server) for the same person, and put back in its box when she signs in again.
+UNSENT = "ikbt_unsent"
+UNSENT_FIELDS = ("body", "note")
+
+
+def unsent_text(request: HttpRequest, field: str) -> str:
+    """What ``request.user`` wrote in ``field`` on this page before a time-out signed her out,
+    once (the box it goes back into is then hers again); else ""."""
+    kept = request.session.get(UNSENT)
+    if not kept or kept["user"] != request.user.pk or kept["path"] != request.path:
+        return ""
+    text = kept["fields"].pop(field, "")
+    if kept["fields"]:
+        request.session[UNSENT] = kept
+    else:
+        del request.session[UNSENT]
+    return text
 
 
 class SessionTimeoutMiddleware:
@@ -29,7 +47,23 @@ class SessionTimeoutMiddleware:
         if request.user.is_authenticated:
             expired = self._expired(request)
             if expired:
+                unsent = {
+                    name: request.POST[name]
+                    for name in UNSENT_FIELDS
+                    if request.method == "POST" and request.POST.get(name, "").strip()
+                }
+                user_id = request.user.pk
                 logout(request)
+                if unsent:
+                    request.session[UNSENT] = {
+                        "user": user_id,
+                        "path": request.path,
+                        "fields": unsent,
+                    }
+                    expired += " " + _(
+                        "What you were writing was not sent: it is back in its box when you "
+                        "sign in again."
+                    )
                 messages.info(request, expired)
                 return redirect("core:home")
             now = timezone.now().timestamp()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.accounts.middleware import unsent_text
 from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -95,6 +96,10 @@ def _thread_page(
     and held replies are sent on from; ``initial``: what the reply box starts with."""
     # Staff: the box is what the patient reads.
     label = _("Message to the patient") if unit is not None else None
+    unsent = unsent_text(request, "body") if request.method == "GET" else ""
+    if unsent:
+        initial = {"body": unsent}
+        flash.info(request, _("What you wrote before you were signed out is in the box: send it."))
     form = MessageForm(request.POST or None, initial=initial, label=label)
     kept = {}  # a comment or a changed reply refused, with what was typed
     if request.method == "POST" and unit is not None and "release" in request.POST:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.accounts.middleware import unsent_text
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.numbers import whole_number
@@ -451,7 +452,10 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             post if "feedback" in post else None,
             modules=version_modules(enrollment.program_version),
         ),
-        "note_form": NoteForm(post if "note" in post else None),
+        "note_form": NoteForm(
+            post if "note" in post else None,
+            initial={"note": unsent_text(request, "note")} if not post else None,
+        ),
         "time_form": TimeEntryForm(post if "minutes" in post else None),
         "end_form": EndForm(post if "end" in post else None),
     }

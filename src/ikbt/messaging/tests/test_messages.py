@@ -126,3 +126,28 @@ def test_a_reply_template_chosen_without_scripts_starts_the_reply(
     # Someone else's template is not hers to use.
     other = ReplyTemplate.objects.create(owner=patient.user, title="X", text="Inte din.")
     assert therapist_client.get(url, {"mall": other.pk}).context["form"]["body"].value() is None
+
+
+def test_a_message_sent_after_the_time_out_is_kept_for_her_next_sign_in(patient_client, patient):
+    import datetime
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+
+    thread = actions.thread_start(patient, patient.user, "Fråga", "Hej")
+    url = reverse("messaging:thread", args=[thread.pk])
+    session = patient_client.session
+    session[LAST_SEEN_AT] = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+    ).timestamp()
+    session.save()
+    long_text = "Jag har skrivit länge om veckan som gått."
+    signed_out = patient_client.post(url, {"body": long_text}, follow=True)
+    assert "What you were writing was not sent" in signed_out.text
+    assert not thread.messages.filter(body=long_text).exists()
+
+    # Signed in again, it is back in the box, once.
+    patient_client.force_login(patient.user)
+    page = patient_client.get(url)
+    assert page.context["form"]["body"].value() == long_text
+    assert "What you wrote before you were signed out is in the box" in page.text
+    assert patient_client.get(url).context["form"]["body"].value() in (None, "")

@@ -714,3 +714,41 @@ def test_the_record_timeline_shows_a_risk_flag_and_who_acted_on_it(
     risk_flag_acknowledge(flag, therapist, "Ringde henne, ingen akut risk.")
     events = [what for _, _, what in therapist_client.get(record).context["timeline"]]
     assert events[:2] == ["Risk flag on PHQ-9 acted on by Tove Terapeut", "Risk flag on PHQ-9"]
+
+
+def test_a_note_saved_after_the_time_out_is_kept_for_the_same_therapist(
+    therapist_client, therapist, unit_admin, enrollment
+):
+    import datetime
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+
+    record = reverse("treatment:record", args=[enrollment.pk])
+
+    def time_out_while_writing() -> None:
+        session = therapist_client.session
+        session[LAST_SEEN_AT] = (
+            datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+        ).timestamp()
+        session.save()
+        therapist_client.post(record, {"note": "Samtal med patienten om sömnen."})
+        assert not enrollment.notes.exists()
+
+    def sign_in(user) -> None:  # on the same computer, in the same browser
+        therapist_client.force_login(user)
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="app", confirmed=True)
+        session = therapist_client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    time_out_while_writing()
+    sign_in(therapist)
+    page = therapist_client.get(record)
+    assert page.context["note_form"]["note"].value() == "Samtal med patienten om sömnen."
+    # Someone else signing in next on that browser, who may open the record, does not get it.
+    time_out_while_writing()
+    sign_in(unit_admin)
+    assert therapist_client.get(record).context["note_form"]["note"].value() in (None, "")
