@@ -266,7 +266,12 @@ def statistics(request: HttpRequest) -> HttpResponse:
     period = request.GET.get("period") or _default_period()
     granularity = request.GET.get("by") if request.GET.get("by") in GRANULARITIES else "month"
     try:
-        period_bounds(period)
+        first, _last = period_bounds(period)
+        if first > timezone.localdate():
+            raise PeriodError(
+                _("%(period)s has not begun yet: choose a period up to today.")
+                % {"period": period}
+            )
     except PeriodError as error:
         period_error, figures, breakdowns = str(error), None, []
     else:

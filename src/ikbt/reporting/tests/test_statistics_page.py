@@ -108,6 +108,11 @@ def test_register_officers_see_no_therapist_table(officer_client, six_ended):  #
 def test_bad_period_is_explained(officer_client, db):
     page = officer_client.get(URL, {"period": "förra året"})
     assert "is not a period" in page.text
+    # A period to come has no figures to show, and is not shown as one of zeros.
+    future = f"{timezone.localdate().year + 1}H1"
+    page = officer_client.get(URL, {"period": future})
+    assert page.context["figures"] is None
+    assert f"{future} has not begun yet: choose a period up to today." in page.text
 
 
 def test_therapists_and_other_regions_get_404(therapist_client, officer_client):
