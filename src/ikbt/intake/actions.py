@@ -138,9 +138,9 @@ def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
         defaults={"role": CareRelationship.Role.ASSESSOR},
     )
     _schedule_reminder(slot, now)
-    if by.pk != registration.patient.user_id:
+    if by.pk != registration.patient.user_id and slot.starts_at - CANCEL_BEFORE > now:
         # Booked by the unit: she is told now, not only by the reminder a day before (when
-        # cancelling here has closed).
+        # cancelling here has closed). Less than a day away, the reminder goes at once.
         user_id = registration.patient.user_id
         transaction.on_commit(lambda: send_notice_later.enqueue(user_id, "time_booked"))
     slot.refresh_from_db()

@@ -209,7 +209,7 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/my_registrations.html",
-        {"rows": rows, "cancel_until": now + actions.CANCEL_BEFORE},
+        {"rows": rows, "now": now, "cancel_until": now + actions.CANCEL_BEFORE},
     )
 
 

@@ -62,6 +62,15 @@ class Releaser:
             self._readers_away(message) or not self._writer_in_care(message)
         )
 
+    def may_send_on(self, message: Message) -> bool:
+        """May release it now: a reply sent back waits for its writer's change, unless she can
+        no longer make it (her care there has ended), when the unit's administrator may."""
+        if not self.may_release(message):
+            return False
+        if message.returned_at is None:
+            return True
+        return message.unit_id in self.units_administered and not self._writer_in_care(message)
+
     def may_send_back(self, message: Message) -> bool:
         """Sending back needs a writer who can still open the patient to change it: the
         supervisor, or the unit's administrator only while the reading supervisors are away

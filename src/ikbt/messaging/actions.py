@@ -94,20 +94,28 @@ def _tell_readers(message: Message) -> None:
     transaction.on_commit(lambda: [send_notice(user, "reply_to_read") for user in readers])
 
 
-def _answer(thread: Thread, at) -> int:
-    """The patient's messages in ``thread`` that waited for an answer have one at ``at``."""
-    return thread.messages.filter(sender__kind="patient", answered_at__isnull=True).update(
-        answered_at=at
-    )
+def _answer(thread: Thread, at, **written_before) -> int:
+    """The patient's messages in ``thread`` that waited for an answer, of those the replier
+    had before her (``written_before``: a filter, by time or by the last message shown), have
+    one at ``at``; a message that came later still waits."""
+    return thread.messages.filter(
+        sender__kind="patient", answered_at__isnull=True, **written_before
+    ).update(answered_at=at)
 
 
 @transaction.atomic
 def messages_need_no_reply(
-    thread: Thread, by: User, *, unit: CareUnit, request: HttpRequest | None = None
+    thread: Thread,
+    by: User,
+    *,
+    unit: CareUnit,
+    last_shown: int,
+    request: HttpRequest | None = None,
 ) -> int:
-    """A staff member has read the patient's messages in ``thread`` and judged that they need
-    no answer ("Thank you!"): they no longer wait, nor become overdue. Logged at ``unit``."""
-    answered = _answer(thread, timezone.now())
+    """A staff member has read the patient's messages in ``thread`` up to ``last_shown`` (the
+    last message on her page) and judged that they need no answer ("Thank you!"): they no
+    longer wait, nor become overdue. One that came after waits. Logged at ``unit``."""
+    answered = _answer(thread, timezone.now(), pk__lte=last_shown)
     if answered:
         log_access(
             by,
@@ -170,7 +178,7 @@ def message_send(
         return message
     Thread.objects.filter(pk=thread.pk).update(last_message_at=message.sent_at)
     if sender.is_staff_member:
-        _answer(thread, message.sent_at)
+        _answer(thread, message.sent_at, sent_at__lte=message.sent_at)
     recipients = _recipients(thread, sender)
     # Staff are told that a patient wrote; a patient that her care wrote.
     kind = "new_message" if sender.is_staff_member else "patient_message"
@@ -243,16 +251,18 @@ def message_release(
         raise PermissionError("Only the sender's supervisor or the unit's administrator.")
     if not message.held_for_review:
         return message  # sent already (a second click)
-    if message.returned_at is not None:
+    if not releaser.may_send_on(message):
         raise StaleReply(_("The reply was sent back to its writer: it waits for the change."))
     if revision is not None:
         _check_revision(message, revision)
+    # What she had before her when she wrote it (or last changed it) is answered by it.
+    written = message.revised_at or message.sent_at
     message.held_for_review = False
     message.reviewed_by = by
     message.sent_at = timezone.now()
     message.save(update_fields=["held_for_review", "reviewed_by", "sent_at"])
     Thread.objects.filter(pk=message.thread_id).update(last_message_at=message.sent_at)
-    _answer(message.thread, message.sent_at)
+    _answer(message.thread, message.sent_at, sent_at__lte=written)
     _log_review(by, releaser, message, "message read and sent", request)
     user = message.thread.patient.user
     transaction.on_commit(lambda: send_notice(user, "new_message"))

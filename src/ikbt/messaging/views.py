@@ -131,7 +131,13 @@ def _thread_page(
             return redirect(request.path)
     if request.method == "POST" and unit is not None and "no_reply" in request.POST:
         # Marked already (a second click) is no error: nothing waits any more.
-        actions.messages_need_no_reply(thread, request.user, unit=unit, request=request)
+        actions.messages_need_no_reply(
+            thread,
+            request.user,
+            unit=unit,
+            last_shown=whole_number(request.POST["no_reply"]) or 0,
+            request=request,
+        )
         flash.success(request, _("Marked: the patient's messages here need no reply."))
         return redirect(request.path)
     if request.method == "POST" and not kept and form.is_valid():
@@ -151,9 +157,11 @@ def _thread_page(
         {
             "thread": thread,
             "thread_messages": thread_messages,
-            # Staff: whether a message of the patient's waits for an answer (read or not).
+            # Staff: whether a message of the patient's waits for an answer (read or not) with
+            # no reply on its way to her (one held for the supervisor answers it once sent).
             "awaits_answer": unit is not None
-            and any(m.from_patient and m.answered_at is None for m in thread_messages),
+            and any(m.from_patient and m.answered_at is None for m in thread_messages)
+            and not any(m.held_for_review for m in thread_messages),
             **_may_change(request.user, unit, thread_messages),
             "kept": kept,
             "form": MessageForm(
@@ -224,19 +232,18 @@ def _say_sent(request: HttpRequest, *, held: bool) -> None:
 def _may_change(user: User, unit, thread_messages: list) -> dict:
     """The held replies on the page that ``user`` may send on, and send back (their buttons
     show on those)."""
-    # A reply sent back waits for its writer's change: it is neither sent on as it was nor
-    # sent back again.
-    held = [
-        message
-        for message in thread_messages
-        if message.held_for_review and message.returned_at is None
-    ]
+    held = [message for message in thread_messages if message.held_for_review]
     if unit is None or not held:
         return {"releasable": set(), "returnable": set()}
     releaser = releaser_for(user, held)
+    # A reply sent back waits for its writer's change: not sent back again.
     return {
-        "releasable": {message.pk for message in held if releaser.may_release(message)},
-        "returnable": {message.pk for message in held if releaser.may_send_back(message)},
+        "releasable": {message.pk for message in held if releaser.may_send_on(message)},
+        "returnable": {
+            message.pk
+            for message in held
+            if message.returned_at is None and releaser.may_send_back(message)
+        },
     }
 
 

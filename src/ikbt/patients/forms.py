@@ -62,18 +62,20 @@ class ContactForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        # Without e-identification the sign-in code goes to the mobile: without one she could
-        # never sign in again, nor be reached after a risk answer.
+        # Without e-identification the sign-in code goes to the mobile, else to the e-mail
+        # address: with neither she could never sign in again, nor be reached after a risk
+        # answer.
         if (
             not settings.PATIENT_OIDC_ENABLED
             and not cleaned.get("mobile")
-            and "mobile" not in self.errors
+            and not cleaned.get("email")
+            and not {"mobile", "email"} & set(self.errors)
         ):
             self.add_error(
                 "mobile",
                 _(
-                    "Keep a mobile number: your sign-in code is sent to it, and without it you "
-                    "cannot sign in."
+                    "Keep a mobile number or an e-mail address: your sign-in code is sent there, "
+                    "and without either you cannot sign in."
                 ),
             )
         for channel, address, message in self.CHANNELS:

@@ -1,3 +1,5 @@
+import datetime
+
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
@@ -54,6 +56,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             treatment_started=Subquery(treatment.values("started_at")[:1]),
             treatment_ended=Subquery(treatment.values("ended_at")[:1]),
             registration_status=Subquery(registration.values("status")[:1]),
+            registered_at=Subquery(registration.values("registered_at")[:1]),
         )
         .order_by("patient__family_name", "patient__given_name", "patient_id", "started_at")
     )
@@ -87,18 +90,28 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The last follow-up questionnaire is asked a year after the end (treatment.actions).
+FOLLOWED_UP = datetime.timedelta(days=400)
+
+
 def _where_she_is(row) -> str:
-    """The patient's path at the unit, in a few words, for the staff's patient list."""
+    """The patient's path at the unit, in a few words, for the staff's patient list: the
+    later of her latest treatment and her latest registration there."""
+    registered_later = row.registration_status and (
+        not row.treatment_status or row.registered_at > row.treatment_started
+    )
+    if registered_later:
+        return Registration.Status(row.registration_status).label
     if row.treatment_status == Enrollment.Status.ENDED:
         day = timezone.localdate(row.treatment_ended).isoformat()
+        if timezone.now() - row.treatment_ended > FOLLOWED_UP:
+            return _("Treatment ended %(day)s") % {"day": day}
         return _("Treatment ended %(day)s; follow-up") % {"day": day}
     if row.treatment_status and row.treatment_started > timezone.now():
         day = timezone.localdate(row.treatment_started).isoformat()
         return _("Treatment starts %(day)s") % {"day": day}
     if row.treatment_status:
         return Enrollment.Status(row.treatment_status).label
-    if row.registration_status:
-        return Registration.Status(row.registration_status).label
     return "–"
 
 

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from ikbt.measurement.models import Instrument
 from ikbt.programs.blocks import KINDS
 from ikbt.programs.models import (
     Condition,
@@ -11,7 +12,6 @@ from ikbt.programs.models import (
     ProgramVersion,
     TargetGroup,
 )
-from ikbt.programs.rendering import instrument_codes
 from ikbt.programs.worksheets import FIELD_KINDS
 
 KEY_FIELD = {
@@ -54,7 +54,9 @@ class ProgramCreateForm(forms.Form):
 
 
 def _primary_choices() -> list[tuple[str, str]]:
-    return [("", _("None chosen")), *((code, code) for code in instrument_codes())]
+    """The questionnaires there are, as the publish check knows them."""
+    codes = Instrument.objects.values_list("code", flat=True)
+    return [("", _("None chosen")), *((code, code) for code in codes)]
 
 
 class VersionForm(forms.ModelForm):

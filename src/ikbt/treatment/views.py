@@ -313,7 +313,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             unit=OuterRef("unit_id"),
             role=CareRelationship.Role.RESPONSIBLE_THERAPIST,
         )
-        .order_by("started_at")
+        .order_by("-started_at")  # during a handover, the one taking over
     )
     progress = ModuleProgress.objects.filter(enrollment=OuterRef("pk"))
     worksheets = WorksheetAnswer.objects.filter(enrollment=OuterRef("pk"))

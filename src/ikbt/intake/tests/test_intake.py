@@ -832,7 +832,11 @@ def test_the_patient_cancels_a_booked_time_and_books_another(
 def test_waiting_without_times_to_book_she_is_told_what_happens(patient_client, patient, offering):
     Registration.objects.create(patient=patient, offering=offering)
     page = patient_client.get(reverse("intake:my_registrations")).text
-    assert "It books a time with you, and you are told by text message or e-mail" in page
+    assert "The unit books a time for you, and you are told by text message or e-mail" in page
+    # Not once the registration is withdrawn: nothing is booked then.
+    Registration.objects.filter(patient=patient).update(status=Registration.Status.WITHDRAWN)
+    page = patient_client.get(reverse("intake:my_registrations")).text
+    assert "The unit books a time for you" not in page
 
 
 def test_a_time_less_than_a_day_away_is_cancelled_by_calling_the_unit(

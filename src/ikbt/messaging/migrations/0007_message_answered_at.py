@@ -1,9 +1,11 @@
 """A patient's message is answered once a reply reaches her in its thread (being read is not
-being answered). Messages from before are answered at the first reply sent after them; a
-message no reply followed waits, as it does from now on."""
+being answered). Messages from before are answered at the first reply sent after them; one no
+reply followed counts as handled when it was read (the rule until now), so that old thank-yous
+are not escalated as overdue the day this is deployed. One neither answered nor read waits."""
 
 from django.db import migrations, models
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 
 def answered_by_later_replies(apps, schema_editor):
@@ -18,7 +20,9 @@ def answered_by_later_replies(apps, schema_editor):
         .order_by("sent_at")
         .values("sent_at")[:1]
     )
-    Message.objects.filter(sender__kind="patient").update(answered_at=Subquery(first_reply))
+    Message.objects.filter(sender__kind="patient").update(
+        answered_at=Coalesce(Subquery(first_reply), F("read_at"))
+    )
 
 
 class Migration(migrations.Migration):

@@ -151,3 +151,36 @@ def test_a_message_sent_after_the_time_out_is_kept_for_her_next_sign_in(patient_
     assert page.context["form"]["body"].value() == long_text
     assert "What you wrote before you were signed out is in the box" in page.text
     assert patient_client.get(url).context["form"]["body"].value() in (None, "")
+
+
+def test_messages_from_before_are_answered_by_the_reply_after_them_or_when_read(
+    patient, therapist
+):
+    """As migration messaging/0007 fills them: answered by the first reply that followed;
+    with none, handled when read (the rule until then); neither, still waiting."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.utils import timezone
+
+    from ikbt.messaging.models import Message
+
+    thread = actions.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    question = Message.objects.get()
+    reply = actions.message_send(thread, therapist, "Så här.")
+    thanks = actions.message_send(thread, patient.user, "Tack!")
+    unread = actions.message_send(thread, patient.user, "En sak till")
+    read = timezone.now()
+    Message.objects.filter(pk=thanks.pk).update(read_at=read)
+    Message.objects.update(answered_at=None)
+
+    migration = importlib.import_module("ikbt.messaging.migrations.0007_message_answered_at")
+    state = MigrationExecutor(connection).loader.project_state(
+        ("messaging", "0007_message_answered_at")
+    )
+    migration.answered_by_later_replies(state.apps, None)
+    answered = dict(Message.objects.values_list("pk", "answered_at"))
+    assert answered[question.pk] == reply.sent_at
+    assert answered[thanks.pk] == read
+    assert answered[unread.pk] is None

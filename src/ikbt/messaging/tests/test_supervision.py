@@ -540,3 +540,29 @@ def test_only_the_supervisor_sends_back_and_only_the_writer_changes_a_held_reply
     assert "x\nx\nx" in long.text
     held_reply.refresh_from_db()
     assert (held_reply.body, held_reply.returned_at) == ("Börja med fem minuter.", None)
+
+
+def test_a_released_reply_answers_what_came_before_it_was_written_not_after(
+    held_reply, supervisor, patient
+):
+    """Written Monday and held; Petra writes again Tuesday; sent on Wednesday: Tuesday's
+    message still waits for its answer."""
+    question = Message.objects.get(sender=patient.user)
+    later = actions.message_send(held_reply.thread, patient.user, "Jag mår sämre i dag.")
+    actions.message_release(held_reply, supervisor, revision=1)
+    assert Message.objects.get(pk=question.pk).answered_at is not None
+    assert Message.objects.get(pk=later.pk).answered_at is None
+
+
+def test_a_reply_sent_back_to_a_writer_whose_care_has_ended_is_sent_on_by_the_unit_head(
+    held_reply, therapist, patient, supervisor, unit_admin, unit_admin_client
+):
+    """She can no longer change it: it would wait for ever."""
+    actions.message_return(held_reply, supervisor, "Lägg till en mening.", revision=1)
+    assert BUTTON not in unit_admin_client.get(thread_url(held_reply)).text
+    CareRelationship.objects.filter(staff=therapist).update(ended_at=timezone.now())
+    factories.care_relationship(patient, unit_admin, held_reply.unit)
+    assert BUTTON in unit_admin_client.get(thread_url(held_reply)).text
+    unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk, "revision": 1})
+    held_reply.refresh_from_db()
+    assert (held_reply.held_for_review, held_reply.reviewed_by) == (False, unit_admin)

@@ -53,7 +53,7 @@ def test_a_refused_change_is_explained_and_what_she_typed_kept(patient_client, p
         {"action": "contact", "mobile": "", "email": "petra@", "notify_by_sms": "on"},
     )
     assert page.status_code == 200
-    assert "Keep a mobile number: your sign-in code is sent to it" in page.text
+    assert "Write your mobile number, or untick text messages." in page.text
     assert 'value="petra@"' in page.text
     patient.refresh_from_db()
     assert patient.mobile == "+46701234567"
@@ -65,24 +65,33 @@ def test_a_refused_change_is_explained_and_what_she_typed_kept(patient_client, p
     assert "Skriv ett mobilnummer, till exempel 070-123 45 67." in sv.text
 
 
-def test_she_cannot_remove_the_number_her_sign_in_code_goes_to(patient_client, patient, settings):
-    """Without a mobile and without e-identification she could never sign in again."""
+def test_she_cannot_remove_every_address_her_sign_in_code_goes_to(
+    patient_client, patient, settings
+):
+    """Without a mobile, an e-mail address and e-identification she could never sign in."""
     nothing = {"action": "contact", "mobile": "", "email": ""}
     page = patient_client.post(SECURITY, nothing)
     assert page.context["contact"].errors == {
         "mobile": [
-            "Keep a mobile number: your sign-in code is sent to it, and without it you cannot "
-            "sign in."
+            "Keep a mobile number or an e-mail address: your sign-in code is sent there, and "
+            "without either you cannot sign in."
         ]
     }
     patient.refresh_from_db()
     assert patient.mobile == "+46701234567"
-    # Where she signs in with e-identification, the number is hers to leave out.
-    settings.PATIENT_OIDC_ENABLED = True
-    saved = patient_client.post(SECURITY, {**nothing, "email": "petra@example.se"})
-    assert saved.status_code == 302
+    # With an e-mail address the code goes there: the number is hers to leave out.
+    kept = patient_client.post(SECURITY, {**nothing, "email": "petra@example.se"})
+    assert kept.status_code == 302
     patient.refresh_from_db()
-    assert patient.mobile == ""
+    assert (patient.mobile, patient.email) == ("", "petra@example.se")
+    patient_client.post(SECURITY, nothing)
+    patient.refresh_from_db()
+    assert patient.email == "petra@example.se"
+    # Where she signs in with e-identification, both are hers to leave out.
+    settings.PATIENT_OIDC_ENABLED = True
+    assert patient_client.post(SECURITY, nothing).status_code == 302
+    patient.refresh_from_db()
+    assert (patient.mobile, patient.email) == ("", "")
     refused = patient_client.post(SECURITY, {**nothing, "notify_by_sms": "on"})
     assert "Write your mobile number, or untick text messages." in refused.text
 

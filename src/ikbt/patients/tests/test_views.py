@@ -129,6 +129,10 @@ def test_staff_list_says_where_each_patient_is_at_the_unit(
     page = therapist_client.get(reverse("patients:staff_home"))
     today = timezone.localdate().isoformat()
     assert f"Treatment ended {today}; follow-up" in page.text
+    # Registered again since, she is where the registration is.
+    Registration.objects.create(patient=patient, offering=offering)
+    rows = therapist_client.get(reverse("patients:staff_home")).context["relationships"]
+    assert {row.patient: row.where_she_is for row in rows}[patient] == "Waiting for assessment"
 
 
 @pytest.mark.parametrize("count", list_rows(1, 3))

@@ -513,10 +513,15 @@ def test_a_message_read_but_not_answered_still_waits_and_becomes_overdue(
     message_send(thread, therapist, "Fem minuter om dagen.")
     assert Message.objects.get(pk=question.pk).answered_at is not None
     thanks = message_send(thread, patient.user, "Tack!")
-    page = therapist_client.post(thread_url, {"no_reply": "1"}, follow=True)
+    shown = therapist_client.get(thread_url).text
+    assert f'name="no_reply" value="{thanks.pk}"' in shown  # the last she has read
+    later = message_send(thread, patient.user, "Förresten, en fråga till")  # meanwhile
+    page = therapist_client.post(thread_url, {"no_reply": str(thanks.pk)}, follow=True)
     assert "messages here need no reply." in page.text
-    assert "Needs no reply" not in page.text
     assert Message.objects.get(pk=thanks.pk).answered_at is not None
+    assert Message.objects.get(pk=later.pk).answered_at is None  # not seen: still waits
+    message_send(thread, therapist, "Svar på den.")
+    assert "Needs no reply" not in therapist_client.get(thread_url).text
     assert "Unanswered messages" not in therapist_client.get(caseload).text
     assert AccessLogEntry.objects.filter(
         actor=therapist, detail="messages marked as needing no reply", patient=patient
