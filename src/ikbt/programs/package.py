@@ -480,16 +480,21 @@ def _quiz_toml(quiz: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def package_zip(data: ProgramData) -> bytes:
+    """The package as a zip with one folder named by the program's slug."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in sorted(render_files(data).items()):
+            archive.writestr(f"{data.slug}/{name}", content)
+    return buffer.getvalue()
+
+
 def write_package(data: ProgramData, path: Path) -> None:
     """Write a folder, or a zip when ``path`` ends in .zip."""
-    files = render_files(data)
     if path.suffix == ".zip":
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, content in sorted(files.items()):
-                archive.writestr(f"{data.slug}/{name}", content)
-        path.write_bytes(buffer.getvalue())
+        path.write_bytes(package_zip(data))
         return
+    files = render_files(data)
     for name, content in files.items():
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)

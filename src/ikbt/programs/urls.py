@@ -11,6 +11,7 @@ urlpatterns = [
     path("media/<int:media_id>/", views.media, name="media"),
     path(VERSION, views.version_detail, name="version"),
     path(VERSION + "forhandsvisning/", views.preview, name="preview"),
+    path(VERSION + "paket.zip", views.package, name="package"),
     path(VERSION + "adoptera/", views.adopt, name="adopt"),
     path(VERSION + "forgrena/", views.fork, name="fork"),
     path(VERSION + "modul/<slug:key>/", views.module_edit, name="module"),

@@ -40,7 +40,7 @@ from ikbt.programs.forms import (
     read_only_once_published,
 )
 from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
-from ikbt.programs.package import MANIFEST, page_where
+from ikbt.programs.package import MANIFEST, package_zip, page_where
 from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks, version_modules
 from ikbt.programs.worksheets import worksheet_form
 
@@ -471,6 +471,22 @@ def quiz_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpRes
         "programs/quiz_edit.html",
         {"version": version, "quiz": quiz, "form": form, "questions": questions},
     )
+
+
+@staff_required
+def package(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The version as a package (zip): to keep, to improve outside the platform, or to
+    import in another installation with ``ikbt program import``. For its authors, and for
+    authors elsewhere once it is shared."""
+    try:
+        version = get_version_for_author(request.user, slug, number)
+    except Http404:
+        version = get_shared_version(request.user, slug, number)
+    response = HttpResponse(
+        package_zip(actions.data_from_version(version)), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{slug}-v{number}.zip"'
+    return response
 
 
 @staff_required

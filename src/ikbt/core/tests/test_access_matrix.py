@@ -120,6 +120,7 @@ programs:list                               302  404  404  404  404  404  404  2
 programs:media                              404  200  404  200  200  200  200  200  200  200  200
 programs:module                             302  404  404  404  404  404  404  200  404  404  200
 programs:page                               302  404  404  404  404  404  404  200  404  404  200
+programs:package                            302  404  404  404  404  404  404  200  404  404  200
 programs:preview                            302  404  404  404  404  404  404  200  404  404  200
 programs:quiz                               302  404  404  404  404  404  404  200  404  404  200
 programs:version                            302  404  404  404  404  404  404  200  404  404  200
@@ -233,6 +234,7 @@ READ_ONLY = {
     "patients:patient_home",
     "patients:staff_home",
     "programs:media",
+    "programs:package",
     "programs:preview",
     "reporting:national",
     "reporting:register_dictionary",

@@ -344,6 +344,29 @@ def test_another_region_adopts_and_forks(author_client, orebro_client):
     assert orebro_client.get(url("version", "somn", 1)).status_code == 404  # not theirs to edit
 
 
+def test_a_version_is_downloaded_as_a_package_that_reads_back_the_same(
+    author_client, orebro_client, tmp_path
+):
+    from ikbt.programs.actions import data_from_version
+    from ikbt.programs.package import read_package, render_files
+
+    version = write_program(author_client)
+    answer = author_client.get(url("package", "somn", 1))
+    assert answer["Content-Type"] == "application/zip"
+    assert answer["Content-Disposition"] == 'attachment; filename="somn-v1.zip"'
+    saved = tmp_path / "somn-v1.zip"
+    saved.write_bytes(answer.content)
+    data, problems = read_package(saved)
+    assert problems == []
+    assert render_files(data) == render_files(data_from_version(version))
+    assert [module.key for module in data.modules] == ["start"]
+    # Another region's author gets it once it is published and shared, not before.
+    assert orebro_client.get(url("package", "somn", 1)).status_code == 404
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    author_client.post(url("version_action", "somn", 1, "share"), {"shared": "1"})
+    assert orebro_client.get(url("package", "somn", 1)).status_code == 200
+
+
 def test_staff_who_are_not_authors_get_404(therapist_client, author_client):
     write_program(author_client)
     assert therapist_client.get(url("list")).status_code == 404
