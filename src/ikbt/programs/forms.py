@@ -1,3 +1,5 @@
+import zipfile
+
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -228,6 +230,24 @@ class QuizQuestionForm(forms.Form):
 
 
 QuizQuestionFormSet = forms.formset_factory(QuizQuestionForm, extra=1, can_delete=True)
+
+
+class PackageUploadForm(forms.Form):
+    package = forms.FileField(
+        label=_("Program package (zip)"),
+        help_text=_(
+            "A package downloaded from a version's page, or written by hand: it becomes a new "
+            "draft of your region's program with its short name, or a new program."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+
+    def clean_package(self):
+        package = self.cleaned_data["package"]
+        if not zipfile.is_zipfile(package):
+            raise forms.ValidationError(_("That is not a zip file. Choose the package's .zip."))
+        package.seek(0)
+        return package
 
 
 class MediaUploadForm(forms.Form):

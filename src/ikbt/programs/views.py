@@ -2,6 +2,8 @@
 plan, preview as on a phone, publish, share, adopt and fork."""
 
 import copy
+import tempfile
+from pathlib import Path
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -29,6 +31,7 @@ from ikbt.programs.forms import (
     ModuleForm,
     NewKeyForm,
     NewModuleForm,
+    PackageUploadForm,
     PageForm,
     ProgramCreateForm,
     QuizQuestionForm,
@@ -40,7 +43,7 @@ from ikbt.programs.forms import (
     read_only_once_published,
 )
 from ikbt.programs.models import Adoption, MediaFile, Program, ProgramVersion
-from ikbt.programs.package import MANIFEST, package_zip, page_where
+from ikbt.programs.package import MANIFEST, package_zip, page_where, read_package
 from ikbt.programs.rendering import VersionParts, instrument_codes, page_blocks, version_modules
 from ikbt.programs.worksheets import worksheet_form
 
@@ -73,8 +76,19 @@ def program_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("versions")
     )
     adopted = set(Adoption.objects.filter(region=region).values_list("program_id", flat=True))
-    form = ProgramCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    importing = request.method == "POST" and "import" in request.POST
+    form = ProgramCreateForm(request.POST if request.method == "POST" and not importing else None)
+    import_form = PackageUploadForm(
+        request.POST if importing else None, request.FILES if importing else None
+    )
+    if importing and import_form.is_valid():
+        version = _imported(import_form, region)
+        if version is not None:
+            messages.success(
+                request, _("The package is imported as a draft. Read it through, then publish.")
+            )
+            return redirect(_version_url(version))
+    elif request.method == "POST" and not importing and form.is_valid():
         try:
             version = actions.program_create(region, **form.cleaned_data)
         except actions.ProgramError as error:
@@ -90,9 +104,28 @@ def program_list(request: HttpRequest) -> HttpResponse:
             "shared": [(program, _latest_published(program)) for program in shared],
             "adopted": adopted,
             "form": form,
+            "import_form": import_form,
             "fork_form": ForkForm(),
         },
     )
+
+
+def _imported(form: PackageUploadForm, region) -> ProgramVersion | None:
+    """The uploaded package as a new draft of ``region``'s program; None with what is wrong
+    in it on the form."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "package.zip"
+        path.write_bytes(form.cleaned_data["package"].read())
+        data, problems = read_package(path)
+    for problem in problems:
+        form.add_error("package", str(problem))
+    if problems:
+        return None
+    try:
+        return actions.program_import(data, region)
+    except actions.ProgramError as error:
+        form.add_error("package", str(error))
+        return None
 
 
 def _ordered(program: Program) -> list[ProgramVersion]:

@@ -1,5 +1,8 @@
 """An author writes a program from nothing in the browser; another region adopts and forks it."""
 
+import io
+import zipfile
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -365,6 +368,37 @@ def test_a_version_is_downloaded_as_a_package_that_reads_back_the_same(
     author_client.post(url("version_action", "somn", 1, "publish"))
     author_client.post(url("version_action", "somn", 1, "share"), {"shared": "1"})
     assert orebro_client.get(url("package", "somn", 1)).status_code == 200
+
+
+def test_a_package_is_imported_in_the_browser_as_a_new_draft(author_client, orebro_client):
+    version = write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    package = author_client.get(url("package", "somn", 1)).content
+
+    def upload(client, content: bytes, name: str = "somn.zip"):
+        return client.post(
+            url("list"),
+            {"import": "1", "package": SimpleUploadedFile(name, content, "application/zip")},
+            follow=True,
+        )
+
+    page = upload(author_client, package)
+    assert "The package is imported as a draft." in page.text
+    draft = ProgramVersion.objects.get(program__slug="somn", number=2)
+    assert not draft.is_published and draft.modules.count() == version.modules.count()
+    assert page.redirect_chain[-1][0] == url("version", "somn", 2)
+    # Not a zip, a package with problems, another region's program: said, nothing made.
+    refused = upload(author_client, b"not a zip", "somn.txt")
+    assert refused.context["import_form"].errors["package"] == [
+        "That is not a zip file. Choose the package's .zip."
+    ]
+    assert "belongs to Region Östergötland" in upload(orebro_client, package).text
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("somn/program.toml", 'slug = "somn"\ntitle = { sv = "" }\n')
+    problems = upload(author_client, broken.getvalue()).context["import_form"].errors["package"]
+    assert any("the program needs a Swedish title" in problem for problem in problems)
+    assert ProgramVersion.objects.filter(program__slug="somn").count() == 2
 
 
 def test_staff_who_are_not_authors_get_404(therapist_client, author_client):
