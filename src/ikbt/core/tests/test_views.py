@@ -145,6 +145,9 @@ def test_the_menu_and_the_start_page_follow_the_staff_members_roles(unit):
         menu = client.get(landing.url).text.split('aria-label="Main menu"')[1].split("</nav>")[0]
         assert reverse("intake:queue") not in menu, role
         assert reverse("treatment:caseload") not in menu, role
+        # The page she is on is marked in the menu, and only that one.
+        assert menu.count('aria-current="page"') == 1, role
+        assert f'<a href="{reverse(start)}" aria-current="page">' in menu, role
     therapist = verified_client(factories.staff_member(unit, StaffRole.THERAPIST))
     page = therapist.get(reverse("patients:staff_home"))
     assert page.status_code == 200  # no patients yet, but patients are her work
