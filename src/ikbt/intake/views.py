@@ -25,7 +25,7 @@ from ikbt.intake.access import (
     intake_unit_ids,
     registrations_for_staff,
 )
-from ikbt.intake.eligibility import needs_guardian, refusal_for
+from ikbt.intake.eligibility import ADULT_AGE, needs_guardian, refusal_for
 from ikbt.intake.forms import (
     AcceptForm,
     DeclineForm,
@@ -42,7 +42,7 @@ from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.access import get_unit_to_manage, staff_with_role, with_training
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.patients.actions import contact_details_set
-from ikbt.programs.models import Program, ProgramVersion, program_titles
+from ikbt.programs.models import Program, ProgramVersion, TargetGroup, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
 FREE_TIMES_SHOWN = 20  # the first free times a patient chooses among
@@ -99,7 +99,12 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
         home = None
         if refusal.kind == "region" and patient.home_region_id:
             home = patient.home_region
-            if Offering.objects.filter(unit__region=home, is_open=True).exists():
+            # Only where it offers a program for her age: a young person sent to a region of
+            # adults' programs would be refused again there.
+            group = TargetGroup.ADULTS if patient.age_on(today) >= ADULT_AGE else TargetGroup.YOUTH
+            if Offering.objects.filter(
+                unit__region=home, is_open=True, program__target_group=group
+            ).exists():
                 refusal = dataclasses.replace(
                     refusal, where_to=_("Your own region offers internet treatment here too:")
                 )

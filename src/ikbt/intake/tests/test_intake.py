@@ -104,6 +104,25 @@ def test_region_rule_points_elsewhere(offering, other_region_unit):
     assert "1177" not in page.split('<div class="card">')[1]  # not "find it elsewhere" too
 
 
+def test_a_young_person_is_not_sent_to_a_region_of_adults_programs(
+    youth_offering, other_region_unit, offering
+):
+    """Ebba, 16, of Örebro, at an Östergötland youth program: Örebro offers only adults'
+    programs, so no link there (she would be refused again)."""
+    youth_offering.intake = Offering.Intake.RESIDENTS
+    youth_offering.save()
+    Offering.objects.create(unit=other_region_unit, program=offering.program)  # adults'
+    young = person_born(datetime.date(2010, 9, 16), 262)
+    young.home_region = other_region_unit.region
+    young.save()
+    client = Client()
+    client.force_login(young.user)
+    page = client.get(reverse("intake:register", args=[youth_offering.pk])).text
+    own = reverse("intake:eservice", args=[other_region_unit.region.code])
+    assert f'href="{own}"' not in page
+    assert "Your own region offers internet treatment here too:" not in page
+
+
 def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     client, patient_client, patient, offering, therapist, django_capture_on_commit_callbacks
 ):
