@@ -512,7 +512,7 @@ def run_score(*args: str) -> dict:
 def test_score_command_prints_one_json_object():
     assert run_score("PHQ-9", "--answers", "1,2,3,0,1,2,3,0,1") == {
         "instrument": "PHQ-9",
-        "version": "2001.1",
+        "version": "2001.2",
         "total": 13,
         "band": {"min": 10, "max": 14, "label": "Moderate"},
         "critical": True,
@@ -520,6 +520,9 @@ def test_score_command_prints_one_json_object():
         "missing_items": 0,
         "prorated": False,
     }
+    # The bands read in order in Swedish: "måttliga", then "måttligt svåra".
+    swedish = run_score("PHQ-9", "--answers", "2,2,2,2,2,2,2,2,0", "--language", "sv")
+    assert swedish["band"] == {"min": 15, "max": 19, "label": "Måttligt svåra symtom"}
     lsas = run_score("LSAS-SR", "--answers", ",".join(["3", "0"] * 24), "--language", "sv")
     assert lsas["subscales"] == {"fear": 72, "avoidance": 0}
     assert lsas["band"]["label"] == "Påtaglig social ångest"
