@@ -84,10 +84,12 @@ def answered(request: HttpRequest, key) -> HttpResponse:
         .filter(patient=response.patient, role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
         .exists()
     )
+    # Opened from a module page: back there (ikbt.treatment.views.module_questionnaire).
+    back = request.session.get("ikbt_answer_back", {}).get(str(response.key), "")
     return render(
         request,
         "measurement/answered.html",
-        {"response": response, "has_therapist": has_therapist},
+        {"response": response, "has_therapist": has_therapist, "back": back},
     )
 
 

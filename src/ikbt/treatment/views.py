@@ -68,6 +68,8 @@ WAITING_WORK = [
 ]
 # A questionnaire the patient opened from a module page, outside the measurement plan.
 MODULE_OCCASION = "module"
+# The module page a questionnaire was opened from, by the response's key: where "back" goes.
+ANSWER_BACK = "ikbt_answer_back"
 
 
 def _patient_enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
@@ -165,11 +167,28 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
     parts = version_parts(enrollment.program_version)
     answers = {answer.worksheet_key: answer for answer in enrollment.worksheet_answers.all()}
     blocks = page_blocks(page, parts, request.GET, worksheet_answers=answers)
-    for block in blocks:
-        if block["kind"] == "questionnaire":
-            block["start_url"] = block["exists"] and reverse(
-                "treatment:module_questionnaire", args=[enrollment.pk, block["code"]]
+    asked = [block for block in blocks if block["kind"] == "questionnaire"]
+    # When she last filled in each from a module (one query, only on pages that ask one).
+    answered = (
+        dict(
+            Response.objects.filter(
+                patient=enrollment.patient,
+                occasion=MODULE_OCCASION,
+                status=Response.Status.SUBMITTED,
+                submitted_at__gte=enrollment.started_at,
+                instrument_version__instrument__code__in=[block["code"] for block in asked],
             )
+            .order_by("submitted_at")
+            .values_list("instrument_version__instrument__code", "submitted_at")
+        )
+        if asked
+        else {}
+    )
+    for block in asked:
+        block["start_url"] = block["exists"] and reverse(
+            "treatment:module_questionnaire", args=[enrollment.pk, block["code"]]
+        )
+        block["answered_at"] = answered.get(block["code"])
     if request.method == "POST" and request.htmx:
         actions.homework_draft_save(
             enrollment, module.key, typed(request.POST.get("homework_report", ""))
@@ -232,6 +251,11 @@ def module_questionnaire(request: HttpRequest, enrollment_id: int, code: str) ->
         response = response_start(
             enrollment.patient, version, unit=enrollment.unit, occasion=MODULE_OCCASION
         )
+    # Once answered, back to the module page she came from (one of her treatment's).
+    back = request.POST.get("back", "")
+    modules = reverse("treatment:module_page", args=[enrollment.pk, "x", 1]).rsplit("x/1/")[0]
+    if back.startswith(modules):
+        request.session[ANSWER_BACK] = {str(response.key): back}
     return redirect("measurement:answer", key=response.key)
 
 

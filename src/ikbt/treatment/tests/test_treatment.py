@@ -580,6 +580,34 @@ def test_a_quiz_on_a_module_page_can_be_answered_and_checked(patient_client, enr
         assert patient_client.get(url, nonsense).status_code == 200
 
 
+def test_a_questionnaire_from_a_module_page_leads_back_there_and_shows_it_is_done(
+    patient_client, enrollment
+):
+    from ikbt.measurement.actions import response_submit
+    from ikbt.measurement.models import Response
+
+    here = module_url(enrollment, "valkommen", 1)
+    page = patient_client.get(here).text
+    assert f'<input type="hidden" name="back" value="{here}">' in page
+    start = reverse("treatment:module_questionnaire", args=[enrollment.pk, "GAD-7"])
+    opened = patient_client.post(start, {"back": here})
+    response = Response.objects.get(patient=enrollment.patient)
+    response_submit(response, [1] * 7)
+    done = patient_client.get(reverse("measurement:answered", kwargs={"key": response.key}))
+    assert f'<a class="button" href="{here}">Back to the module</a>' in done.text
+    assert opened.status_code == 302
+    response.refresh_from_db()
+    day = timezone.localtime(response.submitted_at)
+    again = patient_client.get(here).text
+    assert f"Filled in on {day.day} {day:%B}." in again and "Fill in again" in again
+    # Another address is not taken as the way back.
+    patient_client.post(start, {"back": "https://example.com/"})
+    other = Response.objects.exclude(pk=response.pk).get(patient=enrollment.patient)
+    answered = reverse("measurement:answered", kwargs={"key": other.key})
+    response_submit(other, [0] * 7)
+    assert "Back to the module" not in patient_client.get(answered).text
+
+
 def test_a_questionnaire_on_a_module_page_opens_for_answering(patient_client, enrollment):
     """'Fill in' opens the patient's open questionnaire of that kind, or a new one; a
     questionnaire her program's pages do not ask for is not started."""
