@@ -318,5 +318,11 @@ def reply_template_save(owner: User, title: str, text: str) -> ReplyTemplate:
     return ReplyTemplate.objects.create(owner=owner, title=title[:100], text=text)
 
 
+def reply_template_change(template: ReplyTemplate, title: str, text: str) -> ReplyTemplate:
+    template.title, template.text = title[:100], text
+    template.save(update_fields=["title", "text"])
+    return template
+
+
 def reply_template_delete(owner: User, template_id: int) -> None:
     ReplyTemplate.objects.filter(owner=owner, pk=template_id).delete()

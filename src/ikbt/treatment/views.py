@@ -743,7 +743,21 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
         if delete is not None:
             actions.reply_template_delete(request.user, delete)
         return redirect("treatment:reply_templates")
-    form = ReplyTemplateForm(request.POST or None)
+    templates = list(ReplyTemplate.objects.filter(owner=request.user))
+    changing = None  # the template whose change was refused, with its form as typed
+    if "change" in request.POST:
+        template = next(
+            (t for t in templates if t.pk == whole_number(request.POST["change"])), None
+        )
+        if template is None:
+            raise Http404
+        changed = ReplyTemplateForm(request.POST, prefix=f"t{template.pk}")
+        if changed.is_valid():
+            actions.reply_template_change(template, **changed.cleaned_data)
+            messages.success(request, _("The template is changed."))
+            return redirect("treatment:reply_templates")
+        changing = (template.pk, changed)
+    form = ReplyTemplateForm(request.POST if "change" not in request.POST else None)
     if form.is_bound and form.is_valid():
         actions.reply_template_save(request.user, **form.cleaned_data)
         messages.success(request, _("The template is saved."))
@@ -751,7 +765,19 @@ def reply_templates(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "treatment/reply_templates.html",
-        {"templates": list(ReplyTemplate.objects.filter(owner=request.user)), "form": form},
+        {
+            "templates": [
+                (
+                    template,
+                    changing[1]
+                    if changing and changing[0] == template.pk
+                    else ReplyTemplateForm(instance=template, prefix=f"t{template.pk}"),
+                )
+                for template in templates
+            ],
+            "changing": changing[0] if changing else None,
+            "form": form,
+        },
     )
 
 

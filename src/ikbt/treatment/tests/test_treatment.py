@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
-from ikbt.conftest import list_rows
+from ikbt.conftest import list_rows, verified_client
 from ikbt.core.submissions import FIELD
 from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
 
@@ -350,6 +350,24 @@ def test_the_record_keeps_what_was_typed_when_it_cannot_be_saved(
     template = therapist.reply_templates.get()
     page = therapist_client.get(templates).text
     assert f'value="{template.pk}" class="danger">Delete the template “Beröm”</button>' in page
+
+    # Changed in place; a refused change comes back open with what was typed.
+    prefix = f"t{template.pk}-"
+    refused = therapist_client.post(
+        templates,
+        {"change": template.pk, prefix + "title": "", prefix + "text": "Mycket bra jobbat!"},
+    )
+    assert "Give the template a title." in refused.text
+    assert "Mycket bra jobbat!</textarea>" in refused.text and "<details open>" in refused.text
+    therapist_client.post(
+        templates,
+        {"change": template.pk, prefix + "title": "Beröm", prefix + "text": "Mycket bra jobbat!"},
+    )
+    template.refresh_from_db()
+    assert template.text == "Mycket bra jobbat!"
+    other = verified_client(factories.staff_member(enrollment.unit, "therapist"))
+    assert other.post(templates, {"change": template.pk}).status_code == 404  # not hers
+
     therapist_client.post(templates, {"delete": template.pk})
     assert not therapist.reply_templates.exists()
 
