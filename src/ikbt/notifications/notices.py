@@ -8,11 +8,14 @@ sees it that she is in psychological treatment. Each notice is a pair of templat
 ``notifications/<kind>_subject.txt`` and ``notifications/<kind>_body.txt``.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django_tasks import default_task_backend
 
 from ikbt.accounts.models import User
 from ikbt.notifications.sms import send_sms
@@ -33,14 +36,36 @@ KINDS = {
 }
 
 
-def send_notice(user: User, kind: str) -> bool:
+# A patient is not woken, nor her phone lit up beside others, at night: a notice to her
+# between 21 and 8 (Stockholm) waits for 8, where a task worker can run it later.
+QUIET_FROM = datetime.time(21)
+QUIET_UNTIL = datetime.time(8)
+
+
+def quiet_until(now: datetime.datetime) -> datetime.datetime | None:
+    """The end of the quiet hours ``now`` falls in (8 o'clock local time), or None."""
+    local = timezone.localtime(now)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() if local.time() < QUIET_UNTIL else local.date() + datetime.timedelta(1)
+    return timezone.make_aware(datetime.datetime.combine(day, QUIET_UNTIL))
+
+
+def send_notice(user: User, kind: str, *, now: datetime.datetime | None = None) -> bool:
     """Tell ``user`` in their language: staff by e-mail; patients by the channels they chose
-    (e-mail, and SMS with the subject line as the text). False if they cannot be reached."""
+    (e-mail, and SMS with the subject line as the text), outside the quiet hours. False if
+    they cannot be reached."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notice: {kind}")
     if not user.is_active:
         return False  # a closed account: whoever it was has left
     patient = getattr(user, "patient", None) if user.is_patient else None
+    until = quiet_until(now or timezone.now()) if patient is not None else None
+    if until is not None and default_task_backend.supports_defer:
+        from ikbt.notifications.tasks import send_notice_later  # the task sends through here
+
+        send_notice_later.using(run_after=until).enqueue(user.pk, kind)
+        return True
     if patient is not None:
         address = patient.email if patient.notify_by_email else ""
         mobile = patient.mobile if patient.notify_by_sms else ""

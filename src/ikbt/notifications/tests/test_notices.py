@@ -28,7 +28,7 @@ def test_patients_choose_their_channels(patient):
     assert patient.reachable_by == []
 
 
-PATIENT_NOTICES = ("new_message", "questionnaire_due", "inactive")
+PATIENT_NOTICES = ("new_message", "questionnaire_due", "inactive", "time_booked")
 # Words that would tell whoever sees a lock screen or an inbox that she is in psychological
 # treatment, in both languages.
 GIVE_AWAY = ("KBT", "CBT", "iKBT", "behandling", "treatment", "terapi", "therapy", "psyk")
@@ -58,3 +58,38 @@ def test_a_notice_is_plain_text_with_names_as_they_are_written(therapist, kind):
     (message,) = mail.outbox
     assert "Tove O'Brien" in message.body
     assert "&#x27;" not in message.body + message.subject
+
+
+def test_a_patient_is_not_told_at_night_but_at_eight(patient, therapist, settings):
+    """Between 21 and 8 (Stockholm) a notice to a patient waits for 8 o'clock, where a task
+    worker can send it later; staff are told at once."""
+    import datetime
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from ikbt.notifications import sms
+    from ikbt.notifications.notices import quiet_until
+
+    def local(day: int, hour: int, minute: int = 0) -> datetime.datetime:
+        return timezone.make_aware(datetime.datetime(2026, 12, day, hour, minute))
+
+    assert quiet_until(local(7, 23, 30)) == local(8, 8)
+    assert quiet_until(local(8, 6, 59)) == local(8, 8)
+    assert quiet_until(local(8, 8)) is None and quiet_until(local(8, 20, 59)) is None
+    assert quiet_until(local(8, 21)) == local(9, 8)
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    sms.outbox.clear()
+    assert send_notice(patient.user, "new_message", now=local(7, 23, 30))
+    assert (mail.outbox, sms.outbox) == ([], [])
+    waiting = DBTaskResult.objects.get()
+    assert (waiting.task_path, waiting.args_kwargs["args"]) == (
+        "ikbt.notifications.tasks.send_notice_later",
+        [patient.user.pk, "new_message"],
+    )
+    assert waiting.run_after == local(8, 8)
+    # By day she is told at once, and staff at any hour.
+    assert send_notice(patient.user, "new_message", now=local(8, 10))
+    assert send_notice(therapist, "risk_flag", now=local(7, 23, 30))
+    assert DBTaskResult.objects.count() == 1 and len(mail.outbox) == 2
