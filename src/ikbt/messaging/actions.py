@@ -80,7 +80,8 @@ def _readers(message: Message) -> list[User]:
     )
     at_work = [person for person in supervisors if person.pk not in away]
     if at_work or message.unit_id is None:
-        return at_work
+        # With no unit there is no administrator to stand in: the supervisors are told still.
+        return at_work or supervisors
     return [
         membership.user
         for membership in StaffMembership.objects.filter(
