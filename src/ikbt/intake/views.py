@@ -5,6 +5,7 @@ import copy
 import dataclasses
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -73,7 +74,12 @@ def eservice(request: HttpRequest, region_code: str) -> HttpResponse:
         for offering in offerings
         if offering.program.published
     ]
-    return render(request, "intake/eservice.html", {"region": region, "rows": rows})
+    return render(
+        request,
+        "intake/eservice.html",
+        # Without e-identification only people the region knows can sign in to register.
+        {"region": region, "rows": rows, "oidc_enabled": settings.PATIENT_OIDC_ENABLED},
+    )
 
 
 @patient_required

@@ -123,6 +123,16 @@ def test_a_young_person_is_not_sent_to_a_region_of_adults_programs(
     assert "Your own region offers internet treatment here too:" not in page
 
 
+def test_the_e_service_says_who_can_sign_in_to_register(client, offering, settings):
+    """Without e-identification a code goes only to a number the region has: someone new is
+    told so up front, not after waiting for a code that never comes."""
+    url = reverse("intake:eservice", args=["05"])
+    settings.PATIENT_OIDC_ENABLED = False
+    assert "a sign-in code goes only to a mobile number" in client.get(url).text
+    settings.PATIENT_OIDC_ENABLED = True
+    assert "a sign-in code goes only to a mobile number" not in client.get(url).text
+
+
 def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     client, patient_client, patient, offering, therapist, django_capture_on_commit_callbacks
 ):
