@@ -86,20 +86,28 @@ class Releaser:
         )
 
 
+def supervisions_reaching(unit_ids, writer_ids):
+    """The supervisions going on of ``writer_ids`` that reach any of ``unit_ids`` (those
+    arranged without a unit reach every unit), each with ``away``: its supervisor is away
+    today."""
+    away = StaffAbsence.objects.on(timezone.localdate()).filter(staff_id=OuterRef("supervisor_id"))
+    return (
+        Supervision.objects.open_at_any(unit_ids)
+        .filter(supervisee_id__in=writer_ids)
+        .annotate(away=Exists(away))
+    )
+
+
 def releaser_for(user: User, messages: list[Message]) -> Releaser:
     """``user`` facing ``messages`` (held replies, with their threads): two queries, and a
     third for a unit's administrator, however many replies."""
     unit_ids = {message.unit_id for message in messages} - {None}
     if not user.is_active or not user.is_staff_member:
         return Releaser(user.pk, (), frozenset(), frozenset())
-    away = StaffAbsence.objects.on(timezone.localdate()).filter(staff_id=OuterRef("supervisor_id"))
-    supervisions = (
-        Supervision.objects.open_at_any(unit_ids)
-        .filter(supervisee_id__in={message.sender_id for message in messages})
-        .annotate(away=Exists(away))
-        .values_list(
-            "supervisor_id", "supervisee_id", "unit_id", "review_messages", "away", named=True
-        )
+    supervisions = supervisions_reaching(
+        unit_ids, {message.sender_id for message in messages}
+    ).values_list(
+        "supervisor_id", "supervisee_id", "unit_id", "review_messages", "away", named=True
     )
     administered = frozenset(
         units_administered(user).filter(pk__in=unit_ids).values_list("pk", flat=True)

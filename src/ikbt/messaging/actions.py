@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
-from ikbt.messaging.access import releaser_for
+from ikbt.messaging.access import releaser_for, supervisions_reaching
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import (
@@ -67,18 +67,13 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
 def _readers(message: Message) -> list[User]:
     """Who is told that a held reply waits: the supervisors who read the writer's replies at
     the reply's unit and are at work today, else (all away) the unit's administrators."""
-    supervisors = [
-        supervision.supervisor
-        for supervision in Supervision.objects.open_at(message.unit_id)
-        .filter(supervisee_id=message.sender_id, review_messages=True)
+    reading = list(
+        supervisions_reaching({message.unit_id} - {None}, [message.sender_id])
+        .filter(review_messages=True)
         .select_related("supervisor")
-    ]
-    away = set(
-        StaffAbsence.objects.on(timezone.localdate())
-        .filter(staff__in=supervisors)
-        .values_list("staff_id", flat=True)
     )
-    at_work = [person for person in supervisors if person.pk not in away]
+    supervisors = [supervision.supervisor for supervision in reading]
+    at_work = [supervision.supervisor for supervision in reading if not supervision.away]
     if at_work or message.unit_id is None:
         # With no unit there is no administrator to stand in: the supervisors are told still.
         return at_work or supervisors
