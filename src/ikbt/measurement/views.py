@@ -74,6 +74,11 @@ def answer(request: HttpRequest, key) -> HttpResponse:
     )
 
 
+# The page a questionnaire was opened from, by the response's key: where "back" goes once it
+# is answered (a module page: ikbt.treatment.views.module_questionnaire).
+ANSWER_BACK = "ikbt_answer_back"
+
+
 @patient_required
 def answered(request: HttpRequest, key) -> HttpResponse:
     response = get_response_for_patient(request, key)
@@ -84,8 +89,7 @@ def answered(request: HttpRequest, key) -> HttpResponse:
         .filter(patient=response.patient, role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
         .exists()
     )
-    # Opened from a module page: back there (ikbt.treatment.views.module_questionnaire).
-    back = request.session.get("ikbt_answer_back", {}).get(str(response.key), "")
+    back = request.session.get(ANSWER_BACK, {}).get(str(response.key), "")
     return render(
         request,
         "measurement/answered.html",

@@ -506,15 +506,21 @@ def quiz_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpRes
     )
 
 
+def _version_to_read(user, slug: str, number: int) -> tuple[ProgramVersion, bool]:
+    """The version for its authors (True), or, once shared, for other regions' (False);
+    otherwise 404."""
+    try:
+        return get_version_for_author(user, slug, number), True
+    except Http404:
+        return get_shared_version(user, slug, number), False
+
+
 @staff_required
 def package(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """The version as a package (zip): to keep, to improve outside the platform, or to
     import in another installation with ``ikbt program import``. For its authors, and for
     authors elsewhere once it is shared."""
-    try:
-        version = get_version_for_author(request.user, slug, number)
-    except Http404:
-        version = get_shared_version(request.user, slug, number)
+    version, _is_author = _version_to_read(request.user, slug, number)
     response = HttpResponse(
         package_zip(actions.data_from_version(version)), content_type="application/zip"
     )
@@ -525,12 +531,7 @@ def package(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 @staff_required
 def preview(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """The version exactly as a patient on a phone sees it, one page at a time."""
-    try:
-        version = get_version_for_author(request.user, slug, number)
-    except Http404:
-        version, is_author = get_shared_version(request.user, slug, number), False
-    else:
-        is_author = True  # the link goes back to the version she is writing
+    version, is_author = _version_to_read(request.user, slug, number)
     modules = list(version.modules.order_by("position").prefetch_related("pages"))
     pages = [
         (module, page)

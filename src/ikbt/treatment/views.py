@@ -25,6 +25,7 @@ from ikbt.intake.models import Registration
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
+from ikbt.measurement.views import ANSWER_BACK
 from ikbt.messaging.models import Message
 from ikbt.organisations.actions import AbsenceError, absence_end, absence_register
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
@@ -68,8 +69,6 @@ WAITING_WORK = [
 ]
 # A questionnaire the patient opened from a module page, outside the measurement plan.
 MODULE_OCCASION = "module"
-# The module page a questionnaire was opened from, by the response's key: where "back" goes.
-ANSWER_BACK = "ikbt_answer_back"
 
 
 def _patient_enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
