@@ -23,6 +23,38 @@ LAST_SEEN_PRECISION_SECONDS = 60
 # the server) for the same person, and put back in its box when she signs in again.
 UNSENT = "ikbt_unsent"
 UNSENT_FIELDS = ("body", "note")
+# On a page of several forms (the treatment record), the text in the other forms' boxes goes
+# along with the form that is sent, as "unsent:<the box's id>" (unsent.js), and is put back.
+UNSENT_ON_PAGE = "unsent:"
+
+
+def keep_unsent_on_page(request: HttpRequest) -> None:
+    """Keeps the text of the page's other boxes, sent along with one of its forms, for the
+    page that comes next at the same address (after the redirect)."""
+    fields = _unsent_sent_along(request)
+    if fields:
+        request.session[UNSENT] = {"user": request.user.pk, "path": request.path, "fields": fields}
+
+
+def unsent_on_page(request: HttpRequest) -> dict[str, str]:
+    """What ``request.user`` had typed in this page's boxes, by the box's id or name: sent
+    along with another of the page's forms (now shown again), or kept over a redirect or a
+    time-out. Kept text is given once."""
+    if request.method == "POST":
+        return _unsent_sent_along(request)
+    kept = request.session.get(UNSENT)
+    if not kept or kept["user"] != request.user.pk or kept["path"] != request.path:
+        return {}
+    del request.session[UNSENT]
+    return kept["fields"]
+
+
+def _unsent_sent_along(request: HttpRequest) -> dict[str, str]:
+    return {
+        name.removeprefix(UNSENT_ON_PAGE): text
+        for name, text in request.POST.items()
+        if name.startswith(UNSENT_ON_PAGE) and text.strip()
+    }
 
 
 def unsent_text(request: HttpRequest, field: str) -> str:
@@ -52,6 +84,8 @@ class SessionTimeoutMiddleware:
                     for name in UNSENT_FIELDS
                     if request.method == "POST" and request.POST.get(name, "").strip()
                 }
+                if request.method == "POST":
+                    unsent |= _unsent_sent_along(request)
                 user_id = request.user.pk
                 logout(request)
                 if unsent:

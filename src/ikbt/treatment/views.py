@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.middleware import unsent_text
+from ikbt.accounts.middleware import keep_unsent_on_page, unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.numbers import whole_number
@@ -470,6 +470,9 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     """The treatment record: modules with progress, homework and feedback, worksheets."""
     enrollment = _staff_enrollment(request, enrollment_id, detail="treatment record")
     post = request.POST if request.method == "POST" else {}
+    # What was typed in the page's other boxes when one form was sent (unsent.js), or before
+    # a time-out: put back where it was.
+    unsent = unsent_on_page(request)
     record_forms = {
         "feedback_form": FeedbackForm(
             post if "feedback" in post else None,
@@ -477,12 +480,15 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
         ),
         "note_form": NoteForm(
             post if "note" in post else None,
-            initial={"note": unsent_text(request, "note")} if not post else None,
+            initial={"note": unsent.get("id_note") or unsent.get("note", "")},
         ),
         "time_form": TimeEntryForm(post if "minutes" in post else None),
-        "end_form": EndForm(post if "end" in post else None),
+        "end_form": EndForm(
+            post if "end" in post else None, initial={"end_note": unsent.get("id_end_note", "")}
+        ),
     }
     if request.method == "POST" and _record_action(request, enrollment, **record_forms):
+        keep_unsent_on_page(request)
         return redirect(request.path)
     modules = _modules_with_state(enrollment)
     sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
@@ -515,13 +521,22 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
         {
             "enrollment": enrollment,
             "intake": intake,
-            "modules": modules,
+            # Each module with the feedback to put in its box: kept from before, or the
+            # reply template chosen for it.
+            "modules": [
+                (
+                    module,
+                    row,
+                    is_open,
+                    unsent.get(f"feedback-{module.key}")
+                    or (chosen.text if chosen and request.GET.get("modul") == module.key else ""),
+                )
+                for module, row, is_open in modules
+            ],
             "answers": answers,
             "notes": list(enrollment.notes.select_related("author")),
             "ledger": _ledger(enrollment),
             "templates": templates,
-            "template_text": chosen.text if chosen else "",
-            "template_module": request.GET.get("modul", ""),
             "outcome": compute_outcome(enrollment),
             "open_flags": list(
                 RiskFlag.objects.open()

@@ -310,3 +310,27 @@ def test_a_reply_template_goes_in_beside_what_the_therapist_has_typed(
     assert page.input_value("#id_body") == "Fint att du provade. Hej!"
     assert page.url == f"{live_server.url}/meddelanden/personal/{thread.pk}/"
     assert errors == []
+
+
+def test_feedback_typed_on_the_record_is_kept_when_a_note_is_saved(
+    live_server, browser_page, therapist, patient_client, enrollment
+):
+    from ikbt.conftest import verified_client
+    from ikbt.treatment.tests.test_treatment import module_url
+
+    patient_client.post(
+        module_url(enrollment, "valkommen", 2), {"homework_report": "Jag kände ångest på bussen."}
+    )
+    session = verified_client(therapist).cookies["sessionid"].value
+    page, errors = browser_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page.goto(f"{live_server.url}/behandling/journal/{enrollment.pk}/")
+    page.fill("#feedback-valkommen", "Bra att du skrev om bussen.")
+    page.fill("#id_note", "Ringde, mår bättre.")
+    page.get_by_role("button", name="Save the note").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("The note is saved.").is_visible()
+    assert page.input_value("#feedback-valkommen") == "Bra att du skrev om bussen."
+    assert page.input_value("#id_note") == ""
+    assert errors == []

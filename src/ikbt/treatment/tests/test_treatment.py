@@ -803,3 +803,39 @@ def test_a_note_saved_after_the_time_out_is_kept_for_the_same_therapist(
     time_out_while_writing()
     sign_in(unit_admin)
     assert therapist_client.get(record).context["note_form"]["note"].value() in (None, "")
+
+
+def test_what_is_typed_in_the_records_other_boxes_comes_back_when_one_form_is_sent(
+    therapist_client, patient_client, unit_admin, enrollment
+):
+    patient_client.post(
+        module_url(enrollment, "valkommen", 2), {"homework_report": "Jag kände ångest på bussen."}
+    )
+    patient_client.post(
+        module_url(enrollment, "andning", 1), {"homework_report": "Övade varje dag."}
+    )
+    record = reverse("treatment:record", args=[enrollment.pk])
+    typed = {
+        "unsent:feedback-andning": "Bra att du övade varje dag.",
+        "unsent:id_end_note": "Vill avsluta efter vecka 8?",
+    }
+    # A refused note: the page comes back with the other boxes as they were.
+    page = therapist_client.post(record, {"note": "", **typed})
+    assert page.status_code == 200
+    assert "Bra att du övade varje dag.</textarea>" in page.text
+    assert page.context["end_form"]["end_note"].value() == "Vill avsluta efter vecka 8?"
+    # A saved note, or a button, redirects: the other boxes' text is kept for the next page.
+    therapist_client.post(record, {"note": "Samtal om sömnen.", **typed})
+    assert enrollment.notes.get().text == "Samtal om sömnen."
+    page = therapist_client.get(record)
+    assert "Bra att du övade varje dag.</textarea>" in page.text
+    assert page.context["end_form"]["end_note"].value() == "Vill avsluta efter vecka 8?"
+    assert page.context["note_form"]["note"].value() == ""
+    # Given once: the page after that is as it was.
+    assert "Bra att du övade" not in therapist_client.get(record).text
+    therapist_client.post(record, {"module": "andning", "unlock": "1", **typed})
+    assert "Bra att du övade varje dag.</textarea>" in therapist_client.get(record).text
+    # Kept for the one who typed it, on that page only.
+    therapist_client.post(record, {"module": "andning", "unlock": "0", **typed})
+    therapist_client.force_login(unit_admin)
+    assert "Bra att du övade" not in therapist_client.get(record).text

@@ -1,0 +1,30 @@
+// On a page of several forms (the treatment record), sending one form must not lose what was
+// typed in another's box: the text of the other boxes goes along with the form that is sent,
+// as "unsent:<the box's id>", and the page that comes back puts it where it was
+// (ikbt.accounts.middleware.unsent_on_page).
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var page = form.closest("[data-keeps-unsent]");
+    if (!page) {
+      return;
+    }
+    // Back to a page sent before (the browser keeps it): what it carried then is stale.
+    form.querySelectorAll("input[data-unsent]").forEach(function (carried) {
+      carried.remove();
+    });
+    page.querySelectorAll("textarea[id]").forEach(function (box) {
+      if (box.form === form || !box.value.trim()) {
+        return;
+      }
+      var carried = document.createElement("input");
+      carried.type = "hidden";
+      carried.name = "unsent:" + box.id;
+      carried.value = box.value;
+      carried.dataset.unsent = "";
+      form.appendChild(carried);
+    });
+  });
+})();
