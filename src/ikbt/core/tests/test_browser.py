@@ -334,3 +334,33 @@ def test_feedback_typed_on_the_record_is_kept_when_a_note_is_saved(
     assert page.input_value("#feedback-valkommen") == "Bra att du skrev om bussen."
     assert page.input_value("#id_note") == ""
     assert errors == []
+
+
+def test_a_message_past_its_length_is_not_cut_and_says_how_much_too_long(
+    live_server, browser_page, patient, enrollment
+):
+    from ikbt.messaging.models import Thread
+
+    page, errors = browser_page
+    _sign_in(page, live_server, patient.user)
+    page.goto(f"{live_server.url}/meddelanden/")
+    page.get_by_label("Subject").fill("Ett långt brev")
+    body = page.get_by_label("Message")
+    body.fill("a" * 3000)
+    assert page.locator("#id_body-length").inner_text() == ""  # far from the limit
+    # Each line break counts twice, as the server counts the text the browser sends.
+    body.fill("a" * 4000 + "\n" * 5)
+    assert page.locator("#id_body-length").inner_text() == "Characters left: 990"
+    text = "b" * 5000 + "\nslut"  # pasted: the browser does not cut it
+    body.fill(text)
+    assert page.input_value("#id_body") == text
+    assert page.locator("#id_body-length").inner_text() == (
+        "Characters over the limit: 6. Shorten the text before you send it."
+    )
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_load_state()
+    assert not Thread.objects.exists()
+    # Refused by the server, and given back whole.
+    assert page.input_value("#id_body").replace("\r\n", "\n") == text
+    assert page.get_by_text("Ensure this value has at most 5000 characters").is_visible()
+    assert errors == []
