@@ -108,14 +108,21 @@ def patients_for_staff(user: User):
 
 
 def get_patient_for_staff(
-    request: HttpRequest, patient_id: int, *, action: str = Action.READ, detail: str = ""
+    request: HttpRequest,
+    patient_id: int,
+    *,
+    action: str = Action.READ,
+    detail: str = "",
+    unit_id: int | None = None,
 ) -> PatientAccess:
     """The patient, if ``request.user`` has a care relationship with them; otherwise 404.
+    ``unit_id``: what is read belongs to that unit's care (a treatment there), and only a
+    relationship there opens it.
 
     Writes the access (or the denial) to the access log.
     """
     user = request.user
-    relationship = acting_relationship(user, patient_id)
+    relationship = acting_relationship(user, patient_id, unit_id)
     if relationship is None:
         _log_denied(request, patient_id, detail)
         raise Http404
@@ -189,17 +196,19 @@ def roles_for_patients(user: User, patient_ids) -> dict[int, object]:
     return roles
 
 
-def acting_relationship(user: User, patient_id: int) -> CareRelationship | None:
-    """The care relationship through which ``user`` sees the patient: their own if there is
-    one, else the first that opens the patient to them (administering, covering, supervising);
-    None if none does."""
+def acting_relationship(
+    user: User, patient_id: int, unit_id: int | None = None
+) -> CareRelationship | None:
+    """The care relationship through which ``user`` sees the patient (at ``unit_id``, if
+    given): their own if there is one, else the first that opens the patient to them
+    (administering, covering, supervising); None if none does."""
     if not user.is_authenticated or not user.is_staff_member:
         return None
+    relationships = care_relationships_for_staff(user).filter(patient_id=patient_id)
+    if unit_id is not None:
+        relationships = relationships.filter(unit_id=unit_id)
     relationships = list(
-        care_relationships_for_staff(user)
-        .filter(patient_id=patient_id)
-        .select_related("patient", "unit", "staff")
-        .order_by("started_at")
+        relationships.select_related("patient", "unit", "staff").order_by("started_at")
     )
     own = [relationship for relationship in relationships if relationship.staff_id == user.pk]
     return (own or relationships or [None])[0]

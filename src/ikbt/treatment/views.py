@@ -453,12 +453,15 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 
 def _staff_enrollment(request: HttpRequest, enrollment_id: int, **log) -> Enrollment:
-    patient_id = (
-        Enrollment.objects.filter(pk=enrollment_id).values_list("patient_id", flat=True).first()
+    """The treatment, for someone in the patient's care at its unit: a therapist who treats
+    her at another unit does not open it (404, as for a treatment that does not exist)."""
+    placed = (
+        Enrollment.objects.filter(pk=enrollment_id).values_list("patient_id", "unit_id").first()
     )
-    if patient_id is None:
+    if placed is None:
         raise Http404
-    get_patient_for_staff(request, patient_id, **log)
+    patient_id, unit_id = placed
+    get_patient_for_staff(request, patient_id, unit_id=unit_id, **log)
     return Enrollment.objects.select_related("patient", "unit", "program_version__program").get(
         pk=enrollment_id
     )

@@ -839,3 +839,31 @@ def test_what_is_typed_in_the_records_other_boxes_comes_back_when_one_form_is_se
     therapist_client.post(record, {"module": "andning", "unlock": "0", **typed})
     therapist_client.force_login(unit_admin)
     assert "Bra att du övade" not in therapist_client.get(record).text
+
+
+def test_a_treatment_at_another_unit_is_opened_only_by_those_in_care_there(
+    therapist_client, therapist, patient, enrollment
+):
+    from ikbt.organisations.models import StaffRole
+    from ikbt.treatment.models import Enrollment
+
+    lambohov = factories.CareUnitFactory(region=enrollment.unit.region, name="VC Lambohov")
+    there = factories.staff_member(lambohov, StaffRole.THERAPIST, username="lambohov")
+    factories.care_relationship(patient, there, lambohov)
+    second = Enrollment.objects.create(
+        patient=patient, unit=lambohov, program_version=enrollment.program_version
+    )
+    # Her therapist at Ekholmen treats her there, not at Lambohov.
+    record = reverse("treatment:record", args=[second.pk])
+    assert therapist_client.get(record).status_code == 404
+    denied = AccessLogEntry.objects.get(action=AccessLogEntry.Action.DENIED)
+    assert (denied.actor, denied.patient) == (therapist, patient)
+    assert (
+        therapist_client.get(reverse("treatment:record", args=[enrollment.pk])).status_code == 200
+    )
+    # The therapist at Lambohov opens it, and the log names Lambohov.
+    from ikbt.conftest import verified_client
+
+    assert verified_client(there).get(record).status_code == 200
+    read = AccessLogEntry.objects.filter(actor=there, detail="treatment record").get()
+    assert (read.unit, read.actor_role) == (lambohov, "Responsible therapist")
