@@ -10,6 +10,7 @@ from ikbt.core.workdays import add_working_days
 from ikbt.measurement.models import RiskFlag
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import StaffMembership, StaffRole
+from ikbt.patients.access import at_work_in_place_of
 from ikbt.patients.models import CareRelationship
 
 
@@ -21,8 +22,9 @@ def working_day_after(moment: datetime.datetime) -> datetime.datetime:
 @task()
 @transaction.atomic
 def notify_risk_flag(flag_id: int) -> int:
-    """Tell the patient's therapists at the flag's unit, without saying what it is about;
-    once, however often the task runs. The notices go out before the mark is committed, so a
+    """Tell those in the patient's care at the flag's unit, without saying what it is about
+    (one away today: the colleague covering, else the unit's administrators); once, however
+    often the task runs. The notices go out before the mark is committed, so a
     worker dying in between sends them again rather than not at all."""
     flag = (
         RiskFlag.objects.select_for_update(of=("self",)).select_related("patient").get(pk=flag_id)
@@ -31,12 +33,8 @@ def notify_risk_flag(flag_id: int) -> int:
         return 0
     flag.notified_at = timezone.now()
     flag.save(update_fields=["notified_at"])
-    relationships = (
-        CareRelationship.objects.active()
-        .filter(patient=flag.patient, unit=flag.unit)
-        .select_related("staff")
-    )
-    return sum(send_notice(relationship.staff, "risk_flag") for relationship in relationships)
+    relationships = CareRelationship.objects.active().filter(patient=flag.patient, unit=flag.unit)
+    return sum(send_notice(staff, "risk_flag") for staff in at_work_in_place_of(relationships))
 
 
 @task()

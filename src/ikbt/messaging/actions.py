@@ -13,12 +13,11 @@ from ikbt.messaging.models import Message, Thread
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import (
     CareUnit,
-    StaffAbsence,
     StaffMembership,
     StaffRole,
     Supervision,
 )
-from ikbt.patients.access import acting_relationship, cover_at, supervisor_of
+from ikbt.patients.access import acting_relationship, at_work_in_place_of, supervisor_of
 from ikbt.patients.models import CareRelationship, Patient
 
 
@@ -31,37 +30,14 @@ def _recipients(thread: Thread, sender: User) -> list[User]:
     replaced by the colleague covering, or by the unit's administrators."""
     if sender.is_staff_member:
         return [thread.patient.user]
-    relationships = list(
-        CareRelationship.objects.active()
-        .filter(
-            patient=thread.patient,
-            role__in=[
-                CareRelationship.Role.RESPONSIBLE_THERAPIST,
-                CareRelationship.Role.THERAPIST,
-            ],
-        )
-        .select_related("staff", "unit")
+    relationships = CareRelationship.objects.active().filter(
+        patient=thread.patient,
+        role__in=[
+            CareRelationship.Role.RESPONSIBLE_THERAPIST,
+            CareRelationship.Role.THERAPIST,
+        ],
     )
-    away = {
-        absence.staff_id: absence
-        for absence in StaffAbsence.objects.on(timezone.localdate())
-        .filter(staff__in=[relationship.staff_id for relationship in relationships])
-        .select_related("cover")
-    }
-    recipients: dict[int, User] = {}
-    for relationship in relationships:
-        absence = away.get(relationship.staff_id)
-        cover = cover_at(absence, relationship.unit) if absence else None
-        if absence is None:
-            recipients[relationship.staff_id] = relationship.staff
-        elif cover is not None:
-            recipients[cover.pk] = cover
-        else:
-            for membership in StaffMembership.objects.filter(
-                unit=relationship.unit, role=StaffRole.UNIT_ADMIN
-            ).select_related("user"):
-                recipients[membership.user_id] = membership.user
-    return list(recipients.values())
+    return at_work_in_place_of(relationships)
 
 
 def _readers(message: Message) -> list[User]:

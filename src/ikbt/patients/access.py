@@ -74,6 +74,33 @@ def cover_at(absence: StaffAbsence, unit: CareUnit) -> User | None:
     return absence.cover if is_therapist_there else None
 
 
+def at_work_in_place_of(relationships) -> list[User]:
+    """The staff of these care relationships, to be told of something: each one away today
+    replaced by the colleague covering at the relationship's unit, or else by that unit's
+    administrators. Three queries, and one more per unit where nobody covers."""
+    relationships = list(relationships.select_related("staff", "unit"))
+    away = {
+        absence.staff_id: absence
+        for absence in StaffAbsence.objects.on(timezone.localdate())
+        .filter(staff__in=[relationship.staff_id for relationship in relationships])
+        .select_related("cover")
+    }
+    told: dict[int, User] = {}
+    for relationship in relationships:
+        absence = away.get(relationship.staff_id)
+        cover = cover_at(absence, relationship.unit) if absence else None
+        if absence is None:
+            told[relationship.staff_id] = relationship.staff
+        elif cover is not None:
+            told[cover.pk] = cover
+        else:
+            for membership in StaffMembership.objects.filter(
+                unit=relationship.unit, role=StaffRole.UNIT_ADMIN
+            ).select_related("user"):
+                told[membership.user_id] = membership.user
+    return list(told.values())
+
+
 def care_relationships_for_staff(user: User):
     """Active care relationships that give ``user`` access to the patient: their own, those
     at units they administer, those of a colleague away today whom they cover (at the units

@@ -233,3 +233,24 @@ def test_the_unit_head_ends_the_absence_of_a_therapist_of_her_unit(
     page = unit_admin_client.post(reverse("treatment:absences"), {"end": absence.pk}, follow=True)
     assert "The absence is cancelled." in page.text  # it started today: nothing to keep
     assert not StaffAbsence.objects.exists()
+
+
+@pytest.mark.parametrize("named_cover", [True, False])
+def test_a_risk_flag_while_the_therapist_is_away_reaches_whoever_stands_in(
+    named_cover,
+    therapist_client,
+    colleague,
+    unit_admin,
+    patient,
+    enrollment,
+    django_capture_on_commit_callbacks,
+):
+    from ikbt.measurement.actions import current_version, response_start, response_submit
+    from ikbt.measurement.models import RiskFlag
+
+    away_today(therapist_client, colleague if named_cover else None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response_submit(response_start(patient, current_version("PHQ-9")), [1] * 8 + [2])
+    assert RiskFlag.objects.get().notified_at is not None
+    told = colleague if named_cover else unit_admin
+    assert [message.to for message in mail.outbox] == [[told.email]]
