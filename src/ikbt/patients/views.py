@@ -40,11 +40,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         patient_id=OuterRef("patient_id"),
         unit_id=OuterRef("unit_id"),
     )
-    # Where each patient is at the unit: her latest treatment there, else her latest
-    # registration (in the same query, whatever the number of rows).
+    # Where each patient is at the unit: her latest treatment there (the one begun last: a
+    # new one may start the day an old one ended), else her latest registration (in the same
+    # query, whatever the number of rows).
     treatment = Enrollment.objects.filter(
         patient_id=OuterRef("patient_id"), unit_id=OuterRef("unit_id")
-    ).order_by("-started_at", "-pk")
+    ).order_by("-pk")
     registration = Registration.objects.filter(
         patient_id=OuterRef("patient_id"), offering__unit_id=OuterRef("unit_id")
     ).order_by("-registered_at", "-pk")
@@ -96,9 +97,14 @@ FOLLOWED_UP = datetime.timedelta(days=400)
 
 def _where_she_is(row) -> str:
     """The patient's path at the unit, in a few words, for the staff's patient list: the
-    later of her latest treatment and her latest registration there."""
+    later of her latest treatment and her latest registration there. An accepted registration
+    is where her treatment began (which may start the day it was accepted, at midnight)."""
     registered_later = row.registration_status and (
-        not row.treatment_status or row.registered_at > row.treatment_started
+        not row.treatment_status
+        or (
+            row.registration_status != Registration.Status.ACCEPTED
+            and row.registered_at > row.treatment_started
+        )
     )
     if registered_later:
         return Registration.Status(row.registration_status).label

@@ -113,6 +113,7 @@ def test_staff_list_says_where_each_patient_is_at_the_unit(
 ):
     from django.utils import timezone
 
+    from ikbt.intake.actions import registration_accept
     from ikbt.intake.models import Offering, Registration
     from ikbt.treatment.actions import enrollment_end
 
@@ -133,6 +134,17 @@ def test_staff_list_says_where_each_patient_is_at_the_unit(
     Registration.objects.create(patient=patient, offering=offering)
     rows = therapist_client.get(reverse("patients:staff_home")).context["relationships"]
     assert {row.patient: row.where_she_is for row in rows}[patient] == "Waiting for assessment"
+    # Accepted today, her new treatment starts today (at midnight, before she registered).
+    registration = Registration.objects.filter(patient=patient).get()
+    registration_accept(
+        registration,
+        by=therapist,
+        therapist=therapist,
+        start_date=timezone.localdate(),
+        note={"problem": "Oro", "risk": "Ingen", "suitability": "Motiverad"},
+    )
+    rows = therapist_client.get(reverse("patients:staff_home")).context["relationships"]
+    assert {row.patient: row.where_she_is for row in rows}[patient] == "In treatment"
 
 
 @pytest.mark.parametrize("count", list_rows(1, 3))
