@@ -7,12 +7,14 @@ is written by ``ikbt.accounts.actions.start_session``
 """
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +24,7 @@ LAST_SEEN_PRECISION_SECONDS = 60
 # A message or a note sent after the time-out is not sent; it is kept in the session (on
 # the server) for the same person, and put back in its box when she signs in again.
 UNSENT = "ikbt_unsent"
-UNSENT_FIELDS = ("body", "note")
+UNSENT_FIELDS = ("body", "subject", "note", "homework_report")
 # On a page of several forms (the treatment record), the text in the other forms' boxes goes
 # along with the form that is sent, as "unsent:<the box's id>" (unsent.js), and is put back.
 UNSENT_ON_PAGE = "unsent:"
@@ -49,26 +51,22 @@ def unsent_on_page(request: HttpRequest) -> dict[str, str]:
     return kept["fields"]
 
 
+def put_back_unsent(unsent: dict[str, str], *forms) -> None:
+    """The boxes of the forms not sent start with what was kept of them (by the box's id)."""
+    for form in forms:
+        if form.is_bound:
+            continue
+        for field in form:
+            if field.auto_id in unsent:
+                form.initial[field.name] = unsent[field.auto_id]
+
+
 def _unsent_sent_along(request: HttpRequest) -> dict[str, str]:
     return {
         name.removeprefix(UNSENT_ON_PAGE): text
         for name, text in request.POST.items()
         if name.startswith(UNSENT_ON_PAGE) and text.strip()
     }
-
-
-def unsent_text(request: HttpRequest, field: str) -> str:
-    """What ``request.user`` wrote in ``field`` on this page before a time-out signed her out,
-    once (the box it goes back into is then hers again); else ""."""
-    kept = request.session.get(UNSENT)
-    if not kept or kept["user"] != request.user.pk or kept["path"] != request.path:
-        return ""
-    text = kept["fields"].pop(field, "")
-    if kept["fields"]:
-        request.session[UNSENT] = kept
-    else:
-        del request.session[UNSENT]
-    return text
 
 
 class SessionTimeoutMiddleware:
@@ -86,7 +84,7 @@ class SessionTimeoutMiddleware:
                 }
                 if request.method == "POST":
                     unsent |= _unsent_sent_along(request)
-                user_id = request.user.pk
+                user_id, is_patient = request.user.pk, request.user.is_patient
                 logout(request)
                 if unsent:
                     request.session[UNSENT] = {
@@ -95,9 +93,13 @@ class SessionTimeoutMiddleware:
                         "fields": unsent,
                     }
                     expired += " " + _(
-                        "What you were writing was not sent: it is back in its box when you "
-                        "sign in again."
+                        "What you were writing was not sent: sign in again, and it is back in "
+                        "its box."
                     )
+                    messages.info(request, expired)
+                    # Signed in again, back to the page, where the text is put back.
+                    sign_in = "accounts:patient_sign_in" if is_patient else "accounts:staff_login"
+                    return redirect(f"{reverse(sign_in)}?next={quote(request.path)}")
                 messages.info(request, expired)
                 return redirect("core:home")
             now = timezone.now().timestamp()

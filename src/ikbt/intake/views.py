@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import patient_required, staff_required
+from ikbt.accounts.middleware import keep_unsent_on_page, put_back_unsent, unsent_on_page
 from ikbt.audit.actions import Action, log_access, log_list_access
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -318,6 +319,9 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         .exclude(pk=registration.offering_id)
         .select_related("unit"),
     )
+    # What was typed in the other forms when one was sent (unsent.js): put back.
+    unsent = unsent_on_page(request)
+    put_back_unsent(unsent, accept_form, decline_form, transfer_form)
     if request.method == "POST":
         try:
             target = _decide(
@@ -326,6 +330,8 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         except actions.IntakeError as error:
             messages.error(request, str(error))
             target = None
+        if target == request.path:
+            keep_unsent_on_page(request)
         if target:
             return redirect(target)
     free_slots = list(Slot.objects.bookable().filter(unit=unit).select_related("therapist")[:30])

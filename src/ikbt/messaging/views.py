@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.middleware import unsent_text
+from ikbt.accounts.middleware import keep_unsent_on_page, unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -67,7 +67,13 @@ def _threads(patient, reader_is_patient: bool):
 @submitted_once
 def inbox(request: HttpRequest) -> HttpResponse:
     patient = request.user.patient
-    form = NewThreadForm(request.POST or None)
+    kept = unsent_on_page(request) if request.method == "GET" else {}  # after a time-out
+    form = NewThreadForm(
+        request.POST or None,
+        initial={"subject": kept.get("subject", ""), "body": kept.get("body", "")},
+    )
+    if kept:
+        flash.info(request, _("What you wrote before you were signed out is in the box: send it."))
     if request.method == "POST" and form.is_valid():
         thread = actions.thread_start(
             patient, request.user, form.cleaned_data["subject"], form.cleaned_data["body"]
@@ -96,10 +102,12 @@ def _thread_page(
     and held replies are sent on from; ``initial``: what the reply box starts with."""
     # Staff: the box is what the patient reads.
     label = _("Message to the patient") if unit is not None else None
-    unsent = unsent_text(request, "body") if request.method == "GET" else ""
-    if unsent:
-        initial = {"body": unsent}
+    unsent = unsent_on_page(request)
+    if request.method == "GET" and unsent.get("body"):  # sent after a time-out
+        initial = {"body": unsent["body"]}
         flash.info(request, _("What you wrote before you were signed out is in the box: send it."))
+    elif unsent.get("id_body"):  # typed when another of the page's forms was sent
+        initial = {"body": unsent["id_body"]}
     form = MessageForm(request.POST or None, initial=initial, label=label)
     kept = {}  # a comment or a changed reply refused, with what was typed
     if request.method == "POST" and unit is not None and "release" in request.POST:
@@ -120,6 +128,7 @@ def _thread_page(
         else:
             if was_held:
                 flash.success(request, _("The reply is sent to the patient."))
+        keep_unsent_on_page(request)
         return redirect(request.path)
     if (
         request.method == "POST"
@@ -128,6 +137,7 @@ def _thread_page(
     ):
         kept = _held_reply_change(request, thread)
         if not kept:
+            keep_unsent_on_page(request)
             return redirect(request.path)
     if request.method == "POST" and unit is not None and "no_reply" in request.POST:
         # Marked already (a second click) is no error: nothing waits any more.
@@ -139,6 +149,7 @@ def _thread_page(
             request=request,
         )
         flash.success(request, _("Marked: the patient's messages here need no reply."))
+        keep_unsent_on_page(request)
         return redirect(request.path)
     if request.method == "POST" and not kept and form.is_valid():
         sent = actions.message_send(

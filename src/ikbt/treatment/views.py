@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.middleware import keep_unsent_on_page, unsent_on_page
+from ikbt.accounts.middleware import keep_unsent_on_page, put_back_unsent, unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.numbers import whole_number
@@ -199,6 +199,12 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
         )
         messages.success(request, _("Well done! The module is marked as done."))
         return redirect("treatment:home")
+    # Sent after a time-out, the report is put back in its box.
+    kept = unsent_on_page(request).get("homework_report", "")
+    if kept:
+        messages.info(
+            request, _("What you wrote before you were signed out is in the box: send it.")
+        )
     return render(
         request,
         "treatment/module_page.html",
@@ -211,6 +217,7 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
             "number": number,
             "count": len(pages),
             "is_last": number == len(pages),
+            "homework_report": kept or (progress.homework_report if progress else ""),
         },
     )
 
@@ -481,15 +488,14 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             post if "feedback" in post else None,
             modules=version_modules(enrollment.program_version),
         ),
+        # A note sent after a time-out is kept by its field's name.
         "note_form": NoteForm(
-            post if "note" in post else None,
-            initial={"note": unsent.get("id_note") or unsent.get("note", "")},
+            post if "note" in post else None, initial={"note": unsent.get("note", "")}
         ),
         "time_form": TimeEntryForm(post if "minutes" in post else None),
-        "end_form": EndForm(
-            post if "end" in post else None, initial={"end_note": unsent.get("id_end_note", "")}
-        ),
+        "end_form": EndForm(post if "end" in post else None),
     }
+    put_back_unsent(unsent, *record_forms.values())
     if request.method == "POST" and _record_action(request, enrollment, **record_forms):
         keep_unsent_on_page(request)
         return redirect(request.path)

@@ -457,6 +457,26 @@ def test_not_suitable_needs_where_referred(therapist_client, registration):
     assert (registration.status, registration.referred_to) == ("not_suitable", "Allmänpsykiatrin")
 
 
+def test_the_assessment_typed_is_kept_when_the_decline_form_is_refused(
+    therapist_client, registration
+):
+    url = reverse("intake:registration", args=[registration.pk])
+    assessment = {
+        "unsent:id_problem": "Paniksyndrom sedan två år.",
+        "unsent:id_risk": "Ingen suicidrisk.",
+        "unsent:id_suitability": "Motiverad, klarar text.",
+    }
+    page = therapist_client.post(url, {"decline": "1", "decision": "", **assessment})
+    accept_form = page.context["accept_form"]
+    assert not accept_form.is_bound
+    assert [accept_form[name].value() for name in ("problem", "risk", "suitability")] == [
+        "Paniksyndrom sedan två år.",
+        "Ingen suicidrisk.",
+        "Motiverad, klarar text.",
+    ]
+    assert "Paniksyndrom sedan två år.</textarea>" in page.text
+
+
 def test_outsider_gets_404_and_the_denial_is_logged(outsider_client, outsider, registration):
     assert (
         outsider_client.get(reverse("intake:registration", args=[registration.pk])).status_code

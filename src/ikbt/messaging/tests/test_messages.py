@@ -144,6 +144,10 @@ def test_a_message_sent_after_the_time_out_is_kept_for_her_next_sign_in(patient_
     signed_out = patient_client.post(url, {"body": long_text}, follow=True)
     assert "What you were writing was not sent" in signed_out.text
     assert not thread.messages.filter(body=long_text).exists()
+    # To the sign-in page, which leads back to the thread.
+    assert signed_out.redirect_chain[-1][0] == (
+        reverse("accounts:patient_sign_in") + f"?next={url}"
+    )
 
     # Signed in again, it is back in the box, once.
     patient_client.force_login(patient.user)
@@ -184,3 +188,20 @@ def test_messages_from_before_are_answered_by_the_reply_after_them_or_when_read(
     assert answered[question.pk] == reply.sent_at
     assert answered[thanks.pk] == read
     assert answered[unread.pk] is None
+
+
+def test_a_new_message_sent_after_the_time_out_is_kept_subject_and_all(patient_client, patient):
+    import datetime
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+
+    session = patient_client.session
+    session[LAST_SEEN_AT] = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+    ).timestamp()
+    session.save()
+    inbox = reverse("messaging:inbox")
+    patient_client.post(inbox, {"subject": "Sömnen", "body": "Jag sover dåligt igen."})
+    patient_client.force_login(patient.user)
+    form = patient_client.get(inbox).context["form"]
+    assert (form["subject"].value(), form["body"].value()) == ("Sömnen", "Jag sover dåligt igen.")

@@ -441,8 +441,12 @@ def test_the_supervisor_sends_a_reply_back_with_a_comment_the_patient_never_sees
                 "return": held_reply.pk,
                 "revision": 1,
                 "comment": "Lägg till hur länge hon ska öva.",
+                # Typed in the reply box meanwhile: kept for the page that comes next.
+                "unsent:id_body": "Hej! Jag läser med.",
             },
         )
+    assert boss.get(url).context["form"]["body"].value() == "Hej! Jag läser med."
+    assert boss.get(url).context["form"]["body"].value() in (None, "")  # given once
     # The writer is told that a comment waits, not what it says.
     [notice] = mail.outbox
     assert notice.to == [therapist.email] and "Lägg till" not in notice.body

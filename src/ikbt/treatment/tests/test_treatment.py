@@ -867,3 +867,24 @@ def test_a_treatment_at_another_unit_is_opened_only_by_those_in_care_there(
     assert verified_client(there).get(record).status_code == 200
     read = AccessLogEntry.objects.filter(actor=there, detail="treatment record").get()
     assert (read.unit, read.actor_role) == (lambohov, "Responsible therapist")
+
+
+def test_a_homework_report_sent_after_the_time_out_is_back_in_its_box(
+    patient_client, patient, enrollment
+):
+    import datetime
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+
+    session = patient_client.session
+    session[LAST_SEEN_AT] = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+    ).timestamp()
+    session.save()
+    last_page = module_url(enrollment, "valkommen", 2)
+    patient_client.post(last_page, {"homework_report": "Jag gick till affären själv."})
+    assert not ModuleProgress.objects.filter(completed_at__isnull=False).exists()
+    patient_client.force_login(patient.user)
+    page = patient_client.get(last_page)
+    assert "Jag gick till affären själv.</textarea>" in page.text
+    assert "What you wrote before you were signed out is in the box" in page.text

@@ -1,6 +1,6 @@
-// On a page of several forms (the treatment record), sending one form must not lose what was
-// typed in another's box: the text of the other boxes goes along with the form that is sent,
-// as "unsent:<the box's id>", and the page that comes back puts it where it was
+// On a page of several forms (the treatment record, an assessment), sending one form must not
+// lose what was typed in another's box: the text of the other boxes goes along with the form
+// that is sent, as "unsent:<the box's id>", and the page that comes back puts it where it was
 // (ikbt.accounts.middleware.unsent_on_page).
 (function () {
   "use strict";
@@ -8,14 +8,16 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var page = form.closest("[data-keeps-unsent]");
-    if (!page) {
+    // Only in the body of a POST: text in an address would be written to logs.
+    if (!page || form.method !== "post") {
       return;
     }
     // Back to a page sent before (the browser keeps it): what it carried then is stale.
     form.querySelectorAll("input[data-unsent]").forEach(function (carried) {
       carried.remove();
     });
-    page.querySelectorAll("textarea[id]").forEach(function (box) {
+    var boxes = "textarea[id], input[id][type=text], input[id][type=email], input[id][type=tel]";
+    page.querySelectorAll(boxes).forEach(function (box) {
       if (box.form === form || !box.value.trim()) {
         return;
       }
