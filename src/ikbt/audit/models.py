@@ -1,6 +1,7 @@
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -83,7 +84,21 @@ class AccessLogQuerySet(models.QuerySet):
         return self.filter(patient=patient)
 
     def for_units(self, units) -> "AccessLogQuerySet":
-        return self.filter(unit__in=units)
+        """The entries at these units, and the refused attempts (which belong to no unit) by
+        their staff or on their patients, for the units' review."""
+        from ikbt.organisations.models import StaffMembership
+        from ikbt.patients.models import CareRelationship
+
+        by_their_staff = StaffMembership.objects.filter(
+            unit__in=units, user_id=OuterRef("actor_id")
+        )
+        on_their_patient = CareRelationship.objects.filter(
+            unit__in=units, patient_id=OuterRef("patient_id")
+        )
+        refused = Q(unit__isnull=True, action=AccessLogEntry.Action.DENIED) & (
+            Exists(by_their_staff) | Exists(on_their_patient)
+        )
+        return self.filter(Q(unit__in=units) | refused)
 
 
 class AccessLogEntry(models.Model):

@@ -182,6 +182,22 @@ def test_review_shows_the_units_entries_and_logs_the_review(
     assert (review.actor, review.unit) == (unit_admin, unit)
 
 
+def test_review_shows_refused_attempts_by_the_units_staff_and_on_its_patients(
+    unit_admin_client, therapist, colleague, outsider, patient, unit, other_region_unit
+):
+    stranger = factories.PatientFactory()
+    factories.care_relationship(stranger, outsider, other_region_unit)
+    log_access(therapist, Action.DENIED, patient=stranger, detail="patient details")
+    log_access(outsider, Action.DENIED, patient=patient, detail="treatment record")
+    log_access(outsider, Action.DENIED, patient=stranger, detail="messages")  # not ours
+    page = unit_admin_client.get(REVIEW, {"action": "denied"})
+    shown = {(row.actor, row.patient, row.detail) for row in page.context["page"].object_list}
+    assert shown == {
+        (therapist, stranger, "patient details"),
+        (outsider, patient, "treatment record"),
+    }
+
+
 def test_review_shows_each_role_in_the_reviewers_language(
     unit_admin_client, therapist, patient, unit, settings
 ):
