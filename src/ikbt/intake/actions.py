@@ -13,6 +13,7 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
+from ikbt.measurement.models import Response
 from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit, StaffAbsence
 from ikbt.patients.models import CareRelationship, Patient
@@ -37,11 +38,21 @@ def published_version(offering: Offering) -> ProgramVersion:
     return version
 
 
-def _questionnaires(patient, version: ProgramVersion, when: str, unit):
+def _questionnaires(patient, version: ProgramVersion, when: str, unit, unanswered=()):
+    """Asks the program's questionnaires for ``when``. One of them among ``unanswered`` (the
+    screening she has not filled in) is that one, asked for ``when`` now, not a second."""
     codes = version.measurement_plan.filter(when=when).values_list("instrument_code", flat=True)
-    return [
-        response_start(patient, current_version(code), unit=unit, occasion=when) for code in codes
-    ]
+    waiting = {response.instrument_version.instrument.code: response for response in unanswered}
+    asked = []
+    for code in codes:
+        response = waiting.get(code)
+        if response is None:
+            response = response_start(patient, current_version(code), unit=unit, occasion=when)
+        else:
+            response.occasion = when
+            response.save(update_fields=["occasion"])
+        asked.append(response)
+    return asked
 
 
 @transaction.atomic
@@ -256,7 +267,15 @@ def registration_accept(
     ).update(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
     summary_refresh(enrollment)  # scores given before the start count as "before"
     _end_assessor(registration, keep=therapist)
-    _questionnaires(registration.patient, version, MeasurementPoint.When.PRE, offering.unit)
+    _questionnaires(
+        registration.patient,
+        version,
+        MeasurementPoint.When.PRE,
+        offering.unit,
+        unanswered=registration.screening.filter(
+            status=Response.Status.IN_PROGRESS
+        ).select_related("instrument_version__instrument"),
+    )
     weekly_questionnaires_schedule(enrollment)
     log_access(
         by,

@@ -433,6 +433,11 @@ def test_staff_go_from_the_queue_to_an_enrolled_patient(
     )
     pre = registration.patient.responses.filter(occasion="pre")
     assert sorted(r.instrument_version.instrument.code for r in pre) == ["GAD-7", "PHQ-9"]
+    # The screening she had not filled in is asked as the one before treatment, not twice.
+    screening = set(registration.screening.values_list("pk", flat=True))
+    assert screening and set(pre.values_list("pk", flat=True)) >= screening
+    unanswered = registration.patient.responses.filter(status="in_progress")
+    assert unanswered.exclude(occasion="weekly").count() == 2
     weekly = registration.patient.responses.filter(occasion="weekly").order_by("due_at")
     assert weekly.count() == 11  # GAD-7 in weeks 2 to 12
     assert timezone.localdate(weekly.first().due_at) == start + datetime.timedelta(weeks=1)
