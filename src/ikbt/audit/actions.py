@@ -77,6 +77,25 @@ def staff_roles_at(user: User, unit: CareUnit | None) -> str:
     )
 
 
+def _role_in_change(actor: User, action: str, patient: Patient | None, unit: CareUnit | None):
+    """The role a change to the patient's data is made in: through the care relationship at
+    the unit, as ``get_patient_for_staff`` records the read before it; else (and for
+    anything else) the actor's staff roles at the unit."""
+    if action in (Action.CHANGE, Action.CREATE) and patient is not None and actor.is_staff_member:
+        from ikbt.patients.access import (
+            acting_relationship,
+            acting_role,
+            admin_unit_ids,
+            covered_placements,
+        )
+
+        relationship = acting_relationship(actor, patient.pk, unit.pk if unit else None)
+        if relationship is not None:
+            administered, covered = admin_unit_ids(actor), covered_placements(actor)
+            return acting_role(actor, relationship, administered, covered)
+    return staff_roles_at(actor, unit)
+
+
 def log_access(
     actor: User,
     action: str,
@@ -92,13 +111,15 @@ def log_access(
     ways rows are written.
 
     ``role`` names the role the actor acted in (for example "Responsible therapist"); left
-    empty, the actor's staff roles at ``unit`` are recorded. ``detail`` must never hold health
-    content or changed values, only what kind of thing happened (field names, filters).
+    empty, a change to a patient's data records the role of the care relationship it was made
+    through (as the read before it does), anything else the actor's staff roles at ``unit``.
+    ``detail`` must never hold health content or changed values, only what kind of thing
+    happened (field names, filters).
     """
     return AccessLogEntry.objects.create(
         actor=actor,
         actor_name=(actor.get_full_name() or actor.username)[:200],
-        actor_role=(recorded(role) if role else staff_roles_at(actor, unit))[:100],
+        actor_role=(recorded(role or _role_in_change(actor, action, patient, unit)))[:100],
         patient=patient,
         unit=unit,
         action=action,

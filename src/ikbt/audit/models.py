@@ -16,6 +16,8 @@ DETAIL_NAMES = {
     "accepted for treatment": pgettext_lazy("access log detail", "accepted for treatment"),
     "acknowledged risk flag": pgettext_lazy("access log detail", "acknowledged risk flag"),
     "caseload": pgettext_lazy("access log detail", "caseload"),
+    "assessment booked": pgettext_lazy("access log detail", "assessment booked"),
+    "assessment times": pgettext_lazy("access log detail", "assessment times"),
     "changed": pgettext_lazy("access log detail", "changed"),
     "clinical note": pgettext_lazy("access log detail", "clinical note"),
     "dictionary": pgettext_lazy("access log detail", "data dictionary"),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
-from ikbt.intake.models import Offering, Registration, Slot
+from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.measurement.models import Response
 from ikbt.notifications.tasks import send_notice_later
@@ -107,9 +107,27 @@ def registration_submit(
 def slot_publish(
     therapist: User, *, unit, starts_at, minutes: int, mode: str, video_link: str
 ) -> Slot:
-    """A therapist offers a time for an assessment interview."""
+    """A therapist offers a time for an assessment interview, not overlapping another of
+    hers (at any unit)."""
     if starts_at <= timezone.now():
         raise IntakeError(_("Choose a time in the future."))
+    ends_at = starts_at + datetime.timedelta(minutes=minutes)
+    near = Slot.objects.filter(
+        therapist=therapist,
+        starts_at__lt=ends_at,
+        starts_at__gt=starts_at - datetime.timedelta(minutes=SLOT_MOST_MINUTES),
+    )
+    for other in near:
+        if other.starts_at + datetime.timedelta(minutes=other.minutes) > starts_at:
+            raise IntakeError(
+                _("You already have a time then: %(start)s–%(end)s.")
+                % {
+                    "start": timezone.localtime(other.starts_at).strftime("%Y-%m-%d %H:%M"),
+                    "end": timezone.localtime(
+                        other.starts_at + datetime.timedelta(minutes=other.minutes)
+                    ).strftime("%H:%M"),
+                }
+            )
     return Slot.objects.create(
         therapist=therapist,
         unit=unit,
@@ -120,10 +138,22 @@ def slot_publish(
     )
 
 
+def slot_remove(slot_id: int, therapist: User) -> None:
+    """A therapist takes back a free time of hers. One booked meanwhile stays booked."""
+    removed, _kinds = Slot.objects.filter(
+        pk=slot_id, therapist=therapist, registration__isnull=True
+    ).delete()
+    if not removed:
+        raise IntakeError(_("The time is booked: it stays. Call the patient to move it."))
+
+
 @transaction.atomic
-def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
+def slot_book(
+    slot: Slot, registration: Registration, *, by: User, request: HttpRequest | None = None
+) -> Slot:
     """Book ``slot`` for ``registration``. Of two people pressing at once, exactly one wins:
-    the row is updated only while it is still free."""
+    the row is updated only while it is still free. Booked by staff, it is in the access
+    log."""
     if not registration.is_waiting:
         raise IntakeError(_("The registration is not waiting for an assessment."))
     if slot.unit_id != registration.offering.unit_id:
@@ -149,6 +179,16 @@ def slot_book(slot: Slot, registration: Registration, *, by: User) -> Slot:
         defaults={"role": CareRelationship.Role.ASSESSOR},
     )
     _schedule_reminder(slot, now)
+    if by.is_staff_member:
+        log_access(
+            by,
+            Action.CHANGE,
+            request=request,
+            patient=registration.patient,
+            unit=slot.unit,
+            obj=registration,
+            detail="assessment booked",
+        )
     if by.pk != registration.patient.user_id and slot.starts_at - CANCEL_BEFORE > now:
         # Booked by the unit: she is told now, not only by the reminder a day before (when
         # cancelling here has closed). Less than a day away, the reminder goes at once.

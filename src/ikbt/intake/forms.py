@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from ikbt.intake.models import Offering, Slot
+from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Slot
 from ikbt.organisations.access import with_training
 from ikbt.organisations.forms import TherapistChoiceField, therapist_label, untrained_note
 from ikbt.patients.forms import MobileNumberField
@@ -139,7 +139,7 @@ class SlotForm(forms.Form):
         label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     minutes = forms.IntegerField(
-        label=_("Length in minutes"), min_value=15, max_value=180, initial=45
+        label=_("Length in minutes"), min_value=15, max_value=SLOT_MOST_MINUTES, initial=45
     )
     mode = forms.ChoiceField(label=_("How"), choices=Slot.Mode.choices)
     video_link = forms.URLField(label=_("Video link"), required=False, assume_scheme="https")

@@ -154,6 +154,9 @@ class SlotQuerySet(models.QuerySet):
         )
 
 
+SLOT_MOST_MINUTES = 180  # the longest assessment time offered
+
+
 class Slot(models.Model):
     """A time a therapist offers for assessment interviews; booked by at most one registration."""
 

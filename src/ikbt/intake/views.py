@@ -365,7 +365,7 @@ def _decide(
     here = request.path
     if "book" in request.POST:
         slot = get_object_or_404(Slot, pk=whole_number(request.POST.get("slot")))
-        actions.slot_book(slot, registration, by=request.user)
+        actions.slot_book(slot, registration, by=request.user, request=request)
         messages.success(request, _("The assessment is booked."))
         return here
     if "accept" in request.POST and accept_form.is_valid():
@@ -409,12 +409,20 @@ def slots(request: HttpRequest) -> HttpResponse:
     ).distinct()
     if not units.exists():
         raise Http404
+    if request.method == "POST" and "remove" in request.POST:
+        try:
+            actions.slot_remove(whole_number(request.POST["remove"]) or 0, request.user)
+        except actions.IntakeError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The time is removed."))
+        return redirect("intake:slots")
     form = SlotForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:
             actions.slot_publish(request.user, **form.cleaned_data)
-        except actions.IntakeError:
-            form.add_error("starts_at", _("Choose a time in the future."))
+        except actions.IntakeError as error:
+            form.add_error("starts_at", str(error))
         else:
             messages.success(request, _("The time is published."))
             return redirect("intake:slots")
@@ -422,6 +430,12 @@ def slots(request: HttpRequest) -> HttpResponse:
         Slot.objects.filter(
             therapist=request.user, starts_at__gt=timezone.now() - datetime.timedelta(days=1)
         ).select_related("unit", "registration__patient")
+    )
+    log_list_access(
+        request.user,
+        request,
+        [(slot.registration.patient, slot.unit, "") for slot in mine if slot.registration],
+        detail="assessment times",
     )
     return render(request, "intake/slots.html", {"form": form, "slots": mine})
 

@@ -36,7 +36,8 @@ def get_risk_flag_for_staff(request: HttpRequest, flag_id: int) -> tuple[RiskFla
     patient_id = RiskFlag.objects.filter(pk=flag_id).values_list("patient_id", flat=True).first()
     if patient_id is None:
         raise Http404
-    access = get_patient_for_staff(request, patient_id, action="change", detail="risk flag")
+    # Read here; the acknowledgement that follows is the change.
+    access = get_patient_for_staff(request, patient_id, detail="risk flag")
     return RiskFlag.objects.get(pk=flag_id), access
 
 

@@ -49,9 +49,9 @@ def test_demo_loads_people_and_places_and_can_run_twice(db, capsys):
     # Six patients answer PHQ-9 and GAD-7 weekly for six weeks; one has an open risk flag.
     assert rest.filter(status="submitted").count() == 6 * 6 * 2
     assert RiskFlag.objects.open().count() == 1
-    # One waiting on a home page, screening for four registrations, pre-treatment for one
-    # and its weekly GAD-7 (weeks 2-12).
-    assert rest.filter(status="in_progress").count() == 1 + 4 * 2 + 2 + 11
+    # One waiting on a home page, screening for four registrations (one accepted at intake:
+    # its two are asked as the pre-treatment ones), and the weekly GAD-7 (weeks 2-12).
+    assert rest.filter(status="in_progress").count() == 1 + 4 * 2 + 11
     # The example and the nine shipped programs, each published once.
     assert Program.objects.count() == 10
     assert all(program.versions.get().is_published for program in Program.objects.all())

@@ -940,3 +940,66 @@ def test_my_registrations_asks_the_same_queries_however_many_wait(
     with django_assert_num_queries(7):
         page = patient_client.get(mine)
     assert all(len(times) == count for _registration, times in page.context["rows"])
+
+
+def test_booking_for_a_patient_and_the_list_of_times_are_in_her_access_log(
+    therapist_client, therapist, registration, offering
+):
+    from ikbt.audit.models import AccessLogEntry
+
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=3),
+    )
+    therapist_client.post(
+        reverse("intake:registration", args=[registration.pk]), {"book": "1", "slot": slot.pk}
+    )
+    booked = AccessLogEntry.objects.get(detail="assessment booked")
+    assert (booked.actor, booked.patient, booked.unit, booked.action) == (
+        therapist,
+        registration.patient,
+        offering.unit,
+        "change",
+    )
+    page = therapist_client.get(reverse("intake:slots"))
+    assert registration.patient.full_name in page.text
+    listed = AccessLogEntry.objects.get(detail="assessment times")
+    assert (listed.actor, listed.patient, listed.action) == (
+        therapist,
+        registration.patient,
+        "read",
+    )
+
+
+def test_a_therapist_cannot_publish_overlapping_times_and_takes_back_a_free_one(
+    therapist_client, therapist, registration, offering
+):
+    slots = reverse("intake:slots")
+    day = timezone.localdate() + datetime.timedelta(days=3)
+
+    def publish(hhmm: str, minutes: int = 45):
+        return therapist_client.post(
+            slots,
+            {
+                "unit": offering.unit.pk,
+                "starts_at": f"{day.isoformat()}T{hhmm}",
+                "minutes": minutes,
+                "mode": "phone",
+            },
+        )
+
+    assert publish("09:00").status_code == 302
+    refused = publish("09:15")
+    assert refused.status_code == 200
+    assert f"You already have a time then: {day.isoformat()} 09:00–09:45." in refused.text
+    assert publish("08:30", 60).status_code == 200  # runs into it
+    assert publish("09:45").status_code == 302  # right after: fine
+    assert Slot.objects.count() == 2
+    first, second = Slot.objects.order_by("starts_at")
+    actions.slot_book(second, registration, by=therapist)
+    page = therapist_client.post(slots, {"remove": first.pk}, follow=True)
+    assert "The time is removed." in page.text
+    page = therapist_client.post(slots, {"remove": second.pk}, follow=True)
+    assert "The time is booked: it stays." in page.text
+    assert list(Slot.objects.all()) == [second]
