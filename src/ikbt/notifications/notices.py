@@ -33,6 +33,7 @@ KINDS = {
     "reply_to_read",
     "patient_message",
     "time_booked",
+    "contact_changed",
 }
 
 
@@ -51,22 +52,31 @@ def quiet_until(now: datetime.datetime) -> datetime.datetime | None:
     return timezone.make_aware(datetime.datetime.combine(day, QUIET_UNTIL))
 
 
-def send_notice(user: User, kind: str, *, now: datetime.datetime | None = None) -> bool:
+def send_notice(
+    user: User,
+    kind: str,
+    *,
+    now: datetime.datetime | None = None,
+    to: tuple[str, str] | None = None,
+) -> bool:
     """Tell ``user`` in their language: staff by e-mail; patients by the channels they chose
     (e-mail, and SMS with the subject line as the text), outside the quiet hours. False if
-    they cannot be reached."""
+    they cannot be reached. ``to``: (e-mail, mobile) to send it to at once instead, either
+    may be empty (the ones a patient had before she changed them)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notice: {kind}")
     if not user.is_active:
         return False  # a closed account: whoever it was has left
     patient = getattr(user, "patient", None) if user.is_patient else None
-    until = quiet_until(now or timezone.now()) if patient is not None else None
+    until = quiet_until(now or timezone.now()) if patient is not None and to is None else None
     if until is not None and default_task_backend.supports_defer:
         from ikbt.notifications.tasks import send_notice_later  # the task sends through here
 
         send_notice_later.using(run_after=until).enqueue(user.pk, kind)
         return True
-    if patient is not None:
+    if to is not None:
+        address, mobile = to
+    elif patient is not None:
         address = patient.email if patient.notify_by_email else ""
         mobile = patient.mobile if patient.notify_by_sms else ""
     else:

@@ -54,8 +54,8 @@ def send_sign_in_code(device_id: int) -> bool:
 
 
 @task()
-def send_notice_later(user_id: int, kind: str) -> bool:
+def send_notice_later(user_id: int, kind: str, to: list[str] | None = None) -> bool:
     """``send_notice`` from a worker, so a mail server that fails does not fail the request.
     Running twice sends the notice twice: harmless, it says only that something waits."""
     user = User.objects.filter(pk=user_id).first()
-    return user is not None and send_notice(user, kind)
+    return user is not None and send_notice(user, kind, to=tuple(to) if to else None)

@@ -47,6 +47,49 @@ def test_patient_changes_her_mobile_and_e_mail(patient_client, patient):
     assert (patient.notify_by_sms, patient.notify_by_email) == (True, False)
 
 
+def test_the_number_and_address_replaced_are_told_of_the_change(
+    patient_client, patient, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from ikbt.notifications import sms
+
+    patient.email = "petra.gammal@example.se"
+    patient.save(update_fields=["email"])
+    sms.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_client.post(
+            SECURITY,
+            {
+                "action": "contact",
+                "mobile": "073-111 22 33",
+                "email": "petra@example.se",
+                "notify_by_sms": "on",
+            },
+        )
+    [text] = sms.outbox
+    assert (text.to, text.body) == (
+        "+46701234567",
+        "Dina kontaktuppgifter har ändrats. Inte du? Ring din vårdenhet.",  # her language
+    )
+    [notice] = mail.outbox
+    assert notice.to == ["petra.gammal@example.se"]
+    assert "Om det inte var du, ring din vårdenhet genast." in notice.body
+    # Only the notice settings changed: nobody is told.
+    sms.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_client.post(
+            SECURITY,
+            {
+                "action": "contact",
+                "mobile": "073-111 22 33",
+                "email": "petra@example.se",
+                "notify_by_email": "on",
+            },
+        )
+    assert sms.outbox == [] and len(mail.outbox) == 1
+
+
 def test_a_refused_change_is_explained_and_what_she_typed_kept(patient_client, patient):
     page = patient_client.post(
         SECURITY,
