@@ -125,6 +125,15 @@ def _where_she_is(row) -> str:
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     access = get_patient_for_staff(request, patient_id, detail="patient details")
     patient = access.patient
+    # A treatment's record opens to those in her care at its unit (treatment.views).
+    reached = set(
+        care_relationships_for_staff(request.user)
+        .filter(patient=patient)
+        .values_list("unit_id", flat=True)
+    )
+    enrollments = list(patient.enrollments.select_related("unit", "program_version__program"))
+    for enrollment in enrollments:
+        enrollment.record_opens = enrollment.unit_id in reached
     context = {
         "access": access,
         "patient": patient,
@@ -137,9 +146,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         )
         if patient.is_minor
         else [],
-        "enrollments": list(
-            patient.enrollments.select_related("unit", "program_version__program")
-        ),
+        "enrollments": enrollments,
         "care_team": list(
             CareRelationship.objects.active()
             .filter(patient=patient)

@@ -853,8 +853,18 @@ def test_a_treatment_at_another_unit_is_opened_only_by_those_in_care_there(
     second = Enrollment.objects.create(
         patient=patient, unit=lambohov, program_version=enrollment.program_version
     )
-    # Her therapist at Ekholmen treats her there, not at Lambohov.
+    # Her therapist at Ekholmen treats her there, not at Lambohov: the patient's page lists
+    # both treatments, and links only the record that opens.
     record = reverse("treatment:record", args=[second.pk])
+    details = therapist_client.get(reverse("patients:patient_detail", args=[patient.pk])).text
+    assert "VC Lambohov" in details and f'href="{record}"' not in details
+    assert f'href="{reverse("treatment:record", args=[enrollment.pk])}"' in details
+    from ikbt.treatment.actions import enrollment_end
+
+    enrollment_end(second, reason="completed", note="", by=there)
+    today = timezone.localdate().isoformat()
+    details = therapist_client.get(reverse("patients:patient_detail", args=[patient.pk])).text
+    assert f"{timezone.localdate(second.started_at).isoformat()} – {today}" in details
     assert therapist_client.get(record).status_code == 404
     denied = AccessLogEntry.objects.get(action=AccessLogEntry.Action.DENIED)
     assert (denied.actor, denied.patient) == (therapist, patient)
