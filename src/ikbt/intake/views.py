@@ -167,7 +167,10 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
             except actions.IntakeError as error:
                 messages.error(request, str(error))
             return redirect("intake:my_registrations")
-        slot = get_object_or_404(Slot, pk=whole_number(request.POST.get("slot")))
+        slot = Slot.objects.filter(pk=whole_number(request.POST.get("slot", "")) or 0).first()
+        if slot is None:  # none chosen, or taken back by the therapist meanwhile
+            messages.error(request, _("Choose one of the free times."))
+            return redirect("intake:my_registrations")
         try:
             actions.slot_book(slot, registration, by=request.user)
             messages.success(request, _("Your assessment is booked."))

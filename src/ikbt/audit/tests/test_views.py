@@ -145,6 +145,11 @@ def test_the_same_read_on_the_same_day_is_one_row_with_how_many_times(
     assert [row["times"] for row in response.context["rows"]] == [1, 12]
     assert "12 times" in response.text
     assert '<time datetime="2026-03-02T09:05:00+01:00">2026-03-02 09:05</time>–' in response.text
+    # Twice in the same minute: the minute once, not "09:05–09:05".
+    _entry_at(morning + datetime.timedelta(days=2), therapist, unit, patient=patient)
+    _entry_at(morning + datetime.timedelta(days=2, seconds=20), therapist, unit, patient=patient)
+    page = patient_client.get(MINE).text
+    assert '<time datetime="2026-03-04T09:05:00+01:00">2026-03-04 09:05</time><br>' in page
 
 
 def _entry_at(at, actor, unit, patient=None, action=Action.READ) -> AccessLogEntry:

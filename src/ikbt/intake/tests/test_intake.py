@@ -167,6 +167,12 @@ def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     assert "PHQ-9 (depression)</a> – to fill in" in status.text
     assert "Waiting for an assessment time" in status.text
     assert "Waiting for assessment" not in status.text  # said once, not as two steps
+    assert '<form method="post" class="booking">' in status.text  # large choices on a phone
+    # None chosen (the browser asks, but may not): said, not a missing page.
+    unchosen = patient_client.post(
+        reverse("intake:my_registrations"), {"registration": registration.pk}, follow=True
+    )
+    assert "Choose one of the free times." in unchosen.text
     with django_capture_on_commit_callbacks(execute=True):
         patient_client.post(
             reverse("intake:my_registrations"), {"registration": registration.pk, "slot": slot.pk}
