@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -276,6 +277,12 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
     revision = whole_number(request.POST.get("revision", "0"))
     if revision is None:
         raise Http404
+    # Back to the module page the worksheet was on (an address of this site only).
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("treatment:home")
     try:
         answer = actions.worksheet_save(enrollment, key, data, revision=revision)
     except actions.WorksheetConflict as conflict:
@@ -289,6 +296,7 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
                 "rows": _answer_rows(sheet, data),
                 "sheet": sheet,
                 "enrollment": enrollment,
+                "back": back,
             },
             status=409,
         )
@@ -302,7 +310,7 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
         request,
         _("Saved.") if "hand_in" not in request.POST else _("Handed in to your therapist."),
     )
-    return redirect(request.POST.get("next") or reverse("treatment:home"))
+    return redirect(back)
 
 
 # --- Therapist ----------------------------------------------------------------------------

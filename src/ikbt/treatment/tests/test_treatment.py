@@ -101,10 +101,19 @@ def test_two_devices_do_not_overwrite_each_other(patient, enrollment):
     answer = WorksheetAnswer.objects.get()
     assert answer.data == {"formaga": 6, "lart": "Skrivet i telefonen"}
     # Without JavaScript the same answer is a whole page, the kept text under its labels.
-    page = laptop.post(url, {"revision": "0", "lart": "Skrivet på datorn", "formaga": "3"})
+    module = module_url(enrollment, "valkommen", 2)
+    sent = {"revision": "0", "lart": "Skrivet på datorn", "formaga": "3", "next": module}
+    page = laptop.post(url, sent)
     assert page.status_code == 409
     assert "<h1>" in page.text and "Skrivet på datorn" in page.text
     assert "lart:" not in page.text
+    # Back to the module page it was on, to see the other version (reloading would only send
+    # the same again).
+    assert f'<a class="button" href="{module}">Back to the worksheet</a>' in page.text
+    assert "Go back to the worksheet to see that version" in page.text
+    # Another site is no way back.
+    away = laptop.post(url, {**sent, "next": "https://example.com/"})
+    assert 'href="https://example.com/"' not in away.text
 
 
 def test_hand_in_right_after_typing_is_no_conflict(patient_client, enrollment):
