@@ -364,3 +364,27 @@ def test_a_message_past_its_length_is_not_cut_and_says_how_much_too_long(
     assert page.input_value("#id_body").replace("\r\n", "\n") == text
     assert page.get_by_text("Ensure this value has at most 5000 characters").is_visible()
     assert errors == []
+
+
+def test_a_score_chart_on_a_phone_shows_the_latest_scores_first(
+    live_server, browser_page, patient, enrollment
+):
+    import datetime
+
+    from django.utils import timezone
+
+    first = timezone.now() - datetime.timedelta(weeks=12)
+    for week in range(12):
+        response = measurement.response_start(patient, measurement.current_version("GAD-7"))
+        measurement.response_submit(response, [week % 4] * 7)
+        Response.objects.filter(pk=response.pk).update(
+            submitted_at=first + datetime.timedelta(weeks=week)
+        )
+    page, errors = browser_page
+    _sign_in(page, live_server, patient.user)
+    page.goto(f"{live_server.url}/skattningar/mina/")
+    chart = page.locator("figure.chart").first
+    assert chart.evaluate("figure => figure.scrollWidth > figure.clientWidth")  # it scrolls
+    latest = chart.locator("circle").last.bounding_box()
+    assert latest["x"] >= 0 and latest["x"] + latest["width"] <= 390  # in sight at once
+    assert errors == []
