@@ -388,3 +388,23 @@ def test_a_score_chart_on_a_phone_shows_the_latest_scores_first(
     latest = chart.locator("circle").last.bounding_box()
     assert latest["x"] >= 0 and latest["x"] + latest["width"] <= 390  # in sight at once
     assert errors == []
+
+
+def test_a_refused_form_takes_the_focus_to_what_needs_another_look(
+    live_server, browser_page, patient
+):
+    page, errors = browser_page
+    _sign_in(page, live_server, patient.user)
+    response = measurement.response_start(patient, measurement.current_version("GAD-7"))
+    page.goto(f"{live_server.url}/skattningar/{response.key}/")
+    page.get_by_role("button", name="Send in my answers").click()
+    page.wait_for_load_state()
+    focused = page.evaluate("document.activeElement.textContent")
+    assert "Some questions are not answered yet" in focused
+    page.goto(f"{live_server.url}/konto/sakerhet/")
+    page.get_by_label("Mobile").fill("ring mig")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    assert "Some answers need another look" in page.evaluate("document.activeElement.textContent")
+    assert page.input_value("#id_mobile") == "ring mig"
+    assert errors == []
