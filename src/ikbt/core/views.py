@@ -1,5 +1,6 @@
 import sys
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("patients:staff_home")
     if user.is_authenticated and user.is_patient:
         return redirect("patients:patient_home")
-    return render(request, "core/home.html")
+    return render(request, "core/home.html", {"oidc_enabled": settings.PATIENT_OIDC_ENABLED})
 
 
 @never_cache

@@ -42,6 +42,9 @@ def test_front_page_in_english_on_request(client, db):
 
     assert '<html lang="en">' in response.text
     assert "Internet-based CBT with your own therapist" in response.text
+    # Where e-identification is not open, the front door does not offer it.
+    assert "Sign in with a one-time code, sent to the mobile number" in response.text
+    assert "e-identification" not in response.text
 
 
 def test_front_page_has_no_inline_script_or_style(client, db):
