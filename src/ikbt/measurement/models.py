@@ -198,6 +198,17 @@ class Response(models.Model):
         return in_language(self.band_labels, get_language())
 
     @property
+    def in_highest_band(self) -> bool:
+        """Whether the total falls in the questionnaire's highest severity band (of two or
+        more): her result says she is having a hard time now."""
+        bands = self.instrument_version.parsed.bands
+        return (
+            self.total is not None
+            and len(bands) > 1
+            and self.instrument_version.parsed.band_for(self.total) == bands[-1]
+        )
+
+    @property
     def occasion_label(self) -> str:
         """When in the treatment it is asked ("Weekly", "Before start"), or "" if not planned."""
         if self.occasion not in MeasurementPoint.When.values:

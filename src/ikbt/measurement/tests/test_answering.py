@@ -336,3 +336,31 @@ def test_only_questions_left_out_are_listed_at_the_top(phq9):
     assert not half.is_valid()
     assert [question["number"] for question in half.unanswered] == [2, 3, 5, 6, 7, 8, 9]
     assert half.unanswered[0]["position"] == 2
+
+
+@pytest.mark.parametrize("youth", [False, True])
+def test_a_result_in_the_highest_band_says_where_to_turn_now(youth, patient_client, patient):
+    from ikbt.measurement.actions import current_version, response_start, response_submit
+    from ikbt.patients.personal_number import make_personal_number
+
+    if youth:  # 15 years old: a young person's places to turn
+        patient.personal_number = make_personal_number(
+            f"{timezone.localdate().year - 15}0101", 123
+        )
+        patient.save(update_fields=["personal_number"])
+        assert patient.is_minor
+    code, answers = ("SMFQ", [2] * 13) if youth else ("PHQ-9", [3] * 8 + [0])
+    response = response_start(patient, current_version(code))
+    response_submit(response, answers)
+    response.refresh_from_db()
+    assert response.in_highest_band and not response.critical
+    page = patient_client.get(reverse("measurement:answered", kwargs={"key": response.key}))
+    assert "It sounds as if things are hard right now" in page.text
+    assert '<a href="tel:1177">1177</a>' in page.text
+    assert ('<a href="tel:116111">116 111</a>' in page.text) is youth
+    assert ('<a href="tel:90101">90101</a>' in page.text) is not youth
+    # A calm result says nothing of the kind.
+    calm = response_start(patient, current_version(code))
+    response_submit(calm, [0] * len(answers))
+    page = patient_client.get(reverse("measurement:answered", kwargs={"key": calm.key}))
+    assert "It sounds as if things are hard" not in page.text
