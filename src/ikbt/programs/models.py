@@ -310,7 +310,7 @@ class MediaFile(models.Model):
 
 class MeasurementPoint(models.Model):
     class When(models.TextChoices):
-        SCREENING = "screening", _("Screening")
+        SCREENING = "screening", _("Before the assessment")
         PRE = "pre", _("Before start")
         WEEKLY = "weekly", _("Weekly")
         POST = "post", _("At the end")
