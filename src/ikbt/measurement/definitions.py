@@ -62,6 +62,8 @@ class Item:
     parts: tuple[Part, ...]
     reverse: bool = False
     weights: dict[int, int] | None = None  # option value -> score, where they differ
+    # (an earlier item's number, its answers) that leave this item out: not asked, scored 0
+    skip_when: tuple[int, frozenset[int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,21 @@ class Definition:
     @property
     def answer_count(self) -> int:
         return sum(len(item.parts) for item in self.items)
+
+    def first_position(self, number: int) -> int:
+        """Where item ``number``'s (first) rating is among the answers."""
+        return sum(len(item.parts) for item in self.items[: number - 1])
+
+    def skipped_items(self, answers) -> set[int]:
+        """The items these answers leave out (AUDIT: questions 2-8 after "Never" drinking)."""
+        skipped = set()
+        for item in self.items:
+            if item.skip_when is not None:
+                earlier, values = item.skip_when
+                position = self.first_position(earlier)
+                if position < len(answers) and answers[position] in values:
+                    skipped.add(item.number)
+        return skipped
 
     @property
     def minimum(self) -> float:
@@ -169,11 +186,26 @@ def _items(data: dict, scales: dict[str, Scale], path: str, licensed: bool) -> t
                 parts=tuple(parts),
                 reverse=bool(table.get("reverse", False)),
                 weights={int(k): int(v) for k, v in weights.items()} if weights else None,
+                skip_when=_skip_when(table.get("skip_when"), items, where),
             )
         )
     if not items:
         raise DefinitionError(f"{path}: no items.")
     return tuple(items)
+
+
+def _skip_when(table: dict | None, earlier: list[Item], where: str):
+    """``skip_when = { item = 1, answers = [0] }``: an earlier item of one rating, and answers
+    among its options."""
+    if table is None:
+        return None
+    number, answers = table.get("item"), table.get("answers")
+    if not isinstance(number, int) or not 1 <= number <= len(earlier) or not answers:
+        raise DefinitionError(f"{where}: skip_when names an earlier item and its answers.")
+    item = earlier[number - 1]
+    if len(item.parts) != 1 or not set(answers) <= set(item.parts[0].scale.values):
+        raise DefinitionError(f"{where}: skip_when's answers must be options of item {number}.")
+    return number, frozenset(answers)
 
 
 def parse_definition(data: dict, path: str = "<definition>") -> Definition:

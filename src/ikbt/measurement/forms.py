@@ -27,6 +27,36 @@ class QuestionnaireForm(forms.Form):
                 error_messages={"required": _("Choose one answer to this question.")},
             )
             self.fields[f"answer_{position}"].item_number = number
+        # Questions an earlier answer leaves out (AUDIT's 2-8 for someone who never drinks)
+        # say so, need no answer, and what is ticked there is not sent in.
+        definition = version.parsed
+        names = list(self.fields)
+        for field in self.fields.values():
+            item = definition.items[field.item_number - 1]
+            field.skip_if = field.skip_values = ""
+            if item.skip_when is not None:
+                earlier, values = item.skip_when
+                field.skip_if = names[definition.first_position(earlier)]
+                field.skip_values = " ".join(str(value) for value in sorted(values))
+                options = dict(self.fields[field.skip_if].choices)
+                field.help_text = _(
+                    "Only if you did not answer “%(answer)s” to question %(number)s."
+                ) % {
+                    "answer": " / ".join(str(options[value]) for value in sorted(values)),
+                    "number": earlier,
+                }
+        self.complete = complete
+        self.skipped = definition.skipped_items(self._answers_sent()) if self.is_bound else set()
+        for field in self.fields.values():
+            if field.item_number in self.skipped:
+                field.required = False
+
+    def _answers_sent(self) -> list[int | None]:
+        sent = []
+        for name in self.fields:
+            value = str(self.data.get(self.add_prefix(name), ""))
+            sent.append(int(value) if value.isdigit() else None)
+        return sent
 
     @property
     def unanswered(self) -> list[dict]:
@@ -43,7 +73,14 @@ class QuestionnaireForm(forms.Form):
         return {f"answer_{index}": value for index, value in enumerate(answers)}
 
     def answers(self) -> list[int | None]:
-        return [self.cleaned_data.get(name) for name in self.fields]
+        """The answers; sent in complete, none to a question left out (while answering they
+        are kept, should she change the answer that leaves it out)."""
+        return [
+            None
+            if self.complete and field.item_number in self.skipped
+            else self.cleaned_data.get(name)
+            for name, field in self.fields.items()
+        ]
 
 
 class AcknowledgeRiskFlagForm(forms.Form):

@@ -169,6 +169,7 @@ class Response(models.Model):
         """Each rating with the option chosen, and whether its item is a critical answer
         (by the same rule scoring raises a risk flag by)."""
         version = self.instrument_version
+        skipped = version.parsed.skipped_items(self.answers)
         rows = []
         for position, (number, label, options) in enumerate(version.ratings(language)):
             value = self.answers[position] if position < len(self.answers) else None
@@ -179,6 +180,7 @@ class Response(models.Model):
                     "answer": dict(options).get(value, ""),
                     "value": value,
                     "critical": is_critical(version.parsed, self.answers, number),
+                    "skipped": number in skipped,  # left out by an earlier answer
                 }
             )
         return rows

@@ -61,13 +61,18 @@ def check_answers(definition: Definition, answers: Sequence[int | None]) -> None
 
 
 def item_scores(definition: Definition, answers: Sequence[int | None]) -> list[dict[str, int]]:
-    """Per item, the score of each part, or an empty dict where the item is unanswered."""
+    """Per item, the score of each part, or an empty dict where the item is unanswered. An
+    item the answers leave out (``skip_when``) scores 0, whatever was ticked."""
     check_answers(definition, answers)
+    skipped = definition.skipped_items(answers)
     position = 0
     scores = []
     for item in definition.items:
         values = answers[position : position + len(item.parts)]
         position += len(item.parts)
+        if item.number in skipped:
+            scores.append({part.key: 0 for part in item.parts})
+            continue
         if any(value is None for value in values):
             scores.append({})
             continue

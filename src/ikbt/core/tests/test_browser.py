@@ -408,3 +408,25 @@ def test_a_refused_form_takes_the_focus_to_what_needs_another_look(
     assert "Some answers need another look" in page.evaluate("document.activeElement.textContent")
     assert page.input_value("#id_mobile") == "ring mig"
     assert errors == []
+
+
+def test_audit_hides_questions_two_to_eight_after_never(live_server, browser_page, patient):
+    response = measurement.response_start(patient, measurement.current_version("AUDIT"))
+    page, errors = browser_page
+    _sign_in(page, live_server, patient.user)
+    page.goto(f"{live_server.url}/skattningar/{response.key}/")
+    second = page.locator("#item-2")
+    assert second.is_visible()
+    page.locator("#item-1").get_by_label("Never").check()
+    assert not second.is_visible() and not page.locator("#item-8").is_visible()
+    assert page.locator("#item-9").is_visible()
+    page.locator("#item-1").get_by_label("Monthly or less").check()
+    assert second.is_visible()
+    page.locator("#item-1").get_by_label("Never").check()
+    page.locator("#item-9").get_by_label("No", exact=True).check()
+    page.locator("#item-10").get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Send in my answers").click()
+    page.wait_for_url("**/klar/")
+    response.refresh_from_db()
+    assert (response.status, response.total) == (Response.Status.SUBMITTED, 0)
+    assert errors == []

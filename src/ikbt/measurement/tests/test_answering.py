@@ -364,3 +364,24 @@ def test_a_result_in_the_highest_band_says_where_to_turn_now(youth, patient_clie
     response_submit(calm, [0] * len(answers))
     page = patient_client.get(reverse("measurement:answered", kwargs={"key": calm.key}))
     assert "It sounds as if things are hard" not in page.text
+
+
+def test_a_non_drinker_answers_audit_without_questions_two_to_eight(patient_client, patient):
+    audit = actions.current_version("AUDIT")
+    response = actions.response_start(patient, audit)
+    page = patient_client.get(answer_url(response))
+    # Each question that may be left out says when, for a page without scripts.
+    assert page.text.count("Only if you did not answer “Never” to question 1.") == 7
+    assert page.text.count('data-skip-if="answer_0" data-skip-values="0"') == 7
+    # Someone who drinks must answer them.
+    drinks = {"answer_0": "1", "answer_8": "0", "answer_9": "0", "submit": "1"}
+    refused = patient_client.post(answer_url(response), drinks)
+    assert [q["number"] for q in refused.context["form"].unanswered] == [2, 3, 4, 5, 6, 7, 8]
+    # "Never": sent in without them; what was ticked there is not kept.
+    never = {"answer_0": "0", "answer_1": "3", "answer_8": "2", "answer_9": "0", "submit": "1"}
+    assert patient_client.post(answer_url(response), never).status_code == 302
+    response.refresh_from_db()
+    assert response.answers == [0] + [None] * 7 + [2, 0]
+    assert (response.total, response.band_labels["en"]) == (2, "Zone I: low risk")
+    rows = response.answers_to_read("en")
+    assert [row["skipped"] for row in rows] == [False] + [True] * 7 + [False] * 2

@@ -287,6 +287,27 @@ def test_audit_items_nine_and_ten_score_zero_two_four():
             score(definition, [0] * 8 + [value, 0])
 
 
+def test_audit_asks_questions_two_to_eight_only_of_someone_who_drinks():
+    definition = shipped_definition("AUDIT")
+    assert [item.skip_when for item in definition.items] == [None] + [(1, {0})] * 7 + [None] * 2
+    # "Never" to question 1: 2-8 are not asked, and score 0 whatever is ticked there.
+    never = [0] + [None] * 7 + [2, 0]
+    assert (definition.skipped_items(never), total("AUDIT", never)) == (set(range(2, 9)), 2)
+    assert total("AUDIT", [0] + [4] * 7 + [0, 0]) == 0
+    # Someone who drinks answers them all, as before: one left out is not scored.
+    assert definition.skipped_items([1] + [0] * 9) == set()
+    assert score(definition, [1] + [None] * 7 + [0, 0]).total is None
+
+
+def test_a_skip_rule_names_an_earlier_item_and_its_answers():
+    data = shipped_definition("AUDIT").raw
+    for rule in ({"item": 2, "answers": [0]}, {"item": 1, "answers": [7]}, {"item": 1}):
+        items = [*data["items"]]
+        items[1] = {**items[1], "skip_when": rule}
+        with pytest.raises(DefinitionError, match="item 2: skip_when"):
+            parse_definition(data | {"items": items}, "broken.toml")
+
+
 def test_audit_zones():
     assert band("AUDIT", [2, 1, 1, 0, 0, 0, 0, 0, 2, 0]) == "Zone I: low risk"  # 6
     assert band("AUDIT", [3, 2, 2, 0, 0, 0, 0, 0, 0, 0]) == "Zone I: low risk"  # 7
