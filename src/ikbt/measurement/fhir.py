@@ -56,6 +56,13 @@ def questionnaire(version: InstrumentVersion) -> Questionnaire:
             label = " – ".join(filter(None, [text, part.text.get("sv", "")]))
             if label:
                 entry["text"] = label
+            if item.skip_when is not None:  # asked only where the earlier answer is another
+                earlier, values = item.skip_when
+                entry["enableWhen"] = [
+                    {"question": str(earlier), "operator": "!=", "answerCoding": {"code": str(v)}}
+                    for v in sorted(values)
+                ]
+                entry["enableBehavior"] = "all"
             items.append(entry)
     return Questionnaire.model_validate(
         {

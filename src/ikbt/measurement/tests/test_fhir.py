@@ -35,6 +35,17 @@ def test_questionnaire_validates_and_carries_every_item(phq9):
     assert values == ["0", "1", "2", "3"]
 
 
+def test_audit_questions_two_to_eight_are_enabled_only_after_another_answer_than_never(db):
+    actions.instruments_load()
+    audit = actions.current_version("AUDIT")
+    resource = Questionnaire.model_validate_json(fhir.questionnaire(audit).model_dump_json())
+    rules = [
+        [(when.question, when.operator, when.answerCoding.code) for when in item.enableWhen or []]
+        for item in resource.item
+    ]
+    assert rules == [[]] + [[("1", "!=", "0")]] * 7 + [[]] * 2
+
+
 def test_response_and_observation_validate(submitted, patient):
     response = QuestionnaireResponse.model_validate_json(
         fhir.questionnaire_response(submitted).model_dump_json()
