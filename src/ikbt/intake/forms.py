@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -133,9 +134,25 @@ class RegistrationForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.ANSWER_FIELDS}
 
 
+class LocalTimeField(forms.DateTimeField):
+    """A time on Stockholm's clocks; an hour they skip or pass twice (summer time begins or
+    ends) is refused in plain words, not Django's technical ones."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as error:
+            if error.code != "ambiguous_timezone":
+                raise
+            raise ValidationError(
+                _("The clocks change at that hour (summer time): choose another time."),
+                code="ambiguous_timezone",
+            ) from None
+
+
 class SlotForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=None)
-    starts_at = forms.DateTimeField(
+    starts_at = LocalTimeField(
         label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     minutes = forms.IntegerField(

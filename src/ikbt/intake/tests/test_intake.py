@@ -1009,3 +1009,19 @@ def test_a_therapist_cannot_publish_overlapping_times_and_takes_back_a_free_one(
     page = therapist_client.post(slots, {"remove": second.pk}, follow=True)
     assert "The time is booked: it stays." in page.text
     assert list(Slot.objects.all()) == [second]
+
+
+def test_a_time_the_clocks_skip_is_refused_in_plain_words(therapist_client, offering):
+    # 2027-03-28 02:30 does not exist in Stockholm: the clocks go from 02:00 to 03:00.
+    page = therapist_client.post(
+        reverse("intake:slots"),
+        {
+            "unit": offering.unit.pk,
+            "starts_at": "2027-03-28T02:30",
+            "minutes": 45,
+            "mode": "phone",
+        },
+    )
+    assert "The clocks change at that hour (summer time): choose another time." in page.text
+    assert "couldn’t be interpreted" not in page.text
+    assert not Slot.objects.exists()
