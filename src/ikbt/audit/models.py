@@ -17,6 +17,9 @@ DETAIL_NAMES = {
     "acknowledged risk flag": pgettext_lazy("access log detail", "acknowledged risk flag"),
     "caseload": pgettext_lazy("access log detail", "caseload"),
     "assessment booked": pgettext_lazy("access log detail", "assessment booked"),
+    "guardian's consent confirmed": pgettext_lazy(
+        "access log detail", "guardian's consent confirmed"
+    ),
     "assessment times": pgettext_lazy("access log detail", "assessment times"),
     "changed": pgettext_lazy("access log detail", "changed"),
     "clinical note": pgettext_lazy("access log detail", "clinical note"),

@@ -262,6 +262,35 @@ def _end_assessor(
 
 
 @transaction.atomic
+def guardian_consent_confirm(
+    registration: Registration, *, by: User, note: str, request: HttpRequest | None = None
+) -> None:
+    """The unit has confirmed with the guardian the consent the young person stated."""
+    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    if registration.guardian_consent_at is None:
+        raise IntakeError(_("This registration needs no guardian's consent."))
+    registration.guardian_consent_confirmed_at = timezone.now()
+    registration.guardian_consent_confirmed_by = by
+    registration.guardian_consent_note = note
+    registration.save(
+        update_fields=[
+            "guardian_consent_confirmed_at",
+            "guardian_consent_confirmed_by",
+            "guardian_consent_note",
+        ]
+    )
+    log_access(
+        by,
+        Action.CHANGE,
+        request=request,
+        patient=registration.patient,
+        unit=registration.offering.unit,
+        obj=registration,
+        detail="guardian's consent confirmed",
+    )
+
+
+@transaction.atomic
 def registration_accept(
     registration: Registration,
     *,
@@ -276,6 +305,10 @@ def registration_accept(
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if not registration.is_waiting:
         raise IntakeError(_("The registration has already been decided."))
+    if registration.guardian_consent_at and not registration.guardian_consent_confirmed_at:
+        raise IntakeError(
+            _("Confirm the guardian's consent with the guardian before accepting a young person.")
+        )
     now = timezone.now()
     offering = registration.offering
     version = published_version(offering)

@@ -70,7 +70,9 @@ class RegistrationForm(forms.Form):
         label=_("Guardian's personal identity number"), required=False
     )
     guardian_consent = forms.BooleanField(
-        label=_("I am the guardian and I consent to the treatment."), required=False
+        label=_("My guardian knows about this registration and consents to the treatment."),
+        help_text=_("The unit confirms it with your guardian before the treatment starts."),
+        required=False,
     )
 
     ANSWER_FIELDS = (
@@ -164,6 +166,15 @@ class SlotForm(forms.Form):
     def __init__(self, *args, units, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
+
+
+class GuardianConsentForm(forms.Form):
+    note = forms.CharField(
+        label=_("How and with whom the consent was confirmed"),
+        help_text=_("For example: by phone with both guardians."),
+        max_length=500,
+        error_messages={"required": _("Write how and with whom it was confirmed.")},
+    )
 
 
 class AcceptForm(forms.Form):

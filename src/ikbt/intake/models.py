@@ -88,6 +88,22 @@ class Registration(models.Model):
         _("guardian's personal identity number"), max_length=12, blank=True
     )
     guardian_consent_at = models.DateTimeField(_("guardian's consent"), null=True, blank=True)
+    # What the young person states at registration, the unit confirms with the guardian
+    # (by phone or at the assessment) before she is accepted.
+    guardian_consent_confirmed_at = models.DateTimeField(
+        _("guardian's consent confirmed"), null=True, blank=True
+    )
+    guardian_consent_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("guardian's consent confirmed by"),
+    )
+    guardian_consent_note = models.CharField(
+        _("how the guardian's consent was confirmed"), max_length=500, blank=True
+    )
     assessed_at = models.DateTimeField(_("assessed"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decided_by = models.ForeignKey(

@@ -31,6 +31,7 @@ from ikbt.intake.eligibility import ADULT_AGE, needs_guardian, refusal_for
 from ikbt.intake.forms import (
     AcceptForm,
     DeclineForm,
+    GuardianConsentForm,
     OfferingAddForm,
     OfferingForm,
     RegistrationForm,
@@ -322,9 +323,27 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         .exclude(pk=registration.offering_id)
         .select_related("unit"),
     )
+    # A young person's registration: the consent she stated, confirmed with the guardian.
+    guardian_form = (
+        GuardianConsentForm(request.POST if "guardian_consent" in request.POST else None)
+        if registration.guardian_consent_at and not registration.guardian_consent_confirmed_at
+        else None
+    )
     # What was typed in the other forms when one was sent (unsent.js): put back.
     unsent = unsent_on_page(request)
     put_back_unsent(unsent, accept_form, decline_form, transfer_form)
+    if guardian_form is not None:
+        put_back_unsent(unsent, guardian_form)
+        if guardian_form.is_bound and guardian_form.is_valid():
+            actions.guardian_consent_confirm(
+                registration,
+                by=request.user,
+                note=guardian_form.cleaned_data["note"],
+                request=request,
+            )
+            messages.success(request, _("The guardian's consent is recorded."))
+            keep_unsent_on_page(request)
+            return redirect(request.path)
     if request.method == "POST":
         try:
             target = _decide(
@@ -357,6 +376,7 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
             "accept_form": accept_form,
             "decline_form": decline_form,
             "transfer_form": transfer_form if is_admin else None,
+            "guardian_form": guardian_form,
             "waiting_days": registration.waiting_days(),
         },
     )

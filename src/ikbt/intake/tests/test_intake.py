@@ -283,6 +283,55 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     assert registration.guardian_consent_at is not None
 
 
+def test_a_young_person_is_accepted_once_the_unit_has_confirmed_the_guardians_consent(
+    client, youth_offering, therapist, therapist_client
+):
+    from ikbt.audit.models import AccessLogEntry
+    from ikbt.patients.models import CareRelationship
+
+    young = person_born(datetime.date(2012, 5, 1), 710)
+    client.force_login(young.user)
+    client.post(
+        reverse("intake:register", args=[youth_offering.pk]),
+        {
+            **FORM,
+            "guardian_name": "Anna Förälder",
+            "guardian_personal_number": factories.personal_number("19800101", 711),
+            "guardian_consent": "on",
+        },
+    )
+    registration = Registration.objects.get()
+    factories.care_relationship(
+        young, therapist, youth_offering.unit, role=CareRelationship.Role.ASSESSOR
+    )
+    url = reverse("intake:registration", args=[registration.pk])
+    page = therapist_client.get(url)
+    assert "not yet confirmed with the guardian" in page.text
+    accept = {
+        "accept": "1",
+        "therapist": therapist.pk,
+        "start_date": (timezone.localdate() + datetime.timedelta(days=3)).isoformat(),
+        "problem": "Oro i skolan",
+        "risk": "Ingen",
+        "suitability": "Motiverad",
+    }
+    refused = therapist_client.post(url, accept, follow=True)
+    assert "Confirm the guardian&#x27;s consent with the guardian" in refused.text
+    assert not Enrollment.objects.exists()
+    # How and with whom, or it is not recorded.
+    page = therapist_client.post(url, {"guardian_consent": "1", "note": ""})
+    assert "Write how and with whom it was confirmed." in page.text
+    therapist_client.post(url, {"guardian_consent": "1", "note": "Per telefon med båda."})
+    registration.refresh_from_db()
+    assert registration.guardian_consent_confirmed_by == therapist
+    assert registration.guardian_consent_note == "Per telefon med båda."
+    entry = AccessLogEntry.objects.get(detail="guardian's consent confirmed")
+    assert (entry.actor, entry.patient, entry.action) == (therapist, young, "change")
+    assert "Confirmed by Tove Terapeut" in therapist_client.get(url).text
+    therapist_client.post(url, accept)
+    assert Enrollment.objects.get().patient == young
+
+
 def test_too_young_for_the_adult_program_is_told_where_to_go(client, offering):
     young = person_born(datetime.date(2012, 5, 1), 708)
     client.force_login(young.user)
