@@ -132,8 +132,10 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         .values_list("unit_id", flat=True)
     )
     enrollments = list(patient.enrollments.select_related("unit", "program_version__program"))
+    administered = set(admin_unit_ids(request.user))
     for enrollment in enrollments:
         enrollment.record_opens = enrollment.unit_id in reached
+        enrollment.may_move = enrollment.unit_id in administered
     context = {
         "access": access,
         "patient": patient,

@@ -4,7 +4,7 @@ caseload and treatment record."""
 import datetime
 
 from django.contrib import messages
-from django.db.models import F, Func, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -329,7 +329,10 @@ def _per_enrollment(related, function: str, field: str = "pk") -> Subquery:
 def caseload(request: HttpRequest) -> HttpResponse:
     """The therapist's patients in treatment, sorted by what needs them, each with why."""
     now = timezone.now()
-    patient_ids = care_relationships_for_staff(request.user).values("patient_id")
+    # Treatments at the units where she is in the patient's care (as the record opens them).
+    in_care_there = care_relationships_for_staff(request.user).filter(
+        patient_id=OuterRef("patient_id"), unit_id=OuterRef("unit_id")
+    )
     open_flags = RiskFlag.objects.filter(
         patient=OuterRef("patient_id"), acknowledged_at__isnull=True
     )
@@ -357,7 +360,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
     worksheets = WorksheetAnswer.objects.filter(enrollment=OuterRef("pk"))
     unreviewed = worksheets.filter(reviewed_at__isnull=True)
     enrollments = (
-        Enrollment.objects.filter(patient_id__in=patient_ids, status=Enrollment.Status.ACTIVE)
+        Enrollment.objects.filter(Exists(in_care_there), status=Enrollment.Status.ACTIVE)
         .select_related("patient", "unit", "program_version")
         # What the rows show, no more: not the patients' identity numbers or addresses.
         .only(

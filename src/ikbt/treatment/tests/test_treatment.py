@@ -875,6 +875,9 @@ def test_a_treatment_at_another_unit_is_opened_only_by_those_in_care_there(
     details = therapist_client.get(reverse("patients:patient_detail", args=[patient.pk])).text
     assert f"{timezone.localdate(second.started_at).isoformat()} – {today}" in details
     assert therapist_client.get(record).status_code == 404
+    # Nor does her caseload list it.
+    caseload = therapist_client.get(reverse("treatment:caseload")).context["rows"]
+    assert [row["enrollment"] for row in caseload] == [enrollment]
     denied = AccessLogEntry.objects.get(action=AccessLogEntry.Action.DENIED)
     assert (denied.actor, denied.patient) == (therapist, patient)
     assert (
