@@ -90,7 +90,9 @@ class AccessLogQuerySet(models.QuerySet):
 
     def for_units(self, units) -> "AccessLogQuerySet":
         """The entries at these units, and the refused attempts (which belong to no unit) by
-        their staff or on their patients, for the units' review."""
+        their staff or on their patients, for the units' review. ``patient_is_theirs``: a
+        refused attempt's patient may be named only where she is in the units' care (that a
+        patient elsewhere exists is not theirs to learn)."""
         from ikbt.organisations.models import StaffMembership
         from ikbt.patients.models import CareRelationship
 
@@ -103,7 +105,9 @@ class AccessLogQuerySet(models.QuerySet):
         refused = Q(unit__isnull=True, action=AccessLogEntry.Action.DENIED) & (
             Exists(by_their_staff) | Exists(on_their_patient)
         )
-        return self.filter(Q(unit__in=units) | refused)
+        return self.filter(Q(unit__in=units) | refused).annotate(
+            patient_is_theirs=Q(unit__isnull=False) | Exists(on_their_patient)
+        )
 
 
 class AccessLogEntry(models.Model):

@@ -65,7 +65,9 @@ def _filtered(entries, data: dict):
     if data.get("staff"):
         entries = entries.filter(actor=data["staff"])
     if data.get("personal_number"):
-        entries = entries.filter(patient__personal_number=data["personal_number"])
+        entries = entries.filter(
+            patient__personal_number=data["personal_number"], patient_is_theirs=True
+        )
     if data.get("action"):
         entries = entries.filter(action=data["action"])
     if data.get("date_from"):

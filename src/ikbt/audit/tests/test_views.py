@@ -201,6 +201,12 @@ def test_review_shows_refused_attempts_by_the_units_staff_and_on_its_patients(
         (therapist, stranger, "patient details"),
         (outsider, patient, "treatment record"),
     }
+    # A patient of another unit is not named: not even that she exists is the unit's to learn.
+    assert "A patient at another unit" in page.text
+    assert stranger.full_name not in page.text and patient.full_name in page.text
+    assert stranger.personal_number_display not in page.text
+    found = unit_admin_client.get(REVIEW, {"personal_number": stranger.personal_number})
+    assert list(found.context["page"].object_list) == []
 
 
 def test_review_shows_each_role_in_the_reviewers_language(
