@@ -11,7 +11,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ikbt.accounts.middleware import LAST_SEEN_AT, SIGNED_IN_AT
+from ikbt.accounts.middleware import LAST_SEEN_AT, SIGNED_IN_AT, UNSENT
 from ikbt.accounts.models import PatientCodeDevice, User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.audit.actions import log_access
@@ -25,8 +25,12 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def start_session(request: HttpRequest, user: User) -> None:
-    """Sign ``user`` in with a new session id and start the time-out clocks."""
+    """Sign ``user`` in with a new session id and start the time-out clocks. Text kept
+    from someone else's timed-out session on this browser goes: it is not hers to hold."""
     login(request, user, backend=MODEL_BACKEND)
+    kept = request.session.get(UNSENT)
+    if kept and kept["user"] != user.pk:
+        del request.session[UNSENT]
     now = timezone.now().timestamp()
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_SEEN_AT] = now

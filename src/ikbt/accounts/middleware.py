@@ -28,6 +28,8 @@ UNSENT_FIELDS = ("body", "subject", "note", "homework_report")
 # On a page of several forms (the treatment record), the text in the other forms' boxes goes
 # along with the form that is sent, as "unsent:<the box's id>" (unsent.js), and is put back.
 UNSENT_ON_PAGE = "unsent:"
+# The sent form's own boxes, by id: kept only when the session has timed out.
+SENT = "sent:"
 
 
 def keep_unsent_on_page(request: HttpRequest) -> None:
@@ -61,11 +63,11 @@ def put_back_unsent(unsent: dict[str, str], *forms) -> None:
                 form.initial[field.name] = unsent[field.auto_id]
 
 
-def _unsent_sent_along(request: HttpRequest) -> dict[str, str]:
+def _unsent_sent_along(request: HttpRequest, prefix: str = UNSENT_ON_PAGE) -> dict[str, str]:
     return {
-        name.removeprefix(UNSENT_ON_PAGE): text
+        name.removeprefix(prefix): text
         for name, text in request.POST.items()
-        if name.startswith(UNSENT_ON_PAGE) and text.strip()
+        if name.startswith(prefix) and text.strip()
     }
 
 
@@ -83,7 +85,7 @@ class SessionTimeoutMiddleware:
                     if request.method == "POST" and request.POST.get(name, "").strip()
                 }
                 if request.method == "POST":
-                    unsent |= _unsent_sent_along(request)
+                    unsent |= _unsent_sent_along(request) | _unsent_sent_along(request, SENT)
                 user_id, is_patient = request.user.pk, request.user.is_patient
                 logout(request)
                 if unsent:

@@ -140,10 +140,9 @@ def slot_publish(
 
 def slot_remove(slot_id: int, therapist: User) -> None:
     """A therapist takes back a free time of hers. One booked meanwhile stays booked."""
-    removed, _kinds = Slot.objects.filter(
-        pk=slot_id, therapist=therapist, registration__isnull=True
-    ).delete()
-    if not removed:
+    mine = Slot.objects.filter(pk=slot_id, therapist=therapist)
+    removed, _kinds = mine.filter(registration__isnull=True).delete()
+    if not removed and mine.exists():
         raise IntakeError(_("The time is booked: it stays. Call the patient to move it."))
 
 

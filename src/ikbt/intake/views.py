@@ -387,7 +387,9 @@ def _decide(
 ) -> str | None:
     here = request.path
     if "book" in request.POST:
-        slot = get_object_or_404(Slot, pk=whole_number(request.POST.get("slot")))
+        slot = Slot.objects.filter(pk=whole_number(request.POST.get("slot", "")) or 0).first()
+        if slot is None:  # taken back by its therapist meanwhile
+            raise actions.IntakeError(_("The time is no longer offered. Choose another."))
         actions.slot_book(slot, registration, by=request.user, request=request)
         messages.success(request, _("The assessment is booked."))
         return here

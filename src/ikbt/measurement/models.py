@@ -96,6 +96,11 @@ class InstrumentVersion(models.Model):
                 yield item.number, label, options_in(part, language)
 
 
+# Questionnaires of low mood and worry whose highest band means she feels bad right now (not
+# AUDIT's or ISI's, which say something else).
+SUPPORT_IN_HIGHEST_BAND = {"PHQ-9", "MADRS-S", "GAD-7", "SMFQ"}
+
+
 class Response(models.Model):
     """A patient's answers to one instrument, from the first answer to submission.
 
@@ -200,14 +205,14 @@ class Response(models.Model):
         return in_language(self.band_labels, get_language())
 
     @property
-    def in_highest_band(self) -> bool:
-        """Whether the total falls in the questionnaire's highest severity band (of two or
-        more): her result says she is having a hard time now."""
-        bands = self.instrument_version.parsed.bands
+    def calls_for_support(self) -> bool:
+        """Whether the total falls in the highest band of a questionnaire of low mood or
+        worry: her result says she feels bad now, and the page says where to turn."""
+        definition = self.instrument_version.parsed
         return (
-            self.total is not None
-            and len(bands) > 1
-            and self.instrument_version.parsed.band_for(self.total) == bands[-1]
+            definition.code in SUPPORT_IN_HIGHEST_BAND
+            and self.total is not None
+            and definition.band_for(self.total) == definition.bands[-1]
         )
 
     @property

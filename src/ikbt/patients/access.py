@@ -77,7 +77,8 @@ def cover_at(absence: StaffAbsence, unit: CareUnit) -> User | None:
 def at_work_in_place_of(relationships) -> list[User]:
     """The staff of these care relationships, to be told of something: each one away today
     replaced by the colleague covering at the relationship's unit, or else by that unit's
-    administrators. Three queries, and one more per unit where nobody covers."""
+    administrators. Two queries, one more for each of them away (is the cover a therapist
+    at the unit?) and one for each unit whose administrators stand in."""
     relationships = list(relationships.select_related("staff", "unit"))
     away = {
         absence.staff_id: absence

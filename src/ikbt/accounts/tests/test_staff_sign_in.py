@@ -192,3 +192,15 @@ def test_active_session_stays_signed_in(therapist_client):
     session[LAST_SEEN_AT] = (now - datetime.timedelta(minutes=29)).timestamp()
     session.save()
     assert therapist_client.get(reverse("patients:staff_home")).status_code == 200
+
+
+def test_text_kept_from_someone_elses_timed_out_session_goes_when_another_signs_in(
+    client, therapist, colleague
+):
+    from ikbt.accounts.middleware import UNSENT
+
+    session = client.session
+    session[UNSENT] = {"user": colleague.pk, "path": "/x/", "fields": {"note": "Kollegans text"}}
+    session.save()
+    assert sign_in_with_password(client, "therapist").status_code == 302
+    assert UNSENT not in client.session

@@ -387,6 +387,10 @@ def test_a_score_chart_on_a_phone_shows_the_latest_scores_first(
     assert chart.evaluate("figure => figure.scrollWidth > figure.clientWidth")  # it scrolls
     latest = chart.locator("circle").last.bounding_box()
     assert latest["x"] >= 0 and latest["x"] + latest["width"] <= 390  # in sight at once
+    # On a desktop the chart stands at the left, where the page's text begins.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    figure, svg = chart.bounding_box(), chart.locator("svg").bounding_box()
+    assert svg["x"] == figure["x"]
     assert errors == []
 
 

@@ -1058,6 +1058,20 @@ def test_a_therapist_cannot_publish_overlapping_times_and_takes_back_a_free_one(
     page = therapist_client.post(slots, {"remove": second.pk}, follow=True)
     assert "The time is booked: it stays." in page.text
     assert list(Slot.objects.all()) == [second]
+    # Removed already (a second click): nothing to say but that it is gone.
+    page = therapist_client.post(slots, {"remove": first.pk}, follow=True)
+    assert "The time is removed." in page.text
+    # A colleague booking the removed time from an open page is told, not shown a 404.
+    other = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    page = therapist_client.post(
+        reverse("intake:registration", args=[other.pk]),
+        {"book": "1", "slot": first.pk, "unsent:id_problem": "Oro"},
+    )
+    assert page.status_code == 200
+    assert "The time is no longer offered. Choose another." in page.text
+    assert "Oro</textarea>" in page.text
 
 
 def test_a_time_the_clocks_skip_is_refused_in_plain_words(therapist_client, offering):

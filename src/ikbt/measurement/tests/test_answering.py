@@ -353,12 +353,18 @@ def test_a_result_in_the_highest_band_says_where_to_turn_now(youth, patient_clie
     response = response_start(patient, current_version(code))
     response_submit(response, answers)
     response.refresh_from_db()
-    assert response.in_highest_band and not response.critical
+    assert response.calls_for_support and not response.critical
     page = patient_client.get(reverse("measurement:answered", kwargs={"key": response.key}))
     assert "It sounds as if things are hard right now" in page.text
     assert '<a href="tel:1177">1177</a>' in page.text
     assert ('<a href="tel:116111">116 111</a>' in page.text) is youth
     assert ('<a href="tel:90101">90101</a>' in page.text) is not youth
+    # Nor does AUDIT's highest zone, which says something else.
+    audit = response_start(patient, current_version("AUDIT"))
+    response_submit(audit, [4] * 10)
+    audit.refresh_from_db()
+    assert audit.band_labels["en"] == "Zone IV: possible dependence"
+    assert not audit.calls_for_support
     # A calm result says nothing of the kind.
     calm = response_start(patient, current_version(code))
     response_submit(calm, [0] * len(answers))

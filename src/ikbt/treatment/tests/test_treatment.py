@@ -910,3 +910,40 @@ def test_a_homework_report_sent_after_the_time_out_is_back_in_its_box(
     page = patient_client.get(last_page)
     assert "Jag gick till affären själv.</textarea>" in page.text
     assert "What you wrote before you were signed out is in the box" in page.text
+
+
+def test_feedback_sent_after_the_time_out_is_back_in_its_box(
+    therapist_client, therapist, patient_client, enrollment
+):
+    import datetime
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+
+    patient_client.post(
+        module_url(enrollment, "valkommen", 2), {"homework_report": "Jag kände ångest."}
+    )
+    patient_client.post(
+        module_url(enrollment, "andning", 1), {"homework_report": "Övade varje dag."}
+    )
+    record = reverse("treatment:record", args=[enrollment.pk])
+    session = therapist_client.session
+    session[LAST_SEEN_AT] = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+    ).timestamp()
+    session.save()
+    text = "Bra att du övade varje dag."
+    # unsent.js sends the form's own box under its id, beside the field.
+    signed_out = therapist_client.post(
+        record, {"module": "andning", "feedback": text, "sent:feedback-andning": text}
+    )
+    assert signed_out.url == reverse("accounts:staff_login") + f"?next={record}"
+    assert not ModuleProgress.objects.filter(feedback=text).exists()
+    therapist_client.force_login(therapist)
+    device, _ = TOTPDevice.objects.get_or_create(user=therapist, name="app", confirmed=True)
+    session = therapist_client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    assert f"{text}</textarea>" in therapist_client.get(record).text

@@ -8,8 +8,11 @@
 
   var texts = document.body.dataset;
 
-  function lengthOf(text) {
-    return Array.from(text).length + (text.match(/\n/g) || []).length;
+  // A box whose server counts a line break once says so (data-line-break-once).
+  function lengthOf(box) {
+    var text = box.value;
+    var breaks = "lineBreakOnce" in box.dataset ? 0 : (text.match(/\n/g) || []).length;
+    return Array.from(text).length + breaks;
   }
 
   function watch(box) {
@@ -27,7 +30,7 @@
     box.setAttribute("aria-describedby", (described ? described + " " : "") + status.id);
 
     function update() {
-      var left = limit - lengthOf(box.value);
+      var left = limit - lengthOf(box);
       var near = left <= limit / 5;
       status.textContent = !near
         ? ""

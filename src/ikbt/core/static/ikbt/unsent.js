@@ -18,12 +18,14 @@
     });
     var boxes = "textarea[id], input[id][type=text], input[id][type=email], input[id][type=tel]";
     page.querySelectorAll(boxes).forEach(function (box) {
-      if (box.form === form || !box.value.trim()) {
+      if (!box.value.trim()) {
         return;
       }
+      // The form's own boxes too, under their ids: kept only should the session have timed
+      // out, so that the page puts them back after signing in again.
       var carried = document.createElement("input");
       carried.type = "hidden";
-      carried.name = "unsent:" + box.id;
+      carried.name = (box.form === form ? "sent:" : "unsent:") + box.id;
       carried.value = box.value;
       carried.dataset.unsent = "";
       form.appendChild(carried);
