@@ -156,12 +156,18 @@ def _thread_page(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
         )
         _say_sent(request, held=sent.held_for_review)
+        keep_unsent_on_page(request)
         return redirect(request.path)
     actions.messages_mark_read(thread, request.user)
     shown = thread.messages.select_related("sender").order_by("sent_at", "pk")
     if request.user.is_patient:
         shown = shown.filter(held_for_review=False)
     thread_messages = list(shown)
+    # A comment on a held reply, or a change to it, typed when another form was sent.
+    for message in thread_messages:
+        message.unsent_comment = unsent.get(f"comment-{message.pk}", "")
+        revision = unsent.get(f"revised-{message.pk}", "").replace("\r\n", "\n")
+        message.unsent_revision = revision if revision != message.body else ""
     return render(
         request,
         template,

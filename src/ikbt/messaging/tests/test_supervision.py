@@ -570,3 +570,21 @@ def test_a_reply_sent_back_to_a_writer_whose_care_has_ended_is_sent_on_by_the_un
     unit_admin_client.post(thread_url(held_reply), {"release": held_reply.pk, "revision": 1})
     held_reply.refresh_from_db()
     assert (held_reply.held_for_review, held_reply.reviewed_by) == (False, unit_admin)
+
+
+def test_a_comment_typed_beside_a_held_reply_is_kept_when_a_message_is_sent(
+    held_reply, supervisor, enrollment
+):
+    url = thread_url(held_reply)
+    boss = verified_client(supervisor)
+    boss.post(
+        url,
+        {
+            "body": "Hej! Jag hör av mig i morgon.",
+            f"unsent:comment-{held_reply.pk}": "Skriv hur länge hon ska öva.",
+            f"unsent:revised-{held_reply.pk}": held_reply.body,  # as it was: not put back
+        },
+    )
+    page = boss.get(url).text
+    assert "Skriv hur länge hon ska öva.</textarea>" in page
+    assert "<details open><summary>Send it back to Tove Terapeut" in page
