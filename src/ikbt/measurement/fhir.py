@@ -192,6 +192,7 @@ def definition_from_questionnaire(data: dict) -> dict:
     if not items or len(items) != len(resource.item or []):
         raise FhirImportError("Only questionnaires whose items are all choices can be imported.")
     scales, definition_items = {}, []
+    numbers = {item.linkId: number for number, item in enumerate(items, start=1)}
     for number, item in enumerate(items, start=1):
         options = [
             {
@@ -204,7 +205,10 @@ def definition_from_questionnaire(data: dict) -> dict:
             raise FhirImportError(f"Item {item.linkId} has no answer options.")
         scales[f"item{number}"] = {"options": options}
         text = item.text or item.linkId
-        definition_items.append({"scale": f"item{number}", "text": {"sv": text, "en": text}})
+        entry = {"scale": f"item{number}", "text": {"sv": text, "en": text}}
+        if item.enableWhen:
+            entry["skip_when"] = _skip_when(item, numbers, number)
+        definition_items.append(entry)
     lowest = sum(min(o["value"] for o in scale["options"]) for scale in scales.values())
     highest = sum(max(o["value"] for o in scale["options"]) for scale in scales.values())
     source = resource.url or resource.publisher or "FHIR Questionnaire"
@@ -223,6 +227,32 @@ def definition_from_questionnaire(data: dict) -> dict:
         "bands_source": "The Questionnaire states no severity bands: one band, the whole range.",
         "bands": [{"min": lowest, "max": highest, "label": {"sv": "Summa", "en": "Total"}}],
     }
+
+
+def _skip_when(item, numbers: dict[str, int], number: int) -> dict:
+    """An item asked unless an earlier one has certain answers (``enableWhen`` with "!=" on
+    one earlier item, all to hold): the definitions' ``skip_when``. Other conditions are not
+    a rule the definitions can state."""
+    conditions = item.enableWhen
+    questions = {condition.question for condition in conditions}
+    earlier = numbers.get(next(iter(questions)))
+    answers = [
+        condition.answerCoding.code if condition.answerCoding else condition.answerInteger
+        for condition in conditions
+    ]
+    if (
+        len(questions) != 1
+        or earlier is None
+        or earlier >= number
+        or any(condition.operator != "!=" for condition in conditions)
+        or (len(conditions) > 1 and item.enableBehavior != "all")
+        or not all(str(answer).isdigit() for answer in answers)
+    ):
+        raise FhirImportError(
+            f"Item {item.linkId}: only a condition that skips it after certain answers to "
+            "one earlier item can be imported."
+        )
+    return {"item": earlier, "answers": sorted(int(answer) for answer in answers)}
 
 
 def _display(option) -> str:

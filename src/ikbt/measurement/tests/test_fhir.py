@@ -93,6 +93,20 @@ def test_import_refuses_free_text_items(db):
         )
 
 
+def test_import_keeps_the_skip_rule_and_refuses_other_conditions(db):
+    actions.instruments_load()
+    exported = json.loads(
+        fhir.questionnaire(actions.current_version("AUDIT")).model_dump_json(exclude_none=True)
+    )
+    definition = fhir.definition_from_questionnaire(exported)
+    assert [item.get("skip_when") for item in definition["items"]] == [None] + [
+        {"item": 1, "answers": [0]}
+    ] * 7 + [None] * 2
+    exported["item"][1]["enableWhen"][0]["operator"] = "="
+    with pytest.raises(FhirImportError, match="Item 2: only a condition that skips it"):
+        fhir.definition_from_questionnaire(exported)
+
+
 def test_import_command(tmp_path, phq9, capsys):
     exported = json.loads(fhir.questionnaire(phq9).model_dump_json(exclude_none=True))
     exported["name"] = "Kommando"
