@@ -7,7 +7,7 @@ is written by ``ikbt.accounts.actions.start_session``
 """
 
 from collections.abc import Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,18 +26,12 @@ LAST_SEEN_PRECISION_SECONDS = 60
 UNSENT = "ikbt_unsent"
 UNSENT_FIELDS = ("body", "subject", "note", "homework_report")
 # On a page of several forms (the treatment record), the text in the other forms' boxes goes
-# along with the form that is sent, as "unsent:<the box's id>" (unsent.js), and is put back.
+# along with the form that is sent, as "unsent:<the box's id>" (unsent.js), and is put back:
+# from the POST where the page comes back refused, from the session where the form's answer
+# is a redirect to the same page (SessionTimeoutMiddleware keeps it there).
 UNSENT_ON_PAGE = "unsent:"
 # The sent form's own boxes, by id: kept only when the session has timed out.
 SENT = "sent:"
-
-
-def keep_unsent_on_page(request: HttpRequest) -> None:
-    """Keeps the text of the page's other boxes, sent along with one of its forms, for the
-    page that comes next at the same address (after the redirect)."""
-    fields = _unsent_sent_along(request)
-    if fields:
-        request.session[UNSENT] = {"user": request.user.pk, "path": request.path, "fields": fields}
 
 
 def unsent_on_page(request: HttpRequest) -> dict[str, str]:
@@ -108,7 +102,26 @@ class SessionTimeoutMiddleware:
             # Written at most once a minute, so a page view does not always save the session.
             if now - request.session.get(LAST_SEEN_AT, 0) >= LAST_SEEN_PRECISION_SECONDS:
                 request.session[LAST_SEEN_AT] = now
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.method == "POST" and request.user.is_authenticated:
+            self._keep_unsent_over_redirect(request, response)
+        return response
+
+    @staticmethod
+    def _keep_unsent_over_redirect(request: HttpRequest, response: HttpResponse) -> None:
+        """A form sent and answered by the same page again (a redirect): the text of the
+        page's other boxes, sent along with it, waits there for the same person."""
+        if response.status_code not in (301, 302, 303):
+            return
+        if urlsplit(response["Location"]).path != request.path:
+            return
+        fields = _unsent_sent_along(request)
+        if fields:
+            request.session[UNSENT] = {
+                "user": request.user.pk,
+                "path": request.path,
+                "fields": fields,
+            }
 
     def _expired(self, request: HttpRequest) -> str:
         now = timezone.now().timestamp()

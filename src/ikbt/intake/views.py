@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.middleware import keep_unsent_on_page, put_back_unsent, unsent_on_page
+from ikbt.accounts.middleware import put_back_unsent, unsent_on_page
 from ikbt.audit.actions import Action, log_access, log_list_access
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -342,7 +342,6 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
                 request=request,
             )
             messages.success(request, _("The guardian's consent is recorded."))
-            keep_unsent_on_page(request)
             return redirect(request.path)
     if request.method == "POST":
         try:
@@ -352,8 +351,6 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         except actions.IntakeError as error:
             messages.error(request, str(error))
             target = None
-        if target == request.path:
-            keep_unsent_on_page(request)
         if target:
             return redirect(target)
     free_slots = list(Slot.objects.bookable().filter(unit=unit).select_related("therapist")[:30])

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.middleware import keep_unsent_on_page, unsent_on_page
+from ikbt.accounts.middleware import unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -128,7 +128,6 @@ def _thread_page(
         else:
             if was_held:
                 flash.success(request, _("The reply is sent to the patient."))
-        keep_unsent_on_page(request)
         return redirect(request.path)
     if (
         request.method == "POST"
@@ -137,7 +136,6 @@ def _thread_page(
     ):
         kept = _held_reply_change(request, thread)
         if not kept:
-            keep_unsent_on_page(request)
             return redirect(request.path)
     if request.method == "POST" and unit is not None and "no_reply" in request.POST:
         # Marked already (a second click) is no error: nothing waits any more.
@@ -149,14 +147,12 @@ def _thread_page(
             request=request,
         )
         flash.success(request, _("Marked: the patient's messages here need no reply."))
-        keep_unsent_on_page(request)
         return redirect(request.path)
     if request.method == "POST" and not kept and form.is_valid():
         sent = actions.message_send(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
         )
         _say_sent(request, held=sent.held_for_review)
-        keep_unsent_on_page(request)
         return redirect(request.path)
     actions.messages_mark_read(thread, request.user)
     shown = thread.messages.select_related("sender").order_by("sent_at", "pk")

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
-from ikbt.accounts.middleware import keep_unsent_on_page, put_back_unsent, unsent_on_page
+from ikbt.accounts.middleware import put_back_unsent, unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
 from ikbt.core.numbers import whole_number
@@ -508,7 +508,6 @@ def record(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     }
     put_back_unsent(unsent, *record_forms.values())
     if request.method == "POST" and _record_action(request, enrollment, **record_forms):
-        keep_unsent_on_page(request)
         return redirect(request.path)
     modules = _modules_with_state(enrollment)
     sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
