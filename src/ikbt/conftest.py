@@ -244,15 +244,29 @@ def patient(unit, therapist) -> Patient:
     return patient
 
 
-def verified_client(user: User) -> Client:
-    """A browser signed in as ``user`` with the second factor verified."""
-    client = Client()
+def verified_client(user: User, client: Client | None = None) -> Client:
+    """A browser signed in as ``user`` with the second factor verified (``client``: signing
+    in again on the same browser)."""
+    client = client or Client()
     client.force_login(user)
     device, _ = TOTPDevice.objects.get_or_create(user=user, name="app", confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def idle_past_the_time_out(client: Client) -> None:
+    """The browser's session was last used 31 minutes ago: its next request signs it out."""
+    import datetime
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+
+    session = client.session
+    session[LAST_SEEN_AT] = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+    ).timestamp()
+    session.save()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django.urls import reverse
 from ikbt import factories
 from ikbt.accounts.models import User
 from ikbt.audit.models import AccessLogEntry
-from ikbt.conftest import list_rows
+from ikbt.conftest import idle_past_the_time_out, list_rows
 from ikbt.messaging import actions
 from ikbt.messaging.models import Message, Thread
 from ikbt.notifications import sms
@@ -129,17 +129,10 @@ def test_a_reply_template_chosen_without_scripts_starts_the_reply(
 
 
 def test_a_message_sent_after_the_time_out_is_kept_for_her_next_sign_in(patient_client, patient):
-    import datetime
-
-    from ikbt.accounts.middleware import LAST_SEEN_AT
 
     thread = actions.thread_start(patient, patient.user, "Fråga", "Hej")
     url = reverse("messaging:thread", args=[thread.pk])
-    session = patient_client.session
-    session[LAST_SEEN_AT] = (
-        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
-    ).timestamp()
-    session.save()
+    idle_past_the_time_out(patient_client)
     long_text = "Jag har skrivit länge om veckan som gått."
     signed_out = patient_client.post(url, {"body": long_text}, follow=True)
     assert "What you were writing was not sent" in signed_out.text
@@ -191,15 +184,8 @@ def test_messages_from_before_are_answered_by_the_reply_after_them_or_when_read(
 
 
 def test_a_new_message_sent_after_the_time_out_is_kept_subject_and_all(patient_client, patient):
-    import datetime
 
-    from ikbt.accounts.middleware import LAST_SEEN_AT
-
-    session = patient_client.session
-    session[LAST_SEEN_AT] = (
-        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
-    ).timestamp()
-    session.save()
+    idle_past_the_time_out(patient_client)
     inbox = reverse("messaging:inbox")
     patient_client.post(inbox, {"subject": "Sömnen", "body": "Jag sover dåligt igen."})
     patient_client.force_login(patient.user)

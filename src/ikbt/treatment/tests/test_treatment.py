@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
-from ikbt.conftest import list_rows, verified_client
+from ikbt.conftest import idle_past_the_time_out, list_rows, verified_client
 from ikbt.core.submissions import FIELD
 from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
 
@@ -779,30 +779,16 @@ def test_the_record_timeline_shows_a_risk_flag_and_who_acted_on_it(
 def test_a_note_saved_after_the_time_out_is_kept_for_the_same_therapist(
     therapist_client, therapist, unit_admin, enrollment
 ):
-    import datetime
-
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from ikbt.accounts.middleware import LAST_SEEN_AT
 
     record = reverse("treatment:record", args=[enrollment.pk])
 
     def time_out_while_writing() -> None:
-        session = therapist_client.session
-        session[LAST_SEEN_AT] = (
-            datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
-        ).timestamp()
-        session.save()
+        idle_past_the_time_out(therapist_client)
         therapist_client.post(record, {"note": "Samtal med patienten om sömnen."})
         assert not enrollment.notes.exists()
 
     def sign_in(user) -> None:  # on the same computer, in the same browser
-        therapist_client.force_login(user)
-        device, _ = TOTPDevice.objects.get_or_create(user=user, name="app", confirmed=True)
-        session = therapist_client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        verified_client(user, therapist_client)
 
     time_out_while_writing()
     sign_in(therapist)
@@ -894,15 +880,8 @@ def test_a_treatment_at_another_unit_is_opened_only_by_those_in_care_there(
 def test_a_homework_report_sent_after_the_time_out_is_back_in_its_box(
     patient_client, patient, enrollment
 ):
-    import datetime
 
-    from ikbt.accounts.middleware import LAST_SEEN_AT
-
-    session = patient_client.session
-    session[LAST_SEEN_AT] = (
-        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
-    ).timestamp()
-    session.save()
+    idle_past_the_time_out(patient_client)
     last_page = module_url(enrollment, "valkommen", 2)
     patient_client.post(last_page, {"homework_report": "Jag gick till affären själv."})
     assert not ModuleProgress.objects.filter(completed_at__isnull=False).exists()
@@ -915,12 +894,6 @@ def test_a_homework_report_sent_after_the_time_out_is_back_in_its_box(
 def test_feedback_sent_after_the_time_out_is_back_in_its_box(
     therapist_client, therapist, patient_client, enrollment
 ):
-    import datetime
-
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from ikbt.accounts.middleware import LAST_SEEN_AT
 
     patient_client.post(
         module_url(enrollment, "valkommen", 2), {"homework_report": "Jag kände ångest."}
@@ -929,11 +902,7 @@ def test_feedback_sent_after_the_time_out_is_back_in_its_box(
         module_url(enrollment, "andning", 1), {"homework_report": "Övade varje dag."}
     )
     record = reverse("treatment:record", args=[enrollment.pk])
-    session = therapist_client.session
-    session[LAST_SEEN_AT] = (
-        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
-    ).timestamp()
-    session.save()
+    idle_past_the_time_out(therapist_client)
     text = "Bra att du övade varje dag."
     # unsent.js sends the form's own box under its id, beside the field.
     signed_out = therapist_client.post(
@@ -941,9 +910,5 @@ def test_feedback_sent_after_the_time_out_is_back_in_its_box(
     )
     assert signed_out.url == reverse("accounts:staff_login") + f"?next={record}"
     assert not ModuleProgress.objects.filter(feedback=text).exists()
-    therapist_client.force_login(therapist)
-    device, _ = TOTPDevice.objects.get_or_create(user=therapist, name="app", confirmed=True)
-    session = therapist_client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    verified_client(therapist, therapist_client)  # signed in again, in the same browser
     assert f"{text}</textarea>" in therapist_client.get(record).text
