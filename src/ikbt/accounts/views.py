@@ -10,7 +10,6 @@ from django.contrib.auth.views import PasswordResetConfirmView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,6 +24,7 @@ from ikbt.accounts.forms import (
     StaffLoginForm,
 )
 from ikbt.accounts.models import PatientCodeDevice
+from ikbt.core.next_page import next_page
 from ikbt.notifications.tasks import request_sign_in_code
 from ikbt.organisations.views import own_work
 from ikbt.patients.actions import contact_details_set
@@ -37,15 +37,6 @@ PENDING_CODE_TRIES = "ikbt_pending_code_tries"
 PENDING_NEXT = "ikbt_pending_next"
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return reverse(default)
-
-
 def _with_next(view_name: str, next_url: str) -> str:
     url = reverse(view_name)
     return f"{url}?next={next_url}" if next_url else url
@@ -55,7 +46,7 @@ def _with_next(view_name: str, next_url: str) -> str:
 
 
 def staff_login(request: HttpRequest) -> HttpResponse:
-    next_url = _next_url(request, "patients:staff_home")
+    next_url = next_page(request, "patients:staff_home")
     user = request.user
     if user.is_authenticated and user.is_staff_member:
         return redirect(
@@ -77,7 +68,7 @@ def _password_step_done(request: HttpRequest) -> bool:
 def two_factor(request: HttpRequest) -> HttpResponse:
     if not _password_step_done(request):
         return redirect("accounts:staff_login")
-    next_url = _next_url(request, "patients:staff_home")
+    next_url = next_page(request, "patients:staff_home")
     if request.user.is_verified():
         return redirect(next_url)
     authenticator = actions.authenticator_for(request.user)
@@ -109,7 +100,7 @@ def authenticator_setup(request: HttpRequest) -> HttpResponse:
     """First sign-in: connect an authenticator app, then show the backup codes once."""
     if not _password_step_done(request):
         return redirect("accounts:staff_login")
-    next_url = _next_url(request, "patients:staff_home")
+    next_url = next_page(request, "patients:staff_home")
     existing = actions.authenticator_for(request.user)
     if existing is not None and existing.confirmed:
         return redirect(_with_next("accounts:two_factor", next_url))
@@ -150,7 +141,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/backup_codes.html",
-        {"codes": codes, "next": _next_url(request, "patients:staff_home")},
+        {"codes": codes, "next": next_page(request, "patients:staff_home")},
     )
 
 
@@ -226,7 +217,7 @@ def patient_sign_in(request: HttpRequest) -> HttpResponse:
                 request_sign_in_code(device)
         request.session[PENDING_PERSONAL_NUMBER] = number
         request.session[PENDING_CODE_TRIES] = 0
-        request.session[PENDING_NEXT] = _next_url(request, "patients:patient_home")
+        request.session[PENDING_NEXT] = next_page(request, "patients:patient_home")
         return redirect("accounts:patient_code")
     return render(
         request,

@@ -144,7 +144,7 @@ def is_critical(definition: Definition, answers: Sequence[int | None], number: i
 
 def answers_for(definition: Definition, answers: Sequence[int | None], number: int) -> list[int]:
     """The values given for item ``number`` (one per part), leaving out unanswered parts."""
-    position = sum(len(item.parts) for item in definition.items[: number - 1])
+    position = definition.first_position(number)
     parts = len(definition.items[number - 1].parts)
     return [value for value in answers[position : position + parts] if value is not None]
 

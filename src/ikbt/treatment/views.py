@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -19,6 +18,7 @@ from ikbt.accounts.decorators import patient_required, staff_required
 from ikbt.accounts.middleware import put_back_unsent, unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.audit.actions import log_list_access
+from ikbt.core.next_page import next_page
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
 from ikbt.core.workdays import add_working_days
@@ -277,12 +277,7 @@ def worksheet_save(request: HttpRequest, enrollment_id: int, key: str) -> HttpRe
     revision = whole_number(request.POST.get("revision", "0"))
     if revision is None:
         raise Http404
-    # Back to the module page the worksheet was on (an address of this site only).
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("treatment:home")
+    back = next_page(request, "treatment:home")  # the module page the worksheet was on
     try:
         answer = actions.worksheet_save(enrollment, key, data, revision=revision)
     except actions.WorksheetConflict as conflict:
