@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ikbt.accounts.decorators import staff_required
+from ikbt.accounts.middleware import put_back_unsent, unsent_on_page
 from ikbt.accounts.models import User
 from ikbt.core.numbers import whole_number
 from ikbt.core.submissions import submitted_once
@@ -405,6 +406,12 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             messages.success(request, done)
         return redirect(_page_top(unit))
     staff = _staff(unit, roles, request.user, forms["email"] if sent == "email" else None)
+    # What was typed in the page's other forms when one was sent (unsent.js): back in place.
+    put_back_unsent(
+        unsent_on_page(request),
+        *forms.values(),
+        *(person["email_form"] for person in staff if person["email_form"]),
+    )
     return render(
         request,
         "organisations/unit.html",

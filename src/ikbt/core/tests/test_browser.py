@@ -434,3 +434,39 @@ def test_audit_hides_questions_two_to_eight_after_never(live_server, browser_pag
     response.refresh_from_db()
     assert (response.status, response.total) == (Response.Status.SUBMITTED, 0)
     assert errors == []
+
+
+def test_a_unit_heads_typing_in_one_form_is_kept_when_another_is_sent(
+    live_server, browser_page, unit, unit_admin, therapist
+):
+    from ikbt.conftest import verified_client
+
+    session = verified_client(unit_admin).cookies["sessionid"].value
+    page, errors = browser_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page.goto(f"{live_server.url}/enheter/{unit.pk}/")
+    page.fill("#id_phone_hours", "Vardagar 8–9")
+    page.select_option("#id_staff", str(therapist.pk))
+    page.fill("#id_completed_on", "2026-11-30")
+    # A colleague's address mistyped: the form is refused, the other forms keep what was typed.
+    page.fill("#id_email", "nora.region.se")
+    page.get_by_role("button", name="Add to the unit").click()
+    page.wait_for_load_state()
+    assert page.locator("#id_email + .errorlist, .errorlist").first.is_visible()
+    assert page.input_value("#id_email") == "nora.region.se"
+    assert page.input_value("#id_phone_hours") == "Vardagar 8–9"
+    assert page.input_value("#id_staff") == str(therapist.pk)
+    assert page.input_value("#id_completed_on") == "2026-11-30"
+    # Corrected and added (the page comes back by a redirect): still there.
+    page.fill("#id_email", "nora@region.se")
+    page.fill("#id_first_name", "Nora")
+    page.fill("#id_last_name", "Nilsson")
+    page.select_option("#id_profession", "psychologist")
+    page.get_by_role("button", name="Add to the unit").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Nora Nilsson").first.is_visible()
+    assert page.input_value("#id_email") == ""
+    assert page.input_value("#id_phone_hours") == "Vardagar 8–9"
+    assert page.input_value("#id_completed_on") == "2026-11-30"
+    assert errors == []

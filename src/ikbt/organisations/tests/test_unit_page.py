@@ -119,6 +119,46 @@ def test_a_wrong_phone_number_is_explained_and_what_was_typed_is_kept(
     assert 'value="Måndagar"' in page.text and f'value="{typed}"' in page.text
 
 
+def test_what_is_typed_in_the_units_other_forms_comes_back_when_one_form_is_sent(
+    unit, unit_admin_client, unit_admin, therapist, unit_url
+):
+    typed = {
+        "unsent:id_phone_hours": "Vardagar 8–9",
+        "unsent:id_email": "ny.kollega@region.se",
+        "unsent:id_first_name": "Nora",
+        "unsent:id_staff": str(therapist.pk),
+        "unsent:id_completed_on": "2026-11-30",
+        "unsent:id_reply_within_days": "3",
+    }
+    # A refused form comes back with the other forms as they were typed and chosen.
+    page = unit_admin_client.post(
+        unit_url, {"form": "contact", "phone": "ring oss", "phone_hours": "", **typed}
+    )
+    assert page.context["contact_form"].errors
+    assert page.context["staff_form"]["email"].value() == "ny.kollega@region.se"
+    assert page.context["staff_form"]["first_name"].value() == "Nora"
+    assert page.context["training_form"]["staff"].value() == str(therapist.pk)
+    assert page.context["training_form"]["completed_on"].value() == "2026-11-30"
+    assert page.context["reply_time_form"]["reply_within_days"].value() == "3"
+    assert 'value="ny.kollega@region.se"' in page.text
+    assert f'<option value="{therapist.pk}" selected>' in page.text
+    # A form saved (a redirect to the page): the other forms' text waits for the next page.
+    # (unsent.js sends the form's own box as "sent:", the others as "unsent:".)
+    del typed["unsent:id_reply_within_days"]
+    unit_admin_client.post(
+        unit_url,
+        {"form": "reply_time", "reply_within_days": 2, "sent:id_reply_within_days": 2, **typed},
+    )
+    unit.refresh_from_db()
+    assert unit.reply_within_days == 2
+    page = unit_admin_client.get(unit_url)
+    assert page.context["staff_form"]["email"].value() == "ny.kollega@region.se"
+    assert page.context["contact_form"]["phone_hours"].value() == "Vardagar 8–9"
+    assert page.context["reply_time_form"]["reply_within_days"].value() == 2
+    # Given once.
+    assert unit_admin_client.get(unit_url).context["staff_form"]["email"].value() is None
+
+
 def test_patient_without_unit_contact_details_is_told_how_to_reach_the_unit(patient_client):
     log = patient_client.get(reverse("audit:my_access_log")).text
     assert "call 1177 to be put through to the unit" in log

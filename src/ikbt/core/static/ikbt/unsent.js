@@ -1,7 +1,7 @@
-// On a page of several forms (the treatment record, an assessment), sending one form must not
-// lose what was typed in another's box: the text of the other boxes goes along with the form
-// that is sent, as "unsent:<the box's id>", and the page that comes back puts it where it was
-// (ikbt.accounts.middleware.unsent_on_page).
+// On a page of several forms (the treatment record, an assessment, a unit's page), sending one
+// form must not lose what was typed or chosen in another's box: what the other boxes hold goes
+// along with the form that is sent, as "unsent:<the box's id>", and the page that comes back
+// puts it where it was (ikbt.accounts.middleware.unsent_on_page).
 (function () {
   "use strict";
 
@@ -16,7 +16,15 @@
     form.querySelectorAll("input[data-unsent]").forEach(function (carried) {
       carried.remove();
     });
-    var boxes = "textarea[id], input[id][type=text], input[id][type=email], input[id][type=tel]";
+    var boxes = [
+      "textarea[id]",
+      "input[id][type=text]",
+      "input[id][type=email]",
+      "input[id][type=tel]",
+      "input[id][type=number]",
+      "input[id][type=date]",
+      "select[id]:not([multiple])",
+    ].join(", ");
     page.querySelectorAll(boxes).forEach(function (box) {
       if (!box.value.trim()) {
         return;
