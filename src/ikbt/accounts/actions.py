@@ -11,7 +11,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ikbt.accounts.middleware import LAST_SEEN_AT, SIGNED_IN_AT, UNSENT
+from ikbt.accounts.middleware import LAST_SEEN_AT, SIGNED_IN_AT, SIGNED_OUT, UNSENT
 from ikbt.accounts.models import PatientCodeDevice, User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.audit.actions import log_access
@@ -31,6 +31,7 @@ def start_session(request: HttpRequest, user: User) -> None:
     kept = request.session.get(UNSENT)
     if kept and kept["user"] != user.pk:
         del request.session[UNSENT]
+    request.session.pop(SIGNED_OUT, None)
     now = timezone.now().timestamp()
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_SEEN_AT] = now

@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ikbt.core.next_page import sent_from
+
 SIGNED_IN_AT = "ikbt_signed_in_at"
 LAST_SEEN_AT = "ikbt_last_seen_at"
 LAST_SEEN_PRECISION_SECONDS = 60
@@ -32,6 +34,8 @@ UNSENT_FIELDS = ("body", "subject", "note", "homework_report")
 UNSENT_ON_PAGE = "unsent:"
 # The sent form's own boxes, by id: kept only when the session has timed out.
 SENT = "sent:"
+# Who the session timed out for (in the session that follows): their forms sent after that.
+SIGNED_OUT = "ikbt_signed_out"
 
 
 def unsent_on_page(request: HttpRequest) -> dict[str, str]:
@@ -81,47 +85,56 @@ class SessionTimeoutMiddleware:
                 if request.method == "POST":
                     unsent |= _unsent_sent_along(request) | _unsent_sent_along(request, SENT)
                 user_id, is_patient = request.user.pk, request.user.is_patient
+                page = sent_from(request)
                 logout(request)
+                # Who was signed out here: a form of theirs sent after this is kept for them.
+                request.session[SIGNED_OUT] = {"user": user_id, "is_patient": is_patient}
                 if unsent:
-                    request.session[UNSENT] = {
-                        "user": user_id,
-                        "path": request.path,
-                        "fields": unsent,
-                    }
-                    expired += " " + _(
-                        "What you were writing was not sent: sign in again, and it is back in "
-                        "its box."
-                    )
-                    messages.info(request, expired)
-                    # Signed in again, back to the page, where the text is put back.
-                    sign_in = "accounts:patient_sign_in" if is_patient else "accounts:staff_login"
-                    return redirect(f"{reverse(sign_in)}?next={quote(request.path)}")
+                    return self._keep_until_signed_in(request, page, unsent, expired)
                 messages.info(request, expired)
                 return redirect("core:home")
             now = timezone.now().timestamp()
             # Written at most once a minute, so a page view does not always save the session.
             if now - request.session.get(LAST_SEEN_AT, 0) >= LAST_SEEN_PRECISION_SECONDS:
                 request.session[LAST_SEEN_AT] = now
+        elif request.method == "POST" and SIGNED_OUT in request.session:
+            # A form of a page open when the session timed out, sent after another request
+            # (an autosave) met the time-out: what unsent.js carried is kept the same way.
+            unsent = _unsent_sent_along(request) | _unsent_sent_along(request, SENT)
+            if unsent:
+                return self._keep_until_signed_in(request, sent_from(request), unsent)
         response = self.get_response(request)
         if request.method == "POST" and request.user.is_authenticated:
             self._keep_unsent_over_redirect(request, response)
         return response
 
     @staticmethod
+    def _keep_until_signed_in(
+        request: HttpRequest, page: str, unsent: dict[str, str], expired: str = ""
+    ) -> HttpResponse:
+        """What was typed waits in the session (on the server) for the person signed out, to
+        be put back on ``page``, where signing in again leads."""
+        signed_out = request.session[SIGNED_OUT]
+        request.session[UNSENT] = {"user": signed_out["user"], "path": page, "fields": unsent}
+        kept = _("What you were writing was not sent: sign in again, and it is back in its box.")
+        messages.info(request, f"{expired} {kept}" if expired else kept)
+        sign_in = (
+            "accounts:patient_sign_in" if signed_out["is_patient"] else "accounts:staff_login"
+        )
+        return redirect(f"{reverse(sign_in)}?next={quote(page)}")
+
+    @staticmethod
     def _keep_unsent_over_redirect(request: HttpRequest, response: HttpResponse) -> None:
-        """A form sent and answered by the same page again (a redirect): the text of the
-        page's other boxes, sent along with it, waits there for the same person."""
+        """A form answered by a redirect to the page it was sent from: the text of the page's
+        other boxes, sent along with it, waits there for the same person."""
         if response.status_code not in (301, 302, 303):
             return
-        if urlsplit(response["Location"]).path != request.path:
+        page = sent_from(request)
+        if urlsplit(response["Location"]).path != page:
             return
         fields = _unsent_sent_along(request)
         if fields:
-            request.session[UNSENT] = {
-                "user": request.user.pk,
-                "path": request.path,
-                "fields": fields,
-            }
+            request.session[UNSENT] = {"user": request.user.pk, "path": page, "fields": fields}
 
     def _expired(self, request: HttpRequest) -> str:
         now = timezone.now().timestamp()

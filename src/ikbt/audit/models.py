@@ -1,3 +1,5 @@
+import re
+
 from django.apps import apps
 from django.conf import settings
 from django.db import models
@@ -71,7 +73,45 @@ DETAIL_NAMES = {
     "study created": pgettext_lazy("access log detail", "study created"),
     "study questionnaire added": pgettext_lazy("access log detail", "study questionnaire added"),
     "unit joined the study": pgettext_lazy("access log detail", "unit joined the study"),
+    "time recorded": pgettext_lazy("access log detail", "time spent recorded"),
 }
+# Details the code writes with a part of their own (a study's code, a number of weeks).
+DETAIL_PATTERNS = [
+    (re.compile(pattern), name)
+    for pattern, name in [
+        (r"decision: not_suitable", pgettext_lazy("access log detail", "referred elsewhere")),
+        (r"decision: no_show", pgettext_lazy("access log detail", "did not come, recorded")),
+        (r"moved to unit \d+", pgettext_lazy("access log detail", "registration moved")),
+        (
+            r"treatment moved to unit \d+, therapist \d+",
+            pgettext_lazy("access log detail", "treatment moved"),
+        ),
+        (r"treatment ended: \w+", pgettext_lazy("access log detail", "treatment ended")),
+        (
+            r"extended (?P<weeks>\d+) weeks",
+            pgettext_lazy("access log detail", "treatment extended by %(weeks)s weeks"),
+        ),
+        (
+            r"included in study (?P<study>\S+)",
+            pgettext_lazy("access log detail", "included in study %(study)s"),
+        ),
+        (
+            r"randomised in study (?P<study>\S+)",
+            pgettext_lazy("access log detail", "randomised in study %(study)s"),
+        ),
+    ]
+]
+
+
+def detail_named(detail: str) -> str:
+    """A detail the code writes, in the reader's language; "" for one it does not know."""
+    if detail in DETAIL_NAMES:
+        return str(DETAIL_NAMES[detail])
+    for pattern, name in DETAIL_PATTERNS:
+        found = pattern.fullmatch(detail)
+        if found:
+            return str(name) % found.groupdict()
+    return ""
 
 
 class AppendOnlyError(Exception):
@@ -180,7 +220,7 @@ class AccessLogEntry(models.Model):
     @property
     def detail_shown(self) -> str:
         """The detail in the reader's language where the code wrote a known one."""
-        return DETAIL_NAMES.get(self.detail, self.detail)
+        return detail_named(self.detail) or self.detail
 
     @property
     def actor_role_shown(self) -> str:
@@ -193,7 +233,7 @@ class AccessLogEntry(models.Model):
     def what_for_patient(self) -> str:
         """What was looked at, in the patient's words: the part of the record where the code
         names it ("treatment record"), otherwise the kind of record ("message thread")."""
-        return str(DETAIL_NAMES.get(self.detail, "")) or self.record_kind.lower()
+        return detail_named(self.detail) or self.record_kind.lower()
 
     @property
     def record_kind(self) -> str:

@@ -13,7 +13,6 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
-from ikbt.measurement.models import Response
 from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit, StaffAbsence
 from ikbt.patients.models import CareRelationship, Patient
@@ -38,13 +37,24 @@ def published_version(offering: Offering) -> ProgramVersion:
     return version
 
 
-def _questionnaires(patient, version: ProgramVersion, when: str, unit, unanswered=()):
+# A screening questionnaire answered this recently is her score before treatment: she is not
+# asked the same questions again on being accepted (the outcome takes the screening score
+# where there is no pre-treatment one: treatment.outcome).
+SCREENING_COUNTS_AS_PRE = datetime.timedelta(days=14)
+
+
+def _questionnaires(
+    patient, version: ProgramVersion, when: str, unit, unanswered=(), answered_codes=()
+):
     """Asks the program's questionnaires for ``when``. One of them among ``unanswered`` (the
-    screening she has not filled in) is that one, asked for ``when`` now, not a second."""
+    screening she has not filled in) is that one, asked for ``when`` now, not a second; one
+    of ``answered_codes`` (answered at screening just now) is not asked again."""
     codes = version.measurement_plan.filter(when=when).values_list("instrument_code", flat=True)
     waiting = {response.instrument_version.instrument.code: response for response in unanswered}
     asked = []
     for code in codes:
+        if code in answered_codes:
+            continue
         response = waiting.get(code)
         if response is None:
             response = response_start(patient, current_version(code), unit=unit, occasion=when)
@@ -225,9 +235,13 @@ def booking_cancel(registration: Registration, *, by: User) -> None:
     transaction.on_commit(lambda: send_notice_later.enqueue(therapist_id, "booking_cancelled"))
 
 
-def _release_slot(registration: Registration) -> None:
-    """The registration's booked time, if any, free for others to book."""
-    Slot.objects.filter(registration=registration).update(registration=None, booked_at=None)
+def _release_slot(registration: Registration, *, after: datetime.datetime | None = None) -> None:
+    """The registration's booked time, if any, free for others to book (only one starting
+    ``after`` a moment: a time already held stays as the record of the assessment)."""
+    booked = Slot.objects.filter(registration=registration)
+    if after is not None:
+        booked = booked.filter(starts_at__gt=after)
+    booked.update(registration=None, booked_at=None)
 
 
 def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:
@@ -319,6 +333,7 @@ def registration_accept(
     registration.start_date = start_date
     registration.responsible_therapist = therapist
     registration.save()
+    _release_slot(registration, after=now)  # decided before its assessment time: not needed
     started = timezone.make_aware(datetime.datetime.combine(start_date, datetime.time.min))
     enrollment = Enrollment.objects.create(
         patient=registration.patient,
@@ -339,14 +354,18 @@ def registration_accept(
     ).update(role=CareRelationship.Role.RESPONSIBLE_THERAPIST)
     summary_refresh(enrollment)  # scores given before the start count as "before"
     _end_assessor(registration, keep=therapist)
+    screening = list(registration.screening.select_related("instrument_version__instrument"))
     _questionnaires(
         registration.patient,
         version,
         MeasurementPoint.When.PRE,
         offering.unit,
-        unanswered=registration.screening.filter(
-            status=Response.Status.IN_PROGRESS
-        ).select_related("instrument_version__instrument"),
+        unanswered=[response for response in screening if not response.is_submitted],
+        answered_codes={
+            response.instrument_version.instrument.code
+            for response in screening
+            if response.is_submitted and response.submitted_at >= now - SCREENING_COUNTS_AS_PRE
+        },
     )
     weekly_questionnaires_schedule(enrollment)
     log_access(
@@ -379,6 +398,12 @@ def registration_decline(
     if not registration.is_waiting:
         raise IntakeError(_("The registration has already been decided."))
     now = timezone.now()
+    slot = Slot.objects.filter(registration=registration).first()
+    if status == Registration.Status.NO_SHOW and (slot is None or slot.starts_at > now):
+        raise IntakeError(
+            _("The assessment time has not begun: record that the patient did not come after it.")
+        )
+    _release_slot(registration, after=now)  # referred before the assessment time
     registration.status = status
     registration.assessed_at = now if status == Registration.Status.NOT_SUITABLE else None
     registration.decided_at = now

@@ -14,15 +14,21 @@ from ikbt.notifications.sms import send_sms
 @transaction.atomic
 def remind_assessment(slot_id: int) -> bool:
     """Remind the patient of a booked time. The text says only that there is a booked time;
-    the patient signs in to see when and how. Nothing is sent for a time no longer booked,
-    and a booking is reminded of once however often the task runs."""
+    the patient signs in to see when and how. Nothing is sent for a time no longer booked or
+    a registration decided meanwhile, and a booking is reminded of once however often the
+    task runs."""
     slot = (
         Slot.objects.select_for_update(of=("self",))
         .select_related("registration__patient__user")
         .filter(pk=slot_id)
         .first()
     )
-    if slot is None or slot.registration is None or slot.reminded_for == slot.booked_at:
+    if (
+        slot is None
+        or slot.registration is None
+        or not slot.registration.is_waiting  # decided meanwhile: nothing to come to
+        or slot.reminded_for == slot.booked_at
+    ):
         return False
     slot.reminded_for = slot.booked_at
     slot.save(update_fields=["reminded_for"])

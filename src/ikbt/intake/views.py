@@ -41,6 +41,8 @@ from ikbt.intake.forms import (
 )
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.intake.waiting import waiting_times
+from ikbt.measurement.actions import risk_flag_acknowledge
+from ikbt.measurement.forms import AcknowledgeRiskFlagForm
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.access import get_unit_to_manage, staff_with_role, with_training
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
@@ -312,7 +314,8 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
     )
     decline_form = DeclineForm(
         request.POST if "decline" in request.POST else None,
-        booked=hasattr(registration, "slot"),  # an assessment time is booked
+        # "Did not come" once a booked assessment time has begun.
+        booked=hasattr(registration, "slot") and registration.slot.starts_at <= timezone.now(),
     )
     is_admin = unit.pk in admin_unit_ids(request.user)
     transfer_form = TransferForm(
@@ -343,7 +346,21 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
             )
             messages.success(request, _("The guardian's consent is recorded."))
             return redirect(request.path)
-    if request.method == "POST":
+    # A critical answer before treatment is the unit's to act on: acknowledged here, by the
+    # unit's triage (no one is in her care yet to open her scores).
+    acknowledging = whole_number(request.POST.get("acknowledge_flag", "")) or 0
+    acknowledge_form = AcknowledgeRiskFlagForm(request.POST if acknowledging else None)
+    if acknowledging:
+        flag = get_object_or_404(
+            RiskFlag.objects.filter(response__registrations=registration), pk=acknowledging
+        )
+        if acknowledge_form.is_valid():
+            risk_flag_acknowledge(
+                flag, request.user, acknowledge_form.cleaned_data["action_taken"], request=request
+            )
+            messages.success(request, _("The risk flag is acknowledged."))
+            return redirect(request.path)
+    elif request.method == "POST":
         try:
             target = _decide(
                 request, registration, accept_form, decline_form, transfer_form, is_admin
@@ -364,11 +381,8 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
                 registration.offering.program_id
             ],
             "screening": screening,
-            "flags": list(
-                RiskFlag.objects.filter(response__in=screening).select_related(
-                    "response__instrument_version__instrument"
-                )
-            ),
+            "flags": _flags_with_typed(screening, acknowledge_form, acknowledging, unsent),
+            "acknowledge_form": acknowledge_form,
             "free_slots": free_slots,
             "accept_form": accept_form,
             "decline_form": decline_form,
@@ -377,6 +391,26 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
             "waiting_days": registration.waiting_days(),
         },
     )
+
+
+def _flags_with_typed(
+    screening: list[Response], form: AcknowledgeRiskFlagForm, acknowledging: int, unsent: dict
+) -> list[RiskFlag]:
+    """The risk flags of the screening answers, each open one with what was typed in its box
+    (``typed``) and why it was refused (``refused``)."""
+    flags = list(
+        RiskFlag.objects.filter(response__in=screening).select_related(
+            "response__instrument_version__instrument", "acknowledged_by"
+        )
+    )
+    language = translation.get_language()
+    for flag in flags:
+        flag.raised_by = flag.critical_answers(language)
+        if flag.pk == acknowledging:
+            flag.typed, flag.refused = form["action_taken"].value(), form.errors
+        else:
+            flag.typed, flag.refused = unsent.get(f"action-{flag.pk}", ""), None
+    return flags
 
 
 def _decide(

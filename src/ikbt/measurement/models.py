@@ -273,3 +273,7 @@ class RiskFlag(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+    def critical_answers(self, language: str) -> list[dict]:
+        """What raised it: each critical question and her answer (``Response.answers_to_read``)."""
+        return [row for row in self.response.answers_to_read(language) if row["critical"]]

@@ -9,7 +9,8 @@ from django_tasks import task
 from ikbt.core.workdays import add_working_days
 from ikbt.measurement.models import RiskFlag
 from ikbt.notifications.notices import send_notice
-from ikbt.organisations.models import StaffMembership, StaffRole
+from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
+from ikbt.organisations.roles import INTAKE_ROLES
 from ikbt.patients.access import at_work_in_place_of
 from ikbt.patients.models import CareRelationship
 
@@ -34,7 +35,26 @@ def notify_risk_flag(flag_id: int) -> int:
     flag.notified_at = timezone.now()
     flag.save(update_fields=["notified_at"])
     relationships = CareRelationship.objects.active().filter(patient=flag.patient, unit=flag.unit)
-    return sum(send_notice(staff, "risk_flag") for staff in at_work_in_place_of(relationships))
+    told = at_work_in_place_of(relationships) or triage_at_work(flag.unit_id)
+    return sum(send_notice(staff, "risk_flag") for staff in told)
+
+
+def triage_at_work(unit_id: int) -> list:
+    """Before treatment (a critical answer at registration), no one is in the patient's care
+    yet: the unit's therapists and administrators, who see its registrations, are told, those
+    away today apart (all of them, should everyone be away)."""
+    triage = {
+        membership.user_id: membership.user
+        for membership in StaffMembership.objects.filter(
+            unit_id=unit_id, role__in=INTAKE_ROLES, user__is_active=True
+        ).select_related("user")
+    }
+    away = set(
+        StaffAbsence.objects.on(timezone.localdate())
+        .filter(staff_id__in=triage)
+        .values_list("staff_id", flat=True)
+    )
+    return [user for pk, user in triage.items() if pk not in away] or list(triage.values())
 
 
 @task()

@@ -24,6 +24,7 @@ from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag, optio
 from ikbt.measurement.scoring import ScoringError
 from ikbt.patients.access import get_patient_for_staff
 from ikbt.patients.models import CareRelationship
+from ikbt.programs.models import MeasurementPoint
 
 
 def _answer(request: HttpRequest, response: Response, template: str, done_url: str):
@@ -79,6 +80,14 @@ def answer(request: HttpRequest, key) -> HttpResponse:
 ANSWER_BACK = "ikbt_answer_back"
 
 
+AFTER_TREATMENT = {
+    MeasurementPoint.When.POST,
+    MeasurementPoint.When.FOLLOW_UP_3,
+    MeasurementPoint.When.FOLLOW_UP_6,
+    MeasurementPoint.When.FOLLOW_UP_12,
+}
+
+
 @patient_required
 def answered(request: HttpRequest, key) -> HttpResponse:
     response = get_response_for_patient(request, key)
@@ -93,7 +102,13 @@ def answered(request: HttpRequest, key) -> HttpResponse:
     return render(
         request,
         "measurement/answered.html",
-        {"response": response, "has_therapist": has_therapist, "back": back},
+        {
+            "response": response,
+            "has_therapist": has_therapist,
+            # At the end or a follow-up: no talk to come in the treatment.
+            "after_treatment": response.occasion in AFTER_TREATMENT,
+            "back": back,
+        },
     )
 
 
@@ -183,9 +198,7 @@ def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
     language = translation.get_language()
     for flag in flags:
         # What raised it: the question and her answer, beside the total.
-        flag.critical_answers = [
-            row for row in flag.response.answers_to_read(language) if row["critical"]
-        ]
+        flag.raised_by = flag.critical_answers(language)
     return render(
         request,
         "measurement/patient_measurements.html",

@@ -74,15 +74,18 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     if kept:
         flash.info(request, _("What you wrote before you were signed out is in the box: send it."))
-    if request.method == "POST" and form.is_valid():
+    team = list(
+        CareRelationship.objects.active().filter(patient=patient).select_related("staff", "unit")
+    )
+    closed = "" if team else _no_one_to_write_to(patient)
+    if request.method == "POST" and closed:
+        form.add_error(None, closed)  # her care ended meanwhile: what she wrote stays
+    elif request.method == "POST" and form.is_valid():
         thread = actions.thread_start(
             patient, request.user, form.cleaned_data["subject"], form.cleaned_data["body"]
         )
         flash.success(request, _("Your message is sent."))
         return redirect("messaging:thread", thread_id=thread.pk)
-    team = list(
-        CareRelationship.objects.active().filter(patient=patient).select_related("staff", "unit")
-    )
     return render(
         request,
         "messaging/inbox.html",
@@ -90,16 +93,48 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "threads": list(_threads(patient, True)),
             "form": form,
             "team": team,
+            "closed": closed,
             "answer_days": ANSWER_WITHIN_WORKING_DAYS,
         },
     )
 
 
+def _no_one_to_write_to(patient) -> str:
+    """Why a patient with no care team (before her treatment, or after it) cannot send a
+    message: no one would read it. With the phone number of the unit she last registered at."""
+    unit = next(
+        (
+            registration.offering.unit
+            for registration in patient.registrations.select_related("offering__unit").order_by(
+                "-registered_at"
+            )[:1]
+        ),
+        None,
+    )
+    closed = _(
+        "You have no care team to write to just now: messages are for the time of your treatment."
+    )
+    if unit is not None and unit.phone:
+        closed += " " + _("Questions: call %(unit)s on %(phone)s.") % {
+            "unit": unit.name,
+            "phone": unit.phone,
+        }
+    return closed
+
+
 def _thread_page(
-    request, thread: Thread, template: str, back: str, extra: dict, unit=None, initial=None
+    request,
+    thread: Thread,
+    template: str,
+    back: str,
+    extra: dict,
+    unit=None,
+    initial=None,
+    closed: str = "",
 ) -> HttpResponse:
     """``unit``: where a staff member opened the patient, which their reply is written from
-    and held replies are sent on from; ``initial``: what the reply box starts with."""
+    and held replies are sent on from; ``initial``: what the reply box starts with;
+    ``closed``: why no reply can be sent (the patient has no care team)."""
     # Staff: the box is what the patient reads.
     label = _("Message to the patient") if unit is not None else None
     unsent = unsent_on_page(request)
@@ -148,7 +183,9 @@ def _thread_page(
         )
         flash.success(request, _("Marked: the patient's messages here need no reply."))
         return redirect(request.path)
-    if request.method == "POST" and not kept and form.is_valid():
+    if request.method == "POST" and closed:
+        form.add_error(None, closed)  # her care ended meanwhile: what she wrote stays
+    elif request.method == "POST" and not kept and form.is_valid():
         sent = actions.message_send(
             thread, request.user, form.cleaned_data["body"], request=request, unit=unit
         )
@@ -184,6 +221,7 @@ def _thread_page(
             if kept
             else form,
             "back": back,
+            "closed": closed,
             **extra,
         },
     )
@@ -264,12 +302,14 @@ def _may_change(user: User, unit, thread_messages: list) -> dict:
 @submitted_once
 def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = get_object_or_404(Thread, pk=thread_id, patient__user=request.user)
+    has_team = CareRelationship.objects.active().filter(patient=thread.patient).exists()
     return _thread_page(
         request,
         thread,
         "messaging/thread.html",
         "messaging:inbox",
         {"answer_days": ANSWER_WITHIN_WORKING_DAYS},
+        closed="" if has_team else _no_one_to_write_to(thread.patient),
     )
 
 

@@ -81,8 +81,13 @@ def absence_register(
         if not StaffMembership.objects.filter(
             user=cover, unit_id__in=units, role=StaffRole.THERAPIST
         ).exists():
+            if by is None or by == staff:
+                raise AbsenceError(
+                    _("The colleague covering must be a therapist at one of your units.")
+                )
             raise AbsenceError(
-                _("The colleague covering must be a therapist at one of your units.")
+                _("The colleague covering must be a therapist at a unit where %(name)s works.")
+                % {"name": staff.get_full_name()}
             )
     return StaffAbsence.objects.create(
         staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover, registered_by=by or staff

@@ -197,6 +197,10 @@ def patient_home(request: HttpRequest) -> HttpResponse:
             "patient": patient,
             "enrollment": enrollment,
             "registration": registration,
+            # With neither, the treatment she had: ended, with the summary to keep.
+            "ended": None
+            if enrollment or registration
+            else Enrollment.objects.last_ended_for(patient),
             "unread": Message.objects.unread_by_patient(patient).count(),
             "care_team": care_team,
             "units": list({member.unit_id: member.unit for member in care_team}.values()),

@@ -64,18 +64,6 @@ def _refuse_if_published(request: HttpRequest, version: ProgramVersion):
 @staff_required
 def program_list(request: HttpRequest) -> HttpResponse:
     region = author_region(request.user)
-    own = (
-        Program.objects.filter(owner_region_id__in=author_region_ids(request.user))
-        .select_related("owner_region", "forked_from__program")
-        .prefetch_related("versions")
-    )
-    shared = (
-        Program.objects.filter(shared=True)
-        .exclude(owner_region_id__in=author_region_ids(request.user))
-        .select_related("owner_region")
-        .prefetch_related("versions")
-    )
-    adopted = set(Adoption.objects.filter(region=region).values_list("program_id", flat=True))
     importing = request.method == "POST" and "import" in request.POST
     form = ProgramCreateForm(request.POST if request.method == "POST" and not importing else None)
     import_form = PackageUploadForm(
@@ -95,6 +83,32 @@ def program_list(request: HttpRequest) -> HttpResponse:
             form.add_error("slug", str(error))
         else:
             return redirect(_version_url(version))
+    return _program_list_page(request, form=form, import_form=import_form)
+
+
+def _program_list_page(
+    request: HttpRequest,
+    *,
+    form: ProgramCreateForm | None = None,
+    import_form: PackageUploadForm | None = None,
+    fork_form: ForkForm | None = None,
+    forked_program_id: int | None = None,
+) -> HttpResponse:
+    """The region's programs and those other regions share; a refused form shown with what
+    was typed and why (``fork_form`` beside the shared program ``forked_program_id``)."""
+    region = author_region(request.user)
+    own = (
+        Program.objects.filter(owner_region_id__in=author_region_ids(request.user))
+        .select_related("owner_region", "forked_from__program")
+        .prefetch_related("versions")
+    )
+    shared = (
+        Program.objects.filter(shared=True)
+        .exclude(owner_region_id__in=author_region_ids(request.user))
+        .select_related("owner_region")
+        .prefetch_related("versions")
+    )
+    adopted = set(Adoption.objects.filter(region=region).values_list("program_id", flat=True))
     return render(
         request,
         "programs/program_list.html",
@@ -103,9 +117,10 @@ def program_list(request: HttpRequest) -> HttpResponse:
             "own": [(program, _ordered(program)) for program in own],
             "shared": [(program, _latest_published(program)) for program in shared],
             "adopted": adopted,
-            "form": form,
-            "import_form": import_form,
-            "fork_form": ForkForm(),
+            "form": form or ProgramCreateForm(),
+            "import_form": import_form or PackageUploadForm(),
+            "fork_form": fork_form or ForkForm(),
+            "forked_program_id": forked_program_id,
         },
     )
 
@@ -581,17 +596,17 @@ def adopt(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 def fork(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = get_shared_version(request.user, slug, number)
     form = ForkForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Give your variant a short name: letters, digits and hyphens."))
-        return redirect("programs:list")
-    try:
-        fork_version = actions.program_fork(
-            version, author_region(request.user), form.cleaned_data["slug"]
-        )
-    except actions.ProgramError as error:
-        messages.error(request, str(error))
-        return redirect("programs:list")
-    return redirect(_version_url(fork_version))
+    if form.is_valid():
+        try:
+            fork_version = actions.program_fork(
+                version, author_region(request.user), form.cleaned_data["slug"]
+            )
+        except actions.ProgramError as error:
+            form.add_error("slug", str(error))
+        else:
+            return redirect(_version_url(fork_version))
+    # Refused: the list again, the short name typed and why beside the program's form.
+    return _program_list_page(request, fork_form=form, forked_program_id=version.program_id)
 
 
 def media(request: HttpRequest, media_id: int) -> FileResponse:

@@ -309,9 +309,16 @@ def note_add(enrollment: Enrollment, text: str, *, by: User, request=None) -> No
 
 
 @transaction.atomic
-def time_add(enrollment: Enrollment, minutes: int, what: str, *, by: User) -> None:
-    TimeEntry.objects.create(enrollment=enrollment, staff=by, minutes=minutes, what=what[:200])
+def time_add(
+    enrollment: Enrollment, minutes: int, what: str, *, by: User, request=None
+) -> TimeEntry:
+    """Time spent on the patient (a call, reading her answers): a change to her record."""
+    entry = TimeEntry.objects.create(
+        enrollment=enrollment, staff=by, minutes=minutes, what=what[:200]
+    )
     summary_refresh(enrollment)
+    _log(enrollment, by, Action.CREATE, entry, "time recorded", request)
+    return entry
 
 
 def reply_template_save(owner: User, title: str, text: str) -> ReplyTemplate:

@@ -86,6 +86,12 @@ class ReplyTemplateForm(forms.ModelForm):
         }
 
 
+def _named_with_units(colleague) -> str:
+    """A colleague who can cover, with the units she is a therapist at (``therapist_at``)."""
+    units = ", ".join(membership.unit.name for membership in colleague.therapist_at)
+    return f"{colleague.get_full_name()} ({units})" if units else colleague.get_full_name()
+
+
 class AbsenceForm(forms.Form):
     starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(
@@ -109,6 +115,7 @@ class AbsenceForm(forms.Form):
         oneself)."""
         super().__init__(*args, **kwargs)
         self.fields["cover"].queryset = colleagues
+        self.fields["cover"].label_from_instance = _named_with_units
         if absentees is None:
             del self.fields["staff"]
         else:

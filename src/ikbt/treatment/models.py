@@ -20,6 +20,15 @@ class EnrollmentQuerySet(models.QuerySet):
         start yet (the statistics count starts)."""
         return self.filter(started_at__lte=timezone.now())
 
+    def last_ended_for(self, patient) -> "Enrollment | None":
+        """The patient's treatment that ended last, with its program version and unit."""
+        return (
+            self.filter(patient=patient, ended_at__isnull=False)
+            .select_related("program_version__program", "unit")
+            .order_by("-ended_at")
+            .first()
+        )
+
     def going_on_for(self, patient) -> "Enrollment | None":
         """The patient's treatment going on (her latest, should there be two), with its
         program version, program and unit."""

@@ -39,7 +39,7 @@ from ikbt.patients.access import (
 from ikbt.patients.models import CareRelationship
 from ikbt.programs.blocks import parse_page
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
-from ikbt.programs.worksheets import answers_from_post, typed
+from ikbt.programs.worksheets import answers_from_post, put_back_typed, typed
 from ikbt.treatment import actions
 from ikbt.treatment.forms import (
     AbsenceForm,
@@ -93,7 +93,11 @@ def home(request: HttpRequest) -> HttpResponse:
     patient = request.user.patient
     enrollment = Enrollment.objects.going_on_for(patient)
     if enrollment is None:
-        return render(request, "treatment/home.html", {"enrollment": None})
+        return render(
+            request,
+            "treatment/home.html",
+            {"enrollment": None, "ended": Enrollment.objects.last_ended_for(patient)},
+        )
     modules = _modules_with_state(enrollment)
     next_module = next(
         (module for module, row, is_open in modules if is_open and not (row and row.completed_at)),
@@ -200,11 +204,22 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
         )
         messages.success(request, _("Well done! The module is marked as done."))
         return redirect("treatment:home")
-    # Sent after a time-out, the report is put back in its box.
-    kept = unsent_on_page(request).get("homework_report", "")
+    # Sent after a time-out, the report and the worksheets are put back in their boxes.
+    unsent = unsent_on_page(request)
+    kept = unsent.get("homework_report", "")
     if kept:
         messages.info(
             request, _("What you wrote before you were signed out is in the box: send it.")
+        )
+    put_back = [
+        put_back_typed(block["form"], unsent)
+        for block in blocks
+        if block["kind"] == "worksheet" and block["form"]
+    ]
+    if any(put_back):
+        messages.info(
+            request,
+            _("What you wrote before you were signed out is back in the worksheet: save it."),
         )
     return render(
         request,
@@ -703,7 +718,9 @@ def _record_action(
         if not time_form.is_valid():
             return False
         data = time_form.cleaned_data
-        actions.time_add(enrollment, data["minutes"], data["what"], by=request.user)
+        actions.time_add(
+            enrollment, data["minutes"], data["what"], by=request.user, request=request
+        )
         messages.success(request, _("The time is added to the ledger."))
     elif end_form.is_bound:
         return _record_end(request, enrollment, end_form)
@@ -827,6 +844,17 @@ def absences(request: HttpRequest) -> HttpResponse:
         )
         .distinct()
         .order_by("last_name")
+        # Each named with the units she works at, where one has several: a cover must work
+        # where the one away does.
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=StaffMembership.objects.filter(
+                    unit_id__in=units, role=StaffRole.THERAPIST
+                ).select_related("unit"),
+                to_attr="therapist_at",
+            )
+        )
     )
     if not administered:
         colleagues = colleagues.exclude(pk=request.user.pk)

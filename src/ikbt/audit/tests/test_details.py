@@ -49,3 +49,21 @@ def test_details_read_in_swedish():
         assert entry.detail_shown == "behandlingsjournal"
         assert entry.what_for_patient == "behandlingsjournal"
         assert other.detail_shown == "study S1 participants (pseudonymised)"
+
+
+def test_details_with_a_part_of_their_own_read_in_the_readers_language():
+    written = {
+        "decision: not_suitable": "remitterad till annan vård",
+        "decision: no_show": "uteblev, registrerat",
+        "moved to unit 4": "anmälan flyttad",
+        "treatment moved to unit 4, therapist 9": "behandlingen flyttad",
+        "treatment ended: completed": "behandlingen avslutad",
+        "extended 2 weeks": "behandlingen förlängd med 2 veckor",
+        "included in study S1": "inkluderad i studie S1",
+        "randomised in study S1": "randomiserad i studie S1",
+        "time recorded": "nedlagd tid registrerad",
+    }
+    with translation.override("sv"):
+        for detail, shown in written.items():
+            entry = AccessLogEntry(detail=detail, object_type="treatment.Enrollment")
+            assert (entry.detail_shown, entry.what_for_patient) == (shown, shown)

@@ -176,7 +176,7 @@ def test_every_program_page_fits_a_phone(live_server, browser_page, patient, uni
     _sign_in(page, live_server, patient.user)
     folder = Path(os.environ.get("IKBT_SCREENSHOTS", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
-    too_wide, pages = [], 0
+    too_wide, broken, pages = [], [], 0
     for program in Program.objects.exclude(slug="exempel-angest").order_by("slug"):
         version = program.versions.get()
         enrollment = Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
@@ -195,6 +195,13 @@ def test_every_program_page_fits_a_phone(live_server, browser_page, patient, uni
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > 390:
                     too_wide.append(f"{program.slug}/{module.key}/{number}: {width}px")
+                # A scale's choices each on one line ("10" not broken in two).
+                tallest = page.evaluate(
+                    "Math.max(0, ...Array.from(document.querySelectorAll('.options.scale label'),"
+                    " label => label.getBoundingClientRect().height))"
+                )
+                if tallest > 48:
+                    broken.append(f"{program.slug}/{module.key}/{number}: {tallest}px")
                 if number == 1:
                     page.screenshot(
                         path=folder / f"{program.slug}-{module.position:02d}-{module.key}.png",
@@ -202,6 +209,7 @@ def test_every_program_page_fits_a_phone(live_server, browser_page, patient, uni
                     )
     assert pages > 200
     assert too_wide == []
+    assert broken == []
     assert errors == []
 
 
@@ -470,3 +478,52 @@ def test_a_unit_heads_typing_in_one_form_is_kept_when_another_is_sent(
     assert page.input_value("#id_phone_hours") == "Vardagar 8–9"
     assert page.input_value("#id_completed_on") == "2026-11-30"
     assert errors == []
+
+
+def test_a_worksheet_typed_after_the_time_out_is_back_after_signing_in_again(
+    live_server, browser_page, patient, enrollment
+):
+    """The autosave meets the time-out and says so; Save then keeps what was typed over
+    signing in again, which leads back to the module page with it in its box."""
+    import datetime
+
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from ikbt.accounts.middleware import LAST_SEEN_AT
+    from ikbt.treatment.models import ModuleProgress
+
+    page, errors = browser_page
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    _sign_in(page, live_server, patient.user)
+    module_page = f"{live_server.url}/behandling/{enrollment.pk}/modul/andning/1/"
+    page.goto(module_page)
+    session = SessionStore(session_key=page.context.cookies()[0]["value"])
+    session[LAST_SEEN_AT] = (
+        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
+    ).timestamp()
+    session.save()
+
+    page.get_by_label("Vad märkte du?").click()
+    page.keyboard.type("Lugnare efter tre minuter")
+    status = page.locator("#ws-status-andningslogg")
+    status.get_by_text("you have been signed out. Press Save").wait_for()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/konto/patient/logga-in/**")
+    assert page.get_by_text("What you were writing was not sent").is_visible()
+
+    sms.outbox.clear()
+    page.get_by_label("Personal identity number").fill(patient.personal_number)
+    page.get_by_role("button", name="Send code").click()
+    page.wait_for_url("**/konto/patient/kod/**")
+    code = next(
+        word.strip(".") for word in sms.outbox[-1].body.split() if word.strip(".").isdigit()
+    )
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(module_page)
+    assert page.input_value("#ws-andningslogg-marke") == "Lugnare efter tre minuter"
+    assert page.get_by_text("is back in the worksheet: save it.").is_visible()
+    # The autosave's redirect to the sign-in page is the one request the browser saw fail.
+    assert [error for error in errors if "logga-in" not in error] == []

@@ -650,6 +650,56 @@ def test_reminder_carries_no_health_content(registration, offering, therapist):
     assert len(sms.outbox) == 2
 
 
+@pytest.mark.parametrize("answered_days_ago, asked_again", [(1, False), (20, True)])
+def test_a_screening_answered_just_before_acceptance_is_not_asked_again(
+    registration, therapist, answered_days_ago, asked_again
+):
+    from ikbt.measurement.actions import response_submit
+
+    phq9 = registration.screening.get(instrument_version__instrument__code="PHQ-9")
+    response_submit(phq9, [1] * 9)
+    phq9.__class__.objects.filter(pk=phq9.pk).update(
+        submitted_at=timezone.now() - datetime.timedelta(days=answered_days_ago)
+    )
+    actions.registration_accept(
+        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+    )
+    pre = registration.patient.responses.filter(occasion="pre")
+    codes = sorted(response.instrument_version.instrument.code for response in pre)
+    assert codes == (["GAD-7", "PHQ-9"] if asked_again else ["GAD-7"])
+
+
+def test_a_decision_before_the_assessment_time_frees_it_and_nothing_reminds_of_it(
+    registration, offering, therapist
+):
+    from ikbt.intake.tasks import remind_assessment
+    from ikbt.notifications import sms
+
+    sms.outbox.clear()
+    slot = Slot.objects.create(
+        unit=offering.unit,
+        therapist=therapist,
+        starts_at=timezone.now() + datetime.timedelta(days=2),
+        video_link="https://video.example/abc",
+    )
+    actions.slot_book(slot, registration, by=therapist)
+    actions.registration_accept(
+        registration,
+        by=therapist,
+        therapist=therapist,
+        start_date=timezone.localdate(),
+        note={},
+    )
+    slot.refresh_from_db()
+    assert (slot.registration, slot.booked_at) == (None, None)  # free for others to book
+    assert remind_assessment.call(slot.pk) is False
+    assert sms.outbox == []
+    # A reminder queued for a registration decided while its time stays booked: not sent.
+    Slot.objects.filter(pk=slot.pk).update(registration=registration, booked_at=timezone.now())
+    assert remind_assessment.call(slot.pk) is False
+    assert sms.outbox == []
+
+
 def test_unit_admin_moves_a_treatment_and_the_care_relationship_follows(
     unit, unit_admin, therapist, colleague, registration
 ):
@@ -707,6 +757,68 @@ def test_critical_screening_answer_puts_the_registration_first(
     # However long the queue, the flagged one is on it: flags are ordered before the limit.
     with patch("ikbt.intake.views.QUEUE_ROWS", 1):
         assert therapist_client.get(reverse("intake:queue")).context["rows"] == [later]
+
+
+def test_a_critical_screening_answer_reaches_the_units_triage_who_acknowledge_it_there(
+    therapist, colleague, unit_admin, offering, django_capture_on_commit_callbacks
+):
+    from ikbt.measurement.actions import response_submit
+    from ikbt.measurement.models import RiskFlag
+    from ikbt.organisations.models import StaffAbsence
+
+    newcomer = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=colleague, starts_on=today, ends_on=today)
+    phq9 = newcomer.screening.get(instrument_version__instrument__code="PHQ-9")
+    with django_capture_on_commit_callbacks(execute=True):
+        response_submit(phq9, [0] * 8 + [2])
+    # No one is in her care yet: the unit's therapists and administrators at work are told.
+    assert sorted(notice.to[0] for notice in mail.outbox) == sorted(
+        [therapist.email, unit_admin.email]
+    )
+    assert all("PHQ" not in notice.body for notice in mail.outbox)
+    # She is told the unit knows, not that a therapist she does not have will call.
+    flag = RiskFlag.objects.get()
+    url = reverse("intake:registration", args=[newcomer.pk])
+    client = verified_client(therapist)
+    page = client.get(url)
+    assert "Risk flag: a critical answer on PHQ-9." in page.text
+    assert f'name="acknowledge_flag" value="{flag.pk}"' in page.text
+    # Refused without what was done: said beside the flag, and it stays open.
+    refused = client.post(url, {"acknowledge_flag": flag.pk, "action_taken": " "})
+    assert refused.status_code == 200
+    assert "Write what was done before you acknowledge the flag." in refused.text
+    client.post(url, {"acknowledge_flag": flag.pk, "action_taken": "Ringde, ingen akut risk."})
+    flag.refresh_from_db()
+    assert (flag.acknowledged_by, flag.action_taken) == (therapist, "Ringde, ingen akut risk.")
+    page = client.get(url)
+    assert "Acknowledged by" in page.text and 'name="acknowledge_flag"' not in page.text
+    assert AccessLogEntry.objects.filter(
+        actor=therapist, patient=newcomer.patient, detail="acknowledged risk flag"
+    ).exists()
+    # The queue no longer puts it first for the flag.
+    assert newcomer.pk not in client.get(reverse("intake:queue")).context["flagged"]
+
+
+def test_a_flag_is_acknowledged_only_on_its_own_registration(
+    therapist_client, registration, offering
+):
+    from ikbt.measurement.actions import response_submit
+
+    other = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    response_submit(
+        other.screening.get(instrument_version__instrument__code="PHQ-9"), [0] * 8 + [2]
+    )
+    flag = other.screening.get(instrument_version__instrument__code="PHQ-9").risk_flag
+    url = reverse("intake:registration", args=[registration.pk])
+    answer = therapist_client.post(url, {"acknowledge_flag": flag.pk, "action_taken": "Ringde"})
+    assert answer.status_code == 404
+    flag.refresh_from_db()
+    assert flag.is_open
 
 
 @pytest.mark.parametrize("count", list_rows(1, 8))
@@ -790,8 +902,32 @@ def test_a_new_registration_reads_today_and_no_show_needs_a_booking(
         starts_at=timezone.now() + datetime.timedelta(days=1),
     )
     actions.slot_book(slot, registration, by=therapist)
+    # Not before the time has begun: nobody has missed it yet.
+    choices = therapist_client.get(url).context["decline_form"].fields["decision"].choices
+    assert [value for value, _ in choices] == ["not_suitable"]
+    refused = therapist_client.post(
+        url, {"decline": "1", "decision": "no_show", "reason": "Kom inte"}, follow=True
+    )
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.BOOKED
+    assert refused.context["decline_form"]["reason"].value() == "Kom inte"
+    with pytest.raises(actions.IntakeError, match="has not begun"):
+        actions.registration_decline(
+            registration, by=therapist, status=Registration.Status.NO_SHOW, reason="Kom inte"
+        )
+    Slot.objects.filter(pk=slot.pk).update(starts_at=timezone.now() - datetime.timedelta(hours=1))
     choices = therapist_client.get(url).context["decline_form"].fields["decision"].choices
     assert [value for value, _ in choices] == ["not_suitable", "no_show"]
+    therapist_client.post(url, {"decline": "1", "decision": "no_show", "reason": "Kom inte"})
+    registration.refresh_from_db()
+    assert registration.status == Registration.Status.NO_SHOW
+    # The time stays hers, as the record of the assessment she missed; she is told what next.
+    slot.refresh_from_db()
+    assert slot.registration == registration
+    page = Client()
+    page.force_login(registration.patient.user)
+    mine = page.get(reverse("intake:my_registrations")).text
+    assert "To be assessed another time, call the unit, or register again." in mine
 
 
 def test_screening_answers_before_treatment_do_not_promise_a_therapist(offering):

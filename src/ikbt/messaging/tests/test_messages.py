@@ -2,6 +2,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from ikbt import factories
 from ikbt.accounts.models import User
@@ -126,6 +127,31 @@ def test_a_reply_template_chosen_without_scripts_starts_the_reply(
     # Someone else's template is not hers to use.
     other = ReplyTemplate.objects.create(owner=patient.user, title="X", text="Inte din.")
     assert therapist_client.get(url, {"mall": other.pk}).context["form"]["body"].value() is None
+
+
+def test_a_patient_with_no_care_team_is_told_no_one_would_read_a_message(
+    patient_client, patient, unit
+):
+    from ikbt.patients.models import CareRelationship
+
+    thread = actions.thread_start(patient, patient.user, "Fråga", "Hej")
+    CareRelationship.objects.filter(patient=patient).update(ended_at=timezone.now())
+    mail.outbox.clear()
+    inbox = patient_client.get(reverse("messaging:inbox"))
+    assert "You have no care team to write to just now" in inbox.text
+    assert 'name="subject"' not in inbox.text and "answers within" not in inbox.text
+    url = reverse("messaging:thread", args=[thread.pk])
+    assert 'name="body"' not in patient_client.get(url).text
+    # Written before her care ended: refused, and what she wrote is still in the box.
+    refused = patient_client.post(url, {"body": "Ska jag ringa själv?"})
+    assert "You have no care team to write to just now" in refused.text
+    assert refused.context["form"]["body"].value() == "Ska jag ringa själv?"
+    refused = patient_client.post(
+        reverse("messaging:inbox"), {"subject": "Fråga", "body": "Ska jag ringa själv?"}
+    )
+    assert refused.context["form"]["body"].value() == "Ska jag ringa själv?"
+    assert thread.messages.count() == 1 and Thread.objects.count() == 1
+    assert mail.outbox == []
 
 
 def test_a_message_sent_after_the_time_out_is_kept_for_her_next_sign_in(patient_client, patient):

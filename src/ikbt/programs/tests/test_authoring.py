@@ -119,11 +119,15 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
     # The worksheet as the patient sees it, to look at: a card per row on a phone, with
     # empty rows to write in.
     assert '<table class="cards">' in preview.text
-    assert '<td data-label="Vaknade"><input name="natter__1__2"' in preview.text
+    assert '<td data-label="Vaknade"><input id="ws-dagbok-natter-1-2" name="natter__1__2"' in (
+        preview.text
+    )
     assert 'aria-label="Vaknade, row 2" disabled>' in preview.text
     assert "<form" not in preview.text.split('class="block worksheet card"', 1)[1]
     editor = author_client.get(url("worksheet", "somn", 1, "dagbok")).text
-    assert '<td data-label="Somnade"><input name="natter__0__1"' in editor
+    assert (
+        '<td data-label="Somnade"><input id="ws-dagbok-natter-0-1" name="natter__0__1"' in editor
+    )
 
     # Publishing cannot be undone: the button first opens what it means.
     page = author_client.get(url("version", "somn", 1)).text
@@ -347,6 +351,25 @@ def test_another_region_adopts_and_forks(author_client, orebro_client):
     assert orebro_client.get(url("version", "somn", 1)).status_code == 404  # not theirs to edit
 
 
+def test_a_refused_fork_comes_back_beside_its_program_with_the_short_name_typed(
+    author_client, orebro_client
+):
+    write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    author_client.post(url("version_action", "somn", 1, "share"), {"shared": "1"})
+    program = Program.objects.get(slug="somn")
+    for typed, reason in [
+        ("somn", "The short name &#x27;somn&#x27; is taken."),
+        ("sömn orebro", "Use only letters, digits and hyphens"),
+    ]:
+        page = orebro_client.post(url("fork", "somn", 1), {"slug": typed})
+        assert page.status_code == 200
+        assert reason in page.text
+        assert f'id="fork-{program.pk}" name="slug"' in page.text
+        assert f'value="{typed}" aria-invalid="true" autofocus>' in page.text
+    assert Program.objects.count() == 1
+
+
 def test_a_version_is_downloaded_as_a_package_that_reads_back_the_same(
     author_client, orebro_client, tmp_path
 ):
@@ -445,7 +468,7 @@ def test_a_module_or_worksheet_that_cannot_be_added_is_explained_and_kept(author
     )
     assert taken.status_code == 200  # a key the version has: the page again, not a redirect
     assert taken.context["module_form"].errors["key"] == [
-        "Det finns redan en modul med nyckeln 'start'."
+        "Det finns redan en modul med nyckeln ”start”."
     ]
     assert 'value="Början"' in taken.text
     assert 'id="module_key"' in taken.text and 'id="item_key"' in taken.text
@@ -468,14 +491,12 @@ def test_each_problem_links_to_where_it_is_fixed_in_the_authors_language(author_
     detail = author_client.get(url("version", "somn", 1), HTTP_ACCEPT_LANGUAGE="sv")
     editor = url("page", "somn", 1, "start", "om")
     problems = {problem["message"]: problem for problem in detail.context["problems"]}
-    on_page = problems["arbetsbladet 'finnsinte' finns inte"]
-    assert (on_page["where"], on_page["url"]) == ("sidan 'Om sömn'", editor)
+    on_page = problems["arbetsbladet ”finnsinte” finns inte"]
+    assert (on_page["where"], on_page["url"]) == ("sidan ”Om sömn”", editor)
     assert on_page["line"]
-    assert f'<a href="{editor}">sidan &#x27;Om sömn&#x27;</a>, rad {on_page["line"]}:' in (
-        detail.text
-    )
+    assert f'<a href="{editor}">sidan ”Om sömn”</a>, rad {on_page["line"]}:' in (detail.text)
     # The program's own settings, in words, and a code that is not a questionnaire said so.
-    settings = problems["formuläret 'PHQ9' finns inte"]
+    settings = problems["formuläret ”PHQ9” finns inte"]
     assert (settings["where"], settings["url"], settings["line"]) == (
         "Om programmet",
         "#settings-heading",
@@ -484,7 +505,7 @@ def test_each_problem_links_to_where_it_is_fixed_in_the_authors_language(author_
     assert "program.toml" not in detail.text
     # The page's own editor lists its problem (it matched only in English before).
     assert (
-        "arbetsbladet &#x27;finnsinte&#x27; finns inte"
+        "arbetsbladet ”finnsinte” finns inte"
         in author_client.get(editor, HTTP_ACCEPT_LANGUAGE="sv").text
     )
 

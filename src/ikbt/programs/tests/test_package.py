@@ -116,7 +116,7 @@ def test_validation_speaks_the_authors_language(db, tmp_path):
     with translation.override("sv"):
         _, problems = read_package(broken_copy(tmp_path))
     messages = sorted(map(str, problems))
-    assert "pages/andning/andas-lugnt.md:10: arbetsbladet 'finns-inte' finns inte" in messages
+    assert "pages/andning/andas-lugnt.md:10: arbetsbladet ”finns-inte” finns inte" in messages
     assert "worksheets/veckoreflektion.toml: Arbetsbladet har inga fält." in messages
 
 

@@ -254,3 +254,26 @@ def test_a_risk_flag_while_the_therapist_is_away_reaches_whoever_stands_in(
     assert RiskFlag.objects.get().notified_at is not None
     told = colleague if named_cover else unit_admin
     assert [message.to for message in mail.outbox] == [[told.email]]
+
+
+def test_a_unit_head_of_two_units_sees_where_each_cover_works_and_why_one_cannot(
+    unit, unit_admin, therapist, colleague
+):
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=unit_admin, unit=elsewhere, role=StaffRole.UNIT_ADMIN)
+    pontus = factories.staff_member(elsewhere, StaffRole.THERAPIST, first_name="Pontus")
+    head = verified_client(unit_admin)
+    page = head.get(reverse("treatment:absences"))
+    assert f"{pontus.get_full_name()} (Vårdcentralen Lambohov)</option>" in page.text
+    assert f"{colleague.get_full_name()} ({unit.name})</option>" in page.text
+    assert "Register an absence: yours or a therapist" in page.text
+    today = timezone.localdate().isoformat()
+    refused = head.post(
+        reverse("treatment:absences"),
+        {"staff": therapist.pk, "starts_on": today, "ends_on": today, "cover": pontus.pk},
+    )
+    assert (
+        f"The colleague covering must be a therapist at a unit where {therapist.get_full_name()}"
+        " works." in refused.text
+    )
+    assert not StaffAbsence.objects.exists()

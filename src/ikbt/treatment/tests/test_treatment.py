@@ -570,7 +570,10 @@ def test_a_worksheet_table_names_each_input_by_its_column(patient_client, enroll
     # carries its column's name for the phone layout, where the header row is hidden.
     assert 'aria-label="Situation, row 1"' in html
     assert 'aria-label="Förväntad ångest (0–100), row 3"' in html
-    cell = '<td data-label="Förväntad ångest (0–100)"><input name="trappa__0__1" value="60"'
+    cell = (
+        '<td data-label="Förväntad ångest (0–100)"><input id="ws-exponeringstrappa-trappa-0-1" '
+        'name="trappa__0__1" value="60"'
+    )
     assert cell in html
 
 
@@ -891,6 +894,78 @@ def test_a_homework_report_sent_after_the_time_out_is_back_in_its_box(
     assert "What you wrote before you were signed out is in the box" in page.text
 
 
+def test_a_worksheet_saved_after_the_time_out_is_back_in_its_boxes_after_signing_in(
+    patient_client, patient, enrollment
+):
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    page = module_url(enrollment, "andning")
+    typed = {"marke": "Lugnare efter tre minuter", "tillfallen": "Måndag kväll"}
+    # The form as unsent.js sends it: the fields, and the boxes again by their ids.
+    form = {
+        "revision": "0",
+        "next": page,
+        **typed,
+        "sent:ws-andningslogg-marke": typed["marke"],
+        "sent:ws-andningslogg-tillfallen": typed["tillfallen"],
+    }
+    idle_past_the_time_out(patient_client)
+    # The autosave meets the time-out first (it cannot carry the boxes by id)...
+    autosave = patient_client.post(
+        save_url(enrollment, "andningslogg"), typed, headers={"HX-Request": "true"}
+    )
+    assert autosave.status_code == 302
+    # ...and then she presses Save, signed out: the text waits for her, and signing in again
+    # leads back to the module page, not to the address the form was sent to.
+    signed_out = patient_client.post(save_url(enrollment, "andningslogg"), form)
+    assert signed_out.url == reverse("accounts:patient_sign_in") + f"?next={page}"
+    assert not WorksheetAnswer.objects.exists()
+    patient_client.force_login(patient.user)
+    back = patient_client.get(page)
+    assert "Lugnare efter tre minuter</textarea>" in back.text
+    assert "Måndag kväll</textarea>" in back.text
+    assert "is back in the worksheet: save it." in back.text
+    # Given once.
+    assert "Lugnare efter" not in patient_client.get(page).text
+
+
+def test_a_worksheet_table_saved_at_the_time_out_is_back_cell_by_cell(
+    patient_client, patient, enrollment
+):
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="exponering", unlocked_by_hand_at=timezone.now()
+    )
+    page = module_url(enrollment, "exponering")
+    idle_past_the_time_out(patient_client)
+    signed_out = patient_client.post(
+        save_url(enrollment, "exponeringstrappa"),
+        {
+            "revision": "0",
+            "next": page,
+            "trappa__1__0": "Handla i rusning",
+            "sent:ws-exponeringstrappa-trappa-1-0": "Handla i rusning",
+        },
+    )
+    assert signed_out.url == reverse("accounts:patient_sign_in") + f"?next={page}"
+    patient_client.force_login(patient.user)
+    back = patient_client.get(page).text
+    assert (
+        'id="ws-exponeringstrappa-trappa-1-0" name="trappa__1__0" value="Handla i rusning"' in back
+    )
+
+
+def test_a_form_sent_on_a_browser_nobody_was_signed_out_of_is_not_kept(client, enrollment):
+    # No one's session timed out here: the sign-in asks for the worksheet as always, and no
+    # text waits in the session for whoever signs in.
+    answer = client.post(
+        save_url(enrollment, "andningslogg"),
+        {"revision": "0", "marke": "Hej", "sent:ws-andningslogg-marke": "Hej"},
+    )
+    assert answer.status_code == 302
+    assert "ikbt_unsent" not in client.session
+
+
 def test_feedback_sent_after_the_time_out_is_back_in_its_box(
     therapist_client, therapist, patient_client, enrollment
 ):
@@ -912,3 +987,25 @@ def test_feedback_sent_after_the_time_out_is_back_in_its_box(
     assert not ModuleProgress.objects.filter(feedback=text).exists()
     verified_client(therapist, therapist_client)  # signed in again, in the same browser
     assert f"{text}</textarea>" in therapist_client.get(record).text
+
+
+def test_after_the_end_her_pages_say_it_ended_and_lead_to_her_summary(
+    patient_client, patient, therapist, enrollment
+):
+    from ikbt.measurement.actions import response_submit
+    from ikbt.measurement.models import Response
+    from ikbt.treatment.actions import enrollment_end
+
+    enrollment_end(enrollment, reason="completed", note="", by=therapist)
+    summary = reverse("treatment:summary")
+    for page in (reverse("patients:patient_home"), reverse("treatment:home")):
+        text = patient_client.get(page).text
+        assert "Your treatment has ended" in text
+        assert f'<a href="{summary}">' in text
+    assert patient_client.get(summary).status_code == 200
+    # The questionnaire at the end promises no talk in a treatment that is over.
+    post = Response.objects.filter(patient=patient, occasion="post").first()
+    response_submit(post, [0] * len(post.instrument_version.parsed.items))
+    answered = patient_client.get(reverse("measurement:answered", args=[post.key])).text
+    assert "Your answers show how the treatment went" in answered
+    assert "will talk them through with you" not in answered
