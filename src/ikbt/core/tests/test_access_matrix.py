@@ -176,7 +176,8 @@ measurement:acknowledge_risk_flag           302  404  404  302  404  404  302  4
 measurement:answer                          302  200  404  404  404  404  404  404  404  404  404
 measurement:staff_answer                    302  404  404  200  404  404  302  404  404  404  404
 measurement:start_questionnaire             302  404  404  302  404  404  302  404  404  404  404
-messaging:inbox                             302  302  302  404  404  404  404  404  404  404  404
+# A patient with no care team is told no one would read it (the form comes back).
+messaging:inbox                             302  302  200  404  404  404  404  404  404  404  404
 messaging:patient_threads                   302  404  404  302  404  404  302  404  404  404  404
 messaging:staff_thread                      302  404  404  302  404  404  302  404  404  404  404
 messaging:thread                            302  302  404  404  404  404  404  404  404  404  404
