@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from ikbt.core import views as core_views
+
 # The admin (regions, units, staff roles) needs the second factor like every staff page.
 admin.site.__class__ = OTPAdminSite
 
@@ -25,7 +27,7 @@ urlpatterns = [
     path("statistik/", include("ikbt.reporting.urls")),
     path("forskning/", include("ikbt.research.urls")),
     path("enheter/", include("ikbt.organisations.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),
 ]

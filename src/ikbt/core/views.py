@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.cache import never_cache
 
 # Seconds a browser or client is asked to wait before trying again when the database is away.
@@ -97,4 +98,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     response = _error_page(title, text, status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, and for someone signed in their preferred language too: the
+    texts and e-mails sent to them (a reminder, a notice) come in the language they chose."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language")
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+        and request.user.language != language
+    ):
+        request.user.language = language
+        request.user.save(update_fields=["language"])
     return response

@@ -76,7 +76,14 @@ def refusal_for(
         return Refusal(
             _("This unit takes patients who live in %(region)s.")
             % {"region": offering.unit.region},
-            _("Your own region offers internet treatment too: find it through 1177.se."),
+            # Only her word that she lives elsewhere: the box may have been missed.
+            _(
+                "If you live in %(region)s, tick that you do. If you live elsewhere, your own "
+                "region offers internet treatment too: find it through 1177.se."
+            )
+            % {"region": offering.unit.region}
+            if patient.home_region_id is None
+            else _("Your own region offers internet treatment too: find it through 1177.se."),
             kind="region",
         )
     if offering.intake == Offering.Intake.LISTED and not listed_here:

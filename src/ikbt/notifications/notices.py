@@ -34,6 +34,7 @@ KINDS = {
     "patient_message",
     "time_booked",
     "contact_changed",
+    "care_team_changed",
 }
 
 

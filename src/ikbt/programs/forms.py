@@ -168,11 +168,30 @@ class WorksheetFieldForm(forms.Form):
         written = any(self[name].value() for name in ("key", "label"))
         return written and super().has_changed()
 
+    def clean(self) -> dict:
+        """A table names its columns, and a scale goes up (an empty end is 0 or 10)."""
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == "table" and not self._columns(cleaned.get("columns", "")):
+            self.add_error(
+                "columns", _("A table needs columns: write their names, separated by commas.")
+            )
+        if kind == "scale" and "min" in cleaned and "max" in cleaned:
+            low = 0 if cleaned["min"] is None else cleaned["min"]
+            high = 10 if cleaned["max"] is None else cleaned["max"]
+            if low >= high:
+                self.add_error("max", _("The highest must be above the lowest."))
+        return cleaned
+
+    @staticmethod
+    def _columns(text: str) -> list[str]:
+        return [column.strip() for column in text.split(",") if column.strip()]
+
     def as_field(self) -> dict:
         data = self.cleaned_data
         field = {"key": data["key"], "label": data["label"], "kind": data["kind"]}
         if data["kind"] == "table":
-            field["columns"] = [c.strip() for c in data["columns"].split(",") if c.strip()]
+            field["columns"] = self._columns(data["columns"])
         if data["kind"] == "scale":
             field |= {
                 "min": data["min"] if data["min"] is not None else 0,
@@ -187,7 +206,23 @@ class WorksheetFieldForm(forms.Form):
         return {**field, "columns": ", ".join(field.get("columns", []))}
 
 
-WorksheetFieldFormSet = forms.formset_factory(WorksheetFieldForm, extra=2, can_delete=True)
+class BaseWorksheetFieldFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        """Each field has a key of its own: the patient's answers are kept by it."""
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("key") and not form.cleaned_data.get("DELETE")
+        ]
+        keys = [form.cleaned_data["key"] for form in kept]
+        for form in kept:
+            if keys.count(form.cleaned_data["key"]) > 1:
+                form.add_error("key", _("Another field has this key: give each its own."))
+
+
+WorksheetFieldFormSet = forms.formset_factory(
+    WorksheetFieldForm, formset=BaseWorksheetFieldFormSet, extra=2, can_delete=True
+)
 
 
 class QuizQuestionForm(forms.Form):

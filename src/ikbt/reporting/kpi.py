@@ -29,7 +29,7 @@ from ikbt.reporting.register import local_days, start_of_day, treatments
 from ikbt.treatment.models import Enrollment
 
 MIN_CELL = 5
-PERIOD = re.compile(r"^(?P<year>\d{4})(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|-(?P<month>\d{2}))$")
+PERIOD = re.compile(r"^(?P<year>\d{4})(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|-(?P<month>\d{2}))?$")
 
 
 class PeriodError(ValueError):
@@ -41,10 +41,13 @@ def period_bounds(text: str) -> tuple[datetime.date, datetime.date]:
     match = PERIOD.match(text)
     if match is None:
         raise PeriodError(
-            _("'%(text)s' is not a period: write 2026H1, 2026Q3 or 2026-05.") % {"text": text}
+            _("'%(text)s' is not a period: write 2026, 2026H1, 2026Q3 or 2026-05.")
+            % {"text": text}
         )
     year = int(match["year"])
-    if match["half"]:
+    if match["half"] is None and match["quarter"] is None and match["month"] is None:
+        first_month, months = 1, 12  # the whole year, for a year's report
+    elif match["half"]:
         first_month, months = (1, 6) if match["half"] == "1" else (7, 6)
     elif match["quarter"]:
         first_month, months = 3 * int(match["quarter"]) - 2, 3

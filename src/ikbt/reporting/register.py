@@ -183,9 +183,10 @@ def local_days(field: str, first: datetime.date, last: datetime.date) -> Q:
     )
 
 
-def _date(moment) -> str:
+def _date(moment) -> str | None:
+    """The day in Swedish time; None (empty in CSV, null in JSON) for no day yet."""
     if moment is None:
-        return ""
+        return None
     if isinstance(moment, datetime.datetime):
         moment = timezone.localdate(moment)
     return moment.isoformat()

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from ikbt.accounts.decorators import staff_required
 from ikbt.accounts.models import User
 from ikbt.core.downloads import csv_download
-from ikbt.core.numbers import whole_number
 from ikbt.intake.models import Registration
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
 from ikbt.programs.models import Condition, Program, program_titles
@@ -285,7 +284,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
             parts = figures_for(period, groupings[1:], region=region.code, units=units)
         figures = kpi(region.code, period, whole["region"])
         breakdowns = _breakdowns(parts)
-    year = whole_number(period[:4]) or timezone.localdate().year
+    # The charts: the period's year, and this year's where the period was refused.
+    year = timezone.localdate().year if period_error else first.year
     series = _series(region, units, year, granularity)
     table = request.GET.get("table")
     if request.GET.get("format") == "csv":

@@ -257,7 +257,8 @@ def recruitment(request: HttpRequest, study_id: int) -> HttpResponse:
     if request.GET.get("format") == "csv":
         log_access(request.user, Action.EXPORT, request=request, obj=study, detail="recruitment")
         header, rows = export.recruitment_rows(figures)
-        return csv_download(f"{study.code}-recruitment.csv", header, rows)
+        # A table people open in a spreadsheet, unlike the data files for R or SPSS.
+        return csv_download(f"{study.code}-recruitment.csv", header, rows, for_spreadsheet=True)
     return render(
         request,
         "research/recruitment.html",

@@ -14,6 +14,7 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.messaging.models import Message
 from ikbt.notifications.notices import send_notice
+from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import CareRelationship
 from ikbt.treatment.models import (
@@ -86,7 +87,7 @@ def enrollment_transfer(
                 "read and sent before the treatment moves."
             )
         )
-    leaving.update(ended_at=timezone.now())
+    ended = leaving.update(ended_at=timezone.now())
     relationship, _created = CareRelationship.objects.get_or_create(
         patient=enrollment.patient,
         staff=therapist,
@@ -100,6 +101,11 @@ def enrollment_transfer(
     enrollment.unit = unit
     enrollment.save(update_fields=["unit"])
     summary_refresh(enrollment)
+    if ended or _created:  # someone new answers her: she is told, without what or who
+        patient_user_id = enrollment.patient.user_id
+        transaction.on_commit(
+            lambda: send_notice_later.enqueue(patient_user_id, "care_team_changed")
+        )
     log_access(
         by,
         Action.CHANGE,

@@ -89,6 +89,8 @@ def test_first_e_identification_makes_a_patient_account_and_she_registers(
     assert "I live in Region Östergötland (I am registered as resident there)." in page.text
     refused = client.post(register, FORM)
     assert "This unit takes patients who live in Region Östergötland." in refused.text
+    # Only the box unticked says so: she is asked to tick it if she does live there.
+    assert "If you live in Region Östergötland, tick that you do." in refused.text
     assert FORM["situation"] in refused.text
     client.post(register, {**FORM, "lives_here": "on"})
     assert Registration.objects.get().patient == patient

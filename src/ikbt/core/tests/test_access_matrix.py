@@ -49,11 +49,10 @@ ROLES = (
 STAFF_ROLES = ROLES[3:]
 
 # Third-party views with their own tests and behaviour: Django's admin (django-otp's admin
-# site asks for the second factor itself), Django's language switch, and mozilla-django-oidc's
-# e-id sign-in, which sends whoever asks on to the identity provider.
+# site asks for the second factor itself) and mozilla-django-oidc's e-id sign-in, which sends
+# whoever asks on to the identity provider.
 SKIPPED_NAMESPACES = ("admin",)
 SKIPPED_NAMES = (
-    "set_language",
     "oidc_authentication_init",
     "oidc_authentication_callback",
     "oidc_logout",
@@ -144,6 +143,8 @@ research:study_edit                         302  404  404  404  404  404  404  2
 research:study_list                         302  404  404  200  200  200  200  200  200  200  200
 research:study_open                         405  405  405  405  405  405  405  405  405  405  405
 research:withdraw                           302  200  404  404  404  404  404  404  404  404  404
+# The language switch answers everyone alike, back to the page (ours: it also keeps the choice).
+set_language                                302  302  302  302  302  302  302  302  302  302  302
 treatment:absences                          302  404  404  200  200  200  200  200  200  200  200
 treatment:caseload                          302  404  404  200  200  200  200  200  200  200  200
 treatment:home                              302  200  200  404  404  404  404  404  404  404  404
@@ -205,6 +206,7 @@ research:study_create                       302  404  404  404  404  404  404  2
 research:study_edit                         302  404  404  404  404  404  404  200  404  200  404
 research:study_open                         302  404  404  404  404  404  404  302  404  302  404
 research:withdraw                           302  200  404  404  404  404  404  404  404  404  404
+set_language                                302  302  302  302  302  302  302  302  302  302  302
 treatment:absences                          302  404  404  302  302  302  302  302  302  302  302
 treatment:module_page                       302  200  404  404  404  404  404  404  404  404  404
 treatment:module_questionnaire              302  302  404  404  404  404  404  404  404  404  404

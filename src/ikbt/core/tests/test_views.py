@@ -172,3 +172,18 @@ def test_what_a_signed_in_person_is_shown_is_not_kept_by_the_browser(
         }, url
     # The public pages may be kept: nothing on them is anyone's.
     assert not client.get(reverse("core:home")).has_header("Cache-Control")
+
+
+def test_a_signed_in_person_choosing_a_language_gets_texts_and_mail_in_it(patient_client, patient):
+    from django.urls import reverse
+
+    answer = patient_client.post(
+        reverse("set_language"), {"language": "en", "next": "/patienter/mina-sidor/"}
+    )
+    assert answer.status_code == 302 and answer.url == "/patienter/mina-sidor/"
+    patient.user.refresh_from_db()
+    assert patient.user.language == "en"
+    # Only the languages there are.
+    patient_client.post(reverse("set_language"), {"language": "de"})
+    patient.user.refresh_from_db()
+    assert patient.user.language == "en"

@@ -168,6 +168,28 @@ def test_saving_a_worksheet_keeps_the_fields_not_touched_and_skips_the_blank_row
     assert [field["key"] for field in version.worksheets.get().fields] == ["kvall"]
 
 
+def test_a_worksheet_that_could_not_be_shown_is_refused_beside_its_fields(author_client):
+    version = write_program(author_client)
+    editor = url("worksheet", "somn", 1, "dagbok")
+    before = version.worksheets.get().fields
+    data = form_as_sent(author_client.get(editor).text, "field-TOTAL_FORMS")
+    data |= {
+        "field-0-columns": [" , "],  # a table with no columns
+        "field-1-key": ["natter"],  # the first field's key again
+        "field-1-label": ["Hur mycket?"],
+        "field-1-kind": ["scale"],
+        "field-1-min": ["10"],
+        "field-1-max": ["0"],
+    }
+    page = author_client.post(editor, data)
+    assert page.status_code == 200 and "Saved." not in page.text
+    assert "A table needs columns: write their names, separated by commas." in page.text
+    assert "The highest must be above the lowest." in page.text
+    assert "Another field has this key: give each its own." in page.text
+    assert 'value="Hur mycket?"' in page.text  # what was typed stays
+    assert version.worksheets.get().fields == before
+
+
 def test_saving_a_quiz_keeps_the_questions_not_touched(author_client):
     write_program(author_client)
     author_client.post(

@@ -53,8 +53,10 @@ def test_periods():
     assert period_bounds("2026H1") == (datetime.date(2026, 1, 1), datetime.date(2026, 6, 30))
     assert period_bounds("2026Q4") == (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31))
     assert period_bounds("2024-02") == (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
-    with pytest.raises(PeriodError):
-        period_bounds("2026H3")
+    assert period_bounds("2025") == (datetime.date(2025, 1, 1), datetime.date(2025, 12, 31))
+    for text in ("2026H3", "202", "2026-"):
+        with pytest.raises(PeriodError):
+            period_bounds(text)
 
 
 def test_figures_agree_with_hand_computation(six_ended):

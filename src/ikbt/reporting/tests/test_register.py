@@ -94,6 +94,8 @@ def test_the_programs_primary_questionnaire_is_the_one_reported(ended, officer):
 def test_identified_delivery_and_json(ended, officer, patient):
     rows = json.loads(export("--by", "register", "--format", "json", "--identify"))
     assert [row["patient"] for row in rows] == [patient.personal_number]
+    # A day not there is null, as a missing number is, not an empty text.
+    assert rows[0]["registered_on"] is None and rows[0]["ended_on"]
 
 
 def test_pseudonyms_are_stable_and_differ_between_regions(patient):

@@ -108,11 +108,22 @@ def test_register_officers_see_no_therapist_table(officer_client, six_ended):  #
 def test_bad_period_is_explained(officer_client, db):
     page = officer_client.get(URL, {"period": "förra året"})
     assert "is not a period" in page.text
+    # The charts stay on this year, not on what the refused period seemed to name.
+    refused = officer_client.get(URL, {"period": "2019H3"})
+    assert "is not a period" in refused.text
+    assert refused.context["year"] == timezone.localdate().year
     # A period to come has no figures to show, and is not shown as one of zeros.
     future = f"{timezone.localdate().year + 1}H1"
     page = officer_client.get(URL, {"period": future})
     assert page.context["figures"] is None
     assert f"{future} has not begun yet: choose a period up to today." in page.text
+
+
+def test_a_whole_years_figures_for_the_annual_report(officer_client, six_ended):  # noqa: F811
+    year = timezone.localdate().year
+    page = officer_client.get(URL, {"period": str(year)})
+    assert page.status_code == 200 and page.context["period_error"] == ""
+    assert page.context["figures"] is not None
 
 
 def test_therapists_and_other_regions_get_404(therapist_client, officer_client):

@@ -209,10 +209,11 @@ def test_recruitment_figures_per_unit_and_arm(researcher, units, therapist, prog
         actions.participant_randomise(enrol(study, units[0], therapist), by=therapist)
     actions.participant_randomise(enrol(study, units[1], other), by=other)
     enrol(study, units[1], other, consent=False)
-    response = verified_client(researcher).get(
-        reverse("research:recruitment", args=[study.pk]) + "?format=csv"
-    )
-    lines = response.content.decode().splitlines()
+    client = verified_client(researcher)
+    response = client.get(reverse("research:recruitment", args=[study.pk]) + "?format=csv")
+    # A table to open in a spreadsheet: marked as UTF-8 (Excel reads "Väntelista" right).
+    assert response.content.startswith("\ufeff".encode())
+    lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0].split(",") == [
         "unit",
         "unit_name",
@@ -228,6 +229,12 @@ def test_recruitment_figures_per_unit_and_arm(researcher, units, therapist, prog
     second = lines[2].split(",")
     assert second[:4] == ["U2", units[1].name, "2", "1"]
     assert lines[-1].startswith("total,,6,5,")
+    # On a Swedish page, cells are parted by semicolons, as Swedish Excel reads them.
+    swedish = client.get(
+        reverse("research:recruitment", args=[study.pk]) + "?format=csv",
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+    assert swedish.content.decode("utf-8-sig").splitlines()[0].startswith("unit;unit_name;")
 
 
 def test_the_study_is_changed_and_its_setup_pruned_while_planned(researcher, unit, program):

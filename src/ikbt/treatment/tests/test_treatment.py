@@ -1009,3 +1009,23 @@ def test_after_the_end_her_pages_say_it_ended_and_lead_to_her_summary(
     answered = patient_client.get(reverse("measurement:answered", args=[post.key])).text
     assert "Your answers show how the treatment went" in answered
     assert "will talk them through with you" not in answered
+
+
+def test_a_patient_is_told_when_someone_new_answers_her_without_who_or_why(
+    patient, colleague, unit, enrollment, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from ikbt.notifications import sms
+    from ikbt.treatment.actions import enrollment_transfer
+
+    sms.outbox.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment_transfer(enrollment, unit=unit, therapist=colleague, by=colleague)
+    sent = [message.body for message in sms.outbox] + [message.body for message in mail.outbox]
+    # In her language (Swedish), saying only that someone new answers her.
+    assert sent and all(
+        "Någon ny i vården" in text or "någon ny i vården" in text for text in sent
+    )
+    assert all(colleague.last_name not in text and unit.name not in text for text in sent)

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--region", required=True, help="County code, e.g. 05.")
-        parser.add_argument("--period", required=True, help="2026H1, 2026Q3 or 2026-05.")
+        parser.add_argument("--period", required=True, help="2026, 2026H1, 2026Q3 or 2026-05.")
         parser.add_argument("--json", dest="as_json", action="store_true")
 
     def handle(self, *args, region: str, period: str, as_json: bool, **options) -> None:
