@@ -77,6 +77,7 @@ def registration_submit(
     lives_here: bool | None = None,
     guardian_name: str = "",
     guardian_personal_number: str = "",
+    guardian_phone: str = "",
 ) -> Registration:
     """File the interest registration and ask for the program's screening questionnaires.
     A patient whose home region was not known, registering where only residents may, has it
@@ -105,6 +106,7 @@ def registration_submit(
         consent_research_at=now if research_consent else None,
         guardian_name=guardian_name if youth else "",
         guardian_personal_number=guardian_personal_number if youth else "",
+        guardian_phone=guardian_phone if youth else "",
         guardian_consent_at=now if youth else None,
     )
     version = published_version(offering)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Slot
 from ikbt.organisations.access import with_training
 from ikbt.organisations.forms import TherapistChoiceField, therapist_label, untrained_note
+from ikbt.organisations.models import PHONE_NUMBER
 from ikbt.patients.forms import MobileNumberField
 from ikbt.patients.personal_number import PersonalNumberField, age_on
 from ikbt.programs.models import program_titles
@@ -69,6 +70,14 @@ class RegistrationForm(forms.Form):
     guardian_personal_number = PersonalNumberField(
         label=_("Guardian's personal identity number"), required=False
     )
+    guardian_phone = forms.CharField(
+        label=_("Guardian's phone"),
+        help_text=_("The unit calls your guardian to confirm the consent."),
+        max_length=30,
+        required=False,
+        validators=[PHONE_NUMBER],
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
     guardian_consent = forms.BooleanField(
         label=_("My guardian knows about this registration and consents to the treatment."),
         help_text=_("The unit confirms it with your guardian before the treatment starts."),
@@ -106,7 +115,12 @@ class RegistrationForm(forms.Form):
         else:
             del self.fields["lives_here"]
         if not youth:
-            for name in ("guardian_name", "guardian_personal_number", "guardian_consent"):
+            for name in (
+                "guardian_name",
+                "guardian_personal_number",
+                "guardian_phone",
+                "guardian_consent",
+            ):
                 del self.fields[name]
 
     def clean(self) -> dict:
@@ -115,6 +129,7 @@ class RegistrationForm(forms.Form):
             for name, message in (
                 ("guardian_name", _("Write your guardian's name.")),
                 ("guardian_personal_number", _("Write your guardian's personal identity number.")),
+                ("guardian_phone", _("Write the phone number of your guardian.")),
                 ("guardian_consent", _("A guardian must give their consent for a young person.")),
             ):
                 if not cleaned.get(name) and name not in self.errors:

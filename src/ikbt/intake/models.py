@@ -5,7 +5,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ikbt.organisations.models import CareUnit, StaffAbsence
+from ikbt.organisations.models import PHONE_NUMBER, CareUnit, StaffAbsence
 from ikbt.patients.models import Patient
 from ikbt.programs.models import Program
 
@@ -86,6 +86,10 @@ class Registration(models.Model):
     guardian_name = models.CharField(_("guardian who consented"), max_length=200, blank=True)
     guardian_personal_number = models.CharField(
         _("guardian's personal identity number"), max_length=12, blank=True
+    )
+    # Where the unit reaches the guardian to confirm the consent.
+    guardian_phone = models.CharField(
+        _("guardian's phone"), max_length=30, blank=True, validators=[PHONE_NUMBER]
     )
     guardian_consent_at = models.DateTimeField(_("guardian's consent"), null=True, blank=True)
     # What the young person states at registration, the unit confirms with the guardian

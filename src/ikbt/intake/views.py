@@ -137,6 +137,7 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
                 lives_here=data.get("lives_here"),
                 guardian_name=data.get("guardian_name", ""),
                 guardian_personal_number=data.get("guardian_personal_number", ""),
+                guardian_phone=data.get("guardian_phone", ""),
             )
         except actions.IntakeError as error:
             form.add_error(None, str(error))

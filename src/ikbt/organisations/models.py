@@ -27,6 +27,12 @@ class Region(models.Model):
         return self.name
 
 
+# A phone number people call: digits, with spaces or hyphens between as one writes them.
+PHONE_NUMBER = RegexValidator(
+    r"^\+?[0-9][0-9 -]{4,28}$", _("Write the number with digits, for example 013-20 20 00.")
+)
+
+
 class CareUnit(models.Model):
     class Kind(models.TextChoices):
         PRIMARY_CARE = "primary_care", _("Primary care centre")
@@ -53,12 +59,7 @@ class CareUnit(models.Model):
         _("phone"),
         max_length=30,
         blank=True,
-        validators=[
-            RegexValidator(
-                r"^\+?[0-9][0-9 -]{4,28}$",
-                _("Write the number with digits, for example 013-20 20 00."),
-            )
-        ],
+        validators=[PHONE_NUMBER],
     )
     phone_hours = models.CharField(
         _("telephone hours"),

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import patient_required, staff_required
@@ -762,16 +762,42 @@ def _record_button(request: HttpRequest, enrollment: Enrollment) -> None:
         messages.error(request, _("The treatment has ended: it is not changed."))
     elif "unlock" in post:
         key = post.get("module", "")
-        if key in {module.key for module in version_modules(enrollment.program_version)}:
-            actions.module_unlock_by_hand(enrollment, key, unlock=post["unlock"] == "1", **by)
+        modules = version_modules(enrollment.program_version)
+        titles = {module.key: module.title for module in modules}
+        if key in titles:
+            unlock = post["unlock"] == "1"
+            actions.module_unlock_by_hand(enrollment, key, unlock=unlock, **by)
+            messages.success(
+                request,
+                (
+                    _("“%(module)s” is open to the patient now.")
+                    if unlock
+                    else _("“%(module)s” is locked again.")
+                )
+                % {"module": titles[key]},
+            )
         else:
             messages.error(request, _("There is no such module in this program."))
     elif "pause" in post:
-        actions.enrollment_pause(enrollment, paused=post["pause"] == "1", **by)
+        paused = post["pause"] == "1"
+        actions.enrollment_pause(enrollment, paused=paused, **by)
+        messages.success(
+            request,
+            _("The treatment is paused.") if paused else _("The treatment goes on again."),
+        )
     elif "extend" in post:
         weeks = whole_number(post.get("extend"))
         if weeks is not None and 0 < weeks <= 12:
             actions.enrollment_extend(enrollment, weeks=weeks, **by)
+            messages.success(
+                request,
+                ngettext(
+                    "The treatment is extended by %(weeks)d week.",
+                    "The treatment is extended by %(weeks)d weeks.",
+                    weeks,
+                )
+                % {"weeks": weeks},
+            )
     elif "read_worksheet" in post:
         answer = get_object_or_404(
             enrollment.worksheet_answers, pk=whole_number(post["read_worksheet"])

@@ -236,9 +236,14 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     # Each missing part is named once, on its own field, and listed at the top of the form
     # (on a phone the guardian's section is far below), linked to the field.
     errors = page.context["form"].errors
-    assert (errors["guardian_name"], errors["guardian_personal_number"]) == (
+    assert (
+        errors["guardian_name"],
+        errors["guardian_personal_number"],
+        errors["guardian_phone"],
+    ) == (
         ["Write your guardian's name."],
         ["Write your guardian's personal identity number."],
+        ["Write the phone number of your guardian."],
     )
     assert page.text.count("A guardian must give their consent for a young person.") == 2
     summary = page.text.split('class="card error-summary"')[1].split("</div>")[0]
@@ -260,6 +265,7 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
                 **FORM,
                 "guardian_name": "x",
                 "guardian_personal_number": number,
+                "guardian_phone": "070-123 45 67",
                 "guardian_consent": "on",
             },
         )
@@ -272,14 +278,16 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
             **FORM,
             "guardian_name": "Anna Förälder",
             "guardian_personal_number": guardian,
+            "guardian_phone": "070-123 45 67",
             "guardian_consent": "on",
         },
     )
     registration = Registration.objects.get()
-    assert (registration.guardian_name, registration.guardian_personal_number) == (
-        "Anna Förälder",
-        guardian,
-    )
+    assert (
+        registration.guardian_name,
+        registration.guardian_personal_number,
+        registration.guardian_phone,
+    ) == ("Anna Förälder", guardian, "070-123 45 67")
     assert registration.guardian_consent_at is not None
 
 
@@ -297,6 +305,7 @@ def test_a_young_person_is_accepted_once_the_unit_has_confirmed_the_guardians_co
             **FORM,
             "guardian_name": "Anna Förälder",
             "guardian_personal_number": factories.personal_number("19800101", 711),
+            "guardian_phone": "070-123 45 67",
             "guardian_consent": "on",
         },
     )
@@ -307,6 +316,7 @@ def test_a_young_person_is_accepted_once_the_unit_has_confirmed_the_guardians_co
     url = reverse("intake:registration", args=[registration.pk])
     page = therapist_client.get(url)
     assert "not yet confirmed with the guardian" in page.text
+    assert '<a href="tel:0701234567">070-123 45 67</a>' in page.text  # whom to call
     accept = {
         "accept": "1",
         "therapist": therapist.pk,

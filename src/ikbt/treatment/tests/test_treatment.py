@@ -162,11 +162,15 @@ def test_homework_feedback_unlocks_the_next_module(
 
 
 def test_therapist_unlocks_by_hand(therapist_client, patient_client, enrollment):
-    therapist_client.post(
-        reverse("treatment:record", args=[enrollment.pk]), {"module": "halvvags", "unlock": "1"}
-    )
+    record = reverse("treatment:record", args=[enrollment.pk])
+    page = therapist_client.post(record, {"module": "halvvags", "unlock": "1"}, follow=True)
     assert patient_client.get(module_url(enrollment, "halvvags")).status_code == 200
     assert AccessLogEntry.objects.filter(detail="module unlocked").exists()
+    # The button says what it did.
+    title = enrollment.program_version.modules.get(key="halvvags").title
+    assert f"“{title}” is open to the patient now." in page.text
+    page = therapist_client.post(record, {"extend": "2"}, follow=True)
+    assert "The treatment is extended by 2 weeks." in page.text
 
 
 def test_outsider_gets_404_and_the_denial_is_logged(outsider_client, outsider, enrollment):
