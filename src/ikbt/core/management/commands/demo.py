@@ -30,6 +30,7 @@ from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRo
 from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.patients.personal_number import make_personal_number
 from ikbt.programs.actions import (
+    program_adopt,
     program_import,
     program_share,
     shipped_programs_publish,
@@ -384,6 +385,8 @@ class Command(BaseCommand):
         shipped_programs_publish(
             Region.objects.get(code="05"), {slug: orebro for slug in OREBRO_PROGRAMS}
         )
+        # Östergötland's units offer Örebro's programs as Östergötland adopted them.
+        adopter = User.objects.get(username="regionadmin")
         for program in Program.objects.exclude(slug="exempel-angest"):
             youth = program.target_group == TargetGroup.YOUTH
             for region_code, name, kind, _hsa_id in UNITS:
@@ -393,9 +396,10 @@ class Command(BaseCommand):
                     continue
                 if region_code == "18" and program.slug not in OREBRO_PROGRAMS:
                     continue
-                Offering.objects.get_or_create(
-                    unit=CareUnit.objects.get(name=name), program=program
-                )
+                unit = CareUnit.objects.get(name=name)
+                if program.owner_region_id != unit.region_id:
+                    program_adopt(program, unit.region, adopter)
+                Offering.objects.get_or_create(unit=unit, program=program)
 
     def _training(self) -> None:
         """The therapists took the region's course in internet CBT a year ago and the
