@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -38,17 +39,26 @@ SENT = "sent:"
 SIGNED_OUT = "ikbt_signed_out"
 
 
-def unsent_on_page(request: HttpRequest) -> dict[str, str]:
+class Unsent(dict):
+    """What was typed in a page's boxes, by the box's id or name; ``after_time_out``: kept
+    because the session had timed out (the page says so), not over a form's redirect."""
+
+    after_time_out = False
+
+
+def unsent_on_page(request: HttpRequest) -> Unsent:
     """What ``request.user`` had typed in this page's boxes, by the box's id or name: sent
     along with another of the page's forms (now shown again), or kept over a redirect or a
     time-out. Kept text is given once."""
     if request.method == "POST":
-        return _unsent_sent_along(request)
+        return Unsent(_unsent_sent_along(request))
     kept = request.session.get(UNSENT)
     if not kept or kept["user"] != request.user.pk or kept["path"] != request.path:
-        return {}
+        return Unsent()
     del request.session[UNSENT]
-    return kept["fields"]
+    unsent = Unsent(kept["fields"])
+    unsent.after_time_out = kept.get("after_time_out", False)
+    return unsent
 
 
 def put_back_unsent(unsent: dict[str, str], *forms) -> None:
@@ -69,6 +79,12 @@ def _unsent_sent_along(request: HttpRequest, prefix: str = UNSENT_ON_PAGE) -> di
     }
 
 
+def _forged(request: HttpRequest) -> bool:
+    """Whether a POST lacks this browser's CSRF token, as the view would find: its text is
+    kept for no one (this middleware answers before the view's check runs)."""
+    return CsrfViewMiddleware(lambda request: None).process_view(request, None, (), {}) is not None
+
+
 class SessionTimeoutMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -84,11 +100,17 @@ class SessionTimeoutMiddleware:
                 }
                 if request.method == "POST":
                     unsent |= _unsent_sent_along(request) | _unsent_sent_along(request, SENT)
+                if unsent and _forged(request):
+                    unsent = {}  # kept for no one: not sent from this site's page
                 user_id, is_patient = request.user.pk, request.user.is_patient
                 page = sent_from(request)
                 logout(request)
                 # Who was signed out here: a form of theirs sent after this is kept for them.
-                request.session[SIGNED_OUT] = {"user": user_id, "is_patient": is_patient}
+                request.session[SIGNED_OUT] = {
+                    "user": user_id,
+                    "is_patient": is_patient,
+                    "at": timezone.now().timestamp(),
+                }
                 if unsent:
                     return self._keep_until_signed_in(request, page, unsent, expired)
                 messages.info(request, expired)
@@ -97,16 +119,26 @@ class SessionTimeoutMiddleware:
             # Written at most once a minute, so a page view does not always save the session.
             if now - request.session.get(LAST_SEEN_AT, 0) >= LAST_SEEN_PRECISION_SECONDS:
                 request.session[LAST_SEEN_AT] = now
-        elif request.method == "POST" and SIGNED_OUT in request.session:
+        elif request.method == "POST" and self._just_signed_out(request):
             # A form of a page open when the session timed out, sent after another request
             # (an autosave) met the time-out: what unsent.js carried is kept the same way.
             unsent = _unsent_sent_along(request) | _unsent_sent_along(request, SENT)
-            if unsent:
+            if unsent and not _forged(request):
                 return self._keep_until_signed_in(request, sent_from(request), unsent)
         response = self.get_response(request)
         if request.method == "POST" and request.user.is_authenticated:
             self._keep_unsent_over_redirect(request, response)
         return response
+
+    @staticmethod
+    def _just_signed_out(request: HttpRequest) -> bool:
+        """Whether the session timed out on this browser less than an idle time-out ago: a
+        form sent later is from a page left open long after, and no one's to keep."""
+        signed_out = request.session.get(SIGNED_OUT)
+        return signed_out is not None and (
+            timezone.now().timestamp() - signed_out.get("at", 0)
+            < settings.SESSION_IDLE_TIMEOUT.total_seconds()
+        )
 
     @staticmethod
     def _keep_until_signed_in(
@@ -115,7 +147,15 @@ class SessionTimeoutMiddleware:
         """What was typed waits in the session (on the server) for the person signed out, to
         be put back on ``page``, where signing in again leads."""
         signed_out = request.session[SIGNED_OUT]
-        request.session[UNSENT] = {"user": signed_out["user"], "path": page, "fields": unsent}
+        kept = request.session.get(UNSENT)
+        if kept and (kept["user"], kept["path"]) == (signed_out["user"], page):
+            unsent = {**kept["fields"], **unsent}  # a second form of the page: both kept
+        request.session[UNSENT] = {
+            "user": signed_out["user"],
+            "path": page,
+            "fields": unsent,
+            "after_time_out": True,
+        }
         kept = _("What you were writing was not sent: sign in again, and it is back in its box.")
         messages.info(request, f"{expired} {kept}" if expired else kept)
         sign_in = (

@@ -79,8 +79,14 @@ DETAIL_NAMES = {
 DETAIL_PATTERNS = [
     (re.compile(pattern), name)
     for pattern, name in [
-        (r"decision: not_suitable", pgettext_lazy("access log detail", "referred elsewhere")),
-        (r"decision: no_show", pgettext_lazy("access log detail", "did not come, recorded")),
+        (
+            r"decision: not_suitable",
+            pgettext_lazy("access log detail", "judged not suitable for the treatment"),
+        ),
+        (
+            r"decision: no_show",
+            pgettext_lazy("access log detail", "recorded that the patient did not come"),
+        ),
         (r"moved to unit \d+", pgettext_lazy("access log detail", "registration moved")),
         (
             r"treatment moved to unit \d+, therapist \d+",
@@ -89,7 +95,7 @@ DETAIL_PATTERNS = [
         (r"treatment ended: \w+", pgettext_lazy("access log detail", "treatment ended")),
         (
             r"extended (?P<weeks>\d+) weeks",
-            pgettext_lazy("access log detail", "treatment extended by %(weeks)s weeks"),
+            pgettext_lazy("access log detail", "treatment extended (%(weeks)s wk)"),
         ),
         (
             r"included in study (?P<study>\S+)",

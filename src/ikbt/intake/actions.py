@@ -37,9 +37,9 @@ def published_version(offering: Offering) -> ProgramVersion:
     return version
 
 
-# A screening questionnaire answered this recently is her score before treatment: she is not
-# asked the same questions again on being accepted (the outcome takes the screening score
-# where there is no pre-treatment one: treatment.outcome).
+# A screening questionnaire answered at most this long before the start is her score before
+# treatment: she is not asked the same questions again on being accepted (the outcome takes
+# the screening score where there is no pre-treatment one: treatment.outcome).
 SCREENING_COUNTS_AS_PRE = datetime.timedelta(days=14)
 
 
@@ -237,13 +237,28 @@ def booking_cancel(registration: Registration, *, by: User) -> None:
     transaction.on_commit(lambda: send_notice_later.enqueue(therapist_id, "booking_cancelled"))
 
 
-def _release_slot(registration: Registration, *, after: datetime.datetime | None = None) -> None:
+def _release_slot(
+    registration: Registration,
+    *,
+    after: datetime.datetime | None = None,
+    by: User | None = None,
+) -> None:
     """The registration's booked time, if any, free for others to book (only one starting
-    ``after`` a moment: a time already held stays as the record of the assessment)."""
+    ``after`` a moment: a time already held stays as the record of the assessment). Its
+    therapist, if it is not ``by`` who frees it, is told that a time is free (not whose)."""
     booked = Slot.objects.filter(registration=registration)
     if after is not None:
         booked = booked.filter(starts_at__gt=after)
+    therapists = {slot.therapist_id for slot in booked} - {by.pk if by else None}
     booked.update(registration=None, booked_at=None)
+    if by is None:
+        return  # the patient cancelled: booking_cancel tells the therapist
+    for therapist_id in therapists:
+        transaction.on_commit(
+            lambda therapist_id=therapist_id: send_notice_later.enqueue(
+                therapist_id, "booking_cancelled"
+            )
+        )
 
 
 def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:
@@ -335,7 +350,7 @@ def registration_accept(
     registration.start_date = start_date
     registration.responsible_therapist = therapist
     registration.save()
-    _release_slot(registration, after=now)  # decided before its assessment time: not needed
+    _release_slot(registration, after=now, by=by)  # decided before its time: not needed
     started = timezone.make_aware(datetime.datetime.combine(start_date, datetime.time.min))
     enrollment = Enrollment.objects.create(
         patient=registration.patient,
@@ -366,7 +381,7 @@ def registration_accept(
         answered_codes={
             response.instrument_version.instrument.code
             for response in screening
-            if response.is_submitted and response.submitted_at >= now - SCREENING_COUNTS_AS_PRE
+            if response.is_submitted and response.submitted_at >= started - SCREENING_COUNTS_AS_PRE
         },
     )
     weekly_questionnaires_schedule(enrollment)
@@ -405,7 +420,7 @@ def registration_decline(
         raise IntakeError(
             _("The assessment time has not begun: record that the patient did not come after it.")
         )
-    _release_slot(registration, after=now)  # referred before the assessment time
+    _release_slot(registration, after=now, by=by)  # referred before the assessment time
     registration.status = status
     registration.assessed_at = now if status == Registration.Status.NOT_SUITABLE else None
     registration.decided_at = now
@@ -438,7 +453,7 @@ def registration_transfer(
     if offering.program_id != registration.offering.program_id:
         raise IntakeError(_("The other unit must offer the same program."))
     old_unit = registration.offering.unit
-    _release_slot(registration)
+    _release_slot(registration, by=by)
     _end_assessor(registration)
     registration.offering = offering
     registration.status = Registration.Status.SUBMITTED

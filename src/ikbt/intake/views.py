@@ -355,6 +355,16 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
         flag = get_object_or_404(
             RiskFlag.objects.filter(response__registrations=registration), pk=acknowledging
         )
+        if not flag.is_open:  # a colleague was first: what was typed is shown, not lost
+            messages.info(
+                request,
+                _("%(name)s acknowledged the flag already. What you wrote was not saved: %(text)s")
+                % {
+                    "name": flag.acknowledged_by.get_full_name(),
+                    "text": request.POST.get("action_taken", ""),
+                },
+            )
+            return redirect(request.path)
         if acknowledge_form.is_valid():
             risk_flag_acknowledge(
                 flag, request.user, acknowledge_form.cleaned_data["action_taken"], request=request
@@ -408,7 +418,10 @@ def _flags_with_typed(
     for flag in flags:
         flag.raised_by = flag.critical_answers(language)
         if flag.pk == acknowledging:
-            flag.typed, flag.refused = form["action_taken"].value(), form.errors
+            flag.typed, flag.refused = (
+                form["action_taken"].value(),
+                form.errors.get("action_taken"),
+            )
         else:
             flag.typed, flag.refused = unsent.get(f"action-{flag.pk}", ""), None
     return flags

@@ -89,6 +89,7 @@ class AcknowledgeRiskFlagForm(forms.Form):
         help_text=_("For example: called the patient, assessed the suicide risk, made a plan."),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
+        error_messages={"required": _("Write what was done before you acknowledge the flag.")},
     )
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from ikbt.core.workdays import add_working_days
+from ikbt.intake.models import Registration
 from ikbt.measurement.models import RiskFlag
 from ikbt.notifications.notices import send_notice
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
@@ -35,18 +36,24 @@ def notify_risk_flag(flag_id: int) -> int:
     flag.notified_at = timezone.now()
     flag.save(update_fields=["notified_at"])
     relationships = CareRelationship.objects.active().filter(patient=flag.patient, unit=flag.unit)
-    told = at_work_in_place_of(relationships) or triage_at_work(flag.unit_id)
+    told = at_work_in_place_of(relationships) or triage_at_work(flag)
     return sum(send_notice(staff, "risk_flag") for staff in told)
 
 
-def triage_at_work(unit_id: int) -> list:
-    """Before treatment (a critical answer at registration), no one is in the patient's care
-    yet: the unit's therapists and administrators, who see its registrations, are told, those
-    away today apart (all of them, should everyone be away)."""
+def triage_at_work(flag: RiskFlag) -> list:
+    """No one is in the patient's care at the flag's unit. Before treatment (a critical
+    answer at a registration waiting for a decision) the unit's therapists and administrators,
+    who see its registrations, are told, those away today apart (all of them, should everyone
+    be away); otherwise (a registration decided) its administrators, who still see it."""
+    waiting = flag.response.registrations.filter(
+        status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
+    ).exists()
     triage = {
         membership.user_id: membership.user
         for membership in StaffMembership.objects.filter(
-            unit_id=unit_id, role__in=INTAKE_ROLES, user__is_active=True
+            unit_id=flag.unit_id,
+            role__in=INTAKE_ROLES if waiting else [StaffRole.UNIT_ADMIN],
+            user__is_active=True,
         ).select_related("user")
     }
     away = set(

@@ -132,12 +132,19 @@ def worksheet_form(sheet, answer=None) -> dict:
 def put_back_typed(form: dict, kept: dict[str, str]) -> bool:
     """What the patient had typed in a worksheet when its Save came after she was signed out
     (kept by each box's id, ``ws-<sheet>-<field>``, and ``-<row>-<column>`` for a table's
-    cell: unsent.js), back in its boxes of ``form`` (``worksheet_form``). Whether any was."""
+    cell; a scale's choice by its group's: unsent.js), back in its boxes of ``form``
+    (``worksheet_form``). Whether any was."""
     put_back = False
     for field in form["fields"]:
         box = f"ws-{form['sheet'].key}-{field['key']}"
         if field["kind"] in ("text", "list") and box in kept:
             field["value" if field["kind"] == "text" else "text"] = kept[box]
+            put_back = True
+        elif (
+            field["kind"] == "scale"
+            and whole_number(kept.get(box, ""), signed=True) in (field["choices"])
+        ):
+            field["value"] = whole_number(kept[box], signed=True)
             put_back = True
         elif field["kind"] == "table":
             for row_index, row in enumerate(field["rows"]):

@@ -87,7 +87,8 @@ def enrollment_transfer(
                 "read and sent before the treatment moves."
             )
         )
-    ended = leaving.update(ended_at=timezone.now())
+    left = set(leaving.values_list("staff_id", flat=True))
+    leaving.update(ended_at=timezone.now())
     relationship, _created = CareRelationship.objects.get_or_create(
         patient=enrollment.patient,
         staff=therapist,
@@ -101,7 +102,9 @@ def enrollment_transfer(
     enrollment.unit = unit
     enrollment.save(update_fields=["unit"])
     summary_refresh(enrollment)
-    if ended or _created:  # someone new answers her: she is told, without what or who
+    # Someone new answers her (not her therapist moving to another unit with her): she is
+    # told so, without who or why.
+    if therapist.pk not in left and (left or _created):
         patient_user_id = enrollment.patient.user_id
         transaction.on_commit(
             lambda: send_notice_later.enqueue(patient_user_id, "care_team_changed")

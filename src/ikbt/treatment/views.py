@@ -205,9 +205,10 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
         messages.success(request, _("Well done! The module is marked as done."))
         return redirect("treatment:home")
     # Sent after a time-out, the report and the worksheets are put back in their boxes.
+    # (Kept over another form's redirect, they are put back without a word.)
     unsent = unsent_on_page(request)
     kept = unsent.get("homework_report", "")
-    if kept:
+    if kept and unsent.after_time_out:
         messages.info(
             request, _("What you wrote before you were signed out is in the box: send it.")
         )
@@ -216,7 +217,7 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
         for block in blocks
         if block["kind"] == "worksheet" and block["form"]
     ]
-    if any(put_back):
+    if any(put_back) and unsent.after_time_out:
         messages.info(
             request,
             _("What you wrote before you were signed out is back in the worksheet: save it."),

@@ -53,12 +53,12 @@ def test_details_read_in_swedish():
 
 def test_details_with_a_part_of_their_own_read_in_the_readers_language():
     written = {
-        "decision: not_suitable": "remitterad till annan vård",
-        "decision: no_show": "uteblev, registrerat",
+        "decision: not_suitable": "bedömd som inte lämplig för behandlingen",
+        "decision: no_show": "registrerat att patienten uteblev",
         "moved to unit 4": "anmälan flyttad",
         "treatment moved to unit 4, therapist 9": "behandlingen flyttad",
         "treatment ended: completed": "behandlingen avslutad",
-        "extended 2 weeks": "behandlingen förlängd med 2 veckor",
+        "extended 2 weeks": "behandlingen förlängd (2 v.)",
         "included in study S1": "inkluderad i studie S1",
         "randomised in study S1": "randomiserad i studie S1",
         "time recorded": "nedlagd tid registrerad",

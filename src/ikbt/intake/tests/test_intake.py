@@ -660,9 +660,12 @@ def test_reminder_carries_no_health_content(registration, offering, therapist):
     assert len(sms.outbox) == 2
 
 
-@pytest.mark.parametrize("answered_days_ago, asked_again", [(1, False), (20, True)])
-def test_a_screening_answered_just_before_acceptance_is_not_asked_again(
-    registration, therapist, answered_days_ago, asked_again
+@pytest.mark.parametrize(
+    "answered_days_ago, starts_in_days, asked_again",
+    [(1, 0, False), (20, 0, True), (1, 20, True)],  # 14 days at most before the start
+)
+def test_a_screening_answered_just_before_the_start_is_not_asked_again(
+    registration, therapist, answered_days_ago, starts_in_days, asked_again
 ):
     from ikbt.measurement.actions import response_submit
 
@@ -672,7 +675,11 @@ def test_a_screening_answered_just_before_acceptance_is_not_asked_again(
         submitted_at=timezone.now() - datetime.timedelta(days=answered_days_ago)
     )
     actions.registration_accept(
-        registration, by=therapist, therapist=therapist, start_date=timezone.localdate(), note={}
+        registration,
+        by=therapist,
+        therapist=therapist,
+        start_date=timezone.localdate() + datetime.timedelta(days=starts_in_days),
+        note={},
     )
     pre = registration.patient.responses.filter(occasion="pre")
     codes = sorted(response.instrument_version.instrument.code for response in pre)
@@ -680,7 +687,7 @@ def test_a_screening_answered_just_before_acceptance_is_not_asked_again(
 
 
 def test_a_decision_before_the_assessment_time_frees_it_and_nothing_reminds_of_it(
-    registration, offering, therapist
+    registration, offering, therapist, unit_admin, django_capture_on_commit_callbacks
 ):
     from ikbt.intake.tasks import remind_assessment
     from ikbt.notifications import sms
@@ -693,15 +700,23 @@ def test_a_decision_before_the_assessment_time_frees_it_and_nothing_reminds_of_i
         video_link="https://video.example/abc",
     )
     actions.slot_book(slot, registration, by=therapist)
-    actions.registration_accept(
-        registration,
-        by=therapist,
-        therapist=therapist,
-        start_date=timezone.localdate(),
-        note={},
-    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.registration_accept(
+            registration,
+            by=unit_admin,
+            therapist=therapist,
+            start_date=timezone.localdate(),
+            note={},
+        )
+    # The therapist whose time it was is told a time is free again (decided by another).
+    assert [message.to for message in mail.outbox] == [[therapist.email]]
     slot.refresh_from_db()
     assert (slot.registration, slot.booked_at) == (None, None)  # free for others to book
+    mine = Client()
+    mine.force_login(registration.patient.user)
+    page = mine.get(reverse("intake:my_registrations")).text
+    assert "Waiting for an assessment time" not in page and "video link" not in page
     assert remind_assessment.call(slot.pk) is False
     assert sms.outbox == []
     # A reminder queued for a registration decided while its time stays booked: not sent.
@@ -805,6 +820,13 @@ def test_a_critical_screening_answer_reaches_the_units_triage_who_acknowledge_it
     assert (flag.acknowledged_by, flag.action_taken) == (therapist, "Ringde, ingen akut risk.")
     page = client.get(url)
     assert "Acknowledged by" in page.text and 'name="acknowledge_flag"' not in page.text
+    # A colleague's page, sent after: told who was first, and what she wrote is shown.
+    late = verified_client(colleague).post(
+        url, {"acknowledge_flag": flag.pk, "action_taken": "Ringde också."}, follow=True
+    )
+    assert "acknowledged the flag already. What you wrote was not saved: Ringde också." in (
+        late.text
+    )
     assert AccessLogEntry.objects.filter(
         actor=therapist, patient=newcomer.patient, detail="acknowledged risk flag"
     ).exists()

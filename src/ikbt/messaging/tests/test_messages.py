@@ -152,6 +152,11 @@ def test_a_patient_with_no_care_team_is_told_no_one_would_read_a_message(
     assert refused.context["form"]["body"].value() == "Ska jag ringa själv?"
     assert thread.messages.count() == 1 and Thread.objects.count() == 1
     assert mail.outbox == []
+    # Written before a time-out, after which her care ended: shown, not lost.
+    idle_past_the_time_out(patient_client)
+    patient_client.post(url, {"body": "Skrivet innan jag loggades ut."})
+    patient_client.force_login(patient.user)
+    assert "Skrivet innan jag loggades ut." in patient_client.get(url).text
 
 
 def test_a_message_sent_after_the_time_out_is_kept_for_her_next_sign_in(patient_client, patient):

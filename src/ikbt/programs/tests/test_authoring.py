@@ -119,14 +119,16 @@ def test_author_writes_previews_and_publishes_a_program(author_client):
     # The worksheet as the patient sees it, to look at: a card per row on a phone, with
     # empty rows to write in.
     assert '<table class="cards">' in preview.text
-    assert '<td data-label="Vaknade"><input id="ws-dagbok-natter-1-2" name="natter__1__2"' in (
-        preview.text
+    assert (
+        '<td data-label="Vaknade"><input type="text" id="ws-dagbok-natter-1-2" name="natter__1__2"'
+        in (preview.text)
     )
     assert 'aria-label="Vaknade, row 2" disabled>' in preview.text
     assert "<form" not in preview.text.split('class="block worksheet card"', 1)[1]
     editor = author_client.get(url("worksheet", "somn", 1, "dagbok")).text
     assert (
-        '<td data-label="Somnade"><input id="ws-dagbok-natter-0-1" name="natter__0__1"' in editor
+        '<td data-label="Somnade"><input type="text" id="ws-dagbok-natter-0-1" name="natter__0__1"'
+        in editor
     )
 
     # Publishing cannot be undone: the button first opens what it means.

@@ -575,8 +575,8 @@ def test_a_worksheet_table_names_each_input_by_its_column(patient_client, enroll
     assert 'aria-label="Situation, row 1"' in html
     assert 'aria-label="Förväntad ångest (0–100), row 3"' in html
     cell = (
-        '<td data-label="Förväntad ångest (0–100)"><input id="ws-exponeringstrappa-trappa-0-1" '
-        'name="trappa__0__1" value="60"'
+        '<td data-label="Förväntad ångest (0–100)"><input type="text" '
+        'id="ws-exponeringstrappa-trappa-0-1" name="trappa__0__1" value="60"'
     )
     assert cell in html
 
@@ -959,6 +959,69 @@ def test_a_worksheet_table_saved_at_the_time_out_is_back_cell_by_cell(
     )
 
 
+def test_a_scale_chosen_at_the_time_out_is_chosen_again_after_signing_in(
+    patient_client, patient, enrollment
+):
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="halvvags", unlocked_by_hand_at=timezone.now()
+    )
+    number = next(
+        page.position
+        for page in enrollment.program_version.modules.get(key="halvvags").pages.all()
+        if "veckoreflektion" in page.source
+    )
+    page = module_url(enrollment, "halvvags", number)
+    idle_past_the_time_out(patient_client)
+    patient_client.post(
+        save_url(enrollment, "veckoreflektion"),
+        {"next": page, "formaga": "7", "sent:ws-veckoreflektion-formaga": "7"},
+    )
+    patient_client.force_login(patient.user)
+    back = patient_client.get(page).text
+    assert 'name="formaga" value="7" data-unsent-as="ws-veckoreflektion-formaga" checked' in back
+
+
+def test_text_is_kept_after_the_time_out_only_from_this_sites_own_page(patient, enrollment):
+    from django.test import Client
+
+    from ikbt.accounts.middleware import UNSENT
+
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(patient.user)
+    page = module_url(enrollment, "andning")
+    token = browser.get(page).context["csrf_token"]
+    idle_past_the_time_out(browser)
+    forged = {"next": page, "sent:ws-andningslogg-marke": "Ring 0701234567 nu"}
+    # A form from elsewhere (no CSRF token): nothing waits for her after signing in.
+    browser.post(save_url(enrollment, "andningslogg"), forged)
+    browser.post(save_url(enrollment, "andningslogg"), forged)
+    assert UNSENT not in browser.session
+    # Her own page's form carries the token: kept.
+    browser.post(
+        save_url(enrollment, "andningslogg"),
+        {**forged, "sent:ws-andningslogg-marke": "Lugnare", "csrfmiddlewaretoken": token},
+    )
+    assert browser.session[UNSENT]["fields"] == {"ws-andningslogg-marke": "Lugnare"}
+
+
+def test_a_worksheet_saved_in_time_puts_back_the_pages_other_boxes_without_a_word(
+    patient_client, enrollment
+):
+    ModuleProgress.objects.create(
+        enrollment=enrollment, module_key="valkommen", completed_at=enrollment.started_at
+    )
+    page = module_url(enrollment, "andning")
+    patient_client.post(
+        save_url(enrollment, "andningslogg"),
+        {"revision": "0", "next": page, "marke": "Lugnare", "unsent:homework_report": "Övade"},
+    )
+    back = patient_client.get(page).text
+    assert "before you were signed out" not in back
+
+
 def test_a_form_sent_on_a_browser_nobody_was_signed_out_of_is_not_kept(client, enrollment):
     # No one's session timed out here: the sign-in asks for the worksheet as always, and no
     # text waits in the session for whoever signs in.
@@ -1033,3 +1096,21 @@ def test_a_patient_is_told_when_someone_new_answers_her_without_who_or_why(
         "Någon ny i vården" in text or "någon ny i vården" in text for text in sent
     )
     assert all(colleague.last_name not in text and unit.name not in text for text in sent)
+
+
+def test_a_therapist_moving_unit_with_her_patient_sends_no_notice(
+    patient, therapist, unit, enrollment, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from ikbt.notifications import sms
+    from ikbt.organisations.models import StaffMembership, StaffRole
+    from ikbt.treatment.actions import enrollment_transfer
+
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    StaffMembership.objects.create(user=therapist, unit=elsewhere, role=StaffRole.THERAPIST)
+    sms.outbox.clear()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        enrollment_transfer(enrollment, unit=elsewhere, therapist=therapist, by=therapist)
+    assert sms.outbox == [] and mail.outbox == []

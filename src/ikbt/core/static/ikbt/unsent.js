@@ -38,5 +38,14 @@
       carried.dataset.unsent = "";
       form.appendChild(carried);
     });
+    // A choice among radio buttons (a worksheet's scale), under the name its group gives.
+    page.querySelectorAll("input[type=radio][data-unsent-as]:checked").forEach(function (chosen) {
+      var carried = document.createElement("input");
+      carried.type = "hidden";
+      carried.name = (chosen.form === form ? "sent:" : "unsent:") + chosen.dataset.unsentAs;
+      carried.value = chosen.value;
+      carried.dataset.unsent = "";
+      form.appendChild(carried);
+    });
   });
 })();
