@@ -72,6 +72,29 @@ def absence_register(
     ``ikbt.patients.access.care_relationships_for_staff``) and their notices go to the cover."""
     if ends_on < starts_on:
         raise AbsenceError(_("The absence ends before it starts."))
+    _check_cover(staff, cover, by)
+    return StaffAbsence.objects.create(
+        staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover, registered_by=by or staff
+    )
+
+
+def absence_cover_change(absence: StaffAbsence, cover: User | None, *, by: User) -> None:
+    """Another colleague covers ``absence`` from now (None: the unit's administrators): for
+    one covering who must stop (an account to close, an absence of their own)."""
+    _check_cover(absence.staff, cover, by)
+    absence.cover = cover
+    absence.save(update_fields=["cover"])
+    _log(
+        "cover of the absence of user %s changed to user %s by user %s",
+        absence.staff_id,
+        cover.pk if cover else None,
+        by.pk,
+    )
+
+
+def _check_cover(staff: User, cover: User | None, by: User | None) -> None:
+    """Refuses a cover who cannot see ``staff``'s patients: closed, the one away, or not a
+    therapist where ``staff`` works."""
     if cover is not None:
         if not cover.is_active:
             raise AbsenceError(_("The colleague's account is closed. Choose another."))
@@ -89,9 +112,6 @@ def absence_register(
                 _("The colleague covering must be a therapist at a unit where %(name)s works.")
                 % {"name": staff.get_full_name()}
             )
-    return StaffAbsence.objects.create(
-        staff=staff, starts_on=starts_on, ends_on=ends_on, cover=cover, registered_by=by or staff
-    )
 
 
 @transaction.atomic
@@ -469,7 +489,10 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
         ),
         (
             StaffAbsence.objects.filter(cover=user, ends_on__gte=timezone.localdate()),
-            _("%(name)s covers for a colleague's absence. Name another cover first."),
+            _(
+                "%(name)s covers for a colleague's absence. Name another cover first, under "
+                "“Absence and cover”."
+            ),
         ),
         (
             Message.objects.filter(sender=user, held_for_review=True),

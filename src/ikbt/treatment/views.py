@@ -28,7 +28,12 @@ from ikbt.measurement.chart import charts_for
 from ikbt.measurement.models import InstrumentVersion, Response, RiskFlag
 from ikbt.measurement.views import ANSWER_BACK
 from ikbt.messaging.models import Message
-from ikbt.organisations.actions import AbsenceError, absence_end, absence_register
+from ikbt.organisations.actions import (
+    AbsenceError,
+    absence_cover_change,
+    absence_end,
+    absence_register,
+)
 from ikbt.organisations.models import StaffAbsence, StaffMembership, StaffRole
 from ikbt.patients.access import (
     admin_unit_ids,
@@ -897,17 +902,32 @@ def absences(request: HttpRequest) -> HttpResponse:
         else None
     )
     today = timezone.localdate()
+    # Her own absences not over, and those at the units she heads: hers to end or re-cover.
+    changeable = StaffAbsence.objects.filter(
+        Q(staff=request.user) | Q(staff__memberships__unit_id__in=administered),
+        ends_on__gte=today,
+    ).distinct()
+    if request.method == "POST" and "cover_for" in request.POST:
+        absence = changeable.filter(pk=whole_number(request.POST["cover_for"]) or 0).first()
+        cover = colleagues.filter(pk=whole_number(request.POST.get("cover", "")) or 0).first()
+        if absence is None:
+            messages.info(request, _("The absence is already over."))
+        else:
+            try:
+                absence_cover_change(absence, cover, by=request.user)
+            except AbsenceError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("From now on %(name)s covers.") % {"name": cover.get_full_name()}
+                    if cover
+                    else _("From now on the unit's administrators cover."),
+                )
+        return redirect("treatment:absences")
     if request.method == "POST" and "end" in request.POST:
         # Back early, or the plan changed: her own absence, or one at a unit she heads.
-        absence = (
-            StaffAbsence.objects.filter(
-                Q(staff=request.user) | Q(staff__memberships__unit_id__in=administered),
-                pk=whole_number(request.POST["end"]) or 0,
-                ends_on__gte=today,
-            )
-            .distinct()
-            .first()
-        )
+        absence = changeable.filter(pk=whole_number(request.POST["end"]) or 0).first()
         if absence is None:  # a second click, or not hers to end
             messages.info(request, _("The absence is already over."))
         elif absence_end(absence, by=request.user):
@@ -939,6 +959,8 @@ def absences(request: HttpRequest) -> HttpResponse:
         "treatment/absences.html",
         {
             "form": form,
+            # Who may cover instead, for each absence's own choice (one query for them all).
+            "covers": [(str(value), label) for value, label in form.fields["cover"].choices],
             "today": today,
             "mine": list(
                 StaffAbsence.objects.filter(staff=request.user, ends_on__gte=today).select_related(

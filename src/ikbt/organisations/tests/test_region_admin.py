@@ -216,7 +216,9 @@ def test_an_account_is_not_closed_while_a_supervision_a_cover_or_a_booking_waits
     supervision.save(update_fields=["ended_on"])
     today = timezone.localdate()
     StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=colleague)
-    assert "absence. Name another cover first." in _close(region_admin_client, unit, colleague)
+    assert "absence. Name another cover first, under “Absence and cover”." in _close(
+        region_admin_client, unit, colleague
+    )
     StaffAbsence.objects.all().delete()
     soon = timezone.now() + datetime.timedelta(days=2)
     free = Slot.objects.create(therapist=colleague, unit=unit, starts_at=soon, minutes=45)

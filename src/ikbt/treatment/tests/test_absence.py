@@ -277,3 +277,37 @@ def test_a_unit_head_of_two_units_sees_where_each_cover_works_and_why_one_cannot
         " works." in refused.text
     )
     assert not StaffAbsence.objects.exists()
+
+
+def test_a_unit_head_names_another_cover_for_an_absence(
+    unit, unit_admin, therapist, colleague, colleague_client, enrollment
+):
+    """The colleague covering must stop (her own absence, an account to close): another
+    cover is named without cancelling the absence."""
+    today = timezone.localdate()
+    absence = absence_register(
+        therapist, starts_on=today, ends_on=today, cover=colleague, by=unit_admin
+    )
+    record = reverse("treatment:record", args=[enrollment.pk])
+    assert colleague_client.get(record).status_code == 200
+    head = verified_client(unit_admin)
+    page = head.get(reverse("treatment:absences")).text
+    assert f'name="cover_for" value="{absence.pk}"' in page
+    # Refused for the one away herself, and said why.
+    url = reverse("treatment:absences")
+    refused = head.post(url, {"cover_for": absence.pk, "cover": therapist.pk}, follow=True)
+    assert "The one who is away cannot cover. Choose a colleague." in refused.text
+    answer = head.post(
+        reverse("treatment:absences"), {"cover_for": absence.pk, "cover": ""}, follow=True
+    )
+    assert "From now on the unit&#x27;s administrators cover." in answer.text
+    absence.refresh_from_db()
+    assert absence.cover is None
+    assert colleague_client.get(record).status_code == 404
+    # Another's absence at a unit she does not head is not hers to change.
+    mine = verified_client(colleague).post(
+        reverse("treatment:absences"), {"cover_for": absence.pk, "cover": colleague.pk}
+    )
+    assert mine.status_code == 302
+    absence.refresh_from_db()
+    assert absence.cover is None
