@@ -518,7 +518,7 @@ def test_each_problem_links_to_where_it_is_fixed_in_the_authors_language(author_
     on_page = problems["arbetsbladet ”finnsinte” finns inte"]
     assert (on_page["where"], on_page["url"]) == ("sidan ”Om sömn”", editor)
     assert on_page["line"]
-    assert f'<a href="{editor}">sidan ”Om sömn”</a>, rad {on_page["line"]}:' in (detail.text)
+    assert f'<a href="{editor}">Sidan ”Om sömn”</a>, rad {on_page["line"]}:' in (detail.text)
     # The program's own settings, in words, and a code that is not a questionnaire said so.
     settings = problems["formuläret ”PHQ9” finns inte"]
     assert (settings["where"], settings["url"], settings["line"]) == (
