@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.cache import never_cache
 
+from ikbt.organisations.models import Region
+
 # Seconds a browser or client is asked to wait before trying again when the database is away.
 RETRY_AFTER_SECONDS = 10
 
@@ -20,7 +22,17 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("patients:staff_home")
     if user.is_authenticated and user.is_patient:
         return redirect("patients:patient_home")
-    return render(request, "core/home.html", {"oidc_enabled": settings.PATIENT_OIDC_ENABLED})
+    return render(
+        request,
+        "core/home.html",
+        {
+            "oidc_enabled": settings.PATIENT_OIDC_ENABLED,
+            # Where someone seeking help registers: each region whose units take registrations.
+            "regions": Region.objects.filter(units__offerings__is_open=True)
+            .distinct()
+            .order_by("name"),
+        },
+    )
 
 
 @never_cache

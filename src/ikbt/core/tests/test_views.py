@@ -187,3 +187,16 @@ def test_a_signed_in_person_choosing_a_language_gets_texts_and_mail_in_it(patien
     patient_client.post(reverse("set_language"), {"language": "de"})
     patient.user.refresh_from_db()
     assert patient.user.language == "en"
+
+
+def test_the_front_page_leads_to_the_regions_that_take_registrations(client, unit, enrollment):
+    from django.urls import reverse
+
+    from ikbt.intake.models import Offering
+
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Seeking help" not in page.text  # no unit takes registrations yet
+    Offering.objects.create(unit=unit, program=enrollment.program_version.program)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    eservice = reverse("intake:eservice", args=[unit.region.code])
+    assert f'<a href="{eservice}">{unit.region.name}</a>' in page.text
