@@ -256,13 +256,14 @@ def verified_client(user: User, client: Client | None = None) -> Client:
     return client
 
 
-def idle_past_the_time_out(client: Client) -> None:
-    """The browser's session was last used 31 minutes ago: its next request signs it out."""
+def idle_past_the_time_out(client: Client, session=None) -> None:
+    """The browser's session (``client``'s, or ``session``: a real browser's) was last used
+    31 minutes ago: its next request signs it out."""
     import datetime
 
     from ikbt.accounts.middleware import LAST_SEEN_AT
 
-    session = client.session
+    session = session if session is not None else client.session
     session[LAST_SEEN_AT] = (
         datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
     ).timestamp()

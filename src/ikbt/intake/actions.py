@@ -26,6 +26,19 @@ class IntakeError(ValueError):
     """A step that cannot be taken; the message says why."""
 
 
+def _log(registration: Registration, by: User, action: str, obj, detail: str, request) -> None:
+    """Write a staff member's change to a registration into the access log, at its unit."""
+    log_access(
+        by,
+        action,
+        request=request,
+        patient=registration.patient,
+        unit=registration.offering.unit,
+        obj=obj,
+        detail=detail,
+    )
+
+
 def published_version(offering: Offering) -> ProgramVersion:
     version = (
         offering.program.versions.filter(status=ProgramVersion.Status.PUBLISHED)
@@ -191,15 +204,7 @@ def slot_book(
     )
     _schedule_reminder(slot, now)
     if by.is_staff_member:
-        log_access(
-            by,
-            Action.CHANGE,
-            request=request,
-            patient=registration.patient,
-            unit=slot.unit,
-            obj=registration,
-            detail="assessment booked",
-        )
+        _log(registration, by, Action.CHANGE, registration, "assessment booked", request)
     if by.pk != registration.patient.user_id and slot.starts_at - CANCEL_BEFORE > now:
         # Booked by the unit: she is told now, not only by the reminder a day before (when
         # cancelling here has closed). Less than a day away, the reminder goes at once.
@@ -309,15 +314,7 @@ def guardian_consent_confirm(
             "guardian_consent_note",
         ]
     )
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=registration.patient,
-        unit=registration.offering.unit,
-        obj=registration,
-        detail="guardian's consent confirmed",
-    )
+    _log(registration, by, Action.CHANGE, registration, "guardian's consent confirmed", request)
 
 
 @transaction.atomic
@@ -385,15 +382,7 @@ def registration_accept(
         },
     )
     weekly_questionnaires_schedule(enrollment)
-    log_access(
-        by,
-        Action.CREATE,
-        request=request,
-        patient=registration.patient,
-        unit=offering.unit,
-        obj=enrollment,
-        detail="accepted for treatment",
-    )
+    _log(registration, by, Action.CREATE, enrollment, "accepted for treatment", request)
     return enrollment
 
 
@@ -430,15 +419,7 @@ def registration_decline(
     registration.assessment_note = note or {}
     registration.save()
     _end_assessor(registration)
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=registration.patient,
-        unit=registration.offering.unit,
-        obj=registration,
-        detail=f"decision: {status}",
-    )
+    _log(registration, by, Action.CHANGE, registration, f"decision: {status}", request)
     return registration
 
 
@@ -452,22 +433,16 @@ def registration_transfer(
         raise IntakeError(_("Only a registration still waiting can be moved."))
     if offering.program_id != registration.offering.program_id:
         raise IntakeError(_("The other unit must offer the same program."))
-    old_unit = registration.offering.unit
+    # Logged at the unit it leaves, where the change was made.
+    _log(
+        registration, by, Action.CHANGE, registration, f"moved to unit {offering.unit_id}", request
+    )
     _release_slot(registration, by=by)
     _end_assessor(registration)
     registration.offering = offering
     registration.status = Registration.Status.SUBMITTED
     registration.save(update_fields=["offering", "status"])
     registration.screening.filter(status="in_progress").update(unit=offering.unit)
-    log_access(
-        by,
-        Action.CHANGE,
-        request=request,
-        patient=registration.patient,
-        unit=old_unit,
-        obj=registration,
-        detail=f"moved to unit {offering.unit_id}",
-    )
     return registration
 
 

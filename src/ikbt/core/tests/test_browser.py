@@ -161,6 +161,14 @@ def _sign_in(page, live_server, user) -> None:
     )
 
 
+def _sign_in_staff(page, live_server, user) -> None:
+    """A staff member signed in with the second factor (as ``verified_client`` does)."""
+    from ikbt.conftest import verified_client
+
+    session = verified_client(user).cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+
+
 def test_every_program_page_fits_a_phone(live_server, browser_page, patient, unit, tmp_path):
     """All nine programs, every page, at 390×844: nothing wider than the screen, no console
     error. The first page of every module is saved as a screenshot to look at."""
@@ -295,15 +303,13 @@ def test_a_save_that_fails_says_so_and_a_conflict_is_explained_in_place(
 def test_a_reply_template_goes_in_beside_what_the_therapist_has_typed(
     live_server, browser_page, therapist, patient
 ):
-    from ikbt.conftest import verified_client
     from ikbt.messaging import actions as messaging
     from ikbt.treatment.models import ReplyTemplate
 
     ReplyTemplate.objects.create(owner=therapist, title="Övning", text="Fint att du provade.")
     thread = messaging.thread_start(patient, patient.user, "Övningen", "Jag gjorde den.")
-    session = verified_client(therapist).cookies["sessionid"].value
     page, errors = browser_page
-    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    _sign_in_staff(page, live_server, therapist)
     page.goto(f"{live_server.url}/meddelanden/personal/{thread.pk}/")
     page.fill("#id_body", "Hej!")
     page.select_option("#template-id_body", label="Övning")
@@ -323,16 +329,14 @@ def test_a_reply_template_goes_in_beside_what_the_therapist_has_typed(
 def test_feedback_typed_on_the_record_is_kept_when_a_note_is_saved(
     live_server, browser_page, therapist, patient_client, enrollment
 ):
-    from ikbt.conftest import verified_client
     from ikbt.treatment.tests.test_treatment import module_url
 
     patient_client.post(
         module_url(enrollment, "valkommen", 2), {"homework_report": "Jag kände ångest på bussen."}
     )
-    session = verified_client(therapist).cookies["sessionid"].value
     page, errors = browser_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    _sign_in_staff(page, live_server, therapist)
     page.goto(f"{live_server.url}/behandling/journal/{enrollment.pk}/")
     page.fill("#feedback-valkommen", "Bra att du skrev om bussen.")
     page.fill("#id_note", "Ringde, mår bättre.")
@@ -447,12 +451,9 @@ def test_audit_hides_questions_two_to_eight_after_never(live_server, browser_pag
 def test_a_unit_heads_typing_in_one_form_is_kept_when_another_is_sent(
     live_server, browser_page, unit, unit_admin, therapist
 ):
-    from ikbt.conftest import verified_client
-
-    session = verified_client(unit_admin).cookies["sessionid"].value
     page, errors = browser_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    _sign_in_staff(page, live_server, unit_admin)
     page.goto(f"{live_server.url}/enheter/{unit.pk}/")
     page.fill("#id_phone_hours", "Vardagar 8–9")
     page.select_option("#id_staff", str(therapist.pk))
@@ -485,11 +486,9 @@ def test_a_worksheet_typed_after_the_time_out_is_back_after_signing_in_again(
 ):
     """The autosave meets the time-out and says so; Save then keeps what was typed over
     signing in again, which leads back to the module page with it in its box."""
-    import datetime
-
     from django.contrib.sessions.backends.db import SessionStore
 
-    from ikbt.accounts.middleware import LAST_SEEN_AT
+    from ikbt.conftest import idle_past_the_time_out
     from ikbt.treatment.models import ModuleProgress
 
     page, errors = browser_page
@@ -499,11 +498,7 @@ def test_a_worksheet_typed_after_the_time_out_is_back_after_signing_in_again(
     _sign_in(page, live_server, patient.user)
     module_page = f"{live_server.url}/behandling/{enrollment.pk}/modul/andning/1/"
     page.goto(module_page)
-    session = SessionStore(session_key=page.context.cookies()[0]["value"])
-    session[LAST_SEEN_AT] = (
-        datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(minutes=31)
-    ).timestamp()
-    session.save()
+    idle_past_the_time_out(None, SessionStore(session_key=page.context.cookies()[0]["value"]))
 
     page.get_by_label("Vad märkte du?").click()
     page.keyboard.type("Lugnare efter tre minuter")
