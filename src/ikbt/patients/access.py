@@ -25,6 +25,7 @@ from ikbt.organisations.models import (
     Supervision,
 )
 from ikbt.patients.models import CareRelationship, Patient
+from ikbt.treatment.models import Enrollment
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,11 @@ def acting_role(
     return supervisor_of(relationship.staff.get_full_name())
 
 
-def roles_for_patients(user: User, patient_ids) -> dict[int, object]:
-    """The role ``user`` sees each of these patients in, for a list's access-log rows: the
-    same as ``get_patient_for_staff`` writes for one patient (three queries for any list, four
-    for someone covering for a colleague)."""
+def roles_for_patients(user: User, patient_ids) -> dict[tuple[int, int], object]:
+    """The role ``user`` sees each of these patients in at each unit, by (patient id, unit
+    id), for a list's access-log rows: the same as ``get_patient_for_staff`` writes for one
+    patient at that unit (three queries for any list, four for someone covering for a
+    colleague)."""
     relationships = (
         care_relationships_for_staff(user)
         .filter(patient_id__in=patient_ids)
@@ -217,10 +219,11 @@ def roles_for_patients(user: User, patient_ids) -> dict[int, object]:
         .order_by("started_at")
     )
     administered, covered = admin_unit_ids(user), covered_placements(user)
-    roles: dict[int, object] = {}
+    roles: dict[tuple[int, int], object] = {}
     for relationship in relationships:
-        if relationship.patient_id not in roles or relationship.staff_id == user.pk:
-            roles[relationship.patient_id] = acting_role(user, relationship, administered, covered)
+        key = (relationship.patient_id, relationship.unit_id)
+        if key not in roles or relationship.staff_id == user.pk:
+            roles[key] = acting_role(user, relationship, administered, covered)
     return roles
 
 
@@ -228,8 +231,9 @@ def acting_relationship(
     user: User, patient_id: int, unit_id: int | None = None
 ) -> CareRelationship | None:
     """The care relationship through which ``user`` sees the patient (at ``unit_id``, if
-    given): their own if there is one, else the first that opens the patient to them
-    (administering, covering, supervising); None if none does."""
+    given): one at a unit where her treatment goes on before one where it has ended, there
+    their own before one that opens the patient to them otherwise (administering, covering,
+    supervising), the oldest first; None if none does."""
     if not user.is_authenticated or not user.is_staff_member:
         return None
     relationships = care_relationships_for_staff(user).filter(patient_id=patient_id)
@@ -238,8 +242,22 @@ def acting_relationship(
     relationships = list(
         relationships.select_related("patient", "unit", "staff").order_by("started_at")
     )
-    own = [relationship for relationship in relationships if relationship.staff_id == user.pk]
-    return (own or relationships or [None])[0]
+    if not relationships:
+        return None
+    going_on = set()
+    if len({relationship.unit_id for relationship in relationships}) > 1:
+        going_on = set(
+            Enrollment.objects.filter(
+                patient_id=patient_id, status=Enrollment.Status.ACTIVE
+            ).values_list("unit_id", flat=True)
+        )
+    return min(
+        relationships,
+        key=lambda relationship: (
+            relationship.unit_id not in going_on,
+            relationship.staff_id != user.pk,
+        ),
+    )
 
 
 def _log_denied(request: HttpRequest, patient_id: int, detail: str) -> None:

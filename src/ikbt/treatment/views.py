@@ -476,7 +476,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             (
                 row["enrollment"].patient,
                 row["enrollment"].unit,
-                roles.get(row["enrollment"].patient_id, ""),
+                roles.get((row["enrollment"].patient_id, row["enrollment"].unit_id), ""),
             )
             for row in rows
         ],

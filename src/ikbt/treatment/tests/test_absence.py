@@ -311,3 +311,34 @@ def test_a_unit_head_names_another_cover_for_an_absence(
     assert mine.status_code == 302
     absence.refresh_from_db()
     assert absence.cover is None
+
+
+def test_a_reply_about_her_treatment_is_written_at_the_unit_where_it_goes_on(
+    therapist, therapist_client, colleague, unit, patient, enrollment
+):
+    """Her therapist treated her before at another unit (still her care relationship there,
+    for the follow-ups): reading and answering her messages, by the therapist or by the
+    colleague covering at both units, is logged at the unit of the treatment going on."""
+    elsewhere = factories.CareUnitFactory(region=unit.region, name="Vårdcentralen Lambohov")
+    for someone in (therapist, colleague):
+        StaffMembership.objects.create(user=someone, unit=elsewhere, role=StaffRole.THERAPIST)
+    earlier = factories.care_relationship(patient, therapist, elsewhere)
+    earlier.started_at = timezone.now() - datetime.timedelta(days=200)
+    earlier.save(update_fields=["started_at"])
+    thread = messaging.thread_start(patient, patient.user, "Fråga", "Hur gör jag?")
+    page = reverse("messaging:staff_thread", args=[thread.pk])
+
+    therapist_client.get(page)
+    therapist_client.post(page, {"body": "Börja med modul 2."})
+    today = timezone.localdate()
+    StaffAbsence.objects.create(staff=therapist, starts_on=today, ends_on=today, cover=colleague)
+    colleague_client = verified_client(colleague)
+    colleague_client.get(page)
+    colleague_client.post(page, {"body": "Jag täcker upp."})
+
+    logged = AccessLogEntry.objects.filter(patient=patient, detail__startswith="message")
+    assert {(entry.actor.username, entry.unit_id) for entry in logged} == {
+        ("therapist", unit.pk),
+        ("colleague", unit.pk),
+    }
+    assert {message.unit for message in thread.messages.exclude(sender=patient.user)} == {unit}
