@@ -1256,3 +1256,40 @@ def test_a_time_the_clocks_skip_is_refused_in_plain_words(therapist_client, offe
     assert "The clocks change at that hour (summer time): choose another time." in page.text
     assert "couldn’t be interpreted" not in page.text
     assert not Slot.objects.exists()
+
+
+def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_unit(
+    unit, therapist, unit_admin, django_capture_on_commit_callbacks
+):
+    """The youth program's RCADS-25 and SMFQ ask nothing about suicide; its ASQ does, and a
+    "yes" (here only to an attempt long ago) is a risk flag the unit is told of at once."""
+    from ikbt.measurement.actions import response_submit
+    from ikbt.measurement.models import RiskFlag
+    from ikbt.programs.package import PACKAGES
+
+    data, problems = read_package(PACKAGES / "unga-angest-oro")
+    assert problems == []
+    version = version_publish(program_import(data, unit.region), None)
+    youth = Offering.objects.create(unit=unit, program=version.program)
+    young = person_born(datetime.date(2011, 3, 1), 711)
+    registration = actions.registration_submit(
+        young,
+        youth,
+        answers={},
+        register_opt_out=False,
+        guardian_name="Anna Förälder",
+        guardian_personal_number=factories.personal_number("19800101", 712),
+        guardian_phone="070-123 45 67",
+    )
+    asked = set(
+        registration.screening.values_list("instrument_version__instrument__code", flat=True)
+    )
+    assert asked == {"RCADS-25", "SMFQ", "ASQ"}
+    asq = registration.screening.get(instrument_version__instrument__code="ASQ")
+    with django_capture_on_commit_callbacks(execute=True):
+        response_submit(asq, [0, 0, 0, 1, 0])
+    assert RiskFlag.objects.get().unit == unit
+    assert sorted(notice.to[0] for notice in mail.outbox) == sorted(
+        [therapist.email, unit_admin.email]
+    )
+    assert all("ASQ" not in notice.body and "liv" not in notice.body for notice in mail.outbox)

@@ -37,6 +37,7 @@ SHAPES = {
     "BBQ": (12, 6, 0, 96),  # Lindner et al. 2016: six areas, two ratings each
     "RCADS-25": (25, 25, 0, 75),  # Ebesutani et al. 2012
     "SMFQ": (13, 13, 0, 26),  # Angold et al. 1995
+    "ASQ": (5, 5, 0, 5),  # Horowitz et al. 2012: five yes/no questions
     "ISI": (7, 7, 0, 28),  # Bastien et al. 2001
     "PDSS-SR": (7, 7, 0, 28),  # Houck et al. 2002
     "LSAS-SR": (48, 24, 0, 144),  # Fresco et al. 2001: 24 situations, fear and avoidance
@@ -390,6 +391,21 @@ def test_smfq_cut_off():
     assert total("SMFQ", [2] * 13) == 26
 
 
+# --- ASQ (Horowitz et al. 2012; NIMH ASQ toolkit) ------------------------------------------
+
+
+def test_asq_any_yes_is_a_positive_screen_and_a_risk_flag():
+    assert (total("ASQ", [0] * 5), band("ASQ", [0] * 5)) == (0, "Negative screen")
+    assert not result("ASQ", [0] * 5).critical
+    for number in range(5):  # a past attempt alone (question 4) is a positive screen too
+        answers = [0] * 5
+        answers[number] = 1
+        assert band("ASQ", answers) == "Positive screen"
+        assert result("ASQ", answers).critical
+    assert total("ASQ", [1] * 5) == 5
+    assert total("ASQ", [1, 1, None, 0, 0]) is None  # a question left open is followed up
+
+
 # --- ISI (Bastien et al. 2001; change: Morin et al. 2011) -----------------------------------
 
 
@@ -467,8 +483,8 @@ def test_lsas_sr_one_missing_rating_scores_nothing():
 # --- Critical items ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", sorted(set(SHAPES) - {"PHQ-9", "MADRS-S"}))
-def test_only_phq9_and_madrs_s_raise_risk_flags(code):
+@pytest.mark.parametrize("code", sorted(set(SHAPES) - {"PHQ-9", "MADRS-S", "ASQ"}))
+def test_only_phq9_madrs_s_and_asq_raise_risk_flags(code):
     definition = shipped_definition(code)
     assert definition.critical_items == ()
     highest = [max(part.scale.values) for item in definition.items for part in item.parts]
