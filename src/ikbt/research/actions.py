@@ -37,6 +37,7 @@ from ikbt.research.models import (
     StudyResponse,
     StudyUnit,
 )
+from ikbt.research.signatures import guardian_signature_refusal, signature_refusal
 
 ADULT_AGE = 18
 FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
@@ -386,6 +387,21 @@ def participant_include(
 # --- Consent --------------------------------------------------------------------------------
 
 
+def _signature_refusal(
+    patient: Patient,
+    signed_name: str,
+    minor: bool,
+    guardian_name: str,
+    guardian_personal_number: str,
+) -> str | None:
+    refusal = signature_refusal(patient, signed_name)
+    if refusal or not minor:
+        return refusal
+    if not (guardian_name.strip() and guardian_personal_number):
+        return _("A guardian must also sign for a person under 18.")
+    return guardian_signature_refusal(patient, guardian_name)
+
+
 @transaction.atomic
 def consent_sign(
     participant: Participant,
@@ -394,8 +410,8 @@ def consent_sign(
     guardian_name: str = "",
     guardian_personal_number: str = "",
 ) -> ResearchConsent:
-    """The patient signs the study's consent on their own pages (a guardian too, under 18).
-    Age is checked again on the day of consent."""
+    """The patient signs the study's consent on her own pages, with her name as her records
+    have it (a guardian too, under 18). Age is checked again on the day of consent."""
     participant = (
         Participant.objects.select_for_update()
         .select_related("study", "patient")
@@ -411,11 +427,12 @@ def consent_sign(
     refusal = age_refusal(study, age)
     if refusal:
         raise ResearchError(refusal)
-    if not signed_name.strip():
-        raise ResearchError(_("Write your name to sign."))
     minor = age < ADULT_AGE
-    if minor and not (guardian_name.strip() and guardian_personal_number):
-        raise ResearchError(_("A guardian must also sign for a person under 18."))
+    refusal = _signature_refusal(
+        participant.patient, signed_name, minor, guardian_name, guardian_personal_number
+    )
+    if refusal:
+        raise ResearchError(refusal)
     consent = ResearchConsent.objects.create(
         participant=participant,
         signed_at=now,

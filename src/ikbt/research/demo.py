@@ -27,12 +27,14 @@ EXTRA_UNITS = [
     ("Vårdcentralen Valla", "SE2321000032-VC0007"),
 ]
 PARTICIPANTS = 6
-INFORMATION = """\
-Vi vill ta reda på om internetbehandling med KBT hjälper mot utmattningssyndrom. Hälften av
-deltagarna lottas till behandling direkt, hälften till en väntelista och får behandlingen
-efter tolv veckor. Du fyller i några extra formulär. Dina svar lämnas till forskarna utan
-namn och personnummer. Det är frivilligt att delta och du kan när som helst avbryta utan att
-ange skäl; din vård påverkas inte."""
+# One paragraph, one line: the pages keep the text's line breaks (staff paste real text).
+INFORMATION = (
+    "Vi vill ta reda på om internetbehandling med KBT hjälper mot utmattningssyndrom. "
+    "Hälften av deltagarna lottas till behandling direkt, hälften till en väntelista och får "
+    "behandlingen efter tolv veckor. Du fyller i några extra formulär. Dina svar lämnas till "
+    "forskarna utan namn och personnummer. Det är frivilligt att delta och du kan när som "
+    "helst avbryta utan att ange skäl; din vård påverkas inte."
+)
 ANSWERS = {"situation": "Jag är helt slut efter en lång tid med stress.", "substance_use": "no",
            "psychiatry_contact": "no"}  # fmt: skip
 

@@ -78,6 +78,14 @@ def exported_participants(study: Study):
     )
 
 
+def exported_counts(study: Study) -> dict[str, int]:
+    """How many participants the files hold, and how many of them have withdrawn and let
+    what they answered before be kept."""
+    return exported_participants(study).aggregate(
+        count=Count("pk"), withdrawn=Count("pk", filter=Q(consent__withdrawn_at__isnull=False))
+    )
+
+
 def collect(study: Study) -> list[Row]:
     codes = unit_codes(study)
     rows = [

@@ -3,9 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
 from ikbt.measurement.models import Instrument
+from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import PersonalNumberField
 from ikbt.programs.models import Program
 from ikbt.research.models import STUDY_TIME_POINTS, Study
+from ikbt.research.signatures import guardian_signature_refusal, signature_refusal
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -192,11 +194,18 @@ class InclusionForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
+    """The patient signs with her name as her records have it; a guardian on record signs with
+    theirs."""
+
     agree = forms.BooleanField(
         label=_("I have read the information and I agree to take part in the study."),
         error_messages={"required": _("Tick the box to take part.")},
     )
-    signed_name = forms.CharField(label=_("Your name (signature)"), max_length=200)
+    signed_name = forms.CharField(
+        label=_("Your name (signature)"),
+        max_length=200,
+        error_messages={"required": _("Write your name to sign.")},
+    )
     guardian_name = forms.CharField(label=_("Guardian's name"), max_length=200)
     guardian_personal_number = PersonalNumberField(label=_("Guardian's personal identity number"))
     guardian_agree = forms.BooleanField(
@@ -204,11 +213,26 @@ class ConsentForm(forms.Form):
         error_messages={"required": _("A guardian must agree for a person under 18.")},
     )
 
-    def __init__(self, *args, minor: bool, **kwargs) -> None:
+    def __init__(self, *args, patient: Patient, minor: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.patient = patient
         if not minor:
             for name in ("guardian_name", "guardian_personal_number", "guardian_agree"):
                 del self.fields[name]
+
+    def clean_signed_name(self) -> str:
+        name = self.cleaned_data["signed_name"]
+        refusal = signature_refusal(self.patient, name)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return name
+
+    def clean_guardian_name(self) -> str:
+        name = self.cleaned_data["guardian_name"]
+        refusal = guardian_signature_refusal(self.patient, name)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return name
 
 
 class WithdrawalForm(forms.Form):
@@ -220,4 +244,7 @@ class WithdrawalForm(forms.Form):
         ],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose whether the researchers may keep what you answered before.")
+        },
     )

@@ -53,6 +53,7 @@ from ikbt.research.models import (
     StudyMember,
     StudyUnit,
 )
+from ikbt.treatment.models import Enrollment
 
 RESEARCHER = StaffRole.RESEARCHER
 
@@ -304,8 +305,8 @@ def participants(request: HttpRequest, study_id: int) -> HttpResponse:
 @staff_required
 def export_page(request: HttpRequest, study_id: int) -> HttpResponse:
     study = get_study_for_staff(request, study_id, need="research")
-    count = export.exported_participants(study).count()
-    return render(request, "research/export.html", {"study": study, "count": count})
+    counts = export.exported_counts(study)
+    return render(request, "research/export.html", {"study": study, **counts})
 
 
 EXPORTS = {
@@ -501,6 +502,16 @@ def _start_treatment(request: HttpRequest, participant: Participant) -> bool:
 # --- The patient: consent and withdrawal ----------------------------------------------------
 
 
+def _sent(request: HttpRequest):
+    """The answer sent, even with nothing chosen (then its errors say what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _in_treatment(request: HttpRequest) -> bool:
+    """Whether she has a treatment going on: only then is she told that it goes on."""
+    return Enrollment.objects.going_on_for(request.user.patient) is not None
+
+
 @patient_required
 def my_studies(request: HttpRequest) -> HttpResponse:
     participations = list(
@@ -508,7 +519,11 @@ def my_studies(request: HttpRequest) -> HttpResponse:
         .select_related("study", "consent")
         .order_by("-included_at")
     )
-    return render(request, "research/my_studies.html", {"participations": participations})
+    return render(
+        request,
+        "research/my_studies.html",
+        {"participations": participations, "in_treatment": _in_treatment(request)},
+    )
 
 
 @patient_required
@@ -518,7 +533,7 @@ def consent(request: HttpRequest, participant_id: int) -> HttpResponse:
         return redirect("research:my_studies")
     patient = request.user.patient
     minor = patient.age_on(timezone.localdate()) < actions.ADULT_AGE
-    form = ConsentForm(request.POST or None, minor=minor)
+    form = ConsentForm(_sent(request), patient=patient, minor=minor)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -546,19 +561,27 @@ def withdraw(request: HttpRequest, participant_id: int) -> HttpResponse:
     consent_row = getattr(participant, "consent", None)
     if consent_row is None or consent_row.is_withdrawn:
         return redirect("research:my_studies")
-    form = WithdrawalForm(request.POST or None)
+    in_treatment = _in_treatment(request)
+    form = WithdrawalForm(_sent(request))
     if request.method == "POST" and form.is_valid():
         try:
             actions.consent_withdraw(participant, keep_data=form.cleaned_data["keep_data"])
         except actions.ResearchError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(
-                request, _("You have left the study. Your treatment goes on as before.")
-            )
+            if in_treatment:
+                left = _("You have left the study. Your treatment goes on as before.")
+            else:
+                left = _("You have left the study.")
+            messages.success(request, left)
             return redirect("research:my_studies")
     return render(
         request,
         "research/withdraw.html",
-        {"participant": participant, "study": participant.study, "form": form},
+        {
+            "participant": participant,
+            "study": participant.study,
+            "form": form,
+            "in_treatment": in_treatment,
+        },
     )

@@ -1,6 +1,7 @@
 """Research consent on the patient's own pages, and withdrawal at any time."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.conftest import verified_client
 from ikbt.measurement.models import Response
 from ikbt.research import actions, export
 from ikbt.research.models import ResearchConsent, StudyResponse
@@ -55,7 +57,7 @@ def test_a_minor_needs_a_guardian_to_sign(researcher, unit, therapist, program):
     participant = enrol(study, unit, therapist, patient=youth, consent=False)
     client = factories_client(youth)
     url = reverse("research:consent", args=[participant.pk])
-    refused = client.post(url, {"agree": "on", "signed_name": "Unga Person"})
+    refused = client.post(url, {"agree": "on", "signed_name": youth.full_name})
     assert set(refused.context["form"].errors) == {
         "guardian_name",
         "guardian_personal_number",
@@ -66,7 +68,7 @@ def test_a_minor_needs_a_guardian_to_sign(researcher, unit, therapist, program):
         url,
         {
             "agree": "on",
-            "signed_name": "Unga Person",
+            "signed_name": youth.full_name,
             "guardian_name": "Lena Förälder",
             "guardian_personal_number": guardian_number,
             "guardian_agree": "on",
@@ -152,3 +154,131 @@ def test_a_withdrawn_participant_is_not_randomised(researcher, unit, therapist, 
     assert str(error.value) == "The patient has withdrawn from the study."
     with pytest.raises(actions.ResearchError):
         actions.consent_withdraw(participant, keep_data=False)
+
+
+def test_the_signature_must_be_the_patients_own_name(
+    researcher, unit, therapist, patient, program, patient_client
+):
+    study = open_study(researcher, [unit], program)
+    participant = enrol(study, unit, therapist, patient=patient, consent=False)
+    url = reverse("research:consent", args=[participant.pk])
+    refused = patient_client.post(url, {"agree": "on", "signed_name": "Kalle Anka"})
+    assert refused.context["form"].errors == {
+        "signed_name": ["Write your own name as it is in your records: Petra Patient."]
+    }
+    assert not ResearchConsent.objects.filter(participant=participant).exists()
+    page = refused.content.decode()
+    # Beside the field, and what she ticked and typed is still there.
+    assert page.index("Write your own name") < page.index('id="id_signed_name"')
+    assert 'value="Kalle Anka"' in page
+    assert re.search(r'<input type="checkbox" name="agree"[^>]* checked', page)
+    with pytest.raises(actions.ResearchError):
+        actions.consent_sign(participant, signed_name="Kalle Anka")
+    # Case and extra spaces do not matter.
+    response = patient_client.post(url, {"agree": "on", "signed_name": "  petra   PATIENT "})
+    assert response.url == reverse("research:my_studies")
+    assert ResearchConsent.objects.get(participant=participant).signed_name == "petra   PATIENT"
+
+
+def test_a_guardian_on_record_signs_with_their_own_name(researcher, unit, therapist, program):
+    study = open_study(researcher, [unit], program, min_age=15, max_age=25)
+    sixteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
+    youth = factories.PatientFactory(
+        personal_number=factories.personal_number(sixteen.strftime("%Y%m%d"), 556)
+    )
+    factories.GuardianFactory(patient=youth, name="Lena Förälder")
+    factories.care_relationship(youth, therapist, unit)
+    participant = enrol(study, unit, therapist, patient=youth, consent=False)
+    client = factories_client(youth)
+    url = reverse("research:consent", args=[participant.pk])
+    answer = {
+        "agree": "on",
+        "signed_name": youth.full_name,
+        "guardian_name": "Kalle Anka",
+        "guardian_personal_number": factories.personal_number("19800101", 322),
+        "guardian_agree": "on",
+    }
+    refused = client.post(url, answer)
+    assert refused.context["form"].errors == {
+        "guardian_name": [
+            "That is not the name of a guardian in your records. "
+            "The guardian writes their own name."
+        ]
+    }
+    assert not ResearchConsent.objects.filter(participant=participant).exists()
+    client.post(url, answer | {"guardian_name": "LENA förälder"})
+    assert ResearchConsent.objects.get(participant=participant).guardian_name == "LENA förälder"
+
+
+def test_the_tick_boxes_sit_beside_their_labels(
+    researcher, unit, therapist, patient, program, patient_client
+):
+    study = open_study(researcher, [unit], program)
+    participant = enrol(study, unit, therapist, patient=patient, consent=False)
+    page = patient_client.get(reverse("research:consent", args=[participant.pk])).content.decode()
+    assert re.search(
+        r'<div class="field check">\s*<label for="id_agree"><input type="checkbox" name="agree"',
+        page,
+    )
+
+
+def test_the_withdrawal_question_is_a_fieldset_and_asks_for_a_choice(
+    researcher, unit, therapist, patient, program, patient_client
+):
+    study = open_study(researcher, [unit], program)
+    participant = enrol(study, unit, therapist, patient=patient)
+    url = reverse("research:withdraw", args=[participant.pk])
+    page = patient_client.get(url).content.decode()
+    assert '<label for="">' not in page
+    assert re.search(
+        r'<fieldset class="field">\s*<legend>What may happen to what you have already '
+        r"answered\?</legend>",
+        page,
+    )
+    assert '<label for="id_keep_data_0"><input type="radio" name="keep_data"' in page
+    refused = patient_client.post(url, {})
+    assert refused.context["form"].errors == {
+        "keep_data": ["Choose whether the researchers may keep what you answered before."]
+    }
+    assert not ResearchConsent.objects.get(participant=participant).is_withdrawn
+
+
+def test_only_a_patient_in_treatment_is_told_her_treatment_goes_on(
+    researcher, unit, therapist, patient, program, patient_client
+):
+    study = open_study(researcher, [unit], program)
+    participant = enrol(study, unit, therapist, patient=patient)
+    url = reverse("research:withdraw", args=[participant.pk])
+    assert "Your treatment goes on" not in patient_client.get(url).content.decode()
+    response = patient_client.post(url, {"keep_data": "yes"}, follow=True)
+    page = response.content.decode()
+    assert "You have left the study." in page
+    assert "treatment goes on" not in page.lower()
+
+
+def test_a_patient_in_treatment_is_told_her_treatment_goes_on(
+    researcher, unit, therapist, patient, program, patient_client, enrollment
+):
+    study = open_study(researcher, [unit], program)
+    participant = enrol(study, unit, therapist, patient=patient)
+    url = reverse("research:withdraw", args=[participant.pk])
+    assert "Your treatment goes on as before." in patient_client.get(url).content.decode()
+    response = patient_client.post(url, {"keep_data": "no"}, follow=True)
+    assert "You have left the study. Your treatment goes on as before." in (
+        response.content.decode()
+    )
+
+
+def test_the_export_page_counts_those_who_withdrew_and_let_their_data_be_kept(
+    researcher, unit, therapist, program
+):
+    study = open_study(researcher, [unit], program)
+    _stays, leaves, removed = (enrol(study, unit, therapist) for _ in range(3))
+    actions.consent_withdraw(leaves, keep_data=True)
+    actions.consent_withdraw(removed, keep_data=False)
+    enrol(study, unit, therapist, consent=False)
+    page = verified_client(researcher).get(reverse("research:export", args=[study.pk]))
+    text = " ".join(page.content.decode().split())
+    assert "The files hold 2 participants, pseudonymised." in text
+    assert "Of these, 1 has withdrawn and let the data from before the withdrawal be kept." in text
+    assert "consented participants" not in text
