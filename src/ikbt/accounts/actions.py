@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.db import transaction
 from django.http import HttpRequest
@@ -26,8 +27,14 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def start_session(request: HttpRequest, user: User) -> None:
     """Sign ``user`` in with a new session id and start the time-out clocks. Text kept
-    from someone else's timed-out session on this browser goes: it is not hers to hold."""
+    from someone else's timed-out session on this browser goes: it is not hers to hold. A
+    language chosen on this browser before signing in becomes hers: her texts and e-mails
+    come in it."""
     login(request, user, backend=MODEL_BACKEND)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in dict(settings.LANGUAGES) and chosen != user.language:
+        user.language = chosen
+        user.save(update_fields=["language"])
     kept = request.session.get(UNSENT)
     if kept and kept["user"] != user.pk:
         del request.session[UNSENT]

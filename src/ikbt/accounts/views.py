@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
@@ -259,10 +260,15 @@ def patient_code(request: HttpRequest) -> HttpResponse:
                 % {"count": PatientCodeDevice.MAX_FAILURES},
             )
             return redirect("accounts:patient_sign_in")
+        left = PatientCodeDevice.MAX_FAILURES - tries
         form.add_error(
             "code",
-            _("The code is wrong or has expired. You have %(left)d tries left.")
-            % {"left": PatientCodeDevice.MAX_FAILURES - tries},
+            ngettext(
+                "The code is wrong or has expired. You have %(left)d try left.",
+                "The code is wrong or has expired. You have %(left)d tries left.",
+                left,
+            )
+            % {"left": left},
         )
     return render(
         request,

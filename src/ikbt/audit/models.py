@@ -61,7 +61,7 @@ DETAIL_NAMES = {
     "treatment record": pgettext_lazy("access log detail", "treatment record"),
     "treatment transfer": pgettext_lazy("access log detail", "treatment transfer"),
     "two-factor": pgettext_lazy("access log detail", "two-factor sign-in"),
-    "worksheet reviewed": pgettext_lazy("access log detail", "worksheet read"),
+    "worksheet reviewed": pgettext_lazy("access log detail", "worksheet marked as read"),
     # A study's own changes (research.actions).
     "allocation sequence made": pgettext_lazy("access log detail", "allocation sequence made"),
     "arm added": pgettext_lazy("access log detail", "study arm added"),
@@ -104,6 +104,10 @@ DETAIL_PATTERNS = [
         (
             r"randomised in study (?P<study>\S+)",
             pgettext_lazy("access log detail", "randomised in study %(study)s"),
+        ),
+        (
+            r"study (?P<study>\S+) participants \(pseudonymised\)",
+            pgettext_lazy("access log detail", "participants of study %(study)s, without names"),
         ),
     ]
 ]

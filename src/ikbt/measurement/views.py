@@ -207,6 +207,9 @@ def patient_measurements(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "responses": responses,
             "flags": flags,
+            "waiting": sorted(
+                (r for r in responses if not r.is_submitted), key=lambda r: r.due_at
+            ),
             "charts": charts_for(
                 [r for r in responses if r.is_submitted], translation.get_language(), start
             ),

@@ -275,7 +275,13 @@ def _held_reply_change(request: HttpRequest, thread: Thread) -> dict:
 
 def _say_sent(request: HttpRequest, *, held: bool) -> None:
     if held:
-        flash.success(request, _("Saved. Your supervisor reads it before the patient does."))
+        flash.success(
+            request,
+            _(
+                "Saved. Your supervisor reads it before the patient does (while your "
+                "supervisor is away, the unit's administrator)."
+            ),
+        )
     else:
         flash.success(request, _("The message is sent."))
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
-from ikbt.measurement.actions import current_version, response_start
+from ikbt.measurement.actions import askable_version, response_start
 from ikbt.messaging.models import Message
 from ikbt.notifications.notices import send_notice
 from ikbt.notifications.tasks import send_notice_later
@@ -163,7 +163,7 @@ def worksheet_hand_in(answer: WorksheetAnswer) -> None:
 def worksheet_mark_read(answer: WorksheetAnswer, by: User, *, request=None) -> None:
     answer.reviewed_at = timezone.now()
     answer.save(update_fields=["reviewed_at"])
-    _log(answer.enrollment, by, Action.READ, answer, "worksheet reviewed", request)
+    _log(answer.enrollment, by, Action.CHANGE, answer, "worksheet reviewed", request)
 
 
 def _progress(enrollment: Enrollment, module_key: str) -> ModuleProgress:
@@ -175,22 +175,28 @@ def _progress(enrollment: Enrollment, module_key: str) -> ModuleProgress:
 
 @transaction.atomic
 def module_complete(enrollment: Enrollment, module_key: str, homework_report: str) -> None:
+    """The module is done, and the homework report (if she wrote one) goes to the therapist.
+    A report once sent stays as the therapist read it: what she adds, she writes in a
+    message."""
     progress = _progress(enrollment, module_key)
     now = timezone.now()
     progress.completed_at = progress.completed_at or now
-    if homework_report.strip():
+    if homework_report.strip() and progress.reported_at is None:
         progress.homework_report = homework_report.strip()
         progress.reported_at = now
     progress.save(update_fields=["completed_at", "homework_report", "reported_at"])
 
 
 @transaction.atomic
-def homework_draft_save(enrollment: Enrollment, module_key: str, text: str) -> ModuleProgress:
-    """Keep the homework report as the patient types; it is reported when the module is done."""
+def homework_draft_save(enrollment: Enrollment, module_key: str, text: str) -> bool:
+    """Keep the homework report as the patient types; it is reported when the module is done.
+    Whether it was kept: not once it has been sent."""
     progress = _progress(enrollment, module_key)
+    if progress.reported_at is not None:
+        return False
     progress.homework_report = text
     progress.save(update_fields=["homework_report"])
-    return progress
+    return True
 
 
 @transaction.atomic
@@ -231,19 +237,18 @@ FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
 def weekly_questionnaires_schedule(enrollment: Enrollment) -> int:
     """Ask for the plan's weekly questionnaires, each due on the same weekday as the start,
     weeks 2 to the planned last week (week 1 has the pre-treatment ones)."""
-    codes = list(
-        enrollment.program_version.measurement_plan.filter(when="weekly").values_list(
-            "instrument_code", flat=True
-        )
+    codes = enrollment.program_version.measurement_plan.filter(when="weekly").values_list(
+        "instrument_code", flat=True
     )
+    versions = [version for version in map(askable_version, codes) if version is not None]
     weeks = enrollment.program_version.planned_weeks
     created = 0
     for week in range(1, weeks):
         due = enrollment.started_at + datetime.timedelta(weeks=week)
-        for code in codes:
+        for version in versions:
             response_start(
                 enrollment.patient,
-                current_version(code),
+                version,
                 unit=enrollment.unit,
                 occasion="weekly",
                 due_at=due,
@@ -286,9 +291,12 @@ def enrollment_end(
             due = _months_later(now, FOLLOW_UPS[point.when])
         else:
             continue
+        version = askable_version(point.instrument_code)
+        if version is None:
+            continue
         response_start(
             enrollment.patient,
-            current_version(point.instrument_code),
+            version,
             unit=enrollment.unit,
             occasion=point.when,
             due_at=due,

@@ -87,7 +87,7 @@ def _patient_enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
 
 def _modules_with_state(enrollment: Enrollment):
     modules = version_modules(enrollment.program_version)
-    progress = {row.module_key: row for row in enrollment.progress.all()}
+    progress = {row.module_key: row for row in enrollment.progress.select_related("feedback_by")}
     unlocked = set(unlocked_module_keys(enrollment, modules, progress))
     return [(module, progress.get(module.key), module.key in unlocked) for module in modules]
 
@@ -199,10 +199,14 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
         )
         block["answered_at"] = answered.get(block["code"])
     if request.method == "POST" and request.htmx:
-        actions.homework_draft_save(
+        kept = actions.homework_draft_save(
             enrollment, module.key, typed(request.POST.get("homework_report", ""))
         )
-        return render(request, "treatment/_homework_saved.html", {"saved_at": timezone.now()})
+        return render(
+            request,
+            "treatment/_homework_saved.html",
+            {"saved_at": timezone.now(), "already_sent": not kept},
+        )
     if request.method == "POST" and number == len(pages):
         actions.module_complete(
             enrollment, module.key, typed(request.POST.get("homework_report", ""))

@@ -128,3 +128,17 @@ def test_the_code_page_says_how_often_a_new_code_comes(
     page = ask_for_code(client, patient.personal_number, django_capture_on_commit_callbacks)
     text = client.get(page.url).text
     assert "A new code is sent at most once a minute; until then the code sent last" in text
+
+
+def test_the_language_chosen_before_signing_in_becomes_hers(
+    client, patient, django_capture_on_commit_callbacks
+):
+    """Her texts and e-mails then come in it, as the pages do."""
+    assert patient.user.language == "sv"
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    ask_for_code(client, patient.personal_number, django_capture_on_commit_callbacks)
+    wrong = client.post(CODE, {"code": "000000" if sent_code() != "000000" else "111111"})
+    assert "You have 4 tries left." in wrong.text
+    client.post(CODE, {"code": sent_code()})
+    patient.user.refresh_from_db()
+    assert patient.user.language == "en"

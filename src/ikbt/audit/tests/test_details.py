@@ -48,7 +48,7 @@ def test_details_read_in_swedish():
     with translation.override("sv"):
         assert entry.detail_shown == "behandlingsjournal"
         assert entry.what_for_patient == "behandlingsjournal"
-        assert other.detail_shown == "study S1 participants (pseudonymised)"
+        assert other.detail_shown == "deltagare i studie S1, utan namn"
 
 
 def test_details_with_a_part_of_their_own_read_in_the_readers_language():

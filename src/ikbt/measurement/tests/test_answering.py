@@ -243,6 +243,8 @@ def test_the_same_questionnaire_asked_twice_says_for_which_occasion(patient_clie
 
 
 def test_a_questionnaire_asked_for_later_shows_when_it_is_due(therapist_client, patient, phq9):
+    url = reverse("measurement:patient_measurements", args=[patient.pk])
+    assert "Nothing waits to be answered." in therapist_client.get(url).text
     later = timezone.now() + datetime.timedelta(weeks=3)
     actions.response_start(patient, phq9, occasion="weekly", due_at=later)
     page = therapist_client.get(reverse("measurement:patient_measurements", args=[patient.pk]))
@@ -391,3 +393,16 @@ def test_a_non_drinker_answers_audit_without_questions_two_to_eight(patient_clie
     assert (response.total, response.band_labels["en"]) == (2, "Zone I: low risk")
     rows = response.answers_to_read("en")
     assert [row["skipped"] for row in rows] == [False] + [True] * 7 + [False] * 2
+
+
+def test_a_screening_answer_leads_back_to_her_registrations(patient_client, patient):
+    """Her therapist (of a treatment earlier) is not who reads a screening: the staff who
+    assess the registration are, and the way on is her registrations."""
+    response = actions.response_start(
+        patient, actions.current_version("GAD-7"), occasion="screening"
+    )
+    actions.response_submit(response, [0] * 7)
+    page = patient_client.get(reverse("measurement:answered", kwargs={"key": response.key}))
+    assert "The staff who assess your registration see your answers" in page.text
+    assert "Your therapist sees your answers" not in page.text
+    assert reverse("intake:my_registrations") in page.text

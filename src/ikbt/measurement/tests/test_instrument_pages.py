@@ -24,11 +24,33 @@ def test_instrument_list_says_which_text_is_missing(therapist_client, django_ass
     assert page.text.count("Licensed text missing") == 3
 
 
-def test_licensed_questionnaire_cannot_be_answered_without_its_text(patient_client, patient):
+def test_licensed_questionnaire_cannot_be_answered_without_its_text(
+    patient_client, patient, unit, therapist, therapist_client
+):
+    """Not asked of her at all (``askable_version``); one asked before says she need do
+    nothing, and staff are told why."""
+    from ikbt.intake.actions import registration_submit
+    from ikbt.intake.models import Offering
+    from ikbt.programs.actions import program_import, version_publish
+    from ikbt.programs.package import PACKAGES, read_package
+
+    assert actions.askable_version("ISI") is None
+    data, _ = read_package(PACKAGES / "somn")
+    version = version_publish(program_import(data, unit.region), None)
+    offering = Offering.objects.create(unit=unit, program=version.program)
+    registration = registration_submit(patient, offering, answers={}, register_opt_out=False)
+    asked = registration.screening.values_list("instrument_version__instrument__code", flat=True)
+    assert sorted(asked) == ["AUDIT", "PHQ-9"]  # the plan's ISI waits for its text
+
     response = actions.response_start(patient, actions.current_version("ISI"))
     page = patient_client.get(reverse("measurement:answer", kwargs={"key": response.key}))
-    assert "must be supplied by a licence holder" in page.text
+    assert "you need not do anything about it" in page.text
     assert "<fieldset" not in page.text
+    on_her_behalf = actions.response_start(
+        patient, actions.current_version("ISI"), filled_in_by=therapist
+    )
+    staff_page = therapist_client.get(reverse("measurement:staff_answer", args=[on_her_behalf.pk]))
+    assert "must be supplied by a licence holder" in staff_page.text
 
 
 def test_region_adds_licensed_text_and_it_is_shown(tmp_path, patient_client, patient):

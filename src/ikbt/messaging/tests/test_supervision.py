@@ -45,7 +45,7 @@ def test_held_message_reaches_the_patient_only_when_released(
     staff_url = reverse("messaging:staff_thread", args=[thread.pk])
     with django_capture_on_commit_callbacks(execute=True):
         saved = therapist_client.post(staff_url, {"body": "Börja med fem minuter."}, follow=True)
-    assert "Your supervisor reads it before the patient does." in saved.text
+    assert "Your supervisor reads it before the patient does (while" in saved.text
     held = Message.objects.get(held_for_review=True)
     # The patient is not told yet; the supervisor is told that a reply waits for her.
     [notice] = mail.outbox
@@ -395,7 +395,7 @@ def test_sending_on_a_message_that_was_not_held_says_nothing_was_sent(
 
 def test_the_staff_thread_list_shows_where_replies_wait(held_reply, supervisor, patient):
     page = verified_client(supervisor).get(reverse("messaging:patient_threads", args=[patient.pk]))
-    assert "1 reply waits for the supervisor" in page.text
+    assert "1 reply waits to be read before it is sent" in page.text
     [thread] = page.context["threads"]
     assert (thread.held, thread.unread) == (1, 1)  # Petra's question is unread too
 

@@ -14,6 +14,7 @@ from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import idle_past_the_time_out, list_rows, verified_client
 from ikbt.core.submissions import FIELD
+from ikbt.organisations.models import StaffRole
 from ikbt.treatment.models import Enrollment, ModuleProgress, WorksheetAnswer
 
 
@@ -156,6 +157,12 @@ def test_homework_feedback_unlocks_the_next_module(
     assert (progress.feedback_by, progress.feedback) == (therapist, "Bra jobbat! Fortsätt öva.")
     assert patient_client.get(module_url(enrollment, "exponering")).status_code == 200
     assert "Bra jobbat" in patient_client.get(reverse("treatment:home")).text
+    # The record names who wrote it: a colleague covering does not read it as her own.
+    assert "Your feedback" in therapist_client.get(record_url).text
+    colleague = factories.staff_member(
+        enrollment.unit, StaffRole.UNIT_ADMIN, first_name="Ulla", last_name="Chef"
+    )
+    assert "Feedback from Tove Terapeut" in verified_client(colleague).get(record_url).text
     (notice,) = mail.outbox
     assert notice.subject == "Du har ett nytt meddelande från vården"
     assert "Bra jobbat" not in notice.body
@@ -727,9 +734,11 @@ def test_the_therapist_marks_a_handed_in_worksheet_read_and_is_told_so(
     assert answer.reviewed_at is not None
     assert "Handed in, not read" not in page.text
     assert timezone.localtime(answer.reviewed_at).strftime("read %Y-%m-%d %H:%M") in page.text
-    assert AccessLogEntry.objects.filter(
+    # A change, in the role of her care relationship (a staff role before).
+    logged = AccessLogEntry.objects.get(
         actor=therapist, detail="worksheet reviewed", patient=enrollment.patient
-    ).exists()
+    )
+    assert (logged.action, logged.actor_role) == ("change", "Responsible therapist")
 
 
 def test_a_treatment_accepted_to_start_next_week_opens_on_its_first_day(
@@ -846,8 +855,6 @@ def test_what_is_typed_in_the_records_other_boxes_comes_back_when_one_form_is_se
 def test_a_treatment_at_another_unit_is_opened_only_by_those_in_care_there(
     therapist_client, therapist, patient, enrollment
 ):
-    from ikbt.organisations.models import StaffRole
-    from ikbt.treatment.models import Enrollment
 
     lambohov = factories.CareUnitFactory(region=enrollment.unit.region, name="VC Lambohov")
     there = factories.staff_member(lambohov, StaffRole.THERAPIST, username="lambohov")
@@ -1114,3 +1121,30 @@ def test_a_therapist_moving_unit_with_her_patient_sends_no_notice(
     with django_capture_on_commit_callbacks(execute=True):
         enrollment_transfer(enrollment, unit=elsewhere, therapist=therapist, by=therapist)
     assert sms.outbox == [] and mail.outbox == []
+
+
+def test_a_homework_report_once_sent_stays_as_the_therapist_read_it(
+    patient_client, therapist_client, enrollment
+):
+    url = module_url(enrollment, "valkommen", 2)
+    patient_client.post(url, {"homework_report": "Gick bra"})
+    therapist_client.post(
+        reverse("treatment:record", args=[enrollment.pk]),
+        {"module": "valkommen", "feedback": "Bra jobbat!", FIELD: str(uuid.uuid4())},
+    )
+    progress = ModuleProgress.objects.get(enrollment=enrollment, module_key="valkommen")
+    assert progress.feedback == "Bra jobbat!"
+    reported_at = progress.reported_at
+
+    # Neither the autosave nor sending again changes it; she is told to write a message.
+    saved = patient_client.post(
+        url, {"homework_report": "Gick bra -- ändrat"}, headers={"HX-Request": "true"}
+    )
+    assert "your report was sent to your therapist already" in saved.text
+    patient_client.post(url, {"homework_report": "Gick bra -- ändrat igen"})
+    progress.refresh_from_db()
+    assert (progress.homework_report, progress.reported_at) == ("Gick bra", reported_at)
+    page = patient_client.get(url).text
+    assert 'name="homework_report"' not in page
+    assert "Gick bra" in page and "Bra jobbat!" in page
+    assert reverse("messaging:inbox") in page
