@@ -451,10 +451,12 @@ class Command(BaseCommand):
             "substance_use": "no",
             "psychiatry_contact": "no",
         }
-        for patient in (patients[12], patients[13], patients[16]):
+        for patient in (patients[12], patients[13], patients[17]):
             registration_submit(patient, offerings[0], answers=answers, register_opt_out=False)
+        # Already in the therapist's care at this unit: one responsible therapist, as after
+        # any acceptance (not a second at another unit).
         accepted = registration_submit(
-            patients[17], offerings[0], answers=answers, register_opt_out=False
+            patients[16], offerings[0], answers=answers, register_opt_out=False
         )
         Registration.objects.filter(pk=accepted.pk).update(
             registered_at=timezone.now() - timedelta(days=20)
