@@ -49,6 +49,11 @@ class User(AbstractUser):
     # Rotating the token ends every session of this user ("sign out everywhere"): Django
     # compares the session's auth hash, which includes it, on every request.
     session_token = models.CharField(max_length=32, default=new_session_token, editable=False)
+    # When she was last told that a new message waits: a feedback and a reply a minute apart
+    # tell her once (``ikbt.notifications.notices``).
+    new_message_told_at = models.DateTimeField(
+        _("last told of a new message"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -12,6 +12,7 @@ import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -36,6 +37,25 @@ KINDS = {
     "contact_changed",
     "care_team_changed",
 }
+
+
+# Told once that messages wait: another "new message" within this time, before she has
+# signed in to read the first, tells her nothing new.
+TOLD_ALREADY_WITHIN = datetime.timedelta(minutes=15)
+
+
+def _told_already(user: User, kind: str, now: datetime.datetime) -> bool:
+    """Whether ``user`` was told of a new message a moment ago and has not signed in since;
+    otherwise this notice is the one that tells her (one UPDATE, so two notices at once
+    cannot both decide to go)."""
+    if kind != "new_message":
+        return False
+    told = User.objects.filter(pk=user.pk).filter(
+        Q(new_message_told_at__isnull=True)
+        | Q(new_message_told_at__lt=now - TOLD_ALREADY_WITHIN)
+        | Q(last_login__gt=F("new_message_told_at"))
+    )
+    return not told.update(new_message_told_at=now)
 
 
 # A patient is not woken, nor her phone lit up beside others, at night: a notice to her
@@ -84,6 +104,8 @@ def send_notice(
         address, mobile = user.email, ""
     if not (address or mobile):
         return False
+    if to is None and _told_already(user, kind, now or timezone.now()):
+        return True
     with translation.override(user.language):
         context = {
             "user": user,

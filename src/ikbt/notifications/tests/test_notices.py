@@ -93,3 +93,29 @@ def test_a_patient_is_not_told_at_night_but_at_eight(patient, therapist, setting
     assert send_notice(patient.user, "new_message", now=local(8, 10))
     assert send_notice(therapist, "risk_flag", now=local(7, 23, 30))
     assert DBTaskResult.objects.count() == 1 and len(mail.outbox) == 2
+
+
+def test_messages_close_together_tell_her_once_until_she_has_signed_in(patient):
+    """A feedback and a reply a second apart: one e-mail and one text, not two of each. Once
+    she has signed in, or after a quarter of an hour, the next message is told again."""
+    import datetime
+
+    from django.utils import timezone
+
+    from ikbt.notifications import sms
+
+    sms.outbox.clear()
+    now = timezone.now()
+    assert send_notice(patient.user, "new_message", now=now)
+    assert send_notice(patient.user, "new_message", now=now + datetime.timedelta(seconds=1))
+    assert (len(mail.outbox), len(sms.outbox)) == (1, 1)
+    assert send_notice(patient.user, "questionnaire_due", now=now)  # another kind is told
+    assert len(mail.outbox) == 2
+
+    later = now + datetime.timedelta(minutes=16)
+    assert send_notice(patient.user, "new_message", now=later)
+    assert len(mail.outbox) == 3
+    patient.user.last_login = later + datetime.timedelta(minutes=1)
+    patient.user.save(update_fields=["last_login"])  # as signing in does
+    assert send_notice(patient.user, "new_message", now=later + datetime.timedelta(minutes=2))
+    assert len(mail.outbox) == 4
