@@ -27,14 +27,9 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def start_session(request: HttpRequest, user: User) -> None:
     """Sign ``user`` in with a new session id and start the time-out clocks. Text kept
-    from someone else's timed-out session on this browser goes: it is not hers to hold. A
-    language chosen on this browser before signing in becomes hers: her texts and e-mails
-    come in it."""
+    from someone else's timed-out session on this browser goes: it is not hers to hold."""
     login(request, user, backend=MODEL_BACKEND)
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    if chosen in dict(settings.LANGUAGES) and chosen != user.language:
-        user.language = chosen
-        user.save(update_fields=["language"])
+    keep_chosen_language(request, user)
     kept = request.session.get(UNSENT)
     if kept and kept["user"] != user.pk:
         del request.session[UNSENT]
@@ -42,6 +37,15 @@ def start_session(request: HttpRequest, user: User) -> None:
     now = timezone.now().timestamp()
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_SEEN_AT] = now
+
+
+def keep_chosen_language(request: HttpRequest, user: User) -> None:
+    """A language chosen on this browser before signing in becomes the user's: their texts
+    and e-mails come in it, as the pages do."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in dict(settings.LANGUAGES) and chosen != user.language:
+        user.language = chosen
+        user.save(update_fields=["language"])
 
 
 def complete_two_factor(request: HttpRequest, device: Device) -> None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
-from ikbt.accounts.actions import log_patient_sign_in
+from ikbt.accounts.actions import keep_chosen_language, log_patient_sign_in
 from ikbt.accounts.models import User
 from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import normalise_personal_number
@@ -25,6 +25,7 @@ class PatientOIDCBackend(OIDCAuthenticationBackend):
     def authenticate(self, request, **kwargs):
         user = super().authenticate(request, **kwargs)
         if user is not None and request is not None:
+            keep_chosen_language(request, user)
             log_patient_sign_in(request, user, "e-identification")
         return user
 

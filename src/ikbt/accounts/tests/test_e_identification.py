@@ -98,11 +98,14 @@ def test_first_e_identification_makes_a_patient_account_and_she_registers(
     assert patient.mobile == "+46707654321"
     assert patient.home_region == offering.unit.region
 
-    # Next time she is found by her number, whatever the provider calls her.
+    # Next time she is found by her number, whatever the provider calls her; the language
+    # chosen on the new browser before signing in becomes hers.
     person_at_provider(provider, "sara-2", personal_identity_number=NUMBER)
     again = Client()
+    again.post(reverse("set_language"), {"language": "en", "next": "/"})
     e_identification(again, "sara-2", reverse("patients:patient_home"))
     assert Patient.objects.filter(personal_number=NUMBER).count() == 1
+    assert Patient.objects.get(personal_number=NUMBER).user.language == "en"
     assert again.get(reverse("intake:my_registrations")).status_code == 200
 
 
