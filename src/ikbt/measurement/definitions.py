@@ -106,6 +106,9 @@ class Definition:
     remission_below: float | None
     change_source: str
     higher_is_worse: bool = True
+    # Critical items whose answer calls for an assessment at once, not within the working day
+    # (ASQ's question 5: thoughts of taking one's life right now).
+    acute_items: tuple[int, ...] = ()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -253,6 +256,7 @@ def parse_definition(data: dict, path: str = "<definition>") -> Definition:
             critical_items=tuple(critical.get("items", ())),
             critical_threshold=int(critical.get("threshold", 0)),
             critical_source=critical.get("source", ""),
+            acute_items=tuple(critical.get("acute_items", ())),
             reliable_change=change.get("reliable_change"),
             remission_below=change.get("remission_below"),
             change_source=change.get("source", ""),
@@ -286,6 +290,8 @@ def _check(definition: Definition, path: str) -> None:
     for earlier, later in zip(definition.bands, definition.bands[1:], strict=False):
         if later.min != earlier.max + 1:
             raise DefinitionError(f"{path}: a gap between bands at {earlier.max}.")
+    if not set(definition.acute_items) <= set(definition.critical_items):
+        raise DefinitionError(f"{path}: an acute item must be a critical item.")
     if definition.critical_items and not definition.critical_source:
         raise DefinitionError(f"{path}: the critical-item rule needs its source.")
 

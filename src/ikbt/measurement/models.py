@@ -185,6 +185,8 @@ class Response(models.Model):
                     "answer": dict(options).get(value, ""),
                     "value": value,
                     "critical": is_critical(version.parsed, self.answers, number),
+                    "acute": number in version.parsed.acute_items
+                    and is_critical(version.parsed, self.answers, number),
                     "skipped": number in skipped,  # left out by an earlier answer
                 }
             )
@@ -273,6 +275,15 @@ class RiskFlag(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+    @property
+    def is_acute(self) -> bool:
+        """Raised by an answer that calls for an assessment at once (ASQ's question 5)."""
+        definition = self.response.instrument_version.parsed
+        return any(
+            is_critical(definition, self.response.answers, number)
+            for number in definition.acute_items
+        )
 
     def critical_answers(self, language: str) -> list[dict]:
         """What raised it: each critical question and her answer (``Response.answers_to_read``)."""

@@ -37,7 +37,21 @@ def notify_risk_flag(flag_id: int) -> int:
     flag.save(update_fields=["notified_at"])
     relationships = CareRelationship.objects.active().filter(patient=flag.patient, unit=flag.unit)
     told = at_work_in_place_of(relationships) or triage_at_work(flag)
-    return sum(send_notice(staff, "risk_flag") for staff in told)
+    sent = sum(send_notice(staff, "risk_flag") for staff in told)
+    if flag.is_acute:  # thoughts of taking her life right now: the unit's heads at once too
+        flag.escalated_at = flag.notified_at
+        flag.save(update_fields=["escalated_at"])
+        sent += sum(send_notice(admin, "risk_flag_escalated") for admin in _unit_admins(flag))
+    return sent
+
+
+def _unit_admins(flag: RiskFlag) -> list:
+    return [
+        membership.user
+        for membership in StaffMembership.objects.filter(
+            unit=flag.unit, role=StaffRole.UNIT_ADMIN, user__is_active=True
+        ).select_related("user")
+    ]
 
 
 def triage_at_work(flag: RiskFlag) -> list:
@@ -85,12 +99,7 @@ def escalate_risk_flags() -> int:
                 continue
             flag.escalated_at = now
             flag.save(update_fields=["escalated_at"])
-            admins = StaffMembership.objects.filter(
-                unit=flag.unit, role=StaffRole.UNIT_ADMIN
-            ).select_related("user")
-            for membership in admins:
-                transaction.on_commit(
-                    lambda user=membership.user: send_notice(user, "risk_flag_escalated")
-                )
+            for admin in _unit_admins(flag):
+                transaction.on_commit(lambda user=admin: send_notice(user, "risk_flag_escalated"))
         escalated += 1
     return escalated

@@ -278,8 +278,8 @@ def _say_sent(request: HttpRequest, *, held: bool) -> None:
         flash.success(
             request,
             _(
-                "Saved. Your supervisor reads it before the patient does (while your "
-                "supervisor is away, the unit's administrator)."
+                "Saved. Your supervisor (or the unit's administrator while your supervisor "
+                "is away) reads it before the patient gets it."
             ),
         )
     else:

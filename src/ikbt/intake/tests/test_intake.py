@@ -1288,8 +1288,40 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
     asq = registration.screening.get(instrument_version__instrument__code="ASQ")
     with django_capture_on_commit_callbacks(execute=True):
         response_submit(asq, [0, 0, 0, 1, 0])
-    assert RiskFlag.objects.get().unit == unit
+    flag = RiskFlag.objects.get()
+    assert (flag.unit, flag.is_acute, flag.escalated_at) == (unit, False, None)
     assert sorted(notice.to[0] for notice in mail.outbox) == sorted(
         [therapist.email, unit_admin.email]
     )
     assert all("ASQ" not in notice.body and "liv" not in notice.body for notice in mail.outbox)
+    # She is shown where young people get help now.
+    client = Client()
+    client.force_login(young.user)
+    answered = client.get(reverse("measurement:answered", kwargs={"key": asq.key})).text
+    assert "BRIS" in answered and "tel:112" in answered
+
+    # Thoughts of taking her life right now (question 5): acute, and the unit's head is told
+    # at once, not after a working day.
+    other = person_born(datetime.date(2011, 4, 1), 713)
+    second = actions.registration_submit(
+        other,
+        youth,
+        answers={},
+        register_opt_out=False,
+        guardian_name="Bo Förälder",
+        guardian_personal_number=factories.personal_number("19790101", 714),
+        guardian_phone="070-123 45 68",
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response_submit(
+            second.screening.get(instrument_version__instrument__code="ASQ"), [0, 0, 0, 0, 1]
+        )
+    acute = RiskFlag.objects.get(patient=other)
+    assert acute.is_acute and acute.escalated_at is not None
+    # Told as everyone at the unit is, and as the flag's escalation tells its head.
+    assert sorted(notice.to[0] for notice in mail.outbox) == sorted(
+        [therapist.email, unit_admin.email, unit_admin.email]
+    )
+    page = verified_client(therapist).get(reverse("intake:registration", args=[second.pk]))
+    assert page.text.count("Acute: assess at once") == 1

@@ -404,6 +404,9 @@ def test_asq_any_yes_is_a_positive_screen_and_a_risk_flag():
         assert result("ASQ", answers).critical
     assert total("ASQ", [1] * 5) == 5
     assert total("ASQ", [1, 1, None, 0, 0]) is None  # a question left open is followed up
+    # Thoughts of taking one's life right now: an acute positive screen.
+    assert shipped_definition("ASQ").acute_items == (5,)
+    assert shipped_definition("PHQ-9").acute_items == ()
 
 
 # --- ISI (Bastien et al. 2001; change: Morin et al. 2011) -----------------------------------
