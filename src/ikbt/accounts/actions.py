@@ -12,7 +12,13 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ikbt.accounts.middleware import LAST_SEEN_AT, SIGNED_IN_AT, SIGNED_OUT, UNSENT
+from ikbt.accounts.middleware import (
+    LANGUAGE_CHOSEN,
+    LAST_SEEN_AT,
+    SIGNED_IN_AT,
+    SIGNED_OUT,
+    UNSENT,
+)
 from ikbt.accounts.models import PatientCodeDevice, User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.audit.actions import log_access
@@ -40,9 +46,9 @@ def start_session(request: HttpRequest, user: User) -> None:
 
 
 def keep_chosen_language(request: HttpRequest, user: User) -> None:
-    """A language chosen on this browser before signing in becomes the user's: their texts
-    and e-mails come in it, as the pages do."""
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    """A language chosen on this browser just before signing in (``core.views.set_language``)
+    becomes the user's: their texts and e-mails come in it, as the pages do."""
+    chosen = request.session.pop(LANGUAGE_CHOSEN, None)
     if chosen in dict(settings.LANGUAGES) and chosen != user.language:
         user.language = chosen
         user.save(update_fields=["language"])

@@ -37,6 +37,8 @@ UNSENT_ON_PAGE = "unsent:"
 SENT = "sent:"
 # Who the session timed out for (in the session that follows): their forms sent after that.
 SIGNED_OUT = "ikbt_signed_out"
+# The language chosen on this browser before signing in, to become the user's at sign-in.
+LANGUAGE_CHOSEN = "ikbt_language_chosen"
 
 
 class Unsent(dict):

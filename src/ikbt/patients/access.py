@@ -247,9 +247,9 @@ def acting_relationship(
     going_on = set()
     if len({relationship.unit_id for relationship in relationships}) > 1:
         going_on = set(
-            Enrollment.objects.filter(
-                patient_id=patient_id, status=Enrollment.Status.ACTIVE
-            ).values_list("unit_id", flat=True)
+            Enrollment.objects.filter(patient_id=patient_id)
+            .exclude(status=Enrollment.Status.ENDED)  # going on, or paused
+            .values_list("unit_id", flat=True)
         )
     return min(
         relationships,

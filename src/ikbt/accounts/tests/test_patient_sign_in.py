@@ -142,3 +142,19 @@ def test_the_language_chosen_before_signing_in_becomes_hers(
     client.post(CODE, {"code": sent_code()})
     patient.user.refresh_from_db()
     assert patient.user.language == "en"
+
+
+def test_an_old_language_cookie_does_not_change_hers(
+    client, patient, django_capture_on_commit_callbacks
+):
+    """A cookie left from weeks ago, or by someone else on a shared computer, is not her
+    choice: only one made on this browser just before signing in is."""
+    from django.conf import settings
+
+    patient.user.language = "en"
+    patient.user.save(update_fields=["language"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+    ask_for_code(client, patient.personal_number, django_capture_on_commit_callbacks)
+    client.post(CODE, {"code": sent_code()})
+    patient.user.refresh_from_db()
+    assert patient.user.language == "en"

@@ -342,3 +342,8 @@ def test_a_reply_about_her_treatment_is_written_at_the_unit_where_it_goes_on(
         ("colleague", unit.pk),
     }
     assert {message.unit for message in thread.messages.exclude(sender=patient.user)} == {unit}
+    # Paused, the treatment still goes on there.
+    enrollment.status = enrollment.Status.PAUSED
+    enrollment.save(update_fields=["status"])
+    therapist_client.get(page)
+    assert AccessLogEntry.objects.filter(actor=therapist).latest("pk").unit == unit
