@@ -399,7 +399,7 @@ def _signature_refusal(
         return refusal
     if not (guardian_name.strip() and guardian_personal_number):
         return _("A guardian must also sign for a person under 18.")
-    return guardian_signature_refusal(patient, guardian_name)
+    return guardian_signature_refusal(patient, guardian_name, guardian_personal_number)
 
 
 @transaction.atomic

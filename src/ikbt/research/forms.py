@@ -227,12 +227,15 @@ class ConsentForm(forms.Form):
             raise forms.ValidationError(refusal)
         return name
 
-    def clean_guardian_name(self) -> str:
-        name = self.cleaned_data["guardian_name"]
-        refusal = guardian_signature_refusal(self.patient, name)
-        if refusal:
-            raise forms.ValidationError(refusal)
-        return name
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("guardian_name") and data.get("guardian_personal_number"):
+            refusal = guardian_signature_refusal(
+                self.patient, data["guardian_name"], data["guardian_personal_number"]
+            )
+            if refusal:
+                self.add_error("guardian_name", refusal)
+        return data
 
 
 class WithdrawalForm(forms.Form):

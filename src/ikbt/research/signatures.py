@@ -1,14 +1,32 @@
 """Who may sign a study's consent: the patient with her own name as her records have it, and
 for a person under 18 a guardian, with the name the records have for one of her guardians."""
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ikbt.patients.models import Patient
+from ikbt.patients.personal_number import normalise_personal_number
+
+
+def _words(name: str) -> list[str]:
+    return name.replace("-", " ").casefold().split()
 
 
 def same_name(written: str, recorded: str) -> bool:
-    """Case and extra spaces do not matter."""
-    return " ".join(written.split()).casefold() == " ".join(recorded.split()).casefold()
+    """Case, hyphens and extra spaces do not matter, and her given names may be fewer than the
+    records hold ("Maria Svensson" for "Anna Maria Svensson"): the family name in full and at
+    least one given name, in their order."""
+    written_words, recorded_words = _words(written), _words(recorded)
+    if written_words == recorded_words:
+        return True
+    if len(written_words) < 2 or len(recorded_words) < 2:
+        return False
+    *given, family = recorded_words
+    *written_given, written_family = written_words
+    if written_family != family:
+        return False
+    remaining = iter(given)
+    return all(name in remaining for name in written_given)
 
 
 def signature_refusal(patient: Patient, signed_name: str) -> str | None:
@@ -21,12 +39,22 @@ def signature_refusal(patient: Patient, signed_name: str) -> str | None:
     return None
 
 
-def guardian_signature_refusal(patient: Patient, guardian_name: str) -> str | None:
-    """Checked only when the records name her guardians."""
-    recorded = list(patient.guardians.values_list("name", flat=True))
-    if recorded and not any(same_name(guardian_name, name) for name in recorded):
+def guardian_signature_refusal(
+    patient: Patient, guardian_name: str, guardian_personal_number: str
+) -> str | None:
+    """Checked only when the records name her guardians: the name and the personal identity
+    number (as stored, 12 digits) of one of them."""
+    recorded = list(patient.guardians.values_list("name", "personal_number"))
+    try:
+        number = normalise_personal_number(guardian_personal_number)
+    except ValidationError:
+        number = ""
+    if recorded and not any(
+        same_name(guardian_name, name) and number == recorded_number
+        for name, recorded_number in recorded
+    ):
         return _(
-            "That is not the name of a guardian in your records. "
-            "The guardian writes their own name."
+            "That is not the name and personal identity number of a guardian in your "
+            "records. The guardian writes their own."
         )
     return None

@@ -174,17 +174,21 @@ def _progress(enrollment: Enrollment, module_key: str) -> ModuleProgress:
 
 
 @transaction.atomic
-def module_complete(enrollment: Enrollment, module_key: str, homework_report: str) -> None:
+def module_complete(enrollment: Enrollment, module_key: str, homework_report: str) -> bool:
     """The module is done, and the homework report (if she wrote one) goes to the therapist.
     A report once sent stays as the therapist read it: what she adds, she writes in a
-    message."""
+    message. Whether what she sent now is the report (False: another was sent before, from
+    another tab or device)."""
     progress = _progress(enrollment, module_key)
     now = timezone.now()
     progress.completed_at = progress.completed_at or now
-    if homework_report.strip() and progress.reported_at is None:
-        progress.homework_report = homework_report.strip()
+    text = homework_report.strip()
+    sent_before = progress.reported_at is not None
+    if text and not sent_before:
+        progress.homework_report = text
         progress.reported_at = now
     progress.save(update_fields=["completed_at", "homework_report", "reported_at"])
+    return not (text and sent_before and text != progress.homework_report)
 
 
 @transaction.atomic

@@ -159,6 +159,19 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _say_report_sent_already(request: HttpRequest, text: str) -> None:
+    """Her homework report was sent before (from another tab or device, or while she was
+    signed out): what she wrote now is shown to her, not lost."""
+    messages.warning(
+        request,
+        _(
+            "Your report had been sent already, so this text was not saved: “%(text)s” "
+            "Write it to your therapist in a message."
+        )
+        % {"text": text.strip()},
+    )
+
+
 @patient_required
 def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int) -> HttpResponse:
     enrollment = _patient_enrollment(request, enrollment_id)
@@ -208,16 +221,21 @@ def module_page(request: HttpRequest, enrollment_id: int, key: str, number: int)
             {"saved_at": timezone.now(), "already_sent": not kept},
         )
     if request.method == "POST" and number == len(pages):
-        actions.module_complete(
-            enrollment, module.key, typed(request.POST.get("homework_report", ""))
-        )
+        text = typed(request.POST.get("homework_report", ""))
+        if not actions.module_complete(enrollment, module.key, text):
+            _say_report_sent_already(request, text)
+            return redirect("messaging:inbox")
         messages.success(request, _("Well done! The module is marked as done."))
         return redirect("treatment:home")
     # Sent after a time-out, the report and the worksheets are put back in their boxes.
     # (Kept over another form's redirect, they are put back without a word.)
     unsent = unsent_on_page(request)
     kept = unsent.get("homework_report", "")
-    if kept and unsent.after_time_out:
+    if kept and progress and progress.reported_at:
+        if kept.strip() != progress.homework_report:
+            _say_report_sent_already(request, kept)
+        kept = ""
+    elif kept and unsent.after_time_out:
         messages.info(
             request, _("What you wrote before you were signed out is in the box: send it.")
         )

@@ -232,6 +232,10 @@ def test_youth_registration_needs_the_guardians_consent(client, youth_offering):
     young = person_born(datetime.date(2012, 5, 1), 706)
     client.force_login(young.user)
     url = reverse("intake:register", args=[youth_offering.pk])
+    # Every box the form asks for is on the page (the guardian's phone once was not).
+    empty = client.get(url).context["form"]
+    shown = client.get(url).text
+    assert all(f'name="{name}"' in shown for name in empty.fields)
     page = client.post(url, FORM)
     # Each missing part is named once, on its own field, and listed at the top of the form
     # (on a phone the guardian's section is far below), linked to the field.

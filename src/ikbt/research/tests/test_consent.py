@@ -186,7 +186,7 @@ def test_a_guardian_on_record_signs_with_their_own_name(researcher, unit, therap
     youth = factories.PatientFactory(
         personal_number=factories.personal_number(sixteen.strftime("%Y%m%d"), 556)
     )
-    factories.GuardianFactory(patient=youth, name="Lena Förälder")
+    guardian = factories.GuardianFactory(patient=youth, name="Lena Förälder")
     factories.care_relationship(youth, therapist, unit)
     participant = enrol(study, unit, therapist, patient=youth, consent=False)
     client = factories_client(youth)
@@ -195,19 +195,36 @@ def test_a_guardian_on_record_signs_with_their_own_name(researcher, unit, therap
         "agree": "on",
         "signed_name": youth.full_name,
         "guardian_name": "Kalle Anka",
-        "guardian_personal_number": factories.personal_number("19800101", 322),
+        "guardian_personal_number": guardian.personal_number,
         "guardian_agree": "on",
     }
+    not_theirs = [
+        "That is not the name and personal identity number of a guardian in your records. "
+        "The guardian writes their own."
+    ]
     refused = client.post(url, answer)
-    assert refused.context["form"].errors == {
-        "guardian_name": [
-            "That is not the name of a guardian in your records. "
-            "The guardian writes their own name."
-        ]
-    }
+    assert refused.context["form"].errors == {"guardian_name": not_theirs}
+    # The guardian's name with another person's number is not the guardian either.
+    other_number = factories.personal_number("19800101", 322)
+    refused = client.post(
+        url,
+        answer | {"guardian_name": "Lena Förälder", "guardian_personal_number": other_number},
+    )
+    assert refused.context["form"].errors == {"guardian_name": not_theirs}
     assert not ResearchConsent.objects.filter(participant=participant).exists()
     client.post(url, answer | {"guardian_name": "LENA förälder"})
     assert ResearchConsent.objects.get(participant=participant).guardian_name == "LENA förälder"
+
+
+def test_a_name_is_hers_with_fewer_given_names_and_either_hyphen():
+    from ikbt.research.signatures import same_name
+
+    assert same_name("Maria Svensson", "Anna Maria Svensson")
+    assert same_name("lars erik berg", "Lars-Erik Berg")
+    assert same_name("Anna Maria  SVENSSON", "Anna Maria Svensson")
+    assert not same_name("Maria Anna Svensson", "Anna Maria Svensson")  # not in their order
+    assert not same_name("Svensson", "Anna Maria Svensson")
+    assert not same_name("Anna Johansson", "Anna Maria Svensson")
 
 
 def test_the_tick_boxes_sit_beside_their_labels(

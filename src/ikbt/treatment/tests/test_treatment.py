@@ -1141,7 +1141,10 @@ def test_a_homework_report_once_sent_stays_as_the_therapist_read_it(
         url, {"homework_report": "Gick bra -- ändrat"}, headers={"HX-Request": "true"}
     )
     assert "your report was sent to your therapist already" in saved.text
-    patient_client.post(url, {"homework_report": "Gick bra -- ändrat igen"})
+    # Sent again from a tab open since before: what she wrote there is shown, not lost.
+    again = patient_client.post(url, {"homework_report": "Gick bra -- ändrat igen"}, follow=True)
+    assert "Your report had been sent already" in again.text
+    assert "Gick bra -- ändrat igen" in again.text
     progress.refresh_from_db()
     assert (progress.homework_report, progress.reported_at) == ("Gick bra", reported_at)
     page = patient_client.get(url).text
