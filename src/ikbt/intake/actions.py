@@ -15,7 +15,7 @@ from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Registration, Slot
 from ikbt.measurement.actions import askable_version, response_start
 from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit, StaffAbsence
-from ikbt.patients.models import CareRelationship, Patient
+from ikbt.patients.models import CareRelationship, Guardian, Patient
 from ikbt.programs.models import MeasurementPoint, Program, ProgramVersion
 from ikbt.treatment.actions import weekly_questionnaires_schedule
 from ikbt.treatment.models import Enrollment
@@ -316,6 +316,19 @@ def guardian_consent_confirm(
             "guardian_consent_confirmed_by",
             "guardian_consent_note",
         ]
+    )
+    # Confirmed, the guardian is on her record: staff in her care reach them from there.
+    Guardian.objects.update_or_create(
+        patient=registration.patient,
+        personal_number=registration.guardian_personal_number,
+        defaults={
+            "name": registration.guardian_name,
+            # A guardian's mobile is stored in up to 20 characters; a longer number written
+            # with spaces stays on the registration only.
+            "mobile": registration.guardian_phone
+            if len(registration.guardian_phone) <= Guardian._meta.get_field("mobile").max_length
+            else "",
+        },
     )
     _log(registration, by, Action.CHANGE, registration, "guardian's consent confirmed", request)
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ikbt.organisations.models import PHONE_NUMBER, CareUnit, StaffAbsence
 from ikbt.patients.models import Patient
+from ikbt.patients.personal_number import format_personal_number
 from ikbt.programs.models import Program
 
 
@@ -149,6 +150,10 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} – {self.offering}"
+
+    @property
+    def guardian_personal_number_display(self) -> str:
+        return format_personal_number(self.guardian_personal_number)
 
     @property
     def is_waiting(self) -> bool:

@@ -46,28 +46,30 @@ def notify_risk_flag(flag_id: int) -> int:
 
 
 def _unit_admins(flag: RiskFlag) -> list:
-    return [
-        membership.user
-        for membership in StaffMembership.objects.filter(
-            unit=flag.unit, role=StaffRole.UNIT_ADMIN, user__is_active=True
-        ).select_related("user")
-    ]
+    """The administrators of the flag's unit; a unit without one, its region's (someone is
+    always told)."""
+    admins = StaffMembership.objects.filter(user__is_active=True).select_related("user")
+    memberships = admins.filter(unit=flag.unit_id, role=StaffRole.UNIT_ADMIN) or admins.filter(
+        unit__region=flag.unit.region_id, role=StaffRole.REGION_ADMIN
+    )
+    return list({membership.user_id: membership.user for membership in memberships}.values())
 
 
 def triage_at_work(flag: RiskFlag) -> list:
     """No one is in the patient's care at the flag's unit. Before treatment (a critical
     answer at a registration waiting for a decision) the unit's therapists and administrators,
     who see its registrations, are told, those away today apart (all of them, should everyone
-    be away); otherwise (a registration decided) its administrators, who still see it."""
+    be away); otherwise (a registration decided) its administrators, who still see it (or,
+    without one, the region's)."""
     waiting = flag.response.registrations.filter(
         status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
     ).exists()
+    if not waiting:
+        return _unit_admins(flag)
     triage = {
         membership.user_id: membership.user
         for membership in StaffMembership.objects.filter(
-            unit_id=flag.unit_id,
-            role__in=INTAKE_ROLES if waiting else [StaffRole.UNIT_ADMIN],
-            user__is_active=True,
+            unit_id=flag.unit_id, role__in=INTAKE_ROLES, user__is_active=True
         ).select_related("user")
     }
     away = set(

@@ -332,6 +332,7 @@ def test_a_young_person_is_accepted_once_the_unit_has_confirmed_the_guardians_co
     refused = therapist_client.post(url, accept, follow=True)
     assert "Confirm the guardian&#x27;s consent with the guardian" in refused.text
     assert not Enrollment.objects.exists()
+    assert not young.guardians.exists()  # what she stated is not yet her record
     # How and with whom, or it is not recorded.
     page = therapist_client.post(url, {"guardian_consent": "1", "note": ""})
     assert "Write how and with whom it was confirmed." in page.text
@@ -341,7 +342,12 @@ def test_a_young_person_is_accepted_once_the_unit_has_confirmed_the_guardians_co
     assert registration.guardian_consent_note == "Per telefon med båda."
     entry = AccessLogEntry.objects.get(detail="guardian's consent confirmed")
     assert (entry.actor, entry.patient, entry.action) == (therapist, young, "change")
-    assert "Confirmed by Tove Terapeut" in therapist_client.get(url).text
+    page = therapist_client.get(url).text
+    assert "Confirmed by Tove Terapeut" in page
+    assert f"({registration.guardian_personal_number_display})" in page
+    # Confirmed, the guardian is on her record, where those in her care reach them.
+    guardian = young.guardians.get()
+    assert (guardian.name, guardian.mobile) == ("Anna Förälder", "070-123 45 67")
     therapist_client.post(url, accept)
     assert Enrollment.objects.get().patient == young
 
@@ -824,6 +830,7 @@ def test_a_critical_screening_answer_reaches_the_units_triage_who_acknowledge_it
     assert (flag.acknowledged_by, flag.action_taken) == (therapist, "Ringde, ingen akut risk.")
     page = client.get(url)
     assert "Acknowledged by" in page.text and 'name="acknowledge_flag"' not in page.text
+    assert "Question 9" in page.text  # what raised it stays for whoever decides later
     # A colleague's page, sent after: told who was first, and what she wrote is shown.
     late = verified_client(colleague).post(
         url, {"acknowledge_flag": flag.pk, "action_taken": "Ringde också."}, follow=True

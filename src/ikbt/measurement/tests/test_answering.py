@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from ikbt import factories
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows
 from ikbt.measurement import actions
@@ -180,6 +181,22 @@ def test_open_flag_escalates_to_the_unit_after_a_working_day(
     flag.refresh_from_db()
     assert flag.escalated_at is not None
     assert [message.to for message in mail.outbox] == [[unit_admin.email]]
+
+
+def test_a_unit_without_an_administrator_escalates_to_the_regions(
+    sent, unit, django_capture_on_commit_callbacks
+):
+    """Someone is always told: a youth clinic with therapists only has its region's
+    administrators above it."""
+    from ikbt.organisations.models import StaffRole
+
+    region_admin = factories.staff_member(unit, StaffRole.REGION_ADMIN, username="region")
+    actions.response_submit(sent, [2, 2, 0, 0, 0, 0, 0, 0, 1])
+    RiskFlag.objects.update(raised_at=timezone.now() - datetime.timedelta(days=5))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert escalate_risk_flags.call() == 1
+    assert [message.to for message in mail.outbox] == [[region_admin.email]]
 
 
 def test_a_working_day_skips_the_weekend(settings):
