@@ -12,7 +12,7 @@ from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Registration, Slot
-from ikbt.measurement.actions import askable_version, response_start
+from ikbt.measurement.actions import current_version, response_start
 from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit, StaffAbsence
 from ikbt.patients.models import CareRelationship, Guardian, Patient
@@ -70,10 +70,7 @@ def _questionnaires(
             continue
         response = waiting.get(code)
         if response is None:
-            version = askable_version(code)
-            if version is None:
-                continue
-            response = response_start(patient, version, unit=unit, occasion=when)
+            response = response_start(patient, current_version(code), unit=unit, occasion=when)
         else:
             response.occasion = when
             response.save(update_fields=["occasion"])

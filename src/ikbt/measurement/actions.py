@@ -62,14 +62,6 @@ def current_version(code: str) -> InstrumentVersion:
     )
 
 
-def askable_version(code: str) -> InstrumentVersion | None:
-    """The questionnaire's current version, if its questions can be shown to the patient:
-    not one of licensed text (ISI, PDSS-SR, LSAS-SR) that the region has not added, which
-    would only leave her a page she cannot fill in and a reminder she cannot act on."""
-    version = current_version(code)
-    return version if version.has_item_text else None
-
-
 @transaction.atomic
 def licensed_text_import(version: InstrumentVersion, items: list[dict[str, str]]) -> None:
     """Add the item text a region holds a licence for. One ``{"sv": …, "en": …}`` per item."""

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import get_language
@@ -101,6 +102,18 @@ class InstrumentVersion(models.Model):
 SUPPORT_IN_HIGHEST_BAND = {"PHQ-9", "MADRS-S", "GAD-7", "SMFQ"}
 
 
+class ResponseQuerySet(models.QuerySet):
+    def askable(self) -> "ResponseQuerySet":
+        """Those whose questions can be shown to the patient: not a questionnaire of licensed
+        text (ISI, PDSS-SR, LSAS-SR) whose text the region has not added, which she could not
+        fill in (once it is added, they can be answered). Kept, not left unasked, so that
+        the plan's questionnaires are there when the text comes."""
+        return self.exclude(
+            Q(instrument_version__definition__licence="licensed-text")
+            & ~Q(instrument_version__licensed_text__has_key="items")
+        )
+
+
 class Response(models.Model):
     """A patient's answers to one instrument, from the first answer to submission.
 
@@ -160,6 +173,8 @@ class Response(models.Model):
     )
     subscales = models.JSONField(_("subscales"), default=dict, blank=True)
     critical = models.BooleanField(_("critical answer"), default=False)
+
+    objects = ResponseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-submitted_at", "-started_at"]

@@ -169,7 +169,8 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         .order_by("started_at")
     )
     questionnaires = (
-        Response.objects.filter(
+        Response.objects.askable()
+        .filter(
             patient=patient,
             status=Response.Status.IN_PROGRESS,
             filled_in_by__isnull=True,

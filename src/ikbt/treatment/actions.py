@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
-from ikbt.measurement.actions import askable_version, response_start
+from ikbt.measurement.actions import current_version, response_start
 from ikbt.messaging.models import Message
 from ikbt.notifications.notices import send_notice
 from ikbt.notifications.tasks import send_notice_later
@@ -244,7 +244,7 @@ def weekly_questionnaires_schedule(enrollment: Enrollment) -> int:
     codes = enrollment.program_version.measurement_plan.filter(when="weekly").values_list(
         "instrument_code", flat=True
     )
-    versions = [version for version in map(askable_version, codes) if version is not None]
+    versions = [current_version(code) for code in codes]
     weeks = enrollment.program_version.planned_weeks
     created = 0
     for week in range(1, weeks):
@@ -295,12 +295,9 @@ def enrollment_end(
             due = _months_later(now, FOLLOW_UPS[point.when])
         else:
             continue
-        version = askable_version(point.instrument_code)
-        if version is None:
-            continue
         response_start(
             enrollment.patient,
-            version,
+            current_version(point.instrument_code),
             unit=enrollment.unit,
             occasion=point.when,
             due_at=due,

@@ -22,12 +22,16 @@ INACTIVE_AFTER = datetime.timedelta(days=7)
 def remind_due_questionnaires() -> int:
     """One content-free reminder when a questionnaire comes due (follow-ups included)."""
     sent = 0
-    candidates = Response.objects.filter(
-        status=Response.Status.IN_PROGRESS,
-        filled_in_by__isnull=True,
-        reminded_at__isnull=True,
-        due_at__lte=timezone.now(),
-    ).values_list("pk", flat=True)
+    candidates = (
+        Response.objects.askable()
+        .filter(
+            status=Response.Status.IN_PROGRESS,
+            filled_in_by__isnull=True,
+            reminded_at__isnull=True,
+            due_at__lte=timezone.now(),
+        )
+        .values_list("pk", flat=True)
+    )
     for response_id in candidates:
         with transaction.atomic():
             response = (

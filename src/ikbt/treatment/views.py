@@ -109,7 +109,8 @@ def home(request: HttpRequest) -> HttpResponse:
         None,
     )
     due = list(
-        Response.objects.filter(
+        Response.objects.askable()
+        .filter(
             patient=patient,
             status=Response.Status.IN_PROGRESS,
             filled_in_by__isnull=True,
@@ -435,7 +436,7 @@ def caseload(request: HttpRequest) -> HttpResponse:
             oldest_handed_in=_per_enrollment(unreviewed, "MIN", "handed_in_at"),
             last_worksheet=_per_enrollment(worksheets, "MAX", "updated_at"),
             overdue=_per_enrollment(
-                Response.objects.filter(
+                Response.objects.askable().filter(
                     patient=OuterRef("patient_id"),
                     status=Response.Status.IN_PROGRESS,
                     started_at__lt=now - datetime.timedelta(days=7),

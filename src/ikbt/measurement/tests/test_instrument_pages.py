@@ -25,25 +25,31 @@ def test_instrument_list_says_which_text_is_missing(therapist_client, django_ass
 
 
 def test_licensed_questionnaire_cannot_be_answered_without_its_text(
-    patient_client, patient, unit, therapist, therapist_client
+    tmp_path, patient_client, patient, unit, therapist, therapist_client
 ):
-    """Not asked of her at all (``askable_version``); one asked before says she need do
-    nothing, and staff are told why."""
+    """Asked as the plan says, but not put to her while its text is missing: not on her
+    pages as something to do, not reminded of; once the region adds the text, it is."""
     from ikbt.intake.actions import registration_submit
     from ikbt.intake.models import Offering
+    from ikbt.measurement.models import Response
     from ikbt.programs.actions import program_import, version_publish
     from ikbt.programs.package import PACKAGES, read_package
+    from ikbt.treatment.tasks import remind_due_questionnaires
 
-    assert actions.askable_version("ISI") is None
     data, _ = read_package(PACKAGES / "somn")
     version = version_publish(program_import(data, unit.region), None)
     offering = Offering.objects.create(unit=unit, program=version.program)
     registration = registration_submit(patient, offering, answers={}, register_opt_out=False)
-    asked = registration.screening.values_list("instrument_version__instrument__code", flat=True)
-    assert sorted(asked) == ["AUDIT", "PHQ-9"]  # the plan's ISI waits for its text
+    isi = registration.screening.get(instrument_version__instrument__code="ISI")
+    assert list(Response.objects.askable().filter(patient=patient)) == list(
+        Response.objects.filter(patient=patient).exclude(pk=isi.pk)
+    )
+    mine = patient_client.get(reverse("intake:my_registrations")).text
+    assert "cannot be filled in here yet; you need not do anything" in mine
+    assert reverse("measurement:answer", kwargs={"key": isi.key}) not in mine
+    assert remind_due_questionnaires.call() == 2  # PHQ-9 and AUDIT, not ISI
 
-    response = actions.response_start(patient, actions.current_version("ISI"))
-    page = patient_client.get(reverse("measurement:answer", kwargs={"key": response.key}))
+    page = patient_client.get(reverse("measurement:answer", kwargs={"key": isi.key}))
     assert "you need not do anything about it" in page.text
     assert "<fieldset" not in page.text
     on_her_behalf = actions.response_start(
@@ -51,6 +57,18 @@ def test_licensed_questionnaire_cannot_be_answered_without_its_text(
     )
     staff_page = therapist_client.get(reverse("measurement:staff_answer", args=[on_her_behalf.pk]))
     assert "must be supplied by a licence holder" in staff_page.text
+    waiting = therapist_client.get(
+        reverse("measurement:patient_measurements", args=[patient.pk])
+    ).text
+    assert "not asked: the licensed text is missing" in waiting
+
+    texts = [{"sv": f"Fråga {n}", "en": f"Question {n}"} for n in range(1, 8)]
+    path = tmp_path / "isi.json"
+    path.write_text(json.dumps({"items": texts}), encoding="utf-8")
+    call_command("instruments", "import-text", "ISI", str(path))
+    assert Response.objects.askable().filter(pk=isi.pk).exists()
+    mine = patient_client.get(reverse("intake:my_registrations")).text
+    assert reverse("measurement:answer", kwargs={"key": isi.key}) in mine
 
 
 def test_region_adds_licensed_text_and_it_is_shown(tmp_path, patient_client, patient):
