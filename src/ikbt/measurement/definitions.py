@@ -109,6 +109,9 @@ class Definition:
     # Critical items whose answer calls for an assessment at once, not within the working day
     # (ASQ's question 5: thoughts of taking one's life right now).
     acute_items: tuple[int, ...] = ()
+    # False for a screen whose number means nothing to the patient (ASQ's count of "yes"):
+    # she is thanked, not shown a score.
+    score_shown_to_patient: bool = True
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -261,6 +264,7 @@ def parse_definition(data: dict, path: str = "<definition>") -> Definition:
             remission_below=change.get("remission_below"),
             change_source=change.get("source", ""),
             higher_is_worse=bool(data.get("higher_is_worse", True)),
+            score_shown_to_patient=bool(data.get("score_shown_to_patient", True)),
             raw=data,
         )
     except KeyError as missing_key:

@@ -208,6 +208,13 @@ class Response(models.Model):
         return rows
 
     @property
+    def is_acute(self) -> bool:
+        """An answer that calls for an assessment at once (ASQ's question 5: thoughts of
+        taking her life right now)."""
+        definition = self.instrument_version.parsed
+        return any(is_critical(definition, self.answers, n) for n in definition.acute_items)
+
+    @property
     def is_started(self) -> bool:
         return any(answer is not None for answer in self.answers)
 
@@ -294,11 +301,7 @@ class RiskFlag(models.Model):
     @property
     def is_acute(self) -> bool:
         """Raised by an answer that calls for an assessment at once (ASQ's question 5)."""
-        definition = self.response.instrument_version.parsed
-        return any(
-            is_critical(definition, self.response.answers, number)
-            for number in definition.acute_items
-        )
+        return self.response.is_acute
 
     def critical_answers(self, language: str) -> list[dict]:
         """What raised it: each critical question and her answer (``Response.answers_to_read``)."""

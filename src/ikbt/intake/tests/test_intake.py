@@ -1310,6 +1310,8 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
     client.force_login(young.user)
     answered = client.get(reverse("measurement:answered", kwargs={"key": asq.key})).text
     assert "BRIS" in answered and "tel:112" in answered
+    assert "Your score on ASQ" not in answered  # a count of "yes" is no score to show her
+    assert "ASQ" not in client.get(reverse("measurement:my_scores")).text
 
     # Thoughts of taking her life right now (question 5): acute, and the unit's head is told
     # at once, not after a working day.
@@ -1330,6 +1332,11 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
         )
     acute = RiskFlag.objects.get(patient=other)
     assert acute.is_acute and acute.escalated_at is not None
+    client.force_login(other.user)
+    answered = client.get(reverse("measurement:answered", kwargs={"key": acute.response.key}))
+    assert "Call 112 now, or ask an adult to take you to an emergency department" in (
+        answered.text
+    )
     # Told as everyone at the unit is, and as the flag's escalation tells its head.
     assert sorted(notice.to[0] for notice in mail.outbox) == sorted(
         [therapist.email, unit_admin.email, unit_admin.email]
