@@ -266,6 +266,13 @@ def _release_slot(
         )
 
 
+def _tell_decided(registration: Registration) -> None:
+    """She is told that her registration is answered (not how): accepted, referred or
+    recorded as not come, her pages say what comes next."""
+    user_id = registration.patient.user_id
+    transaction.on_commit(lambda: send_notice_later.enqueue(user_id, "registration_decided"))
+
+
 def _schedule_reminder(slot: Slot, now: datetime.datetime) -> None:
     """The day before, or at once for a time less than a day away. A backend that cannot
     run tasks later (the ``immediate`` one of tests and demos without a worker) skips it."""
@@ -361,6 +368,7 @@ def registration_accept(
     registration.responsible_therapist = therapist
     registration.save()
     _release_slot(registration, after=now, by=by)  # decided before its time: not needed
+    _tell_decided(registration)
     started = timezone.make_aware(datetime.datetime.combine(start_date, datetime.time.min))
     enrollment = Enrollment.objects.create(
         patient=registration.patient,
@@ -423,6 +431,7 @@ def registration_decline(
             _("The assessment time has not begun: record that the patient did not come after it.")
         )
     _release_slot(registration, after=now, by=by)  # referred before the assessment time
+    _tell_decided(registration)
     registration.status = status
     registration.assessed_at = now if status == Registration.Status.NOT_SUITABLE else None
     registration.decided_at = now

@@ -400,6 +400,7 @@ def registration_detail(request: HttpRequest, registration_id: int) -> HttpRespo
             "transfer_form": transfer_form if is_admin else None,
             "guardian_form": guardian_form,
             "waiting_days": registration.waiting_days(),
+            "now": timezone.now(),
         },
     )
 

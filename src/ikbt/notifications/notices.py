@@ -36,6 +36,7 @@ KINDS = {
     "time_booked",
     "contact_changed",
     "care_team_changed",
+    "registration_decided",
 }
 
 

@@ -710,6 +710,8 @@ def test_a_decision_before_the_assessment_time_frees_it_and_nothing_reminds_of_i
         video_link="https://video.example/abc",
     )
     actions.slot_book(slot, registration, by=therapist)
+    page = verified_client(unit_admin).get(reverse("intake:registration", args=[registration.pk]))
+    assert "is freed when she is accepted or referred now" in page.text
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         actions.registration_accept(
@@ -719,8 +721,15 @@ def test_a_decision_before_the_assessment_time_frees_it_and_nothing_reminds_of_i
             start_date=timezone.localdate(),
             note={},
         )
-    # The therapist whose time it was is told a time is free again (decided by another).
-    assert [message.to for message in mail.outbox] == [[therapist.email]]
+    # The therapist whose time it was is told a time is free again (decided by another),
+    # and she that her registration is answered (not how: her pages say it and what next).
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        [therapist.email, registration.patient.email]
+    )
+    told = next(message for message in mail.outbox if message.to == [registration.patient.email])
+    assert "answered your registration" in told.body or "besvarat din anmälan" in told.body
+    assert [text.body for text in sms.outbox] == [told.subject]
+    sms.outbox.clear()
     slot.refresh_from_db()
     assert (slot.registration, slot.booked_at) == (None, None)  # free for others to book
     mine = Client()

@@ -28,7 +28,13 @@ def test_patients_choose_their_channels(patient):
     assert patient.reachable_by == []
 
 
-PATIENT_NOTICES = ("new_message", "questionnaire_due", "inactive", "time_booked")
+PATIENT_NOTICES = (
+    "new_message",
+    "questionnaire_due",
+    "inactive",
+    "time_booked",
+    "registration_decided",
+)
 # Words that would tell whoever sees a lock screen or an inbox that she is in psychological
 # treatment, in both languages.
 GIVE_AWAY = ("KBT", "CBT", "iKBT", "behandling", "treatment", "terapi", "therapy", "psyk")
