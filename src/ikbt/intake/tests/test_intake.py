@@ -1278,6 +1278,19 @@ def test_a_time_the_clocks_skip_is_refused_in_plain_words(therapist_client, offe
     assert not Slot.objects.exists()
 
 
+def register_young(young, offering: Offering, *, guardian_serial: int) -> Registration:
+    """A young person's registration, with her guardian's consent as she states it."""
+    return actions.registration_submit(
+        young,
+        offering,
+        answers={},
+        register_opt_out=False,
+        guardian_name="Anna Förälder",
+        guardian_personal_number=factories.personal_number("19800101", guardian_serial),
+        guardian_phone="070-123 45 67",
+    )
+
+
 def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_unit(
     unit, therapist, unit_admin, django_capture_on_commit_callbacks
 ):
@@ -1292,15 +1305,7 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
     version = version_publish(program_import(data, unit.region), None)
     youth = Offering.objects.create(unit=unit, program=version.program)
     young = person_born(datetime.date(2011, 3, 1), 711)
-    registration = actions.registration_submit(
-        young,
-        youth,
-        answers={},
-        register_opt_out=False,
-        guardian_name="Anna Förälder",
-        guardian_personal_number=factories.personal_number("19800101", 712),
-        guardian_phone="070-123 45 67",
-    )
+    registration = register_young(young, youth, guardian_serial=712)
     asked = set(
         registration.screening.values_list("instrument_version__instrument__code", flat=True)
     )
@@ -1325,15 +1330,7 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
     # Thoughts of taking her life right now (question 5): acute, and the unit's head is told
     # at once, not after a working day.
     other = person_born(datetime.date(2011, 4, 1), 713)
-    second = actions.registration_submit(
-        other,
-        youth,
-        answers={},
-        register_opt_out=False,
-        guardian_name="Bo Förälder",
-        guardian_personal_number=factories.personal_number("19790101", 714),
-        guardian_phone="070-123 45 68",
-    )
+    second = register_young(other, youth, guardian_serial=714)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response_submit(
