@@ -109,6 +109,10 @@ DETAIL_PATTERNS = [
             r"study (?P<study>\S+) participants \(pseudonymised\)",
             pgettext_lazy("access log detail", "participants of study %(study)s, without names"),
         ),
+        (
+            r"study (?P<study>\S+) (long|wide) export \(pseudonymised\)",
+            pgettext_lazy("access log detail", "export of study %(study)s, without names"),
+        ),
     ]
 ]
 

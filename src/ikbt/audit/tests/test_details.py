@@ -49,6 +49,8 @@ def test_details_read_in_swedish():
         assert entry.detail_shown == "behandlingsjournal"
         assert entry.what_for_patient == "behandlingsjournal"
         assert other.detail_shown == "deltagare i studie S1, utan namn"
+        export = AccessLogEntry(detail="study S1 wide export (pseudonymised)")
+        assert export.detail_shown == "export av studie S1, utan namn"
 
 
 def test_details_with_a_part_of_their_own_read_in_the_readers_language():
