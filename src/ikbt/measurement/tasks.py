@@ -41,26 +41,44 @@ def notify_risk_flag(flag_id: int) -> int:
     if flag.is_acute:  # thoughts of taking her life right now: the unit's heads at once too
         flag.escalated_at = flag.notified_at
         flag.save(update_fields=["escalated_at"])
-        sent += sum(send_notice(admin, "risk_flag_escalated") for admin in _unit_admins(flag))
+        sent += _tell_heads(flag, "risk_flag_acute", already=told)
     return sent
 
 
 def _unit_admins(flag: RiskFlag) -> list:
-    """The administrators of the flag's unit; a unit without one, its region's (someone is
-    always told)."""
-    admins = StaffMembership.objects.filter(user__is_active=True).select_related("user")
-    memberships = admins.filter(unit=flag.unit_id, role=StaffRole.UNIT_ADMIN) or admins.filter(
-        unit__region=flag.unit.region_id, role=StaffRole.REGION_ADMIN
-    )
-    return list({membership.user_id: membership.user for membership in memberships}.values())
+    """The active administrators of the flag's unit (none for a flag without a unit)."""
+    if flag.unit_id is None:
+        return []
+    return [
+        membership.user
+        for membership in StaffMembership.objects.filter(
+            unit=flag.unit_id, role=StaffRole.UNIT_ADMIN, user__is_active=True
+        ).select_related("user")
+    ]
+
+
+def _tell_heads(flag: RiskFlag, kind: str, already=()) -> int:
+    """The unit's administrators get ``kind`` (those not told already). A unit without one:
+    its region's administrators, who cannot open the patient, are asked to appoint one."""
+    admins = _unit_admins(flag)
+    if admins:
+        return sum(send_notice(admin, kind) for admin in admins if admin not in already)
+    if flag.unit_id is None:
+        return 0
+    region_admins = {
+        membership.user_id: membership.user
+        for membership in StaffMembership.objects.filter(
+            unit__region=flag.unit.region_id, role=StaffRole.REGION_ADMIN, user__is_active=True
+        ).select_related("user")
+    }
+    return sum(send_notice(admin, "unit_without_head") for admin in region_admins.values())
 
 
 def triage_at_work(flag: RiskFlag) -> list:
     """No one is in the patient's care at the flag's unit. Before treatment (a critical
     answer at a registration waiting for a decision) the unit's therapists and administrators,
     who see its registrations, are told, those away today apart (all of them, should everyone
-    be away); otherwise (a registration decided) its administrators, who still see it (or,
-    without one, the region's)."""
+    be away); otherwise (a registration decided) its administrators, who still see it."""
     waiting = flag.response.registrations.filter(
         status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
     ).exists()
@@ -101,7 +119,6 @@ def escalate_risk_flags() -> int:
                 continue
             flag.escalated_at = now
             flag.save(update_fields=["escalated_at"])
-            for admin in _unit_admins(flag):
-                transaction.on_commit(lambda user=admin: send_notice(user, "risk_flag_escalated"))
+            transaction.on_commit(lambda flag=flag: _tell_heads(flag, "risk_flag_escalated"))
         escalated += 1
     return escalated

@@ -37,6 +37,8 @@ KINDS = {
     "contact_changed",
     "care_team_changed",
     "registration_decided",
+    "risk_flag_acute",
+    "unit_without_head",
 }
 
 

@@ -1343,9 +1343,9 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
     assert "Call 112 now, or ask an adult to take you to an emergency department" in (
         answered.text
     )
-    # Told as everyone at the unit is, and as the flag's escalation tells its head.
+    # Told as everyone at the unit is (the head once, not a second time as its head).
     assert sorted(notice.to[0] for notice in mail.outbox) == sorted(
-        [therapist.email, unit_admin.email, unit_admin.email]
+        [therapist.email, unit_admin.email]
     )
     page = verified_client(therapist).get(reverse("intake:registration", args=[second.pk]))
     assert page.text.count("Acute: assess at once") == 1

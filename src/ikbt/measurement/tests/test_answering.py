@@ -183,20 +183,27 @@ def test_open_flag_escalates_to_the_unit_after_a_working_day(
     assert [message.to for message in mail.outbox] == [[unit_admin.email]]
 
 
-def test_a_unit_without_an_administrator_escalates_to_the_regions(
+def test_a_unit_without_an_administrator_has_its_region_appoint_one(
     sent, unit, django_capture_on_commit_callbacks
 ):
-    """Someone is always told: a youth clinic with therapists only has its region's
-    administrators above it."""
+    """A youth clinic with therapists only: its region's administrators, who cannot open the
+    patient, are asked to appoint someone who can. A flag of no unit escalates to no one
+    and stops no other."""
+    from ikbt.measurement.models import Response
     from ikbt.organisations.models import StaffRole
 
     region_admin = factories.staff_member(unit, StaffRole.REGION_ADMIN, username="region")
     actions.response_submit(sent, [2, 2, 0, 0, 0, 0, 0, 0, 1])
+    nowhere = actions.response_start(sent.patient, sent.instrument_version)
+    Response.objects.filter(pk=nowhere.pk).update(unit=None)
+    RiskFlag.objects.create(patient=sent.patient, unit=None, response=nowhere)
     RiskFlag.objects.update(raised_at=timezone.now() - datetime.timedelta(days=5))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert escalate_risk_flags.call() == 1
-    assert [message.to for message in mail.outbox] == [[region_admin.email]]
+        assert escalate_risk_flags.call() == 2
+    (notice,) = mail.outbox
+    assert notice.to == [region_admin.email]
+    assert notice.subject == "Open iKBT: en enhet i din region saknar administratör"
 
 
 def test_a_working_day_skips_the_weekend(settings):
