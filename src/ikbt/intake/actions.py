@@ -322,18 +322,19 @@ def guardian_consent_confirm(
         ]
     )
     # Confirmed, the guardian is on her record: staff in her care reach them from there.
-    Guardian.objects.update_or_create(
-        patient=registration.patient,
-        personal_number=registration.guardian_personal_number,
-        defaults={
-            "name": registration.guardian_name,
-            # A guardian's mobile is stored in up to 20 characters; a longer number written
-            # with spaces stays on the registration only.
-            "mobile": registration.guardian_phone
-            if len(registration.guardian_phone) <= Guardian._meta.get_field("mobile").max_length
-            else "",
-        },
-    )
+    if registration.guardian_personal_number:
+        guardian, _created = Guardian.objects.get_or_create(
+            patient=registration.patient,
+            personal_number=registration.guardian_personal_number,
+            defaults={"name": registration.guardian_name},
+        )
+        # Up to 20 characters, written without spaces if need be; a number on record stays.
+        phone = registration.guardian_phone
+        if len(phone) > Guardian._meta.get_field("mobile").max_length:
+            phone = phone.replace(" ", "").replace("-", "")
+        if phone and not guardian.mobile and len(phone) <= 20:
+            guardian.mobile = phone
+            guardian.save(update_fields=["mobile"])
     _log(registration, by, Action.CHANGE, registration, "guardian's consent confirmed", request)
 
 

@@ -111,11 +111,14 @@ def build_chart(
     )
 
 
-def charts_for(responses, language: str, start) -> list[dict]:
-    """One chart per instrument from submitted responses, with their rows for the table."""
+def charts_for(responses, language: str, start, *, for_patient: bool = False) -> list[dict]:
+    """One chart per instrument from submitted responses, with their rows for the table.
+    ``for_patient``: her own pages, without the screens whose score is not shown to her
+    (ASQ)."""
     by_code: dict[str, list] = {}
     for response in responses:
-        if response.total is not None:
+        shown = not for_patient or response.instrument_version.parsed.score_shown_to_patient
+        if response.total is not None and shown:
             by_code.setdefault(response.instrument_version.instrument.code, []).append(response)
     charts = []
     for code, rows in sorted(by_code.items()):

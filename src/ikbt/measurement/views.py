@@ -117,18 +117,16 @@ def my_scores(request: HttpRequest) -> HttpResponse:
     """The patient's own scores over time, as the therapist sees them (those a score is
     shown to her for)."""
     patient = request.user.patient
-    responses = [
-        response
-        for response in Response.objects.filter(patient=patient, status=Response.Status.SUBMITTED)
+    responses = list(
+        Response.objects.filter(patient=patient, status=Response.Status.SUBMITTED)
         .select_related("instrument_version__instrument", "filled_in_by")
         .order_by("submitted_at")
-        if response.instrument_version.parsed.score_shown_to_patient
-    ]
+    )
     language = translation.get_language()
     return render(
         request,
         "measurement/my_scores.html",
-        {"charts": charts_for(responses, language, _treatment_start(patient))},
+        {"charts": charts_for(responses, language, _treatment_start(patient), for_patient=True)},
     )
 
 

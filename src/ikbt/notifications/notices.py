@@ -42,9 +42,10 @@ KINDS = {
 }
 
 
-# Told once that messages wait: another "new message" within this time, before she has
-# signed in to read the first, tells her nothing new.
-TOLD_ALREADY_WITHIN = datetime.timedelta(minutes=15)
+# Told once that messages wait: another "new message" within this time (a feedback and a
+# reply written together, or the night's messages told at eight), before she has signed in,
+# tells her nothing new. Short, so that a reply to what she read since is never left untold.
+TOLD_ALREADY_WITHIN = datetime.timedelta(minutes=2)
 
 
 def _told_already(user: User, kind: str, now: datetime.datetime) -> bool:
@@ -107,7 +108,8 @@ def send_notice(
         address, mobile = user.email, ""
     if not (address or mobile):
         return False
-    if to is None and _told_already(user, kind, now or timezone.now()):
+    now = now or timezone.now()
+    if to is None and _told_already(user, kind, now):
         return True
     with translation.override(user.language):
         context = {
@@ -118,8 +120,13 @@ def send_notice(
             f"notifications/{kind}_subject.txt", context, using="text"
         ).strip()
         body = render_to_string(f"notifications/{kind}_body.txt", context, using="text")
-    if address:
-        send_mail(subject, body, None, [address])
-    if mobile:
-        send_sms(mobile, subject)
+    try:
+        if address:
+            send_mail(subject, body, None, [address])
+        if mobile:
+            send_sms(mobile, subject)
+    except Exception:
+        # Not told after all: the next new message within the while must tell her.
+        User.objects.filter(pk=user.pk, new_message_told_at=now).update(new_message_told_at=None)
+        raise
     return True

@@ -42,19 +42,19 @@ def signature_refusal(patient: Patient, signed_name: str) -> str | None:
 def guardian_signature_refusal(
     patient: Patient, guardian_name: str, guardian_personal_number: str
 ) -> str | None:
-    """Checked only when the records name her guardians: the name and the personal identity
-    number (as stored, 12 digits) of one of them."""
-    recorded = list(patient.guardians.values_list("name", "personal_number"))
+    """A guardian on her record signs with the name and personal identity number the record
+    has; a guardian the record does not hold (a second parent) signs as the young person's
+    registration does, on their word."""
     try:
         number = normalise_personal_number(guardian_personal_number)
     except ValidationError:
-        number = ""
-    if recorded and not any(
-        same_name(guardian_name, name) and number == recorded_number
-        for name, recorded_number in recorded
-    ):
+        return None  # the form says what is wrong with the number
+    recorded = list(patient.guardians.values_list("name", "personal_number"))
+    by_number = [name for name, recorded_number in recorded if recorded_number == number]
+    by_name = [name for name, _number in recorded if same_name(guardian_name, name)]
+    if (by_number and not same_name(guardian_name, by_number[0])) or (by_name and not by_number):
         return _(
             "That is not the name and personal identity number of a guardian in your "
-            "records. The guardian writes their own."
+            "records. The guardian writes their own name and number."
         )
     return None

@@ -20,8 +20,10 @@ INACTIVE_AFTER = datetime.timedelta(days=7)
 
 @task()
 def remind_due_questionnaires() -> int:
-    """One content-free reminder when a questionnaire comes due (follow-ups included)."""
+    """One content-free reminder when a questionnaire comes due (follow-ups included): one
+    notice per patient in a run, however many came due together."""
     sent = 0
+    told: set[int] = set()
     candidates = (
         Response.objects.askable()
         .filter(
@@ -44,6 +46,9 @@ def remind_due_questionnaires() -> int:
             response.reminded_at = timezone.now()
             response.save(update_fields=["reminded_at"])
             user = response.patient.user
+            if user.pk in told:
+                continue
+            told.add(user.pk)
             transaction.on_commit(lambda user=user: send_notice(user, "questionnaire_due"))
             sent += 1
     return sent

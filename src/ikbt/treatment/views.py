@@ -1043,7 +1043,9 @@ def summary(request: HttpRequest) -> HttpResponse:
             "patient": patient,
             "enrollment": enrollment,
             "modules": _modules_with_state(enrollment),
-            "charts": charts_for(responses, translation.get_language(), enrollment.started_at),
+            "charts": charts_for(
+                responses, translation.get_language(), enrollment.started_at, for_patient=True
+            ),
             "answers": [
                 (
                     answer,

@@ -47,7 +47,12 @@ def test_licensed_questionnaire_cannot_be_answered_without_its_text(
     mine = patient_client.get(reverse("intake:my_registrations")).text
     assert "cannot be filled in here yet; you need not do anything" in mine
     assert reverse("measurement:answer", kwargs={"key": isi.key}) not in mine
-    assert remind_due_questionnaires.call() == 2  # PHQ-9 and AUDIT, not ISI
+    assert remind_due_questionnaires.call() == 1  # one notice for PHQ-9 and AUDIT together
+    reminded = Response.objects.filter(patient=patient, reminded_at__isnull=False)
+    assert sorted(reminded.values_list("instrument_version__instrument__code", flat=True)) == [
+        "AUDIT",
+        "PHQ-9",
+    ]  # not ISI
 
     page = patient_client.get(reverse("measurement:answer", kwargs={"key": isi.key}))
     assert "you need not do anything about it" in page.text

@@ -103,7 +103,7 @@ def test_a_patient_is_not_told_at_night_but_at_eight(patient, therapist, setting
 
 def test_messages_close_together_tell_her_once_until_she_has_signed_in(patient):
     """A feedback and a reply a second apart: one e-mail and one text, not two of each. Once
-    she has signed in, or after a quarter of an hour, the next message is told again."""
+    she has signed in, or after two minutes, the next message is told again."""
     import datetime
 
     from django.utils import timezone
@@ -118,10 +118,23 @@ def test_messages_close_together_tell_her_once_until_she_has_signed_in(patient):
     assert send_notice(patient.user, "questionnaire_due", now=now)  # another kind is told
     assert len(mail.outbox) == 2
 
-    later = now + datetime.timedelta(minutes=16)
+    later = now + datetime.timedelta(minutes=3)
     assert send_notice(patient.user, "new_message", now=later)
     assert len(mail.outbox) == 3
     patient.user.last_login = later + datetime.timedelta(minutes=1)
     patient.user.save(update_fields=["last_login"])  # as signing in does
     assert send_notice(patient.user, "new_message", now=later + datetime.timedelta(minutes=2))
     assert len(mail.outbox) == 4
+
+
+def test_a_notice_that_fails_to_go_does_not_keep_the_next_from_going(patient):
+    from unittest.mock import patch
+
+    from ikbt.accounts.models import User
+
+    down = patch("ikbt.notifications.notices.send_mail", side_effect=OSError("mail is down"))
+    with down, pytest.raises(OSError):
+        send_notice(patient.user, "new_message")
+    assert User.objects.get(pk=patient.user.pk).new_message_told_at is None
+    assert send_notice(patient.user, "new_message")
+    assert len(mail.outbox) == 1

@@ -200,7 +200,7 @@ def test_a_guardian_on_record_signs_with_their_own_name(researcher, unit, therap
     }
     not_theirs = [
         "That is not the name and personal identity number of a guardian in your records. "
-        "The guardian writes their own."
+        "The guardian writes their own name and number."
     ]
     refused = client.post(url, answer)
     assert refused.context["form"].errors == {"guardian_name": not_theirs}
@@ -214,6 +214,31 @@ def test_a_guardian_on_record_signs_with_their_own_name(researcher, unit, therap
     assert not ResearchConsent.objects.filter(participant=participant).exists()
     client.post(url, answer | {"guardian_name": "LENA förälder"})
     assert ResearchConsent.objects.get(participant=participant).guardian_name == "LENA förälder"
+
+
+def test_a_second_guardian_not_on_record_signs_on_their_word(researcher, unit, therapist, program):
+    """Only the guardian the young person named at intake is on her record: the other
+    parent signs, as at registration, without being refused."""
+    study = open_study(researcher, [unit], program, min_age=15, max_age=25)
+    sixteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
+    youth = factories.PatientFactory(
+        personal_number=factories.personal_number(sixteen.strftime("%Y%m%d"), 557)
+    )
+    factories.GuardianFactory(patient=youth, name="Lena Förälder")
+    factories.care_relationship(youth, therapist, unit)
+    participant = enrol(study, unit, therapist, patient=youth, consent=False)
+    client = factories_client(youth)
+    client.post(
+        reverse("research:consent", args=[participant.pk]),
+        {
+            "agree": "on",
+            "signed_name": youth.full_name,
+            "guardian_name": "Per Förälder",
+            "guardian_personal_number": factories.personal_number("19780101", 323),
+            "guardian_agree": "on",
+        },
+    )
+    assert ResearchConsent.objects.get(participant=participant).guardian_name == "Per Förälder"
 
 
 def test_a_name_is_hers_with_fewer_given_names_and_either_hyphen():
