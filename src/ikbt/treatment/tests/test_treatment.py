@@ -1151,3 +1151,14 @@ def test_a_homework_report_once_sent_stays_as_the_therapist_read_it(
     assert 'name="homework_report"' not in page
     assert "Gick bra" in page and "Bra jobbat!" in page
     assert reverse("messaging:inbox") in page
+
+
+def test_what_to_do_now_names_a_questionnaire_as_her_registrations_do(
+    patient_client, patient, enrollment
+):
+    from ikbt.measurement.actions import current_version, response_start
+
+    gad7 = current_version("GAD-7")
+    response_start(patient, gad7, occasion="weekly")
+    home = patient_client.get(reverse("treatment:home")).text
+    assert f"Fill in {gad7.name_in('en')}" in home
