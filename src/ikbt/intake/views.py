@@ -217,13 +217,10 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
         for registration in registrations
         if registration.status == Registration.Status.SUBMITTED
     }
-    # Named as she chose them: the program's title, and each questionnaire's name.
+    # Named as she chose them: the program's title (each questionnaire by ``Response.name``).
     titles = program_titles({registration.offering.program for registration in registrations})
-    language = translation.get_language()
     for registration in registrations:
         registration.program_title = titles[registration.offering.program_id]
-        for response in registration.screening.all():
-            response.name = response.instrument_version.name_in(language)
     rows = [(registration, free.get(registration.pk, [])) for registration in registrations]
     return render(
         request,

@@ -193,15 +193,15 @@ class Response(models.Model):
         rows = []
         for position, (number, label, options) in enumerate(version.ratings(language)):
             value = self.answers[position] if position < len(self.answers) else None
+            critical = is_critical(version.parsed, self.answers, number)
             rows.append(
                 {
                     "number": number,
                     "text": label,
                     "answer": dict(options).get(value, ""),
                     "value": value,
-                    "critical": is_critical(version.parsed, self.answers, number),
-                    "acute": number in version.parsed.acute_items
-                    and is_critical(version.parsed, self.answers, number),
+                    "critical": critical,
+                    "acute": critical and number in version.parsed.acute_items,
                     "skipped": number in skipped,  # left out by an earlier answer
                 }
             )
@@ -238,6 +238,11 @@ class Response(models.Model):
             and self.total is not None
             and definition.band_for(self.total) == definition.bands[-1]
         )
+
+    @property
+    def name(self) -> str:
+        """The questionnaire's name in the page's language, as the patient is asked it."""
+        return self.instrument_version.name_in(get_language())
 
     @property
     def occasion_label(self) -> str:

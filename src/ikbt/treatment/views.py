@@ -119,9 +119,6 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("instrument_version__instrument")
         .order_by("due_at")  # the most overdue first
     )
-    language = translation.get_language()
-    for response in due:  # by its name, as her registrations say it, not its code alone
-        response.name = response.instrument_version.name_in(language)
     unread = Message.objects.unread_by_patient(patient).count()
     feedback = [row for _, row, _ in modules if row and row.feedback_at]
     sheets = {sheet.key: sheet for sheet in enrollment.program_version.worksheets.all()}
