@@ -45,12 +45,29 @@ def start_session(request: HttpRequest, user: User) -> None:
     request.session[LAST_SEEN_AT] = now
 
 
+def language_choose(request: HttpRequest, language: str) -> None:
+    """The language chosen on this browser becomes the signed-in user's: their texts and
+    e-mails come in it, as the pages do. Chosen before signing in, it becomes theirs when they
+    sign in here (``keep_chosen_language``); an old cookie, or one left by someone else on a
+    shared computer, does not."""
+    if language not in dict(settings.LANGUAGES):
+        return
+    if request.user.is_authenticated:
+        _language_set(request.user, language)
+    else:
+        request.session[LANGUAGE_CHOSEN] = language
+
+
 def keep_chosen_language(request: HttpRequest, user: User) -> None:
-    """A language chosen on this browser just before signing in (``core.views.set_language``)
-    becomes the user's: their texts and e-mails come in it, as the pages do."""
+    """A language chosen on this browser just before signing in becomes the user's."""
     chosen = request.session.pop(LANGUAGE_CHOSEN, None)
-    if chosen in dict(settings.LANGUAGES) and chosen != user.language:
-        user.language = chosen
+    if chosen in dict(settings.LANGUAGES):
+        _language_set(user, chosen)
+
+
+def _language_set(user: User, language: str) -> None:
+    if user.language != language:
+        user.language = language
         user.save(update_fields=["language"])
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.cache import never_cache
 
-from ikbt.accounts.middleware import LANGUAGE_CHOSEN
+from ikbt.accounts.actions import language_choose
 from ikbt.organisations.models import Region
 
 # Seconds a browser or client is asked to wait before trying again when the database is away.
@@ -115,17 +115,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def set_language(request: HttpRequest) -> HttpResponse:
-    """Django's language switch, and for someone signed in their preferred language too: the
-    texts and e-mails sent to them (a reminder, a notice) come in the language they chose."""
+    """Django's language switch, and the user's preferred language too: the texts and e-mails
+    sent to them (a reminder, a notice) come in the language they chose."""
     response = i18n.set_language(request)
-    language = request.POST.get("language")
-    if request.method != "POST" or language not in dict(settings.LANGUAGES):
-        return response
-    if not request.user.is_authenticated:
-        # Becomes theirs when they sign in on this browser (keep_chosen_language); an old
-        # cookie, or one left by someone else on a shared computer, does not.
-        request.session[LANGUAGE_CHOSEN] = language
-    elif request.user.language != language:
-        request.user.language = language
-        request.user.save(update_fields=["language"])
+    if request.method == "POST":
+        language_choose(request, request.POST.get("language", ""))
     return response
