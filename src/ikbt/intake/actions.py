@@ -328,11 +328,12 @@ def guardian_consent_confirm(
             personal_number=registration.guardian_personal_number,
             defaults={"name": registration.guardian_name},
         )
-        # Up to 20 characters, written without spaces if need be; a number on record stays.
+        # As short as the record keeps it, without spaces if need be; a number there stays.
+        longest = Guardian._meta.get_field("mobile").max_length
         phone = registration.guardian_phone
-        if len(phone) > Guardian._meta.get_field("mobile").max_length:
+        if len(phone) > longest:
             phone = phone.replace(" ", "").replace("-", "")
-        if phone and not guardian.mobile and len(phone) <= 20:
+        if phone and not guardian.mobile and len(phone) <= longest:
             guardian.mobile = phone
             guardian.save(update_fields=["mobile"])
     _log(registration, by, Action.CHANGE, registration, "guardian's consent confirmed", request)

@@ -29,18 +29,21 @@ def notify_risk_flag(flag_id: int) -> int:
     often the task runs. The notices go out before the mark is committed, so a
     worker dying in between sends them again rather than not at all."""
     flag = (
-        RiskFlag.objects.select_for_update(of=("self",)).select_related("patient").get(pk=flag_id)
+        RiskFlag.objects.select_for_update(of=("self",))
+        .select_related("patient", "response__instrument_version")
+        .get(pk=flag_id)
     )
     if flag.notified_at is not None:
         return 0
     flag.notified_at = timezone.now()
-    flag.save(update_fields=["notified_at"])
+    # Thoughts of taking her life right now: the unit's heads are told at once too.
+    if flag.is_acute:
+        flag.escalated_at = flag.notified_at
+    flag.save(update_fields=["notified_at", "escalated_at"])
     relationships = CareRelationship.objects.active().filter(patient=flag.patient, unit=flag.unit)
     told = at_work_in_place_of(relationships) or triage_at_work(flag)
     sent = sum(send_notice(staff, "risk_flag") for staff in told)
-    if flag.is_acute:  # thoughts of taking her life right now: the unit's heads at once too
-        flag.escalated_at = flag.notified_at
-        flag.save(update_fields=["escalated_at"])
+    if flag.is_acute:
         sent += _tell_heads(flag, "risk_flag_acute", already=told)
     return sent
 
