@@ -78,13 +78,13 @@ class User(AbstractUser):
         ).hexdigest()
 
 
-class PatientCodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
-    """Where a patient's one-time sign-in code lives (django-otp side-channel device).
+class CodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
+    """A one-time code sent to a patient's phone (django-otp side-channel device).
 
-    One device per patient. A new code replaces the old one and resets the count of wrong
-    tries; after ``MAX_FAILURES`` wrong tries the code is spent and a new one must be
-    requested. A new code is made at most once per ``COOLDOWN_SECONDS``, so entering a
-    person's number again and again does not flood their phone.
+    A new code replaces the old one and resets the count of wrong tries; after
+    ``MAX_FAILURES`` wrong tries the code is spent and a new one must be requested. A new code
+    is made at most once per ``COOLDOWN_SECONDS``, so asking again and again does not flood
+    the phone.
     """
 
     CODE_LENGTH = 6
@@ -97,11 +97,17 @@ class PatientCodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
     sent_until = models.DateTimeField(_("code sent"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("patient sign-in code")
-        verbose_name_plural = _("patient sign-in codes")
-        constraints = [
-            models.UniqueConstraint(fields=["user"], name="one_patient_code_device_per_user")
-        ]
+        abstract = True
+
+    def new_code(self) -> bool:
+        """A new code, saved; False (and the code unchanged) while the last is too new."""
+        if not self.generate_is_allowed()[0]:
+            return False
+        self.generate_token(length=self.CODE_LENGTH, valid_secs=self.VALID_SECONDS, commit=False)
+        self.throttle_reset(commit=False)
+        self.cooldown_set(commit=False)
+        self.save()
+        return True
 
     def get_throttle_factor(self) -> int:
         # No waiting between tries: a hard limit of wrong tries per code instead.
@@ -130,3 +136,33 @@ class PatientCodeDevice(CooldownMixin, ThrottlingMixin, SideChannelDevice):
     @property
     def is_spent(self) -> bool:
         return self.throttling_failure_count >= self.MAX_FAILURES
+
+
+class PatientCodeDevice(CodeDevice):
+    """Where a patient's one-time sign-in code lives. One device per patient."""
+
+    class Meta:
+        verbose_name = _("patient sign-in code")
+        verbose_name_plural = _("patient sign-in codes")
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="one_patient_code_device_per_user")
+        ]
+
+
+class NewMobileCodeDevice(CodeDevice):
+    """The code that confirms a patient's new mobile number: it goes to the new number, which
+    becomes hers when she writes the code back, so a mistyped number never takes the place of
+    one that works. One device per patient, holding the number waiting to be confirmed (empty
+    when none waits)."""
+
+    number = models.CharField(_("new mobile phone"), max_length=20, blank=True)
+    # The rest of the contact details she sent with it (``ikbt.patients.actions.CONTACT_FIELDS``),
+    # saved together with the number.
+    details = models.JSONField(_("contact details waiting"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("code confirming a new mobile number")
+        verbose_name_plural = _("codes confirming a new mobile number")
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="one_new_mobile_device_per_user")
+        ]

@@ -28,7 +28,13 @@ from ikbt.accounts.models import PatientCodeDevice
 from ikbt.core.next_page import next_page
 from ikbt.notifications.tasks import request_sign_in_code
 from ikbt.organisations.views import own_work
-from ikbt.patients.actions import contact_details_set
+from ikbt.patients.actions import (
+    contact_change,
+    new_mobile_code_again,
+    new_mobile_confirm,
+    new_mobile_forget,
+    new_mobile_waiting,
+)
 from ikbt.patients.forms import ContactForm
 
 # Session keys for sign-in steps that are not done yet.
@@ -153,6 +159,7 @@ def security(request: HttpRequest) -> HttpResponse:
     if user.is_staff_member and not user.is_verified():
         return redirect(_with_next("accounts:two_factor", request.path))
     contact = None  # the patient's contact details, with what she typed if it was refused
+    confirm = None  # the code confirming her new mobile number, as she wrote it if refused
     if request.method == "POST":
         if request.POST.get("action") == "everywhere":
             actions.sign_out_everywhere(request)
@@ -161,8 +168,17 @@ def security(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "contact" and user.is_patient:
             contact = ContactForm(request.POST, instance=user.patient)
             if contact.is_valid():
-                contact_details_set(user.patient, **contact.cleaned_data)
-                messages.success(request, _("Saved."))
+                if contact_change(user.patient, **contact.cleaned_data):
+                    messages.info(
+                        request,
+                        _("We have sent a code to your new number. Write it below to save it."),
+                    )
+                else:
+                    messages.success(request, _("Saved."))
+                return redirect("accounts:security")
+        if request.POST.get("action", "").startswith("new_mobile") and user.is_patient:
+            confirm = _new_mobile(request)
+            if confirm is None:
                 return redirect("accounts:security")
         if request.POST.get("action") == "backup_codes" and user.is_staff_member:
             request.session[NEW_BACKUP_CODES] = actions.new_backup_codes(user)
@@ -176,15 +192,62 @@ def security(request: HttpRequest) -> HttpResponse:
     )
     if user.is_patient and contact is None:
         contact = ContactForm(instance=user.patient)
+    new_mobile = new_mobile_waiting(user.patient) if user.is_patient else None
     return render(
         request,
         "accounts/security.html",
         {
             "backup_codes_left": backup_codes_left,
             "contact": contact,
+            "new_mobile": new_mobile,
+            "confirm": (confirm or OneTimeCodeForm()) if new_mobile else None,
             "work": own_work(user) if user.is_staff_member else None,
         },
     )
+
+
+def _new_mobile(request: HttpRequest) -> OneTimeCodeForm | None:
+    """The patient's answer about the new mobile number waiting: its code, a new code, or
+    keeping the number she had. The code form comes back where the code was refused."""
+    patient = request.user.patient
+    action = request.POST["action"]
+    if action == "new_mobile_again":
+        if new_mobile_code_again(patient):
+            messages.info(request, _("A new code is on its way to your new number."))
+        else:
+            messages.info(request, _("Wait a minute before asking for another code."))
+        return None
+    if action == "new_mobile_forget":
+        new_mobile_forget(patient)
+        messages.info(request, _("Your mobile number stays as it was."))
+        return None
+    confirm = OneTimeCodeForm(request.POST)
+    if not confirm.is_valid():
+        return confirm
+    if new_mobile_confirm(patient, confirm.cleaned_data["code"]):
+        messages.success(request, _("Saved. Your sign-in codes now go to your new number."))
+        return None
+    device = new_mobile_waiting(patient)
+    if device is None:
+        return None  # nothing waits (confirmed or given up on another device)
+    if device.is_spent:
+        confirm.add_error(
+            "code",
+            _("The code was wrong %(count)d times. Ask for a new code.")
+            % {"count": device.MAX_FAILURES},
+        )
+    else:
+        left = device.MAX_FAILURES - device.throttling_failure_count
+        confirm.add_error(
+            "code",
+            ngettext(
+                "The code is wrong or has expired. You have %(left)d try left.",
+                "The code is wrong or has expired. You have %(left)d tries left.",
+                left,
+            )
+            % {"left": left},
+        )
+    return confirm
 
 
 @require_POST
@@ -206,15 +269,7 @@ def patient_sign_in(request: HttpRequest) -> HttpResponse:
         patient = actions.patient_for_personal_number(number)
         if patient is not None:
             device = actions.sign_in_code_device(patient.user)
-            if device.generate_is_allowed()[0]:
-                device.generate_token(
-                    length=PatientCodeDevice.CODE_LENGTH,
-                    valid_secs=PatientCodeDevice.VALID_SECONDS,
-                    commit=False,
-                )
-                device.throttle_reset(commit=False)
-                device.cooldown_set(commit=False)
-                device.save()
+            if device.new_code():
                 request_sign_in_code(device)
         request.session[PENDING_PERSONAL_NUMBER] = number
         request.session[PENDING_CODE_TRIES] = 0
