@@ -37,9 +37,13 @@ from ikbt.research.models import (
     StudyResponse,
     StudyUnit,
 )
-from ikbt.research.signatures import guardian_signature_refusal, signature_refusal
+from ikbt.research.signatures import (
+    ADULT_AGE,
+    BOTH_GUARDIANS_AGE,
+    guardian_signature_refusal,
+    signature_refusal,
+)
 
-ADULT_AGE = 18
 FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
 
 
@@ -390,16 +394,25 @@ def participant_include(
 def _signature_refusal(
     patient: Patient,
     signed_name: str,
-    minor: bool,
-    guardian_name: str,
-    guardian_personal_number: str,
+    age: int,
+    guardians: list[tuple[str, str]],
+    sole_guardian: bool,
 ) -> str | None:
     refusal = signature_refusal(patient, signed_name)
-    if refusal or not minor:
+    if refusal or age >= ADULT_AGE:
         return refusal
-    if not (guardian_name.strip() and guardian_personal_number):
+    if not guardians or not (guardians[0][0].strip() and guardians[0][1]):
         return _("A guardian must also sign for a person under 18.")
-    return guardian_signature_refusal(patient, guardian_name, guardian_personal_number)
+    if age < BOTH_GUARDIANS_AGE and not sole_guardian:
+        if len(guardians) < 2 or not (guardians[1][0].strip() and guardians[1][1]):
+            return _("Under 15 both guardians sign, unless the one who signed has sole custody.")
+        if guardians[1][1] == guardians[0][1]:
+            return _("The second guardian is someone other than the first.")
+    for name, number in guardians:
+        refusal = guardian_signature_refusal(patient, name, number)
+        if refusal:
+            return refusal
+    return None
 
 
 @transaction.atomic
@@ -409,9 +422,14 @@ def consent_sign(
     signed_name: str,
     guardian_name: str = "",
     guardian_personal_number: str = "",
+    second_guardian_name: str = "",
+    second_guardian_personal_number: str = "",
+    sole_guardian: bool = False,
 ) -> ResearchConsent:
     """The patient signs the study's consent on her own pages, with her name as her records
-    have it (a guardian too, under 18). Age is checked again on the day of consent."""
+    have it: a guardian too under 18, and under 15 both guardians, unless the one who signs
+    has sole custody (Lag 2003:460 om etikprövning, 18 §). Age is checked again on the day
+    of consent."""
     participant = (
         Participant.objects.select_for_update()
         .select_related("study", "patient")
@@ -427,10 +445,11 @@ def consent_sign(
     refusal = age_refusal(study, age)
     if refusal:
         raise ResearchError(refusal)
-    minor = age < ADULT_AGE
-    refusal = _signature_refusal(
-        participant.patient, signed_name, minor, guardian_name, guardian_personal_number
-    )
+    minor, both = age < ADULT_AGE, age < BOTH_GUARDIANS_AGE and not sole_guardian
+    guardians = [(guardian_name, guardian_personal_number)] if minor else []
+    if both:
+        guardians.append((second_guardian_name, second_guardian_personal_number))
+    refusal = _signature_refusal(participant.patient, signed_name, age, guardians, sole_guardian)
     if refusal:
         raise ResearchError(refusal)
     consent = ResearchConsent.objects.create(
@@ -440,6 +459,9 @@ def consent_sign(
         information_text=study.information_text,
         guardian_name=guardian_name.strip() if minor else "",
         guardian_personal_number=guardian_personal_number if minor else "",
+        second_guardian_name=second_guardian_name.strip() if both else "",
+        second_guardian_personal_number=second_guardian_personal_number if both else "",
+        sole_guardian=minor and age < BOTH_GUARDIANS_AGE and sole_guardian,
     )
     participant.consented_at = now
     participant.age_at_consent = age

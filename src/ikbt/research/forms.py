@@ -7,7 +7,12 @@ from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import PersonalNumberField
 from ikbt.programs.models import Program
 from ikbt.research.models import STUDY_TIME_POINTS, Study
-from ikbt.research.signatures import guardian_signature_refusal, signature_refusal
+from ikbt.research.signatures import (
+    ADULT_AGE,
+    BOTH_GUARDIANS_AGE,
+    guardian_signature_refusal,
+    signature_refusal,
+)
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -194,8 +199,9 @@ class InclusionForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    """The patient signs with her name as her records have it; a guardian on record signs with
-    theirs."""
+    """The patient signs with her name as her records have it; under 18 a guardian signs too,
+    and under 15 both guardians, or one with sole custody. A guardian on record signs with
+    their own name and number."""
 
     agree = forms.BooleanField(
         label=_("I have read the information and I agree to take part in the study."),
@@ -212,13 +218,44 @@ class ConsentForm(forms.Form):
         label=_("I am the guardian and I agree that my child takes part."),
         error_messages={"required": _("A guardian must agree for a person under 18.")},
     )
+    sole_guardian = forms.BooleanField(
+        label=_("I am the child's only guardian (sole custody)."), required=False
+    )
+    second_guardian_name = forms.CharField(
+        label=_("Second guardian's name"), max_length=200, required=False
+    )
+    second_guardian_personal_number = PersonalNumberField(
+        label=_("Second guardian's personal identity number"), required=False
+    )
+    second_guardian_agree = forms.BooleanField(
+        label=_("I am the second guardian and I agree that my child takes part."),
+        required=False,
+    )
+    GUARDIAN_FIELDS = ("guardian_name", "guardian_personal_number", "guardian_agree")
+    SECOND_GUARDIAN_FIELDS = (
+        "second_guardian_name",
+        "second_guardian_personal_number",
+        "second_guardian_agree",
+    )
 
-    def __init__(self, *args, patient: Patient, minor: bool, **kwargs) -> None:
+    def __init__(self, *args, patient: Patient, age: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
-        if not minor:
-            for name in ("guardian_name", "guardian_personal_number", "guardian_agree"):
+        if age >= ADULT_AGE:
+            for name in self.GUARDIAN_FIELDS:
                 del self.fields[name]
+        if age >= BOTH_GUARDIANS_AGE:
+            for name in ("sole_guardian", *self.SECOND_GUARDIAN_FIELDS):
+                del self.fields[name]
+
+    @property
+    def guardian_fields(self) -> list:
+        return [self[name] for name in self.GUARDIAN_FIELDS if name in self.fields]
+
+    @property
+    def second_guardian_fields(self) -> list:
+        names = ("sole_guardian", *self.SECOND_GUARDIAN_FIELDS)
+        return [self[name] for name in names if name in self.fields]
 
     def clean_signed_name(self) -> str:
         name = self.cleaned_data["signed_name"]
@@ -235,7 +272,38 @@ class ConsentForm(forms.Form):
             )
             if refusal:
                 self.add_error("guardian_name", refusal)
+        if "sole_guardian" in self.fields and not data.get("sole_guardian"):
+            self._clean_second_guardian(data)
         return data
+
+    def _clean_second_guardian(self, data: dict) -> None:
+        missing = {
+            "second_guardian_name": _("Write the second guardian's name."),
+            "second_guardian_personal_number": _(
+                "Write the second guardian's personal identity number."
+            ),
+            "second_guardian_agree": _(
+                "Under 15 both guardians agree, unless one has sole custody: then tick that box."
+            ),
+        }
+        for name, message in missing.items():
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, message)
+        name, number = (
+            data.get("second_guardian_name"),
+            data.get("second_guardian_personal_number"),
+        )
+        if not (name and number):
+            return
+        if number == data.get("guardian_personal_number"):
+            self.add_error(
+                "second_guardian_personal_number",
+                _("The second guardian is someone other than the first."),
+            )
+            return
+        refusal = guardian_signature_refusal(self.patient, name, number)
+        if refusal:
+            self.add_error("second_guardian_name", refusal)
 
 
 class WithdrawalForm(forms.Form):

@@ -296,7 +296,8 @@ class ResearchConsent(models.Model):
     """The patient's signed consent to the study (separate from consent to treatment).
 
     Withdrawal stops data collection from ``withdrawn_at``; the patient chooses whether data
-    collected before may be kept (Lag 2003:460 om etikprövning, 19 §).
+    collected before may be kept (Lag 2003:460 om etikprövning, 19 §). A guardian signs too
+    under 18, and under 15 both guardians do, or one with sole custody.
     """
 
     participant = models.OneToOneField(
@@ -311,6 +312,17 @@ class ResearchConsent(models.Model):
     guardian_name = models.CharField(_("guardian's name"), max_length=200, blank=True)
     guardian_personal_number = models.CharField(
         _("guardian's personal identity number"), max_length=12, blank=True
+    )
+    # Under 15 both guardians consent (Lag 2003:460 om etikprövning, 18 §), unless one has
+    # sole custody.
+    second_guardian_name = models.CharField(
+        _("second guardian's name"), max_length=200, blank=True
+    )
+    second_guardian_personal_number = models.CharField(
+        _("second guardian's personal identity number"), max_length=12, blank=True
+    )
+    sole_guardian = models.BooleanField(
+        _("the guardian who signed has sole custody"), default=False
     )
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     keep_data_after_withdrawal = models.BooleanField(

@@ -1,11 +1,16 @@
 """Who may sign a study's consent: the patient with her own name as her records have it, and
-for a person under 18 a guardian, with the name the records have for one of her guardians."""
+for a person under 18 a guardian, with the name the records have for one of her guardians
+(under 15 both guardians, or one with sole custody)."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import normalise_personal_number
+
+ADULT_AGE = 18
+# Under this age both guardians consent (Lag 2003:460 om etikprövning, 18 §).
+BOTH_GUARDIANS_AGE = 15
 
 
 def _words(name: str) -> list[str]:

@@ -532,8 +532,8 @@ def consent(request: HttpRequest, participant_id: int) -> HttpResponse:
     if hasattr(participant, "consent"):
         return redirect("research:my_studies")
     patient = request.user.patient
-    minor = patient.age_on(timezone.localdate()) < actions.ADULT_AGE
-    form = ConsentForm(_sent(request), patient=patient, minor=minor)
+    age = patient.age_on(timezone.localdate())
+    form = ConsentForm(_sent(request), patient=patient, age=age)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -542,6 +542,9 @@ def consent(request: HttpRequest, participant_id: int) -> HttpResponse:
                 signed_name=data["signed_name"],
                 guardian_name=data.get("guardian_name", ""),
                 guardian_personal_number=data.get("guardian_personal_number", ""),
+                second_guardian_name=data.get("second_guardian_name", ""),
+                second_guardian_personal_number=data.get("second_guardian_personal_number", ""),
+                sole_guardian=data.get("sole_guardian", False),
             )
         except actions.ResearchError as error:
             form.add_error(None, str(error))
@@ -551,7 +554,7 @@ def consent(request: HttpRequest, participant_id: int) -> HttpResponse:
     return render(
         request,
         "research/consent.html",
-        {"participant": participant, "study": participant.study, "form": form, "minor": minor},
+        {"participant": participant, "study": participant.study, "form": form},
     )
 
 

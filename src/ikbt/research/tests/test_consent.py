@@ -81,6 +81,108 @@ def test_a_minor_needs_a_guardian_to_sign(researcher, unit, therapist, program):
     )
 
 
+def test_under_15_both_guardians_sign_or_one_with_sole_custody(
+    researcher, unit, therapist, program
+):
+    study = open_study(researcher, [unit], program, min_age=12, max_age=25)
+    thirteen = timezone.localdate().replace(year=timezone.localdate().year - 13)
+    child = factories.PatientFactory(
+        personal_number=factories.personal_number(thirteen.strftime("%Y%m%d"), 558)
+    )
+    factories.GuardianFactory(patient=child, name="Lena Förälder")
+    factories.care_relationship(child, therapist, unit)
+    participant = enrol(study, unit, therapist, patient=child, consent=False)
+    client = factories_client(child)
+    url = reverse("research:consent", args=[participant.pk])
+    page = client.get(url).content.decode()
+    assert "You are under 15, so both your guardians sign too" in page
+    assert "Second guardian" in page
+    lena = child.guardians.get().personal_number
+    per = factories.personal_number("19780101", 323)
+    answer = {
+        "agree": "on",
+        "signed_name": child.full_name,
+        "guardian_name": "Lena Förälder",
+        "guardian_personal_number": lena,
+        "guardian_agree": "on",
+    }
+    refused = client.post(url, answer)
+    assert refused.context["form"].errors == {
+        "second_guardian_name": ["Write the second guardian's name."],
+        "second_guardian_personal_number": [
+            "Write the second guardian's personal identity number."
+        ],
+        "second_guardian_agree": [
+            "Under 15 both guardians agree, unless one has sole custody: then tick that box."
+        ],
+    }
+    assert 'value="Lena Förälder"' in refused.content.decode()  # what was typed stays
+    # The same guardian twice is not two.
+    twice = answer | {
+        "second_guardian_name": "Lena Förälder",
+        "second_guardian_personal_number": lena,
+        "second_guardian_agree": "on",
+    }
+    refused = client.post(url, twice)
+    assert refused.context["form"].errors == {
+        "second_guardian_personal_number": ["The second guardian is someone other than the first."]
+    }
+    assert not ResearchConsent.objects.filter(participant=participant).exists()
+    client.post(
+        url,
+        answer
+        | {
+            "second_guardian_name": "Per Förälder",
+            "second_guardian_personal_number": per,
+            "second_guardian_agree": "on",
+        },
+    )
+    consent = ResearchConsent.objects.get(participant=participant)
+    assert (
+        consent.guardian_name,
+        consent.second_guardian_name,
+        consent.second_guardian_personal_number,
+        consent.sole_guardian,
+    ) == ("Lena Förälder", "Per Förälder", per, False)
+
+
+def test_under_15_a_guardian_with_sole_custody_signs_alone(researcher, unit, therapist, program):
+    study = open_study(researcher, [unit], program, min_age=12, max_age=25)
+    thirteen = timezone.localdate().replace(year=timezone.localdate().year - 13)
+    child = factories.PatientFactory(
+        personal_number=factories.personal_number(thirteen.strftime("%Y%m%d"), 559)
+    )
+    factories.care_relationship(child, therapist, unit)
+    participant = enrol(study, unit, therapist, patient=child, consent=False)
+    lena = factories.personal_number("19800101", 321)
+    # The action holds to it too, whoever calls it.
+    with pytest.raises(actions.ResearchError, match="Under 15 both guardians sign"):
+        actions.consent_sign(
+            participant,
+            signed_name=child.full_name,
+            guardian_name="Lena Förälder",
+            guardian_personal_number=lena,
+        )
+    client = factories_client(child)
+    client.post(
+        reverse("research:consent", args=[participant.pk]),
+        {
+            "agree": "on",
+            "signed_name": child.full_name,
+            "guardian_name": "Lena Förälder",
+            "guardian_personal_number": lena,
+            "guardian_agree": "on",
+            "sole_guardian": "on",
+        },
+    )
+    consent = ResearchConsent.objects.get(participant=participant)
+    assert (consent.guardian_name, consent.second_guardian_name, consent.sole_guardian) == (
+        "Lena Förälder",
+        "",
+        True,
+    )
+
+
 def test_another_patient_cannot_reach_the_consent(researcher, unit, therapist, program):
     study = open_study(researcher, [unit], program)
     participant = enrol(study, unit, therapist, consent=False)
