@@ -81,7 +81,7 @@ DETAIL_PATTERNS = [
     for pattern, name in [
         (
             r"decision: not_suitable",
-            pgettext_lazy("access log detail", "judged not suitable for the treatment"),
+            pgettext_lazy("access log detail", "registration answered: referred to other care"),
         ),
         (
             r"decision: no_show",

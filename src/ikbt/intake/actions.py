@@ -13,6 +13,7 @@ from ikbt.audit.actions import Action, log_access
 from ikbt.intake.eligibility import needs_guardian, refusal_for
 from ikbt.intake.models import SLOT_MOST_MINUTES, Offering, Registration, Slot
 from ikbt.measurement.actions import current_version, response_start
+from ikbt.measurement.models import Response
 from ikbt.notifications.tasks import send_notice_later
 from ikbt.organisations.models import CareUnit, StaffAbsence
 from ikbt.patients.models import CareRelationship, Guardian, Patient
@@ -442,6 +443,8 @@ def registration_decline(
     registration.referred_to = referred_to
     registration.assessment_note = note or {}
     registration.save()
+    # Her screening questionnaires not sent are asked no more (what she sent stays).
+    registration.screening.filter(status=Response.Status.IN_PROGRESS).delete()
     _end_assessor(registration)
     _log(registration, by, Action.CHANGE, registration, f"decision: {status}", request)
     return registration

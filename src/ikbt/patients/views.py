@@ -176,18 +176,16 @@ def patient_home(request: HttpRequest) -> HttpResponse:
             filled_in_by__isnull=True,
             due_at__lte=timezone.now(),
         )
-        .select_related("instrument_version__instrument")
+        .select_related("instrument_version__instrument", "unit")
         .order_by("started_at")
     )
-    # Where she is on her path: her treatment going on, else a registration being handled.
+    # Where she is on her path: her treatment going on, and a registration being handled.
     enrollment = Enrollment.objects.going_on_for(patient)
     registration = (
-        None
-        if enrollment
-        else patient.registrations.filter(
+        patient.registrations.filter(
             status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
         )
-        .select_related("offering__unit", "slot__therapist")
+        .select_related("offering__unit", "offering__program", "slot__therapist")
         .order_by("-registered_at")
         .first()
     )

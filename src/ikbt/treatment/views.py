@@ -43,6 +43,7 @@ from ikbt.patients.access import (
 )
 from ikbt.patients.models import CareRelationship
 from ikbt.programs.blocks import parse_page
+from ikbt.programs.models import MeasurementPoint
 from ikbt.programs.rendering import page_blocks, version_modules, version_parts
 from ikbt.programs.worksheets import answers_from_post, put_back_typed, typed
 from ikbt.treatment import actions
@@ -116,6 +117,8 @@ def home(request: HttpRequest) -> HttpResponse:
             filled_in_by__isnull=True,
             due_at__lte=timezone.now(),
         )
+        # A registration's screening belongs with her registrations, not this treatment.
+        .exclude(occasion=MeasurementPoint.When.SCREENING)
         .select_related("instrument_version__instrument")
         .order_by("due_at")  # the most overdue first
     )

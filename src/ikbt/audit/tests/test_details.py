@@ -55,7 +55,7 @@ def test_details_read_in_swedish():
 
 def test_details_with_a_part_of_their_own_read_in_the_readers_language():
     written = {
-        "decision: not_suitable": "bedömd som inte lämplig för behandlingen",
+        "decision: not_suitable": "anmälan besvarad: hänvisad till annan vård",
         "decision: no_show": "registrerat att patienten uteblev",
         "moved to unit 4": "anmälan flyttad",
         "treatment moved to unit 4, therapist 9": "behandlingen flyttad",

@@ -537,6 +537,52 @@ def test_not_suitable_needs_where_referred(therapist_client, registration):
     assert (registration.status, registration.referred_to) == ("not_suitable", "Allmänpsykiatrin")
 
 
+def test_a_referred_registration_asks_its_screening_no_more(
+    therapist_client, registration, patient_client
+):
+    from ikbt.measurement.actions import response_submit
+    from ikbt.measurement.models import Response
+
+    screening = list(registration.screening.select_related("instrument_version__instrument"))
+    assert len(screening) >= 2
+    sent, *unsent = screening
+    response_submit(sent, [0] * len(sent.instrument_version.parsed.items))
+    home = patient_client.get(reverse("patients:patient_home"))
+    assert "before the assessment at" in home.text
+    therapist_client.post(
+        reverse("intake:registration", args=[registration.pk]),
+        {
+            "decline": "1",
+            "decision": "not_suitable",
+            "reason": "Behöver psykiatri",
+            "referred_to": "Allmänpsykiatrin",
+        },
+    )
+    # What she sent stays with the registration; what she had not sent is asked no more.
+    assert list(registration.screening.all()) == [sent]
+    assert not Response.objects.filter(pk__in=[response.pk for response in unsent]).exists()
+    home = patient_client.get(reverse("patients:patient_home"))
+    assert "Questionnaires to fill in" not in home.text
+    mine = patient_client.get(reverse("intake:my_registrations"))
+    assert not any(str(response.key) in mine.text for response in unsent)
+
+
+def test_treatment_and_a_second_registration_each_in_their_place(
+    enrollment, offering, patient, patient_client
+):
+    """In treatment, she registers for another program: her pages show both, and the
+    registration's screening is not among the treatment's things to do."""
+    registration = actions.registration_submit(
+        patient, offering, answers={}, register_opt_out=False
+    )
+    home = patient_client.get(reverse("patients:patient_home"))
+    assert "Your treatment" in home.text and "Your registration" in home.text
+    for response in registration.screening.all():
+        assert str(response.key) in home.text
+    now = patient_client.get(reverse("treatment:home"))
+    assert not any(str(response.key) in now.text for response in registration.screening.all())
+
+
 def test_the_assessment_typed_is_kept_when_the_decline_form_is_refused(
     therapist_client, registration
 ):
@@ -711,7 +757,7 @@ def test_a_decision_before_the_assessment_time_frees_it_and_nothing_reminds_of_i
     )
     actions.slot_book(slot, registration, by=therapist)
     page = verified_client(unit_admin).get(reverse("intake:registration", args=[registration.pk]))
-    assert "is freed when she is accepted or referred now" in page.text
+    assert "is freed by accepting or referring now" in page.text
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         actions.registration_accept(

@@ -295,7 +295,8 @@ def test_my_pages_asks_the_same_queries_however_much_waits(
         messaging.message_send(thread, therapist, f"Svar {number}")
     home = reverse("patients:patient_home")
     patient_client.get(home)
-    # Session, user, patient, care team, questionnaires, risk flag, treatment, unread.
-    with django_assert_num_queries(8):
+    # Session, user, patient, care team, questionnaires, risk flag, treatment, registration
+    # being handled, unread.
+    with django_assert_num_queries(9):
         page = patient_client.get(home)
     assert f"{count} new message" in page.text
