@@ -27,13 +27,22 @@ def csv_download(
     writer = csv.writer(response, delimiter=";" if swedish else ",")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(value, decimal_comma=swedish) for value in row])
+        writer.writerow(
+            [_cell(value, decimal_comma=swedish, for_spreadsheet=for_spreadsheet) for value in row]
+        )
     return response
 
 
-def _cell(value, *, decimal_comma: bool):
+# A text cell beginning with one of these is a formula to a spreadsheet (a unit named
+# "=HYPERLINK(…)" would be a link that runs when the file is opened).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value, *, decimal_comma: bool, for_spreadsheet: bool = False):
     if value is None:
         return ""
     if decimal_comma and isinstance(value, float):
         return str(value).replace(".", ",")
+    if for_spreadsheet and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # shown as written, never run
     return value

@@ -69,7 +69,11 @@ def _year_earlier(day: datetime.date) -> datetime.date:
 
 
 def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 3) if whole >= MIN_CELL else None
+    """``part`` of ``whole``, hidden where either resting on fewer than ``MIN_CELL`` patients
+    would show: 0.8 of 5 is 4 who did and 1 who did not."""
+    if whole < MIN_CELL or 0 < part < MIN_CELL or 0 < whole - part < MIN_CELL:
+        return None
+    return round(part / whole, 3)
 
 
 def _cell(value, n: int):
@@ -124,8 +128,10 @@ REGISTRATION_FIELD = {
     "unit": "offering__unit_id",
     "program": "offering__program__slug",
 }
-SUMMED = ("ended", "completed", "dropped", "outcome_n", "pre_sum", "post_sum", "pre_squares",
-          "improved", "recovered", "deteriorated", "minutes", "duration")  # fmt: skip
+SUMMED = ("ended", "completed", "dropped", "outcome_n", "improved", "recovered", "deteriorated",
+          "change_judged", "remission_judged", "minutes", "duration")  # fmt: skip
+# Summed per primary questionnaire: an effect size is worked out on one scale at a time.
+SUMMED_PER_SCALE = ("outcome_n", "pre_sum", "post_sum", "pre_squares")
 
 
 def _grouped(query, fields: tuple[str, ...], **aggregates) -> list[dict]:
@@ -143,7 +149,7 @@ def _outcome_sums(query, fields: tuple[str, ...]) -> list[dict]:
     )
     return _grouped(
         query,
-        fields,
+        (*fields, "primary_instrument"),
         ended=Count("pk"),
         completed=Count("pk", filter=Q(end_reason="completed")),
         dropped=Count("pk", filter=Q(end_reason="dropped_out")),
@@ -155,6 +161,10 @@ def _outcome_sums(query, fields: tuple[str, ...]) -> list[dict]:
         improved=Count("pk", filter=both & Q(reliable_improvement=True)),
         recovered=Count("pk", filter=both & Q(remission=True)),
         deteriorated=Count("pk", filter=both & Q(reliable_deterioration=True)),
+        # The shares are of those their questionnaire can judge: one without a
+        # reliable-change figure or a remission cut-off leaves them empty.
+        change_judged=Count("pk", filter=both & Q(reliable_improvement__isnull=False)),
+        remission_judged=Count("pk", filter=both & Q(remission__isnull=False)),
         minutes=Sum("therapist_minutes"),
         duration=Sum(weeks),
     )
@@ -165,20 +175,37 @@ def _add(total: dict, row: dict) -> None:
         value = row.get(name)
         if value is not None:
             total[name] = total[name] + value if total.get(name) is not None else value
+    if row.get("outcome_n"):
+        scale = total.setdefault("per_scale", {}).setdefault(row["primary_instrument"], {})
+        for name in SUMMED_PER_SCALE:
+            scale[name] = scale.get(name, 0) + (row.get(name) or 0)
+
+
+def _cohens_d(per_scale: dict) -> float | None:
+    """The within-group effect (mean improvement over the pre-treatment SD) worked out on each
+    primary questionnaire's own scale with at least ``MIN_CELL`` treatments, then averaged,
+    weighted by their numbers: a sum of MADRS-S and GAD-7 totals has no SD of its own."""
+    effects = []
+    for sums in per_scale.values():
+        n = sums["outcome_n"]
+        if n < MIN_CELL:
+            continue
+        pre_mean, post_mean = sums["pre_sum"] / n, sums["post_sum"] / n
+        # The sample SD before treatment, from the sum of squares.
+        variance = (sums["pre_squares"] - n * pre_mean**2) / (n - 1)
+        if variance > 1e-9:
+            effects.append(((pre_mean - post_mean) / math.sqrt(variance), n))
+    if not effects:
+        return None
+    return round(sum(d * n for d, n in effects) / sum(n for _d, n in effects), 2)
 
 
 def outcome_figures(sums: dict | None) -> dict:
     """Completion, effect and therapist time of ended treatments, small cells suppressed."""
     sums = sums or {}
     ended, n = sums.get("ended", 0), sums.get("outcome_n", 0)
-    cohens_d = None
-    if n >= MIN_CELL:
-        pre_mean, post_mean = sums["pre_sum"] / n, sums["post_sum"] / n
-        # The sample SD before treatment, from the sum of squares.
-        variance = (sums["pre_squares"] - n * pre_mean**2) / (n - 1)
-        if variance > 1e-9:
-            # Within-group effect: mean improvement divided by the pre-treatment SD.
-            cohens_d = round((pre_mean - post_mean) / math.sqrt(variance), 2)
+    cohens_d = _cohens_d(sums.get("per_scale", {})) if n >= MIN_CELL else None
+    judged, remission_judged = sums.get("change_judged", 0), sums.get("remission_judged", 0)
     minutes_per_week = None
     if ended >= MIN_CELL and sums.get("duration"):
         minutes_per_week = round((sums.get("minutes") or 0) / (sums["duration"] / WEEK), 1)
@@ -188,9 +215,9 @@ def outcome_figures(sums: dict | None) -> dict:
         "dropped_out_share": _share(sums.get("dropped", 0), ended),
         "outcome_n": _cell(n, n),
         "cohens_d": cohens_d,
-        "reliably_improved_share": _share(sums.get("improved", 0), n),
-        "recovered_share": _share(sums.get("recovered", 0), n),
-        "deteriorated_share": _share(sums.get("deteriorated", 0), n),
+        "reliably_improved_share": _share(sums.get("improved", 0), judged),
+        "recovered_share": _share(sums.get("recovered", 0), remission_judged),
+        "deteriorated_share": _share(sums.get("deteriorated", 0), judged),
         "therapist_minutes_per_patient_week": minutes_per_week,
     }
 

@@ -127,7 +127,8 @@ DICTIONARY = [
         _("True/False"),
         _(
             "The change is at least the questionnaire's reliable-change figure, towards "
-            "better or worse (Jacobson NS, Truax P. J Consult Clin Psychol 1991;59:12-19)."
+            "better or worse (Jacobson NS, Truax P. J Consult Clin Psychol 1991;59:12-19). "
+            "Empty where the questionnaire has no such figure."
         ),
     ),
     (
@@ -138,7 +139,7 @@ DICTIONARY = [
     (
         ("remission",),
         _("True/False"),
-        _("score_post below the questionnaire's remission cut-off."),
+        _("score_post below the questionnaire's remission cut-off; empty where it has none."),
     ),
     (("therapist_minutes",), _("integer"), _("The treatment's time ledger in total.")),
     (

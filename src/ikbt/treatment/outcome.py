@@ -122,8 +122,9 @@ def judge(definition, pre: int, post: int) -> dict:
         "pre": pre,
         "post": post,
         "change": change,
-        "reliable_improvement": reliable is not None and better >= reliable,
-        "reliable_deterioration": reliable is not None and -better >= reliable,
+        # A questionnaire with no reliable-change figure judges neither (None, not False).
+        "reliable_improvement": better >= reliable if reliable is not None else None,
+        "reliable_deterioration": -better >= reliable if reliable is not None else None,
         "response": pre > 0 and better >= 0.5 * pre if definition.higher_is_worse else None,
         "remission": (
             post < definition.remission_below if definition.remission_below is not None else None

@@ -15,12 +15,15 @@ from ikbt.reporting.kpi import PeriodError, hide_complements, kpi, period_bounds
 from ikbt.treatment import actions as treatment
 from ikbt.treatment.models import Enrollment, TimeEntry
 
-# Six patients' GAD-7 before and after: (pre, post); GAD-7 reliable change 4, remission < 8.
-SCORES = [(21, 7), (15, 5), (14, 14), (12, 17), (18, 9), (10, 3)]
+# Twelve patients' GAD-7 before and after: (pre, post); GAD-7 reliable change 4, remission
+# < 8. Twelve, so that each share rests on five or more on either side and is shown.
+SCORES = [(21, 7), (15, 5), (18, 9), (10, 3), (16, 6), (14, 14),
+          (12, 17), (9, 15), (8, 13), (11, 16), (7, 12), (13, 7)]  # fmt: skip
+DROPPED_OUT = 5  # the last five
 
 
 @pytest.fixture
-def six_ended(enrollment, unit, therapist):
+def twelve_ended(enrollment, unit, therapist):
     version = enrollment.program_version
     enrollment.delete()
     for index, (pre, post) in enumerate(SCORES):
@@ -34,7 +37,7 @@ def six_ended(enrollment, unit, therapist):
             response_start(patient, current_version("GAD-7"), occasion="pre"), _answers(pre)
         )
         TimeEntry.objects.create(enrollment=one, staff=therapist, minutes=120)
-        reason = "dropped_out" if index == 5 else "completed"
+        reason = "dropped_out" if index >= len(SCORES) - DROPPED_OUT else "completed"
         treatment.enrollment_end(one, reason=reason, note="", by=therapist)
         post_response = patient.responses.get(
             occasion="post", instrument_version__instrument__code="GAD-7"
@@ -59,22 +62,93 @@ def test_periods():
             period_bounds(text)
 
 
-def test_figures_agree_with_hand_computation(six_ended):
+def test_figures_agree_with_hand_computation(twelve_ended):
     today = timezone.localdate()
     period = f"{today.year}-{today.month:02d}"
     figures = kpi("05", period)
-    assert figures["ended"] == 6
-    assert figures["completed_share"] == round(5 / 6, 3)
-    assert figures["dropped_out_share"] == round(1 / 6, 3)
-    # Reliable improvement (fall of 4 or more): 21→7, 15→5, 18→9, 10→3 = 4 of 6.
-    assert figures["reliably_improved_share"] == round(4 / 6, 3)
-    # Deterioration (rise of 4 or more): 12→17 = 1 of 6. Remission (post < 8): 7, 5, 3 = 3 of 6.
-    assert figures["deteriorated_share"] == round(1 / 6, 3)
-    assert figures["recovered_share"] == round(3 / 6, 3)
-    # Cohen's d = (mean pre 15.0 − mean post 9.1667) / SD pre 4.0 (sample SD: √(80/5)) = 1.46.
-    assert figures["cohens_d"] == 1.46
-    # 6 × 120 minutes over 6 × 12 weeks = 10 minutes per patient-week.
+    assert figures["ended"] == 12
+    assert figures["completed_share"] == round(7 / 12, 3)
+    assert figures["dropped_out_share"] == round(5 / 12, 3)
+    # Reliable improvement (fall of 4 or more): 21→7, 15→5, 18→9, 10→3, 16→6, 13→7 = 6.
+    assert figures["reliably_improved_share"] == round(6 / 12, 3)
+    # Deterioration (rise of 4 or more): 12→17, 9→15, 8→13, 11→16, 7→12 = 5.
+    # Remission (post < 8): 7, 5, 3, 6, 7 = 5.
+    assert figures["deteriorated_share"] == round(5 / 12, 3)
+    assert figures["recovered_share"] == round(5 / 12, 3)
+    # Cohen's d = (mean pre 154/12 − mean post 124/12) / SD pre (sample SD: √(193.67/11)
+    # = 4.196) = 2.5 / 4.196 = 0.60.
+    assert figures["cohens_d"] == 0.6
+    # 12 × 120 minutes over 12 × 12 weeks = 10 minutes per patient-week.
     assert figures["therapist_minutes_per_patient_week"] == 10.0
+
+
+def test_a_share_resting_on_fewer_than_five_either_way_is_hidden(twelve_ended):
+    """0.8 of 5 ended would say that exactly one dropped out."""
+    today = timezone.localdate()
+    period = f"{today.year}-{today.month:02d}"
+    Enrollment.objects.filter(end_reason="dropped_out").exclude(
+        pk=Enrollment.objects.filter(end_reason="dropped_out").order_by("pk").first().pk
+    ).update(end_reason="completed")
+    figures = kpi("05", period)
+    assert figures["ended"] == 12
+    assert (figures["completed_share"], figures["dropped_out_share"]) == (None, None)
+
+
+def test_a_questionnaire_without_a_reliable_change_figure_judges_none(twelve_ended):
+    """MADRS-S, PSWQ and others have no reliable-change figure: their treatments are neither
+    reliably improved nor not, and the shares are of those that can be judged."""
+    from ikbt.measurement.models import Instrument
+    from ikbt.treatment.outcome import judge
+
+    madrs = Instrument.objects.get(code="MADRS-S").versions.latest("pk").parsed
+    assert madrs.reliable_change is None
+    outcome = judge(madrs, 30, 10)
+    assert (outcome["reliable_improvement"], outcome["reliable_deterioration"]) == (None, None)
+    today = timezone.localdate()
+    period = f"{today.year}-{today.month:02d}"
+    # Five more, as a scale without the figures would store them: judged by none.
+    judged = list(Enrollment.objects.filter(score_pre__isnull=False))
+    for enrollment in judged[:5]:
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(),
+            unit=enrollment.unit,
+            program_version=enrollment.program_version,
+            started_at=enrollment.started_at,
+            ended_at=enrollment.ended_at,
+            status=Enrollment.Status.ENDED,
+            end_reason="completed",
+            primary_instrument="MADRS-S",
+            score_pre=30,
+            score_post=10,
+        )
+    figures = kpi("05", period)
+    assert figures["ended"] == 17
+    assert figures["reliably_improved_share"] == round(6 / 12, 3)
+    assert figures["recovered_share"] == round(5 / 12, 3)
+
+
+def test_cohens_d_is_worked_out_on_each_scale_and_then_weighed(twelve_ended):
+    """GAD-7's d is 0.60 (above); five MADRS-S treatments of 30, 32, 34, 36, 38 → 10 each
+    have d = 24 / 3.162 = 7.59. Weighted 12 : 5 that is 2.65; the raw totals pooled would
+    give one mean and SD across two scales, which means nothing."""
+    enrollment = Enrollment.objects.filter(score_pre__isnull=False).first()
+    for pre in (30, 32, 34, 36, 38):
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(),
+            unit=enrollment.unit,
+            program_version=enrollment.program_version,
+            started_at=enrollment.started_at,
+            ended_at=enrollment.ended_at,
+            status=Enrollment.Status.ENDED,
+            end_reason="completed",
+            primary_instrument="MADRS-S",
+            score_pre=pre,
+            score_post=10,
+        )
+    today = timezone.localdate()
+    figures = kpi("05", f"{today.year}-{today.month:02d}")
+    madrs_d = (34 - 10) / (10**0.5)
+    assert figures["cohens_d"] == round((0.5958 * 12 + madrs_d * 5) / 17, 2)
 
 
 def test_small_cells_are_suppressed(enrollment):
@@ -100,12 +174,12 @@ def test_a_treatment_is_a_start_once_its_first_day_has_come(enrollment, unit):
     assert (figures["starts"], figures["cumulative_starts"]) == (5, 5)
 
 
-def test_starts_since_go_live_are_shown_from_five(six_ended):
+def test_starts_since_go_live_are_shown_from_five(twelve_ended):
     today = timezone.localdate()
-    assert kpi("05", f"{today.year}-{today.month:02d}")["cumulative_starts"] == 6
+    assert kpi("05", f"{today.year}-{today.month:02d}")["cumulative_starts"] == 12
 
 
-def test_kpi_command_prints_json_and_refuses_bad_input(six_ended):
+def test_kpi_command_prints_json_and_refuses_bad_input(twelve_ended):
     today = timezone.localdate()
     out = io.StringIO()
     call_command(
@@ -117,7 +191,7 @@ def test_kpi_command_prints_json_and_refuses_bad_input(six_ended):
         "--json",
         stdout=out,
     )
-    assert json.loads(out.getvalue())["ended"] == 6
+    assert json.loads(out.getvalue())["ended"] == 12
     with pytest.raises(CommandError) as error:
         call_command("kpi", "--region", "05", "--period", "last year")
     assert error.value.returncode == 2

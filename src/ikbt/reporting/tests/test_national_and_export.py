@@ -16,7 +16,7 @@ from ikbt.intake.models import Offering, Registration
 from ikbt.organisations.models import Region, StaffRole
 from ikbt.reporting.kpi import kpi, national
 from ikbt.reporting.register import DICTIONARY, FIELDS, ICD10
-from ikbt.reporting.tests.test_kpi import six_ended  # noqa: F401 (fixture)
+from ikbt.reporting.tests.test_kpi import twelve_ended  # noqa: F401 (fixture)
 from ikbt.treatment.models import Enrollment
 
 NATIONAL = reverse("reporting:national")
@@ -33,7 +33,7 @@ def this_month() -> str:
     return f"{today.year}-{today.month:02d}"
 
 
-def test_every_region_with_starts_per_100000(six_ended):  # noqa: F811
+def test_every_region_with_starts_per_100000(twelve_ended):  # noqa: F811
     # Five more starts this month make the starts cell big enough to show.
     version = Enrollment.objects.first().program_version
     unit = Enrollment.objects.first().unit
@@ -54,12 +54,12 @@ def test_every_region_with_starts_per_100000(six_ended):  # noqa: F811
     assert stockholm["starts"] is None and stockholm["starts_per_100000"] is None
 
 
-def test_small_regions_are_suppressed_on_the_page(six_ended, officer):  # noqa: F811
+def test_small_regions_are_suppressed_on_the_page(twelve_ended, officer):  # noqa: F811
     page = verified_client(officer).get(NATIONAL, {"period": this_month()})
     assert page.status_code == 200
     row = next(row for row in page.context["table"] if row[0] == "Region Östergötland")
     assert row[2] is None  # no starts this month (they started 12 weeks ago): fewer than 5
-    assert row[7] == 1.46  # Cohen's d over the six who ended
+    assert row[7] == 0.6  # Cohen's d over the twelve who ended
     # Inhabitants grouped as the page's language writes them; the file keeps plain digits.
     assert "<td>472,000</td>" in page.text
     swedish = verified_client(officer).get(
@@ -70,14 +70,14 @@ def test_small_regions_are_suppressed_on_the_page(six_ended, officer):  # noqa: 
         verified_client(officer).get(NATIONAL, {"period": this_month(), "format": "csv"}).text
     )
     assert csv_text.count("\n") == 22  # a header and 21 regions
-    assert "Region Östergötland,472000,,,,,0.833,1.46,0.667,0.5" in csv_text
+    assert "Region Östergötland,472000,,,,,0.583,0.6,0.5,0.417" in csv_text
 
 
 def test_national_comparison_is_only_for_statistics_roles(therapist_client, db):
     assert therapist_client.get(NATIONAL).status_code == 404
 
 
-def test_officer_downloads_the_same_records_as_the_command(six_ended, officer):  # noqa: F811
+def test_officer_downloads_the_same_records_as_the_command(twelve_ended, officer):  # noqa: F811
     client = verified_client(officer)
     today = timezone.localdate().isoformat()
     download = client.get(
@@ -85,16 +85,16 @@ def test_officer_downloads_the_same_records_as_the_command(six_ended, officer): 
     )
     assert download["Content-Disposition"].endswith('-pseudonymised.csv"')
     rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
-    assert len(rows) == 6
-    # The file agrees with kpi: four of six reliably improved, three of six recovered.
-    assert sum(row["reliable_improvement"] == "True" for row in rows) == 4
-    assert sum(row["remission"] == "True" for row in rows) == 3
+    assert len(rows) == 12
+    # The file agrees with kpi: six of twelve reliably improved, five of twelve recovered.
+    assert sum(row["reliable_improvement"] == "True" for row in rows) == 6
+    assert sum(row["remission"] == "True" for row in rows) == 5
     entries = AccessLogEntry.objects.filter(action="export", actor=officer)
-    assert entries.count() == 6
+    assert entries.count() == 12
     assert {entry.unit for entry in entries} == {Enrollment.objects.first().unit}
 
 
-def test_opted_out_patients_never_appear(six_ended, officer):  # noqa: F811
+def test_opted_out_patients_never_appear(twelve_ended, officer):  # noqa: F811
     enrollment = Enrollment.objects.order_by("pk").first()
     offering = Offering.objects.create(
         unit=enrollment.unit, program=enrollment.program_version.program
@@ -107,10 +107,10 @@ def test_opted_out_patients_never_appear(six_ended, officer):  # noqa: F811
         EXPORT, {"date_from": today, "date_to": today, "format": "csv"}
     )
     text = b"".join(download.streaming_content).decode()
-    assert len(list(csv.DictReader(io.StringIO(text)))) == 5
-    assert kpi("05", this_month())["ended"] == 5
+    assert len(list(csv.DictReader(io.StringIO(text)))) == 11
+    assert kpi("05", this_month())["ended"] == 11
     ostergotland = next(row for row in national(this_month()) if row["region"].code == "05")
-    assert ostergotland["ended"] == 5
+    assert ostergotland["ended"] == 11
 
 
 def test_export_form_keeps_what_was_typed_and_explains(officer):
