@@ -102,18 +102,20 @@ def sign_out_everywhere(request: HttpRequest) -> None:
 
 
 @transaction.atomic
-def sign_in_reset(user: User, *, reset: bool = True) -> None:
+def sign_in_reset(user: User, *, reset: bool = True, reopened: bool = False) -> None:
     """Start a staff member's sign-in over (a lost phone, an account opened again): the
     password, the authenticator app and the backup codes stop working and every session ends
     now. After the commit an e-mail with a link to choose a new password goes out, saying so
-    where there was a sign-in to start over (``reset``); the app is connected again at
-    the next sign-in (``authenticator_setup``)."""
+    where there was a sign-in to start over (``reset``), or that the account is open again
+    (``reopened``); the app is connected again at the next sign-in (``authenticator_setup``)."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     user.set_unusable_password()
     user.session_token = new_session_token()
     user.save(update_fields=["password", "session_token"])
-    transaction.on_commit(lambda: send_password_link.enqueue(user.pk, reset=reset))
+    transaction.on_commit(
+        lambda: send_password_link.enqueue(user.pk, reset=reset, reopened=reopened)
+    )
 
 
 def authenticator_for(user: User) -> TOTPDevice | None:

@@ -27,10 +27,11 @@ def password_link(user: User) -> str:
 
 
 @task()
-def send_password_link(user_id: int, reset: bool = False) -> bool:
+def send_password_link(user_id: int, reset: bool = False, reopened: bool = False) -> bool:
     """E-mail the link. Running twice sends a second link, and either works: harmless.
 
-    ``reset``: the sign-in was started over (``sign_in_reset``), and the e-mail says so."""
+    ``reset``: the sign-in was started over (``sign_in_reset``), and the e-mail says so;
+    ``reopened``: a closed account was opened again, and it says that."""
     user = User.objects.filter(pk=user_id, kind=User.Kind.STAFF, is_active=True).first()
     if user is None or not user.email:
         return False
@@ -40,7 +41,8 @@ def send_password_link(user_id: int, reset: bool = False) -> bool:
         "days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
         # Someone who has never signed in is new; one whose sign-in was started over is not.
         "new": user.last_login is None and not user.has_usable_password() and not reset,
-        "reset": reset,
+        "reset": reset and not reopened,
+        "reopened": reopened,
     }
     with translation.override(user.language):
         subject = render_to_string(

@@ -550,7 +550,7 @@ def staff_account_open(user: User, *, unit: CareUnit, by: User) -> None:
     used = has_signed_in(user)
     user.is_active = True
     user.save(update_fields=["is_active"])
-    sign_in_reset(user, reset=used)
+    sign_in_reset(user, reset=used, reopened=used)
     _log("account opened again: user %s, by user %s", user.pk, by.pk)
 
 

@@ -277,3 +277,22 @@ def test_an_account_that_never_signed_in_is_opened_again_as_a_new_one(
     # No old password or app to speak of: the e-mail of a new account.
     assert message.subject == "Ditt konto i Open iKBT"
     assert "återställt" not in message.body
+
+
+def test_an_account_opened_again_says_so_in_its_e_mail(
+    unit, region_admin, newcomer, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from ikbt.organisations.actions import staff_account_close
+
+    newcomer.last_login = timezone.now()  # she worked here before
+    newcomer.save(update_fields=["last_login"])
+    staff_account_close(newcomer, unit=unit, by=region_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_account_open(newcomer, unit=unit, by=region_admin)
+    [message] = mail.outbox
+    assert message.subject == "Ditt konto i Open iKBT är öppet igen"
+    assert "Ditt konto i Open iKBT är öppet igen. Välj ett nytt lösenord" in message.body
+    assert "återställt" not in message.body
+    assert "kopplar du en autentiseringsapp i telefonen på nytt" in message.body
