@@ -4,7 +4,13 @@ VENV := .venv
 IKBT := $(VENV)/bin/ikbt
 STAMP := $(VENV)/.installed
 DEMO_DB := $(CURDIR)/var/demo.sqlite3
-DEMO_ENV := DEBUG=true IKBT_DATA_DIR=$(CURDIR)/var DATABASE_URL=sqlite:///$(DEMO_DB)
+DEMO_EID := http://127.0.0.1:9400
+# New patients register with e-identification: in the demo, `ikbt demo_eid`'s stand-in.
+DEMO_ENV := DEBUG=true IKBT_DATA_DIR=$(CURDIR)/var DATABASE_URL=sqlite:///$(DEMO_DB) \
+	OIDC_RP_CLIENT_ID=open-ikbt-demo OIDC_RP_CLIENT_SECRET=demo \
+	OIDC_OP_AUTHORIZATION_ENDPOINT=$(DEMO_EID)/oauth2/authorize \
+	OIDC_OP_TOKEN_ENDPOINT=$(DEMO_EID)/oauth2/token OIDC_OP_USER_ENDPOINT=$(DEMO_EID)/userinfo \
+	OIDC_OP_JWKS_ENDPOINT=$(DEMO_EID)/jwks OIDC_VERIFY_KID=false
 
 .PHONY: demo test lint format messages bench faults clean
 
@@ -15,14 +21,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo database is reset on every run (var/demo.sqlite3 is removed and rebuilt), so each
-# demo starts from the same known state. The task worker runs beside the web server.
+# demo starts from the same known state. The task worker and the stand-in e-identification
+# run beside the web server.
 demo: $(STAMP)
 	mkdir -p var
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(DEMO_ENV) $(IKBT) migrate --noinput
 	$(DEMO_ENV) $(IKBT) demo
-	$(DEMO_ENV) sh -c '$(IKBT) worker & worker=$$!; \
-		trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	$(DEMO_ENV) sh -c '$(IKBT) worker & worker=$$!; $(IKBT) demo_eid & eid=$$!; \
+		trap "kill $$worker $$eid 2>/dev/null" EXIT INT TERM; \
 		$(IKBT) runserver 127.0.0.1:8000'
 
 test: $(STAMP)

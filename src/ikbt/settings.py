@@ -182,6 +182,8 @@ OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid profile")  # profile: her name
 OIDC_PERSONAL_NUMBER_CLAIM = env_str("OIDC_PERSONAL_NUMBER_CLAIM", "personal_identity_number")
+# A provider whose signing key carries no key id (the demo's stand-in, `ikbt demo_eid`).
+OIDC_VERIFY_KID = env_bool("OIDC_VERIFY_KID", True)
 OIDC_CREATE_USER = True  # a first-time patient gets an account (see ikbt.accounts.oidc)
 PATIENT_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
 if PATIENT_OIDC_ENABLED:

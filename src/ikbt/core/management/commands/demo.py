@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ikbt.accounts.actions import AUTHENTICATOR_DEVICE_NAME, BACKUP_DEVICE_NAME
 from ikbt.accounts.models import User
+from ikbt.core.management.commands.demo_eid import demo_eid_people
 from ikbt.intake.actions import registration_accept, registration_submit
 from ikbt.intake.models import Offering, Registration, Slot
 from ikbt.measurement.actions import (
@@ -28,7 +30,7 @@ from ikbt.measurement.models import Response
 from ikbt.organisations.actions import supervision_start, training_record, unit_contact_set
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole, Supervision
 from ikbt.patients.models import CareRelationship, Guardian, Patient
-from ikbt.patients.personal_number import make_personal_number
+from ikbt.patients.personal_number import format_personal_number, make_personal_number
 from ikbt.programs.actions import (
     program_adopt,
     program_import,
@@ -491,6 +493,15 @@ class Command(BaseCommand):
             secret = base32_secret(demo_totp_key(person.username))
             out(f"{person.username:<13} {roles:<44} {secret}")
         out("")
+        if settings.PATIENT_OIDC_ENABLED:
+            out("New patients: on a region's e-service page (/intag/e-tjanst/05/), choose a")
+            out("program and sign in with e-identification; the demo's stand-in (ikbt demo_eid)")
+            out("lets you pick one of these people with one click:")
+            for person in demo_eid_people():
+                number = format_personal_number(person["personal_identity_number"])
+                name = f"{person['given_name']} {person['family_name']}"
+                out(f"  {person['sub']:<6} {name:<16} {number}")
+            out("")
         out("Patients: sign in at /konto/patient/logga-in/ with a personal identity number;")
         out("the one-time code is printed on this console by the task worker (SMS backend).")
         for patient in [*patients[:3], patients[7], patients[25], patients[26]]:
