@@ -456,13 +456,15 @@ def register_export(request: HttpRequest) -> HttpResponse:
     if not regions:
         raise Http404
     today = timezone.localdate()
+    # Sent, never fetched: each download writes every treatment in it to the access log, so a
+    # link or a browser's prefetch must not start one.
+    sent = request.POST if request.method == "POST" else None
     form = RegisterExportForm(
-        request.GET or None,
+        sent,
         initial={"date_from": today.replace(month=1, day=1), "date_to": today, "format": "csv"},
     )
-    region = next(
-        (region for region in regions if region.code == request.GET.get("region")), regions[0]
-    )
+    chosen = (sent or request.GET).get("region")
+    region = next((region for region in regions if region.code == chosen), regions[0])
     if form.is_bound and form.is_valid() and not _anything_to_export(form, region):
         form.add_error(
             None,

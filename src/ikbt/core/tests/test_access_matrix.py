@@ -196,6 +196,7 @@ programs:quiz                               302  404  404  404  404  404  404  3
 programs:version                            302  404  404  404  404  404  404  302  404  404  302
 programs:version_action                     302  404  404  404  404  404  404  302  404  404  302
 programs:worksheet                          302  404  404  404  404  404  404  302  404  404  302
+reporting:register_export                   302  404  404  404  404  404  404  404  200  404  404
 research:consent                            302  302  404  404  404  404  404  404  404  404  404
 # Only the responsible therapist randomises; the unit administrator is refused in words.
 research:patient                            302  404  404  302  404  404  302  404  404  404  404
@@ -241,7 +242,6 @@ READ_ONLY = {
     "programs:preview",
     "reporting:national",
     "reporting:register_dictionary",
-    "reporting:register_export",
     "reporting:statistics",
     "research:export",
     "research:export_file",

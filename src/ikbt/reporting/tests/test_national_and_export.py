@@ -80,7 +80,7 @@ def test_national_comparison_is_only_for_statistics_roles(therapist_client, db):
 def test_officer_downloads_the_same_records_as_the_command(twelve_ended, officer):  # noqa: F811
     client = verified_client(officer)
     today = timezone.localdate().isoformat()
-    download = client.get(
+    download = client.post(
         EXPORT, {"region": "05", "date_from": today, "date_to": today, "format": "csv"}
     )
     assert download["Content-Disposition"].endswith('-pseudonymised.csv"')
@@ -103,7 +103,7 @@ def test_opted_out_patients_never_appear(twelve_ended, officer):  # noqa: F811
         patient=enrollment.patient, offering=offering, register_opt_out=True
     )
     today = timezone.localdate().isoformat()
-    download = verified_client(officer).get(
+    download = verified_client(officer).post(
         EXPORT, {"date_from": today, "date_to": today, "format": "csv"}
     )
     text = b"".join(download.streaming_content).decode()
@@ -114,7 +114,7 @@ def test_opted_out_patients_never_appear(twelve_ended, officer):  # noqa: F811
 
 
 def test_export_form_keeps_what_was_typed_and_explains(officer):
-    page = verified_client(officer).get(
+    page = verified_client(officer).post(
         EXPORT, {"date_from": "2026-05-01", "date_to": "2026-01-01", "format": "csv"}
     )
     assert page.status_code == 200
@@ -123,7 +123,7 @@ def test_export_form_keeps_what_was_typed_and_explains(officer):
 
 
 def test_a_period_with_nothing_to_send_says_so_instead_of_an_empty_file(officer):
-    page = verified_client(officer).get(
+    page = verified_client(officer).post(
         EXPORT, {"date_from": "2026-01-01", "date_to": "2026-01-31", "format": "csv"}
     )
     assert page.status_code == 200  # the page again, not a file with only a header
@@ -155,3 +155,14 @@ def test_data_dictionary_defines_every_field_of_the_file_in_order(officer):
     assert "Exhaustion disorder" in page.text
     sv = client.get(dictionary, HTTP_ACCEPT_LANGUAGE="sv").text
     assert "Utmattningssyndrom" in sv
+
+
+def test_a_link_to_the_export_downloads_nothing(twelve_ended, officer):  # noqa: F811
+    """Each download writes every treatment in it to the access log under the officer's name:
+    a link followed or prefetched only shows the form."""
+    today = timezone.localdate().isoformat()
+    page = verified_client(officer).get(
+        EXPORT, {"region": "05", "date_from": today, "date_to": today, "identify": "on"}
+    )
+    assert page.status_code == 200 and '<form method="post"' in page.text
+    assert not AccessLogEntry.objects.filter(action="export").exists()
