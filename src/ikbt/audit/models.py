@@ -89,6 +89,10 @@ DETAIL_PATTERNS = [
         ),
         (r"moved to unit \d+", pgettext_lazy("access log detail", "registration moved")),
         (
+            r"moved to program version \d+",
+            pgettext_lazy("access log detail", "treatment moved to a new version of its program"),
+        ),
+        (
             r"treatment moved to unit \d+, therapist \d+",
             pgettext_lazy("access log detail", "treatment moved"),
         ),

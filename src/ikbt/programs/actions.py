@@ -3,13 +3,16 @@ moving patients to a new version. Only drafts change; a published version is fro
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ikbt.accounts.models import User
-from ikbt.organisations.models import Region
+from ikbt.audit.actions import Action, log_rows, roles_text
+from ikbt.organisations.models import Region, StaffMembership
+from ikbt.organisations.roles import AUTHOR_ROLES
 from ikbt.programs.models import (
     Adoption,
     MeasurementPoint,
@@ -22,6 +25,7 @@ from ikbt.programs.models import (
     Worksheet,
 )
 from ikbt.programs.package import (
+    MANIFEST,
     ModuleData,
     PageData,
     Problem,
@@ -31,7 +35,7 @@ from ikbt.programs.package import (
     validate,
 )
 from ikbt.treatment.models import Enrollment
-from ikbt.treatment.outcome import summary_refresh
+from ikbt.treatment.outcome import primary_instrument, summary_refresh
 
 
 class ProgramError(ValueError):
@@ -215,7 +219,77 @@ def program_import(data: ProgramData, region: Region) -> ProgramVersion:
 
 
 def version_problems(version: ProgramVersion) -> list[Problem]:
-    return validate(data_from_version(version))
+    """What stops ``version`` being published; for a version its patients may be moved to,
+    also every key of the previous published version their progress and answers are kept by
+    that it lacks."""
+    problems = validate(data_from_version(version))
+    previous = previous_published(version) if version.safe_to_move_from_previous else None
+    if previous is not None:
+        setting = ProgramVersion._meta.get_field("safe_to_move_from_previous").verbose_name
+        problems += [
+            Problem(
+                where,
+                _(
+                    "%(what)s of version %(number)d is missing, and patients moved here would "
+                    "lose what they have done in it. Add it again with the same key, or untick "
+                    "“%(setting)s”."
+                )
+                % {"what": what, "number": previous.number, "setting": setting},
+            )
+            for where, what in keys_lost(previous, version)
+        ]
+    return problems
+
+
+def previous_published(version: ProgramVersion) -> ProgramVersion | None:
+    """The latest published version before ``version``: the one patients move from."""
+    return (
+        version.program.versions.filter(
+            status=ProgramVersion.Status.PUBLISHED, number__lt=version.number
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def _answer_keys(version: ProgramVersion) -> tuple[list[str], dict[str, list[str]]]:
+    """The keys patients' progress and answers are kept by: the modules' (``ModuleProgress``),
+    and each worksheet's with its fields' (``WorksheetAnswer``). A quiz's answers are not
+    kept, so its key is not among them."""
+    modules = list(version.modules.order_by("position").values_list("key", flat=True))
+    worksheets = {
+        key: [field.get("key", "") for field in fields]
+        for key, fields in version.worksheets.order_by("key").values_list("key", "fields")
+    }
+    return modules, worksheets
+
+
+def keys_lost(source: ProgramVersion, target: ProgramVersion) -> list[tuple[str, str]]:
+    """Each key of ``source`` that patients' progress or answers are kept by and ``target``
+    lacks, as (where it is fixed, what it is): a module or a worksheet in the program, a
+    worksheet's field in that worksheet."""
+    modules, worksheets = _answer_keys(source)
+    kept_modules, kept_worksheets = _answer_keys(target)
+    lost = [
+        (MANIFEST, _("the module '%(key)s'") % {"key": key})
+        for key in modules
+        if key not in kept_modules
+    ]
+    for key, fields in worksheets.items():
+        if key not in kept_worksheets:
+            lost.append((MANIFEST, _("the worksheet '%(key)s'") % {"key": key}))
+            continue
+        where = _("worksheet '%(key)s'") % {"key": key}  # as ``validate`` places its problems
+        lost += [
+            (
+                where,
+                _("the field '%(field)s' of the worksheet '%(key)s'")
+                % {"field": field, "key": key},
+            )
+            for field in fields
+            if field and field not in kept_worksheets[key]
+        ]
+    return lost
 
 
 @transaction.atomic
@@ -305,29 +379,91 @@ def program_fork(source: ProgramVersion, region: Region, slug: str) -> ProgramVe
     return _version_create(program, data)
 
 
-@transaction.atomic
-def enrollments_move(source: ProgramVersion, target: ProgramVersion) -> int:
-    """Move every active patient on ``source`` to ``target``. Progress and worksheet answers
-    are keyed by module and worksheet keys, so they come along; nothing is deleted."""
-    if target.program_id != source.program_id or target.number <= source.number:
-        raise ProgramError(_("Patients can only move to a later version of the same program."))
-    if not target.is_published or not target.safe_to_move_from_previous:
-        raise ProgramError(
-            _("The author has not marked this version as safe to move patients to.")
-        )
-    moving = list(
-        Enrollment.objects.filter(
-            program_version=source,
-            status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED],
-        )
+def enrollments_to_move(source: ProgramVersion) -> QuerySet[Enrollment]:
+    """The treatments on ``source`` that a move takes along: those not ended."""
+    return Enrollment.objects.filter(
+        program_version=source,
+        status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED],
     )
+
+
+def enrollments_to_move_by_unit(source: ProgramVersion) -> list[dict]:
+    """How many treatments a move takes along at each unit, with its region: what the author
+    confirms. Counts only, no patient: one query."""
+    return list(
+        enrollments_to_move(source)
+        .values("unit__region__name", "unit__name")
+        .annotate(count=Count("pk"))
+        .order_by("unit__region__name", "unit__name")
+    )
+
+
+def move_refused(source: ProgramVersion, target: ProgramVersion) -> str:
+    """Why the patients on ``source`` cannot be moved to ``target``; "" when they can."""
+    if target.program_id != source.program_id or target.number <= source.number:
+        return _("Patients can only move to a later version of the same program.")
+    if not target.is_published or not target.safe_to_move_from_previous:
+        return _("The author has not marked this version as safe to move patients to.")
+    lost = keys_lost(source, target)
+    if lost:
+        return _(
+            "Patients cannot be moved to version %(number)d: their progress and answers are "
+            "kept by keys it does not have: %(missing)s."
+        ) % {"number": target.number, "missing": ", ".join(what for _where, what in lost)}
+    return ""
+
+
+@transaction.atomic
+def enrollments_move(
+    source: ProgramVersion,
+    target: ProgramVersion,
+    *,
+    by: User,
+    request: HttpRequest | None = None,
+) -> int:
+    """Move every active or paused patient on ``source`` to ``target``. Progress and
+    worksheet answers are keyed by module, worksheet and field keys, so a move is refused
+    while ``target`` lacks one of ``source``'s; nothing is deleted. Each moved treatment is
+    written to the access log as a change by ``by``, at its unit, in ``by``'s author role."""
+    refused = move_refused(source, target)
+    if refused:
+        raise ProgramError(refused)
+    moving = list(enrollments_to_move(source).select_for_update())
     Enrollment.objects.filter(pk__in=[enrollment.pk for enrollment in moving]).update(
         program_version=target
     )
-    for enrollment in moving:
-        enrollment.program_version = target
-        summary_refresh(enrollment)  # the new version may name another primary questionnaire
+    role = _author_role(by, target.program)
+    log_rows(
+        by,
+        Action.CHANGE,
+        [
+            (enrollment.patient_id, enrollment.unit_id, role, str(enrollment.pk))
+            for enrollment in moving
+        ],
+        detail=f"moved to program version {target.number}",
+        object_type=Enrollment._meta.label,
+        request=request,
+    )
+    # The register summary follows the primary questionnaire, the one thing of it a version
+    # decides: refreshed only where the new version names another.
+    if primary_instrument(Enrollment(program_version=source)) != primary_instrument(
+        Enrollment(program_version=target)
+    ):
+        for enrollment in moving:
+            enrollment.program_version = target
+            summary_refresh(enrollment)
     return len(moving)
+
+
+def _author_role(user: User, program: Program) -> str:
+    """The roles ``user`` writes ``program`` in (its region's), as the access log names them."""
+    return roles_text(
+        set(
+            StaffMembership.objects.filter(
+                user=user, unit__region_id=program.owner_region_id, role__in=AUTHOR_ROLES
+            ).values_list("role", flat=True)
+        )
+    )
 
 
 # --- Editing a draft -----------------------------------------------------------------------

@@ -149,7 +149,8 @@ class WorksheetForm(forms.Form):
 
 
 class WorksheetFieldForm(forms.Form):
-    key = forms.SlugField(label=_("Key"), max_length=60)
+    # The patient's answers are kept by it, as by a module's or a worksheet's key.
+    key = forms.SlugField(label=_("Key"), **KEY_FIELD)
     label = forms.CharField(label=_("Question"), max_length=300)
     kind = forms.ChoiceField(
         label=_("Kind"), choices=[(kind, FIELD_KIND_NAMES[kind]) for kind in FIELD_KINDS]

@@ -14,6 +14,7 @@ urlpatterns = [
     path(VERSION + "paket.zip", views.package, name="package"),
     path(VERSION + "adoptera/", views.adopt, name="adopt"),
     path(VERSION + "forgrena/", views.fork, name="fork"),
+    path(VERSION + "flytta-patienter/", views.move_patients, name="move_patients"),
     path(VERSION + "modul/<slug:key>/", views.module_edit, name="module"),
     path(VERSION + "modul/<slug:key>/sida/<slug:page_key>/", views.page_edit, name="page"),
     path(VERSION + "arbetsblad/<slug:key>/", views.worksheet_edit, name="worksheet"),

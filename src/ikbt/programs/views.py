@@ -11,9 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from ikbt.accounts.decorators import staff_required
+from ikbt.accounts.middleware import put_back_unsent, unsent_on_page
 from ikbt.core.numbers import whole_number
 from ikbt.programs import actions
 from ikbt.programs.access import (
@@ -172,7 +174,7 @@ def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
 def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> HttpResponse:
     """The version's page; ``forms`` are those sent back with what was typed and why it was
     not accepted (the others are empty)."""
-    previous = version.program.versions.filter(number=version.number - 1).first()
+    previous = actions.previous_published(version)
     context = {
         "version": version,
         "program": version.program,
@@ -187,21 +189,28 @@ def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> Htt
         "key_form": NewKeyForm(auto_id=ITEM_FORM_ID),
         "upload_form": MediaUploadForm(),
         "previous": previous,
-        "previous_patients": previous.enrollments.count() if previous else 0,
+        "previous_patients": actions.enrollments_to_move(previous).count() if previous else 0,
         **forms,
     }
     return render(request, "programs/version_detail.html", context)
 
 
 def _problems_to_fix(version: ProgramVersion) -> list[dict]:
-    """What stops publishing, each where the author fixes it: a page's problem links to its
-    editor, one in the program's settings to them (the package's file names are for files)."""
+    """What stops publishing, each where the author fixes it: a page's or a worksheet's
+    problem links to its editor, one in the program's settings to them (the package's file
+    names are for files)."""
     pages = {
         page_where(page.title): reverse(
             "programs:page", args=[version.program.slug, version.number, module.key, page.key]
         )
         for module in version_modules(version)
         for page in module.pages.all()
+    }
+    pages |= {
+        _("worksheet '%(key)s'") % {"key": key}: reverse(
+            "programs:worksheet", args=[version.program.slug, version.number, key]
+        )
+        for key in version.worksheets.values_list("key", flat=True)
     }
     settings = {"where": _("About the program"), "url": "#settings-heading"}
     return [
@@ -232,7 +241,7 @@ def _plan_grid(version: ProgramVersion) -> dict:
 @staff_required
 @require_POST
 def version_action(request: HttpRequest, slug: str, number: int, action: str) -> HttpResponse:
-    """The buttons on a version: publish, new version, share, move patients, add things."""
+    """The buttons on a version: publish, new version, share, add things."""
     version = get_version_for_author(request.user, slug, number)
     try:
         target = _do(request, version, action)
@@ -273,12 +282,6 @@ def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | Htt
         return _version_url(actions.version_new_draft(version.program))
     elif action == "share":
         actions.program_share(version.program, request.POST.get("shared") == "1")
-    elif action == "move-patients":
-        previous = get_object_or_404(version.program.versions, number=version.number - 1)
-        moved = actions.enrollments_move(previous, version)
-        messages.success(
-            request, _("%(count)d patients moved to this version.") % {"count": moved}
-        )
     elif action == "add-module":
         form = NewModuleForm(request.POST, auto_id=MODULE_FORM_ID)
         module = _added(form, lambda data: actions.module_add(version, **data))
@@ -312,11 +315,64 @@ def _do(request: HttpRequest, version: ProgramVersion, action: str) -> str | Htt
 
 
 @staff_required
+def move_patients(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """Moving the treatments on the previous published version to this one: a GET shows how
+    many move at which units and regions, or why they cannot; the confirm button (POST)
+    moves them."""
+    version = get_version_for_author(request.user, slug, number)
+    previous = actions.previous_published(version)
+    if request.method == "POST":
+        return _move_patients(request, previous, version)
+    places = actions.enrollments_to_move_by_unit(previous) if previous else []
+    return render(
+        request,
+        "programs/move_patients.html",
+        {
+            "version": version,
+            "previous": previous,
+            "places": places,
+            "total": sum(place["count"] for place in places),
+            "refused": actions.move_refused(previous, version) if previous else NO_PREVIOUS,
+        },
+    )
+
+
+NO_PREVIOUS = gettext_lazy("There is no earlier published version to move patients from.")
+
+
+def _move_patients(request: HttpRequest, previous, version: ProgramVersion) -> HttpResponse:
+    try:
+        if previous is None:
+            raise actions.ProgramError(NO_PREVIOUS)
+        moved = actions.enrollments_move(previous, version, by=request.user, request=request)
+    except actions.ProgramError as error:
+        messages.error(request, str(error))
+        return redirect(request.path)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d treatment moved to this version.",
+            "%(count)d treatments moved to this version.",
+            moved,
+        )
+        % {"count": moved},
+    )
+    return redirect(_version_url(version))
+
+
+@staff_required
 def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     version = get_version_for_author(request.user, slug, number)
     module = get_object_or_404(version.modules, key=key)
-    form = read_only_once_published(ModuleForm(request.POST or None, instance=module), version)
-    page_form = NewKeyForm(request.POST or None, prefix="page")
+    # Only the form whose button was pressed is bound; what was typed in the other comes back
+    # in its boxes (unsent.js). A copy, so a refused title never shows as the module's.
+    saving = request.method == "POST" and "save" in request.POST
+    adding = request.method == "POST" and "add_page" in request.POST
+    form = read_only_once_published(
+        ModuleForm(request.POST if saving else None, instance=copy.copy(module)), version
+    )
+    page_form = NewKeyForm(request.POST if adding else None, prefix="page")
+    put_back_unsent(unsent_on_page(request), form, page_form)
     if request.method == "POST":
         refused = _refuse_if_published(request, version)
         if refused:
@@ -336,14 +392,14 @@ def module_edit(request: HttpRequest, slug: str, number: int, key: str) -> HttpR
             page = get_object_or_404(module.pages, key=request.POST.get("page", ""))
             actions.move(page, module.pages, step)
             return redirect(request.path)
-        if "add_page" in request.POST and page_form.is_valid():
+        if adding and page_form.is_valid():
             try:
                 page = actions.page_add(module, **page_form.cleaned_data)
             except actions.ProgramError as error:
                 page_form.add_error("key", str(error))
             else:
                 return redirect(_page_url(page))
-        elif "save" in request.POST and form.is_valid():
+        elif saving and form.is_valid():
             form.save()
             messages.success(request, _("Saved."))
             return redirect(request.path)
@@ -370,9 +426,8 @@ def _page_url(page) -> str:
 @staff_required
 def page_edit(request: HttpRequest, slug: str, number: int, key: str, page_key: str):
     version = get_version_for_author(request.user, slug, number)
-    page = get_object_or_404(
-        version.modules.get(key=key).pages.select_related("module"), key=page_key
-    )
+    module = get_object_or_404(version.modules, key=key)
+    page = get_object_or_404(module.pages.select_related("module"), key=page_key)
     # A copy, so what a refused form holds never shows as the page's title.
     form = read_only_once_published(
         PageForm(request.POST or None, instance=copy.copy(page)), version

@@ -58,6 +58,7 @@ def test_details_with_a_part_of_their_own_read_in_the_readers_language():
         "decision: not_suitable": "anmälan besvarad: hänvisad till annan vård",
         "decision: no_show": "registrerat att patienten uteblev",
         "moved to unit 4": "anmälan flyttad",
+        "moved to program version 3": "behandlingen flyttad till en ny version av sitt program",
         "treatment moved to unit 4, therapist 9": "behandlingen flyttad",
         "treatment ended: completed": "behandlingen avslutad",
         "extended 2 weeks": "behandlingen förlängd (2 v.)",

@@ -118,6 +118,7 @@ programs:list                               302  404  404  404  404  404  404  2
 # Program media: every signed-in staff member, and patients in treatment on the version.
 programs:media                              404  200  404  200  200  200  200  200  200  200  200
 programs:module                             302  404  404  404  404  404  404  200  404  404  200
+programs:move_patients                      302  404  404  404  404  404  404  200  404  404  200
 programs:page                               302  404  404  404  404  404  404  200  404  404  200
 programs:package                            302  404  404  404  404  404  404  200  404  404  200
 programs:preview                            302  404  404  404  404  404  404  200  404  404  200
@@ -191,6 +192,7 @@ programs:fork                               302  404  404  404  404  404  404  3
 programs:list                               302  404  404  404  404  404  404  302  404  404  302
 # A published version cannot change: its authors are sent back to it.
 programs:module                             302  404  404  404  404  404  404  302  404  404  302
+programs:move_patients                      302  404  404  404  404  404  404  302  404  404  302
 programs:page                               302  404  404  404  404  404  404  302  404  404  302
 programs:quiz                               302  404  404  404  404  404  404  302  404  404  302
 programs:version                            302  404  404  404  404  404  404  302  404  404  302

@@ -454,22 +454,215 @@ def test_staff_who_are_not_authors_get_404(therapist_client, author_client):
     assert therapist_client.get(url("version", "somn", 1)).status_code == 404
 
 
-def test_author_moves_patients_to_a_safe_new_version(author_client, patient, unit):
+def _second_version(client, **changes) -> ProgramVersion:
+    """Version 1 published, version 2 a draft marked as safe to move its patients to."""
+    write_program(client)
+    client.post(url("version_action", "somn", 1, "publish"))
+    client.post(url("version_action", "somn", 1, "new-version"))
+    settings = form_as_sent(client.get(url("version", "somn", 2)).text, "planned_weeks")
+    client.post(url("version", "somn", 2), {**settings, "safe_to_move_from_previous": "on"})
+    return ProgramVersion.objects.get(program__slug="somn", number=2)
+
+
+def test_author_moves_patients_to_a_safe_new_version_after_confirming(
+    author_client, author, patient, unit, other_region_unit
+):
+    from ikbt.audit.models import AccessLogEntry
     from ikbt.treatment.models import Enrollment
 
-    version = write_program(author_client)
-    author_client.post(url("version_action", "somn", 1, "publish"))
-    enrollment = Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
-    author_client.post(url("version_action", "somn", 1, "new-version"))
-    settings = form_as_sent(author_client.get(url("version", "somn", 2)).text, "planned_weeks")
-    author_client.post(url("version", "somn", 2), {**settings, "safe_to_move_from_previous": "on"})
+    _second_version(author_client)
     author_client.post(url("version_action", "somn", 2, "publish"))
+    version = ProgramVersion.objects.get(program__slug="somn", number=1)
+    # Two treatments here, one in another region that offers the program; one ended stays.
+    moving = [
+        Enrollment.objects.create(patient=patient, unit=unit, program_version=version),
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(), unit=unit, program_version=version
+        ),
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(), unit=other_region_unit, program_version=version
+        ),
+    ]
+    ended = Enrollment.objects.create(
+        patient=factories.PatientFactory(),
+        unit=unit,
+        program_version=version,
+        status=Enrollment.Status.ENDED,
+    )
 
     page = author_client.get(url("version", "somn", 2))
-    assert "1 patient is on version 1." in page.text
-    author_client.post(url("version_action", "somn", 2, "move-patients"))
+    assert "3 patients are on version 1." in page.text
+    confirm = url("move_patients", "somn", 2)
+    assert f'<a class="button" href="{confirm}">' in page.text
+    # The button no longer moves anyone by itself.
+    assert author_client.post(url("version_action", "somn", 2, "move-patients")).status_code == 404
+
+    asked = author_client.get(confirm)
+    # By region and unit, in the order of their names.
+    assert asked.context["places"] == [
+        {
+            "unit__region__name": "Region Örebro län",
+            "unit__name": "Vårdcentralen Varberga",
+            "count": 1,
+        },
+        {
+            "unit__region__name": "Region Östergötland",
+            "unit__name": "Vårdcentralen Ekholmen",
+            "count": 2,
+        },
+    ]
+    assert "3 treatments on version 1 move here, with their progress and answers:" in asked.text
+    assert f'<th scope="row">{other_region_unit.name}</th><td>1</td>' in asked.text
+    assert '<button type="submit">Move 3 treatments</button>' in asked.text
+    assert {e.program_version.number for e in Enrollment.objects.all()} == {1}  # not yet
+
+    done = author_client.post(confirm, follow=True)
+    assert done.redirect_chain[-1][0] == url("version", "somn", 2)
+    assert "3 treatments moved to this version." in done.text
+    assert [
+        Enrollment.objects.get(pk=enrollment.pk).program_version.number for enrollment in moving
+    ] == [2, 2, 2]
+    ended.refresh_from_db()
+    assert ended.program_version.number == 1
+    logged = AccessLogEntry.objects.filter(detail="moved to program version 2")
+    assert sorted((row.patient_id, row.unit_id, row.actor_id, row.action) for row in logged) == (
+        sorted(
+            (enrollment.patient_id, enrollment.unit_id, author.pk, "change")
+            for enrollment in moving
+        )
+    )
+
+
+def test_a_move_that_would_lose_answers_is_refused_on_the_confirmation_page(
+    author_client, patient, unit
+):
+    from ikbt.treatment.models import Enrollment
+
+    _second_version(author_client)
+    version = ProgramVersion.objects.get(program__slug="somn", number=1)
+    enrollment = Enrollment.objects.create(patient=patient, unit=unit, program_version=version)
+    # Published as safe, then its worksheet's field renamed where no check runs.
+    ProgramVersion.objects.filter(number=2).update(status=ProgramVersion.Status.PUBLISHED)
+    sheet = ProgramVersion.objects.get(number=2).worksheets.get()
+    sheet.fields[0]["key"] = "natt"
+    sheet.save(update_fields=["fields"])
+    refusal = (
+        "Patients cannot be moved to version 2: their progress and answers are kept by keys "
+        "it does not have: the field 'natter' of the worksheet 'dagbok'."
+    )
+    confirm = url("move_patients", "somn", 2)
+    asked = author_client.get(confirm)
+    assert f'<p class="errorlist">{refusal}</p>' in asked.text.replace("&#x27;", "'")
+    assert "<button" not in asked.text.split("<h1>", 1)[1]
+    refused = author_client.post(confirm, follow=True)
+    assert refused.redirect_chain[-1][0] == confirm
+    assert refusal in [str(message) for message in refused.context["messages"]]
     enrollment.refresh_from_db()
-    assert enrollment.program_version.number == 2
+    assert enrollment.program_version == version
+
+
+def test_the_first_version_has_no_patients_to_move_here(author_client, patient, unit):
+    write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    confirm = url("move_patients", "somn", 1)
+    asked = author_client.get(confirm)
+    no_previous = "There is no earlier published version to move patients from."
+    assert f'<p class="errorlist">{no_previous}</p>' in asked.text
+    refused = author_client.post(confirm, follow=True)
+    assert refused.redirect_chain == [(confirm, 302)]
+    assert [str(message) for message in refused.context["messages"]] == [no_previous]
+
+
+def test_a_safe_draft_lists_each_key_its_patients_answers_would_lose(author_client):
+    """Renaming a worksheet's field in a draft marked as safe to move to is a problem, linked
+    to the worksheet's editor; publishing is refused until it is back."""
+    _second_version(author_client)
+    editor = url("worksheet", "somn", 2, "dagbok")
+    data = form_as_sent(author_client.get(editor).text, "field-TOTAL_FORMS")
+    author_client.post(editor, {**data, "field-0-key": ["natt"]})
+    author_client.post(
+        url("version_action", "somn", 2, "add-module"), {"key": "mer", "title": "Mer"}
+    )
+    module = url("module", "somn", 2, "start")
+    author_client.post(module, {"remove": "1"})
+
+    detail = author_client.get(url("version", "somn", 2))
+    missing = [p for p in detail.context["problems"] if "of version 1 is missing" in p["message"]]
+    assert [(p["where"], p["url"], p["message"].split(",")[0]) for p in missing] == [
+        ("About the program", "#settings-heading", "the module 'start' of version 1 is missing"),
+        (
+            "worksheet 'dagbok'",
+            editor,
+            "the field 'natter' of the worksheet 'dagbok' of version 1 is missing",
+        ),
+    ]
+    author_client.post(url("version_action", "somn", 2, "publish"))
+    assert not ProgramVersion.objects.get(number=2).is_published
+
+
+def test_a_page_or_module_that_does_not_exist_is_404(author_client):
+    write_program(author_client)
+    assert author_client.get(url("page", "somn", 1, "finnsinte", "om")).status_code == 404
+    assert author_client.get(url("page", "somn", 1, "start", "finnsinte")).status_code == 404
+    assert author_client.get(url("module", "somn", 1, "finnsinte")).status_code == 404
+    assert author_client.get(url("page", "somn", 1, "start", "om")).status_code == 200
+
+
+def test_saving_the_module_binds_only_its_own_form_and_keeps_the_new_page_typed(author_client):
+    version = write_program(author_client)
+    editor = url("module", "somn", 1, "start")
+    # The module saved without a title, a new page's key and title typed below (unsent.js).
+    data = form_as_sent(author_client.get(editor).text, "unlock")
+    page = author_client.post(
+        editor,
+        {
+            **data,
+            "title": "",
+            "save": "1",
+            "unsent:id_page-key": "kvall",
+            "unsent:id_page-title": "Kvällsrutiner",
+        },
+    )
+    assert page.status_code == 200
+    assert page.context["form"].errors == {"title": ["This field is required."]}
+    assert not page.context["page_form"].is_bound
+    assert page.text.count("This field is required.") == 1
+    assert 'value="kvall"' in page.text and 'value="Kvällsrutiner"' in page.text
+    assert "<h1>Start</h1>" in page.text  # the refused title is not shown as the module's
+    assert version.modules.get().title == "Start"
+
+    # A page refused: the module's boxes hold what was typed in them, not its errors.
+    page = author_client.post(
+        editor,
+        {
+            "add_page": "1",
+            "page-key": "Kväll",
+            "page-title": "",
+            "unsent:id_title": "Starten",
+        },
+    )
+    assert set(page.context["page_form"].errors) == {"key", "title"}
+    assert not page.context["form"].is_bound
+    assert 'value="Starten"' in page.text
+    assert list(version.modules.get().pages.values_list("key", flat=True)) == ["om"]
+
+
+def test_a_worksheet_fields_key_is_refused_in_plain_words(author_client):
+    write_program(author_client)
+    editor = url("worksheet", "somn", 1, "dagbok")
+    data = form_as_sent(author_client.get(editor).text, "field-TOTAL_FORMS")
+    page = author_client.post(
+        editor,
+        {**data, "field-1-key": ["sömn-tid"], "field-1-label": ["Hur länge sov du?"]},
+        HTTP_ACCEPT_LANGUAGE="sv",
+    )
+    assert page.status_code == 200
+    assert page.context["fields"][1].errors["key"] == [
+        "Använd bara bokstäver, siffror och bindestreck, utan mellanslag, som somn-dagbok."
+    ]
+    assert "Små bokstäver, siffror och bindestreck." in page.text
+    assert 'value="sömn-tid"' in page.text and 'value="Hur länge sov du?"' in page.text
+    assert [f["key"] for f in ProgramVersion.objects.get().worksheets.get().fields] == ["natter"]
 
 
 def test_a_module_or_worksheet_that_cannot_be_added_is_explained_and_kept(author_client):

@@ -1,9 +1,13 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.audit.models import AccessLogEntry
+from ikbt.organisations.models import StaffRole
 from ikbt.programs import actions
 from ikbt.programs.blocks import render_markdown
 from ikbt.programs.models import Module, Program
@@ -22,6 +26,19 @@ def example(db):
 @pytest.fixture
 def enrollment(example, patient, unit) -> Enrollment:
     return Enrollment.objects.create(patient=patient, unit=unit, program_version=example)
+
+
+@pytest.fixture
+def author(unit):
+    return factories.staff_member(unit, StaffRole.PROGRAM_AUTHOR, username="forfattare")
+
+
+def safe_draft(example):
+    """A new draft of ``example`` its patients may be moved to."""
+    draft = actions.version_new_draft(example.program)
+    draft.safe_to_move_from_previous = True
+    draft.save(update_fields=["safe_to_move_from_previous"])
+    return draft
 
 
 @pytest.mark.parametrize(
@@ -113,7 +130,7 @@ def test_publishing_refuses_a_version_of_no_weeks(example):
     ]
 
 
-def test_moving_patients_keeps_progress_and_answers(example, enrollment):
+def test_moving_patients_keeps_progress_and_answers(example, enrollment, author):
     ModuleProgress.objects.create(
         enrollment=enrollment, module_key="valkommen", completed_at=timezone.now()
     )
@@ -122,14 +139,12 @@ def test_moving_patients_keeps_progress_and_answers(example, enrollment):
     )
     unsafe = actions.version_publish(actions.version_new_draft(example.program), None)
     with pytest.raises(actions.ProgramError, match="safe to move"):
-        actions.enrollments_move(example, unsafe)
+        actions.enrollments_move(example, unsafe, by=author)
 
-    draft = actions.version_new_draft(example.program)
+    draft = safe_draft(example)
     draft.modules.filter(key="andning").update(title="Lugn andning, ny text")
-    draft.safe_to_move_from_previous = True
-    draft.save(update_fields=["safe_to_move_from_previous"])
     draft = actions.version_publish(draft, None)
-    assert actions.enrollments_move(example, draft) == 1
+    assert actions.enrollments_move(example, draft, by=author) == 1
 
     enrollment.refresh_from_db()
     assert enrollment.program_version == draft
@@ -162,3 +177,115 @@ def test_first_module_cannot_wait_for_a_previous_one(example):
         "program.toml: module 'valkommen': the first module has no previous module to wait for"
         in messages
     )
+
+
+def test_a_version_patients_may_be_moved_to_keeps_every_key_their_answers_are_kept_by(example):
+    """A module, a worksheet or a worksheet's field renamed or removed in the draft would hide
+    what moved patients have done: each is a problem to fix, naming it, until it is back or
+    the draft is no longer marked as safe to move to."""
+    draft = safe_draft(example)
+    draft.modules.filter(key="andning").update(key="andas")
+    draft.worksheets.filter(key="exponeringstrappa").delete()
+    sheet = draft.worksheets.get(key="andningslogg")
+    sheet.fields[1]["key"] = "markte"
+    sheet.save(update_fields=["fields"])
+    setting = "“patients on the previous version may be moved here”"
+    expected = [
+        f"program.toml: the module 'andning' of version 1 is missing, and patients moved here "
+        f"would lose what they have done in it. Add it again with the same key, or untick "
+        f"{setting}.",
+        f"worksheet 'andningslogg': the field 'marke' of the worksheet 'andningslogg' of "
+        f"version 1 is missing, and patients moved here would lose what they have done in "
+        f"it. Add it again with the same key, or untick {setting}.",
+        f"program.toml: the worksheet 'exponeringstrappa' of version 1 is missing, and "
+        f"patients moved here would lose what they have done in it. Add it again with the "
+        f"same key, or untick {setting}.",
+    ]
+    # The page naming the removed worksheet is a problem of its own, as before.
+    problems = [str(problem) for problem in actions.version_problems(draft)]
+    assert [problem for problem in problems if "of version 1 is missing" in problem] == expected
+    with pytest.raises(actions.PublishError) as error:
+        actions.version_publish(draft, None)
+    assert [str(problem) for problem in error.value.problems][-3:] == expected
+
+    # Not marked as safe to move to, a draft may change its keys.
+    draft.safe_to_move_from_previous = False
+    draft.save(update_fields=["safe_to_move_from_previous"])
+    assert not any("of version 1 is missing" in str(p) for p in actions.version_problems(draft))
+
+
+def test_keys_are_compared_with_the_latest_published_version(example):
+    """A draft left unpublished in between is not what patients move from."""
+    abandoned = actions.version_new_draft(example.program)
+    abandoned.modules.filter(key="andning").update(key="andas")
+    data = actions.data_from_version(example)
+    draft = actions.program_import(data, example.program.owner_region)
+    assert (abandoned.number, draft.number) == (2, 3)
+    assert actions.previous_published(draft) == example
+    draft.safe_to_move_from_previous = True
+    draft.save(update_fields=["safe_to_move_from_previous"])
+    assert not any("is missing" in str(problem) for problem in actions.version_problems(draft))
+
+
+def test_a_move_to_a_version_without_a_key_is_refused_whoever_asks(example, enrollment, author):
+    """A version published as safe before this was checked, or changed in the database: the
+    move itself refuses, and nothing moves or is logged."""
+    target = actions.version_publish(actions.version_new_draft(example.program), None)
+    target.worksheets.filter(key="andningslogg").update(key="andningsdagbok")
+    target.safe_to_move_from_previous = True
+    target.save(update_fields=["safe_to_move_from_previous"])
+    with pytest.raises(actions.ProgramError) as error:
+        actions.enrollments_move(example, target, by=author)
+    assert str(error.value) == (
+        "Patients cannot be moved to version 2: their progress and answers are kept by keys "
+        "it does not have: the worksheet 'andningslogg'."
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.program_version == example
+    assert AccessLogEntry.objects.filter(patient=enrollment.patient).count() == 0
+
+
+def _enrolled(version, unit, count: int) -> list[Enrollment]:
+    return [
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(), unit=unit, program_version=version
+        )
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_each_moved_treatment_is_a_change_in_its_patients_access_log(
+    example, author, unit, other_region_unit, count
+):
+    """One row per moved treatment, at its unit (another region's too, which adopted the
+    program), by the author in the role she writes programs in; ended treatments stay and are
+    not logged. A fixed number of queries, however many move."""
+    here = _enrolled(example, unit, count)
+    there = _enrolled(example, other_region_unit, 1)
+    ended = _enrolled(example, unit, 1)[0]
+    Enrollment.objects.filter(pk=ended.pk).update(status=Enrollment.Status.ENDED)
+    target = actions.version_publish(safe_draft(example), None)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert actions.enrollments_move(example, target, by=author) == count + 1
+    assert len(queries) == 10
+
+    rows = AccessLogEntry.objects.all()
+    assert sorted((row.patient_id, row.unit_id, row.object_id) for row in rows) == sorted(
+        (enrollment.patient_id, enrollment.unit_id, str(enrollment.pk))
+        for enrollment in [*here, *there]
+    )
+    assert {
+        (row.actor, row.action, row.actor_role, row.detail, row.object_type) for row in rows
+    } == {
+        (
+            author,
+            AccessLogEntry.Action.CHANGE,
+            "Program author",
+            "moved to program version 2",
+            "treatment.Enrollment",
+        )
+    }
+    ended.refresh_from_db()
+    assert ended.program_version == example
