@@ -6,6 +6,8 @@ A person signing in for the first time (to register their interest through the e
 a patient account with the name the provider gives; staff accounts are never created here.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,10 +22,21 @@ from ikbt.accounts.models import User
 from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import normalise_personal_number
 
+logger = logging.getLogger(__name__)
+
 
 class PatientOIDCBackend(OIDCAuthenticationBackend):
     def authenticate(self, request, **kwargs):
-        user = super().authenticate(request, **kwargs)
+        """The provider's answer checked and its person found. Whatever goes wrong on the way
+        (the provider unreachable, a token or key not as expected, a lookup failing) is a
+        sign-in that did not go through: the callback sends her back to the sign-in page,
+        which says so, rather than showing a server error. Logged by the kind of failure only:
+        the error's text could hold a token or a personal identity number."""
+        try:
+            user = super().authenticate(request, **kwargs)
+        except Exception as error:  # any failure is a sign-in that did not go through
+            logger.warning("E-identification failed at the callback: %s", type(error).__name__)
+            return None
         if user is not None and request is not None:
             keep_chosen_language(request, user)
             log_patient_sign_in(request, user, "e-identification")

@@ -24,7 +24,12 @@ from ikbt.treatment.outcome import summary_refresh
 
 
 class IntakeError(ValueError):
-    """A step that cannot be taken; the message says why."""
+    """A step that cannot be taken; the message says why. ``field``: the form field whose
+    answer it turned on (the box she left unticked), where a form shows it."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _log(registration: Registration, by: User, action: str, obj, detail: str, request) -> None:
@@ -99,7 +104,7 @@ def registration_submit(
     today = timezone.localdate()
     refusal = refusal_for(patient, offering, today, listed_here=listed_here, lives_here=lives_here)
     if refusal is not None:
-        raise IntakeError(f"{refusal.reason} {refusal.where_to}")
+        raise IntakeError(f"{refusal.reason} {refusal.where_to}", field=refusal.field)
     if (
         patient.home_region_id is None
         and lives_here is True

@@ -23,6 +23,7 @@ class Refusal:
     reason: str
     where_to: str
     kind: str = ""  # "region": she lives elsewhere (the page may link to her region's)
+    field: str = ""  # the registration form's box whose answer refused her (shown beside it)
 
 
 def refusal_for(
@@ -85,11 +86,13 @@ def refusal_for(
             if patient.home_region_id is None
             else _("Your own region offers internet treatment too: find it through 1177.se."),
             kind="region",
+            field="lives_here" if lives_here is False else "",
         )
     if offering.intake == Offering.Intake.LISTED and not listed_here:
         return Refusal(
             _("This unit takes patients who are listed at %(unit)s.") % {"unit": offering.unit},
             _("Register through the health centre you are listed at."),
+            field="listed_here",
         )
     if Registration.objects.filter(
         patient=patient,

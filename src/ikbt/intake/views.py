@@ -140,7 +140,8 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
                 guardian_phone=data.get("guardian_phone", ""),
             )
         except actions.IntakeError as error:
-            form.add_error(None, str(error))
+            # Beside the box it turned on, and once in the summary at the top.
+            form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
             contact_details_set(
                 patient, mobile=data["mobile"], email=data["email"] or patient.email
@@ -183,7 +184,7 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
         return redirect("intake:my_registrations")
     registrations = list(
         Registration.objects.filter(patient=patient)
-        .select_related("offering__unit", "offering__program", "slot__therapist")
+        .select_related("offering__unit__region", "offering__program", "slot__therapist")
         .prefetch_related(
             Prefetch(
                 "screening",
@@ -225,8 +226,28 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/my_registrations.html",
-        {"rows": rows, "now": now, "cancel_until": now + actions.CANCEL_BEFORE},
+        {
+            "rows": rows,
+            "now": now,
+            # A time starting before this is not cancelled here: she calls the unit.
+            "cancel_until": now + actions.CANCEL_BEFORE,
+            "eservice_regions": _eservice_regions(patient, registrations),
+        },
     )
+
+
+def _eservice_regions(patient, registrations: list[Registration]) -> list[Region]:
+    """Where she registers for another program: her home region's e-service page, or, where
+    the region does not know where she lives, those of the regions she registered in (the
+    latest first)."""
+    regions: dict[int, Region] = {}
+    for registration in registrations:
+        region = registration.offering.unit.region
+        regions.setdefault(region.pk, region)
+    if patient.home_region_id is not None:
+        # Most often one of those already read: no query for it.
+        return [regions.get(patient.home_region_id) or patient.home_region]
+    return list(regions.values())
 
 
 @staff_required

@@ -16,6 +16,7 @@ from ikbt.measurement.access import (
     get_response_for_patient,
     get_response_for_staff,
     get_risk_flag_for_staff,
+    get_screening_for_triage,
 )
 from ikbt.measurement.chart import charts_for
 from ikbt.measurement.definitions import in_language
@@ -138,18 +139,15 @@ def _treatment_start(patient):
 @staff_required
 def staff_answer(request: HttpRequest, response_id: int) -> HttpResponse:
     """A submitted questionnaire to read, answer by answer; one the staff member fills in for
-    the patient, to fill in."""
+    the patient, to fill in. A screening answer is also read at triage, before anyone has
+    the patient in their care (``get_screening_for_triage``)."""
+    triage = get_screening_for_triage(request, response_id) if request.method == "GET" else None
+    if triage is not None:
+        response, registration = triage
+        return _response_detail(request, response, registration=registration)
     response, access = get_response_for_staff(request, response_id)
     if response.is_submitted and request.method == "GET":
-        return render(
-            request,
-            "measurement/response_detail.html",
-            {
-                "response": response,
-                "name": response.instrument_version.name_in(translation.get_language()),
-                "rows": response.answers_to_read(translation.get_language()),
-            },
-        )
+        return _response_detail(request, response)
     if response.filled_in_by_id != request.user.pk:
         return redirect("measurement:patient_measurements", patient_id=access.patient.pk)
     return _answer(
@@ -157,6 +155,24 @@ def staff_answer(request: HttpRequest, response_id: int) -> HttpResponse:
         response,
         "measurement/staff_answer.html",
         done_url=reverse("measurement:patient_measurements", args=[access.patient.pk]),
+    )
+
+
+def _response_detail(
+    request: HttpRequest, response: Response, *, registration=None
+) -> HttpResponse:
+    """The answers question by question; ``registration``: read at triage, back to it (the
+    patient's measurements are for those who have her in their care)."""
+    language = translation.get_language()
+    return render(
+        request,
+        "measurement/response_detail.html",
+        {
+            "response": response,
+            "name": response.instrument_version.name_in(language),
+            "rows": response.answers_to_read(language),
+            "registration": registration,
+        },
     )
 
 

@@ -146,3 +146,28 @@ def test_registering_where_anyone_may_does_not_set_where_she_lives(provider, off
     patient = Patient.objects.get(personal_number=NUMBER)
     assert patient.registrations.count() == 1
     assert patient.home_region is None  # she never said, so it is not known
+
+
+def test_a_token_that_cannot_be_checked_comes_back_explained_not_as_an_error(
+    provider, db, settings, caplog
+):
+    """The provider's key carries no key id: checking the ID token against it fails inside
+    mozilla-django-oidc (KeyError 'kid'). She is back at the sign-in page, told so, signed in
+    as nobody; the log says what kind of failure, and nothing about her."""
+    settings.OIDC_VERIFY_KID = True
+    person_at_provider(provider, "sara", personal_identity_number=NUMBER, given_name="Sara")
+    client = Client()
+    with caplog.at_level("WARNING", logger="ikbt.accounts.oidc"):
+        answer = e_identification(client, "sara", reverse("patients:patient_home"))
+    assert answer.status_code == 302
+    assert answer.url == reverse("accounts:patient_sign_in")
+    page = client.get(answer.url).text
+    assert "You were not signed in with e-identification." in page
+    assert client.get(reverse("patients:patient_home")).status_code == 302
+    assert not Patient.objects.filter(personal_number=NUMBER).exists()
+    [warning] = [record for record in caplog.records if record.name == "ikbt.accounts.oidc"]
+    assert (warning.levelname, warning.getMessage()) == (
+        "WARNING",
+        "E-identification failed at the callback: KeyError",
+    )
+    assert "Sara" not in caplog.text and NUMBER not in caplog.text

@@ -1395,3 +1395,131 @@ def test_a_young_persons_yes_about_suicidal_thoughts_at_screening_reaches_the_un
     )
     page = verified_client(therapist).get(reverse("intake:registration", args=[second.pk]))
     assert page.text.count("Acute: assess at once") == 1
+
+
+def test_triage_reads_each_screening_answer_question_by_question(
+    offering, therapist, colleague, outsider
+):
+    """Before deciding, the unit's therapists read the answers behind each screening total;
+    exactly those who may see the registration (intake.access), each read logged; others
+    get 404, the denial logged."""
+    from ikbt.measurement.actions import response_submit
+
+    newcomer = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    phq9 = newcomer.screening.get(instrument_version__instrument__code="PHQ-9")
+    gad7 = newcomer.screening.get(instrument_version__instrument__code="GAD-7")
+    response_submit(phq9, [1] * 9)
+    answers = reverse("measurement:staff_answer", args=[phq9.pk])
+    registration_url = reverse("intake:registration", args=[newcomer.pk])
+
+    page = verified_client(colleague).get(registration_url).text
+    assert f'<a href="{answers}">PHQ-9: 9 (Mild)</a>' in page
+    assert reverse("measurement:staff_answer", args=[gad7.pk]) not in page  # not answered
+    read = verified_client(colleague).get(answers)
+    assert read.status_code == 200
+    assert read.context["rows"][0]["value"] == 1
+    # Back to the registration: her measurements are for those who have her in their care.
+    assert f'<a href="{registration_url}">← Registration</a>' in read.text
+    assert AccessLogEntry.objects.filter(
+        actor=colleague,
+        patient=newcomer.patient,
+        unit=offering.unit,
+        action=AccessLogEntry.Action.READ,
+        object_type="measurement.Response",
+        object_id=str(phq9.pk),
+        detail="questionnaire",
+    ).exists()
+
+    # A questionnaire not yet answered is not read, nor is anything by someone outside.
+    assert (
+        verified_client(colleague)
+        .get(reverse("measurement:staff_answer", args=[gad7.pk]))
+        .status_code
+        == 404
+    )
+    assert verified_client(outsider).get(answers).status_code == 404
+    assert AccessLogEntry.objects.filter(
+        actor=outsider,
+        patient=newcomer.patient,
+        action=AccessLogEntry.Action.DENIED,
+        detail="questionnaire",
+    ).exists()
+    assert not AccessLogEntry.objects.filter(
+        actor=outsider, action=AccessLogEntry.Action.READ
+    ).exists()
+
+    # Decided: the therapist who decided reads it still, the colleague no longer.
+    actions.registration_decline(
+        newcomer, by=therapist, status=Registration.Status.NOT_SUITABLE, reason="Annan vård"
+    )
+    assert verified_client(therapist).get(answers).status_code == 200
+    assert verified_client(colleague).get(answers).status_code == 404
+
+
+def test_a_free_time_she_could_not_cancel_here_is_marked(patient_client, patient, offering):
+    registration = Registration.objects.create(patient=patient, offering=offering)
+    soon, later = (
+        Slot.objects.create(
+            unit=offering.unit,
+            therapist=factories.staff_member(offering.unit, "therapist", username=f"t{hours}"),
+            starts_at=timezone.now() + datetime.timedelta(hours=hours),
+        )
+        for hours in (20, 50)
+    )
+    page = patient_client.get(reverse("intake:my_registrations"))
+    assert page.context["rows"][0] == (registration, [soon, later])
+    choices = page.text.split('<ul class="options">')[1].split("</ul>")[0].split("</li>")
+    note = "less than a day away: it cannot be cancelled here, only by calling the unit"
+    assert [note in choice for choice in choices[:2]] == [True, False]
+    assert f'value="{soon.pk}"' in choices[0]
+
+
+def test_my_registrations_links_to_the_e_service_page_for_another_program(
+    patient_client, patient, offering, other_region_unit
+):
+    """Her home region's page; where the region does not know where she lives, that of the
+    region she registered in."""
+    mine = reverse("intake:my_registrations")
+    home = reverse("intake:eservice", args=[patient.home_region.code])
+    link = (
+        f'<a href="{home}">Register for another program on the e-service page of '
+        f"{patient.home_region.name}</a>"
+    )
+    assert link in patient_client.get(mine).text  # none yet: her home region's
+
+    elsewhere = factories.PatientFactory(home_region=None)
+    client = Client()
+    client.force_login(elsewhere.user)
+    assert "Register for another program" not in client.get(mine).text  # nowhere known
+    Registration.objects.create(
+        patient=elsewhere,
+        offering=Offering.objects.create(unit=other_region_unit, program=offering.program),
+    )
+    there = reverse("intake:eservice", args=[other_region_unit.region.code])
+    page = client.get(mine).text
+    assert f'<a href="{there}">Register for another program' in page
+    assert page.count("Register for another program") == 1
+
+
+def test_the_residence_box_left_unticked_is_said_once_at_the_top_and_at_the_box(offering):
+    Offering.objects.filter(pk=offering.pk).update(intake=Offering.Intake.RESIDENTS)
+    newcomer = factories.PatientFactory(home_region=None)
+    client = Client()
+    client.force_login(newcomer.user)
+    register = reverse("intake:register", args=[offering.pk])
+    page = client.post(register, FORM).text
+    message = "This unit takes patients who live in Region Östergötland."
+    assert page.count(message) == 2
+    summary, form = page.split('<form method="post" novalidate>')
+    form = form.split("</form>")[0]
+    assert message in summary and 'href="#id_lives_here"' in summary
+    # In the form, at the box, not above it.
+    at_box = form.split('name="lives_here"')[0].rsplit('<div class="field check">', 1)[1]
+    assert message in at_box
+    assert form.count(message) == 1
+    assert FORM["situation"] in page  # nothing typed is lost
+    assert not Registration.objects.exists()
+    client.post(register, {**FORM, "lives_here": "on"})
+    assert Registration.objects.get().patient == newcomer
