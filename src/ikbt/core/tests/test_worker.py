@@ -105,3 +105,37 @@ def test_the_worker_runs_an_abandoned_task_once_and_leaves_no_heartbeat(settings
     assert (waiting.status, waiting.worker_ids) == (TaskResultStatus.SUCCESSFUL, ["w1"])
     assert sorted(message.to for message in sms.outbox) == ["+46701000005", "+46701000006"]
     assert WorkerHeartbeat.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_worker_outlasts_the_database_going_away(settings, monkeypatch, caplog):
+    """A locked SQLite or a PostgreSQL restarting stopped the worker for good, and every
+    notice after it waited for someone to start it again: now it waits and goes on."""
+    from django.db.utils import OperationalError
+    from django_tasks_db.management.commands import db_worker
+
+    from ikbt.core.management.commands import worker
+
+    settings.TASK_WORKER_HEARTBEAT_SECONDS = 3600
+    monkeypatch.setattr(worker, "DATABASE_RETRY_SECONDS", 0)
+    waiting = code_task("+46701000007")
+    run = db_worker.Command.handle
+    failures = iter([OperationalError("database is locked")])
+
+    def handle_after_a_failure(self, *args, **options):
+        for failure in failures:
+            raise failure
+        return run(self, *args, **options)
+
+    monkeypatch.setattr(db_worker.Command, "handle", handle_after_a_failure)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with caplog.at_level("WARNING", logger="ikbt.core.management.commands.worker"):
+            call_command(
+                "worker", "--batch", "--no-startup-delay", "--worker-id", "w2", verbosity=0
+            )
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert status(waiting) == TaskResultStatus.SUCCESSFUL
+    assert "Worker w2 lost the database (OperationalError); trying again" in caplog.text

@@ -11,16 +11,20 @@ abandoned. Stop a worker with SIGTERM: it finishes its task and removes its hear
 import logging
 import os
 import threading
+import time
 from types import TracebackType
 
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.db.utils import OperationalError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
 from ikbt.core.actions import abandoned_tasks_requeue, worker_beat, worker_start, worker_stop
 
 logger = logging.getLogger(__name__)
+
+DATABASE_RETRY_SECONDS = 2
 
 
 class Heartbeat:
@@ -79,5 +83,19 @@ class Command(db_worker.Command):
             # This process only watches the code and restarts the child that does the work.
             return super().handle(*args, **options)
         with Heartbeat(options["worker_id"], options["backend_name"]):
-            super().handle(*args, **options)
-        return None
+            while True:
+                try:
+                    super().handle(*args, **options)
+                    return None
+                except OperationalError as error:
+                    # The database away for a moment (PostgreSQL restarting, SQLite locked by
+                    # another writer): the worker waits and goes on, as the web servers do,
+                    # instead of leaving every notice unsent until someone restarts it.
+                    logger.warning(
+                        "Worker %s lost the database (%s); trying again in %s s.",
+                        options["worker_id"],
+                        type(error).__name__,
+                        DATABASE_RETRY_SECONDS,
+                    )
+                    close_old_connections()
+                    time.sleep(DATABASE_RETRY_SECONDS)
