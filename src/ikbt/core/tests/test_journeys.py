@@ -391,7 +391,7 @@ def first_module(person: Person, enrollment: Enrollment) -> None:
     assert answer.handed_in_at is not None
 
     page.get_by_label("How did it go? Tell your therapist.").fill("Jag läste allt.")
-    done = page.get_by_role("button", name="Mark the module as done")
+    done = page.get_by_role("button", name="Send the report and mark the module as done")
     with page.expect_response(autosave):
         done.focus()
     done.click()
