@@ -190,6 +190,10 @@ if PATIENT_OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("ikbt.accounts.oidc.PatientOIDCBackend")
 OIDC_CALLBACK_CLASS = "ikbt.accounts.oidc.PatientCallbackView"  # says why, back at sign-in
 
+# The waiting time from registration to start the statistics measure against (days): the
+# national goal the regions report on.
+WAITING_TARGET_DAYS = env_int("WAITING_TARGET_DAYS", 14)
+
 # Internationalisation: Swedish first, English second; times shown in Stockholm time.
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", _("Swedish")), ("en", _("English"))]

@@ -24,7 +24,10 @@ def summarise(days: list[int]) -> Summary:
     ordered = sorted(days)
     # Nearest-rank 90th percentile: the smallest value with at least 90% of values at or below.
     p90 = ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-    return Summary(len(days), round(statistics.fmean(days), 1), statistics.median(days), p90)
+    # The median of an even count is a half day or a whole one: written alike, "13.0" and
+    # "13.5", not "13" beside "13.0".
+    median = float(statistics.median(days))
+    return Summary(len(days), round(statistics.fmean(days), 1), median, p90)
 
 
 def waiting_times(registrations) -> list[dict]:

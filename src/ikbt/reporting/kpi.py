@@ -10,6 +10,7 @@ import datetime
 import math
 import re
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DurationField,
@@ -310,8 +311,10 @@ def _figures(by, unit_regions, starts, earlier, registered, waits, ended) -> dic
         _add(sums.setdefault(_key(by, row, TREATMENT_FIELD, unit_regions), {}), row)
     figures = {}
     keys = {*start_counts, *earlier_counts, *registered_counts, *wait_days, *sums} - {None}
+    target = settings.WAITING_TARGET_DAYS
     for key in keys:
         wait = summarise(wait_days.get(key, []))
+        in_time = sum(1 for days in wait_days.get(key, []) if days <= target)
         registrations = registered_counts.get(key, 0)
         figures[key] = {
             "registrations": (
@@ -324,6 +327,7 @@ def _figures(by, unit_regions, starts, earlier, registered, waits, ended) -> dic
                 "mean": _cell(wait.mean, wait.count),
                 "median": _cell(wait.median, wait.count),
                 "p90": _cell(wait.p90, wait.count),
+                "within_target": _share(in_time, wait.count),
             },
             **outcome_figures(sums.get(key)),
         }
@@ -369,7 +373,13 @@ EMPTY = {
     "registrations": None,
     "starts": None,
     "starts_a_year_earlier": None,
-    "waiting_registration_to_start": {"n": None, "mean": None, "median": None, "p90": None},
+    "waiting_registration_to_start": {
+        "n": None,
+        "mean": None,
+        "median": None,
+        "p90": None,
+        "within_target": None,
+    },
     **outcome_figures(None),
 }
 

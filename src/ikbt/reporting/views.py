@@ -6,6 +6,7 @@ the register officer's download of the register file. Every table has a CSV down
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -47,6 +48,7 @@ FIGURE_COLUMNS = [
     ("starts_a_year_earlier", gettext_lazy("A year earlier")),
     ("registrations", gettext_lazy("Registrations")),
     ("waiting_median", gettext_lazy("Median days to start")),
+    ("waiting_within_target", gettext_lazy("Started within the target")),
     ("ended", gettext_lazy("Ended")),
     ("completed_share", gettext_lazy("Completed")),
     ("dropped_out_share", gettext_lazy("Dropped out")),
@@ -72,6 +74,9 @@ FIGURE_NAMES = {
     "waiting_registration_to_start.median": gettext_lazy("Registration to start: median days"),
     "waiting_registration_to_start.p90": gettext_lazy(
         "Registration to start: 90th percentile, days"
+    ),
+    "waiting_registration_to_start.within_target": gettext_lazy(
+        "Registration to start: share within %(days)s days"
     ),
     "ended": gettext_lazy("Ended treatments"),
     "completed_share": gettext_lazy("Completed (share of ended)"),
@@ -196,18 +201,21 @@ def _series(region: Region, units, year: int, granularity: str) -> list[dict]:
     return series
 
 
+def _column(values: dict, column: str):
+    """One column of a table of figures: the waiting-time ones are inside their own dict."""
+    waiting = {"waiting_median": "median", "waiting_within_target": "within_target"}
+    if column in waiting:
+        return values["waiting_registration_to_start"][waiting[column]]
+    return values.get(column)
+
+
 def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
     rows = []
     for key, values in figures.items():
         rows.append(
             {
                 "name": names.get(key, "–"),
-                "values": [
-                    values["waiting_registration_to_start"]["median"]
-                    if column == "waiting_median"
-                    else values.get(column)
-                    for column, _label in FIGURE_COLUMNS
-                ],
+                "values": [_column(values, column) for column, _label in FIGURE_COLUMNS],
             }
         )
     return sorted(rows, key=lambda row: str(row["name"]))
@@ -242,7 +250,8 @@ def _figure_rows(figures: dict) -> list[list]:
             flat += [(f"{key}.{inner}", inner_value) for inner, inner_value in value.items()]
         else:
             flat.append((key, value))
-    return [[FIGURE_NAMES[key], value, key] for key, value in flat]
+    days = {"days": settings.WAITING_TARGET_DAYS}
+    return [[str(FIGURE_NAMES[key]) % days, value, key] for key, value in flat]
 
 
 @staff_required
@@ -323,6 +332,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "period_error": period_error,
             "figures": figures,
             "year": year,
+            "waiting_target": settings.WAITING_TARGET_DAYS,
             "granularity": granularity,
             "granularities": [(key, label) for key, (_parts, label) in GRANULARITIES.items()],
             "series": series,
@@ -344,6 +354,7 @@ NATIONAL_COLUMNS = [
     ("starts_per_100000", gettext_lazy("Starts per 100,000")),
     ("starts_a_year_earlier", gettext_lazy("Starts a year earlier")),
     ("waiting_median", gettext_lazy("Median days to start")),
+    ("waiting_within_target", gettext_lazy("Started within the target")),
     ("completed_share", gettext_lazy("Completed")),
     ("cohens_d", gettext_lazy("Cohen's d")),
     ("reliably_improved_share", gettext_lazy("Reliably improved")),
@@ -366,12 +377,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
     table = [
         [
             row["region"].name,
-            *[
-                row["waiting_registration_to_start"]["median"]
-                if key == "waiting_median"
-                else row[key]
-                for key, _label in NATIONAL_COLUMNS
-            ],
+            *[_column(row, key) for key, _label in NATIONAL_COLUMNS],
         ]
         for row in rows
     ]
@@ -399,6 +405,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
             "period": period,
             "period_error": period_error,
             "table": table,
+            "waiting_target": settings.WAITING_TARGET_DAYS,
             "columns": [label for _key, label in NATIONAL_COLUMNS],
             "bars": bars,
             "chart_height": 22 * len(bars) + 4,

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.intake.tests.test_intake import offering  # noqa: F401 (fixture)
 from ikbt.measurement.actions import current_version, response_start, response_submit
 from ikbt.reporting.kpi import PeriodError, hide_complements, kpi, period_bounds
 from ikbt.treatment import actions as treatment
@@ -149,6 +150,40 @@ def test_cohens_d_is_worked_out_on_each_scale_and_then_weighed(twelve_ended):
     figures = kpi("05", f"{today.year}-{today.month:02d}")
     madrs_d = (34 - 10) / (10**0.5)
     assert figures["cohens_d"] == round((0.5958 * 12 + madrs_d * 5) / 17, 2)
+
+
+def test_the_share_started_within_the_waiting_target(offering, settings):  # noqa: F811
+    """Ten accepted this month: five started within 14 days of registering (the 14th day
+    counts) and five later, so half. An eleventh within: 6 of 11. Against 30 days, nine
+    within and two not: hidden, since two is fewer than five."""
+    from ikbt.intake.models import Registration
+
+    settings.WAITING_TARGET_DAYS = 14
+    today = timezone.localdate()
+    registered = timezone.make_aware(datetime.datetime(today.year, today.month, 1, 9))
+
+    def accepted(days: int) -> None:
+        Registration.objects.create(
+            patient=factories.PatientFactory(),
+            offering=offering,
+            registered_at=registered,
+            status=Registration.Status.ACCEPTED,
+            start_date=timezone.localdate(registered) + datetime.timedelta(days=days),
+        )
+
+    for days in (3, 7, 10, 14, 14):
+        accepted(days)
+    for days in (15, 20, 30, 45, 60):
+        accepted(days)
+    period = f"{today.year}-{today.month:02d}"
+    waiting = kpi("05", period)["waiting_registration_to_start"]
+    assert waiting["n"] == 10
+    assert waiting["within_target"] == 0.5  # 14 days is within
+    assert waiting["median"] == 14.5
+    accepted(5)
+    assert kpi("05", period)["waiting_registration_to_start"]["within_target"] == round(6 / 11, 3)
+    settings.WAITING_TARGET_DAYS = 30
+    assert kpi("05", period)["waiting_registration_to_start"]["within_target"] is None  # 9:2
 
 
 def test_small_cells_are_suppressed(enrollment):

@@ -59,7 +59,7 @@ def test_small_regions_are_suppressed_on_the_page(twelve_ended, officer):  # noq
     assert page.status_code == 200
     row = next(row for row in page.context["table"] if row[0] == "Region Östergötland")
     assert row[2] is None  # no starts this month (they started 12 weeks ago): fewer than 5
-    assert row[7] == 0.6  # Cohen's d over the twelve who ended
+    assert row[8] == 0.6  # Cohen's d over the twelve who ended
     # Inhabitants grouped as the page's language writes them; the file keeps plain digits.
     assert "<td>472,000</td>" in page.text
     swedish = verified_client(officer).get(
@@ -70,7 +70,7 @@ def test_small_regions_are_suppressed_on_the_page(twelve_ended, officer):  # noq
         verified_client(officer).get(NATIONAL, {"period": this_month(), "format": "csv"}).text
     )
     assert csv_text.count("\n") == 22  # a header and 21 regions
-    assert "Region Östergötland,472000,,,,,0.583,0.6,0.5,0.417" in csv_text
+    assert "Region Östergötland,472000,,,,,,0.583,0.6,0.5,0.417" in csv_text
 
 
 def test_national_comparison_is_only_for_statistics_roles(therapist_client, db):

@@ -73,20 +73,20 @@ def test_breakdowns_per_unit_program_and_therapist(unit_admin_client, twelve_end
     assert set(tables) == {"unit", "program", "therapist"}
     (unit_row,) = tables["unit"]["rows"]
     assert unit_row["name"] == unit.name != other.name
-    assert unit_row["values"][4:8] == [12, round(7 / 12, 3), round(5 / 12, 3), 0.6]
+    assert unit_row["values"][5:9] == [12, round(7 / 12, 3), round(5 / 12, 3), 0.6]
     # Named as its patients know it, by the published title, not the short name.
     assert [row["name"] for row in tables["program"]["rows"]] == ["Example: managing anxiety"]
     (therapist_row,) = tables["therapist"]["rows"]
-    assert therapist_row["values"][7] == 0.6
+    assert therapist_row["values"][8] == 0.6
     csv_text = unit_admin_client.get(URL, {"period": period, "table": "unit", "format": "csv"})
-    assert f"{unit.name},,,,,12,0.583,0.417,0.6" in csv_text.text
+    assert f"{unit.name},,,,,,12,0.583,0.417,0.6" in csv_text.text
     # On a Swedish page the file is written for a Swedish spreadsheet: ; and decimal commas,
     # and the mark that makes Excel read å, ä and ö.
     swedish = unit_admin_client.get(
         URL, {"period": period, "table": "unit", "format": "csv"}, HTTP_ACCEPT_LANGUAGE="sv"
     )
     assert swedish.content.startswith("\ufeff".encode())
-    assert f"{unit.name};;;;;12;0,583;0,417;0,6" in swedish.content.decode()
+    assert f"{unit.name};;;;;;12;0,583;0,417;0,6" in swedish.content.decode()
 
 
 def test_a_unit_head_sees_only_their_own_units(unit_admin_client, twelve_ended, unit):  # noqa: F811
