@@ -29,6 +29,8 @@ from ikbt.core.next_page import next_page
 from ikbt.notifications.tasks import request_sign_in_code
 from ikbt.organisations.views import own_work
 from ikbt.patients.actions import (
+    CODE_SENT,
+    CODE_WAITS,
     contact_change,
     new_mobile_code_again,
     new_mobile_confirm,
@@ -168,10 +170,19 @@ def security(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "contact" and user.is_patient:
             contact = ContactForm(request.POST, instance=user.patient)
             if contact.is_valid():
-                if contact_change(user.patient, **contact.cleaned_data):
+                said = contact_change(user.patient, **contact.cleaned_data)
+                if said == CODE_SENT:
                     messages.info(
                         request,
                         _("We have sent a code to your new number. Write it below to save it."),
+                    )
+                elif said == CODE_WAITS:
+                    messages.info(
+                        request,
+                        _(
+                            "Your new number waits for its code. A code is sent at most once "
+                            "a minute: press “Send a new code” in a minute."
+                        ),
                     )
                 else:
                     messages.success(request, _("Saved."))

@@ -46,7 +46,7 @@ from ikbt.measurement.forms import AcknowledgeRiskFlagForm
 from ikbt.measurement.models import Response, RiskFlag
 from ikbt.organisations.access import get_unit_to_manage, staff_with_role, with_training
 from ikbt.organisations.models import CareUnit, Region, StaffMembership, StaffRole
-from ikbt.patients.actions import contact_details_set
+from ikbt.patients.actions import SAVED, contact_change
 from ikbt.programs.models import Program, ProgramVersion, TargetGroup, program_titles
 from ikbt.treatment.actions import TreatmentError, enrollment_transfer
 
@@ -143,12 +143,20 @@ def register(request: HttpRequest, offering_id: int) -> HttpResponse:
             # Beside the box it turned on, and once in the summary at the top.
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
-            contact_details_set(
+            said = contact_change(
                 patient, mobile=data["mobile"], email=data["email"] or patient.email
             )
             messages.success(
                 request, _("Your registration is sent. Fill in the questionnaires below.")
             )
+            if said != SAVED:  # a new mobile number: hers once she writes back its code
+                messages.info(
+                    request,
+                    _(
+                        "Confirm your new mobile number with the code we send to it, under "
+                        "“Sign-in and security”. Until then, texts go to the number you had."
+                    ),
+                )
             return redirect("intake:my_registrations")
     version = actions.published_version(offering)
     return render(

@@ -16,6 +16,7 @@ from ikbt.patients.access import (
     get_patient_for_staff,
     patients_for_staff,
 )
+from ikbt.programs.models import MeasurementPoint
 
 
 def get_response_for_patient(request: HttpRequest, key) -> Response:
@@ -54,7 +55,13 @@ def get_screening_for_triage(
         Response.objects.select_related(
             "instrument_version__instrument", "patient", "filled_in_by"
         )
-        .filter(pk=response_id, status=Response.Status.SUBMITTED)
+        # Asked at screening, still: one left unanswered became the treatment's
+        # pre-treatment questionnaire when she was accepted, hers to share with her care only.
+        .filter(
+            pk=response_id,
+            status=Response.Status.SUBMITTED,
+            occasion=MeasurementPoint.When.SCREENING,
+        )
         .first()
     )
     if response is None or acting_relationship(request.user, response.patient_id) is not None:

@@ -10,36 +10,51 @@ from ikbt.patients.models import Patient
 CONTACT_FIELDS = ("mobile", "email", "notify_by_sms", "notify_by_email")
 
 
+# What ``contact_change`` did with the details she sent.
+SAVED = "saved"  # saved now: the mobile number was not new
+CODE_SENT = "code sent"  # a code went to the new number; saved when she writes it back
+CODE_WAITS = "code waits"  # as above, but the last code is under a minute old: none went
+
+
 @transaction.atomic
-def contact_change(patient: Patient, **details) -> bool:
+def contact_change(patient: Patient, **details) -> str:
     """The contact details the patient sent (``CONTACT_FIELDS``): saved now, unless the mobile
     number is new. Then a code goes to the new number, and all of them are saved when she
     writes it back (``new_mobile_confirm``): a mistyped number must not take the place of the
-    one her sign-in codes reach. Returns True where they wait for the code."""
-    stored = Patient.objects.filter(pk=patient.pk).values_list("mobile", flat=True).get()
+    one her sign-in codes reach. A code goes at most once a minute, whatever the number, so
+    the form cannot be used to send texts to strangers. Returns ``SAVED``, ``CODE_SENT`` or
+    ``CODE_WAITS``."""
+    # Her row locked: two saves at once make one device and one code.
+    stored = (
+        Patient.objects.select_for_update()
+        .filter(pk=patient.pk)
+        .values_list("mobile", flat=True)
+        .get()
+    )
     number = details.get("mobile", stored)
-    device = NewMobileCodeDevice.objects.filter(user_id=patient.user_id).first()
     if not number or number == stored:
-        if device is not None and device.number:
-            new_mobile_forget(patient)
+        new_mobile_forget(patient)
         contact_details_set(patient, **details)
-        return False
-    if device is None:
-        device = NewMobileCodeDevice(user_id=patient.user_id, name="new mobile")
-    another_number = device.number != number
+        return SAVED
+    device, _ = NewMobileCodeDevice.objects.get_or_create(
+        user_id=patient.user_id, defaults={"name": "new mobile"}
+    )
+    if device.number and device.number != number:
+        device.token = None  # the code sent to the number she corrected confirms nothing
     device.number, device.details = number, details
-    if another_number:
-        device.last_generated_timestamp = None  # a number corrected: its code goes at once
     if not device.new_code():
-        device.save(update_fields=["number", "details"])
-        return True
+        device.save(update_fields=["number", "details", "token"])
+        return CODE_WAITS
     request_new_mobile_code(device)
-    return True
+    return CODE_SENT
 
 
-def new_mobile_waiting(patient: Patient) -> NewMobileCodeDevice | None:
-    """The new mobile number waiting for its code, if any."""
-    return NewMobileCodeDevice.objects.filter(user_id=patient.user_id).exclude(number="").first()
+def new_mobile_waiting(
+    patient: Patient, *, for_update: bool = False
+) -> NewMobileCodeDevice | None:
+    """The new mobile number waiting for its code, if any (locked, ``for_update``)."""
+    devices = NewMobileCodeDevice.objects.filter(user_id=patient.user_id).exclude(number="")
+    return (devices.select_for_update() if for_update else devices).first()
 
 
 def new_mobile_code_again(patient: Patient) -> bool:
@@ -54,8 +69,8 @@ def new_mobile_code_again(patient: Patient) -> bool:
 @transaction.atomic
 def new_mobile_confirm(patient: Patient, code: str) -> bool:
     """The code she wrote back: where it is right, the number and the details sent with it
-    are hers from now."""
-    device = new_mobile_waiting(patient)
+    are hers from now. The device locked, so tries at once count one by one."""
+    device = new_mobile_waiting(patient, for_update=True)
     if device is None or not device.verify_token(code):
         return False
     contact_details_set(patient, **{**device.details, "mobile": device.number})

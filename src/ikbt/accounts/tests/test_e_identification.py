@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from ikbt import factories
+from ikbt.accounts.models import NewMobileCodeDevice
 from ikbt.audit.models import AccessLogEntry
 from ikbt.intake.models import Registration
 from ikbt.intake.tests.test_intake import FORM, offering  # noqa: F401 (fixture)
@@ -95,7 +96,9 @@ def test_first_e_identification_makes_a_patient_account_and_she_registers(
     client.post(register, {**FORM, "lives_here": "on"})
     assert Registration.objects.get().patient == patient
     patient.refresh_from_db()
-    assert patient.mobile == "+46707654321"
+    # Her mobile is hers once she writes back the code sent to it.
+    assert patient.mobile == ""
+    assert NewMobileCodeDevice.objects.get(user=patient.user).number == "+46707654321"
     assert patient.home_region == offering.unit.region
 
     # Next time she is found by her number, whatever the provider calls her; the language

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.accounts.models import NewMobileCodeDevice
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows, verified_client
 from ikbt.intake import actions
@@ -149,7 +150,9 @@ def test_patient_goes_from_the_e_service_page_to_a_booked_interview(
     assert registration.answers["situation"] == FORM["situation"]
     assert "mobile" not in registration.answers  # contact details are not answers
     patient.refresh_from_db()
-    assert patient.mobile == "+46707654321"  # as the SMS gateway takes it
+    # A new number is hers once she writes back the code sent to it (as the gateway takes it).
+    assert patient.mobile == "+46701234567"
+    assert NewMobileCodeDevice.objects.get(user=patient.user).number == "+46707654321"
     assert sorted(r.instrument_version.instrument.code for r in registration.screening.all()) == [
         "GAD-7",
         "PHQ-9",
@@ -1456,6 +1459,35 @@ def test_triage_reads_each_screening_answer_question_by_question(
     )
     assert verified_client(therapist).get(answers).status_code == 200
     assert verified_client(colleague).get(answers).status_code == 404
+
+
+def test_a_screening_questionnaire_answered_in_treatment_is_not_read_through_triage(
+    offering, therapist, colleague
+):
+    """One left unanswered at screening becomes the treatment's pre-treatment questionnaire
+    when she is accepted: answered then, it is her care team's to read, not the deciding
+    therapist's (who keeps the registration but has no care relationship)."""
+    from ikbt.measurement.actions import response_submit
+
+    newcomer = actions.registration_submit(
+        factories.PatientFactory(), offering, answers={}, register_opt_out=False
+    )
+    gad7 = newcomer.screening.get(instrument_version__instrument__code="GAD-7")
+    actions.registration_accept(
+        newcomer,
+        by=therapist,
+        therapist=colleague,
+        start_date=timezone.localdate(),
+        note={},
+    )
+    gad7.refresh_from_db()
+    assert gad7.occasion == "pre"
+    response_submit(gad7, [1] * 7)
+    answers = reverse("measurement:staff_answer", args=[gad7.pk])
+    assert verified_client(therapist).get(answers).status_code == 404
+    assert verified_client(colleague).get(answers).status_code == 200
+    page = verified_client(therapist).get(reverse("intake:registration", args=[newcomer.pk]))
+    assert answers not in page.text
 
 
 def test_a_free_time_she_could_not_cancel_here_is_marked(patient_client, patient, offering):
