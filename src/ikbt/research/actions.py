@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from ikbt.accounts.models import User
 from ikbt.audit.actions import Action, log_access
+from ikbt.intake.eligibility import ADULT_AGE
 from ikbt.measurement.actions import current_version, response_start
 from ikbt.measurement.models import Instrument, Response
 from ikbt.organisations.models import CareUnit, StaffRole
@@ -38,10 +39,10 @@ from ikbt.research.models import (
     StudyUnit,
 )
 from ikbt.research.signatures import (
-    ADULT_AGE,
     BOTH_GUARDIANS_AGE,
     guardian_signature_refusal,
     signature_refusal,
+    sole_custody_refusal,
 )
 
 FOLLOW_UPS = {"follow_up_3": 3, "follow_up_6": 6, "follow_up_12": 12}
@@ -403,6 +404,10 @@ def _signature_refusal(
         return refusal
     if not guardians or not (guardians[0][0].strip() and guardians[0][1]):
         return _("A guardian must also sign for a person under 18.")
+    if age < BOTH_GUARDIANS_AGE and sole_guardian:
+        refusal = sole_custody_refusal(patient)
+        if refusal:
+            return refusal
     if age < BOTH_GUARDIANS_AGE and not sole_guardian:
         if len(guardians) < 2 or not (guardians[1][0].strip() and guardians[1][1]):
             return _("Under 15 both guardians sign, unless the one who signed has sole custody.")

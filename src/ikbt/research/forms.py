@@ -2,16 +2,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ikbt.accounts.models import User
+from ikbt.intake.eligibility import ADULT_AGE
 from ikbt.measurement.models import Instrument
 from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import PersonalNumberField
 from ikbt.programs.models import Program
 from ikbt.research.models import STUDY_TIME_POINTS, Study
 from ikbt.research.signatures import (
-    ADULT_AGE,
     BOTH_GUARDIANS_AGE,
     guardian_signature_refusal,
     signature_refusal,
+    sole_custody_refusal,
 )
 
 
@@ -272,8 +273,13 @@ class ConsentForm(forms.Form):
             )
             if refusal:
                 self.add_error("guardian_name", refusal)
-        if "sole_guardian" in self.fields and not data.get("sole_guardian"):
-            self._clean_second_guardian(data)
+        if "sole_guardian" in self.fields:
+            if not data.get("sole_guardian"):
+                self._clean_second_guardian(data)
+            else:
+                refusal = sole_custody_refusal(self.patient)
+                if refusal:
+                    self.add_error("sole_guardian", refusal)
         return data
 
     def _clean_second_guardian(self, data: dict) -> None:

@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import normalise_personal_number
 
-ADULT_AGE = 18
 # Under this age both guardians consent (Lag 2003:460 om etikprövning, 18 §).
 BOTH_GUARDIANS_AGE = 15
 
@@ -49,7 +48,7 @@ def guardian_signature_refusal(
 ) -> str | None:
     """A guardian on her record signs with the name and personal identity number the record
     has; a guardian the record does not hold (a second parent) signs as the young person's
-    registration does, on their word."""
+    registration does, on their word, unless the record holds two: then it is one of them."""
     try:
         number = normalise_personal_number(guardian_personal_number)
     except ValidationError:
@@ -57,9 +56,20 @@ def guardian_signature_refusal(
     recorded = list(patient.guardians.values_list("name", "personal_number"))
     by_number = [name for name, recorded_number in recorded if recorded_number == number]
     by_name = [name for name, _number in recorded if same_name(guardian_name, name)]
-    if (by_number and not same_name(guardian_name, by_number[0])) or (by_name and not by_number):
+    if (
+        (by_number and not same_name(guardian_name, by_number[0]))
+        or (by_name and not by_number)
+        or (len(recorded) >= 2 and not by_number)
+    ):
         return _(
             "That is not the name and personal identity number of a guardian in your "
             "records. The guardian writes their own name and number."
         )
+    return None
+
+
+def sole_custody_refusal(patient: Patient) -> str | None:
+    """Sole custody is on the signer's word, unless her records name two guardians."""
+    if patient.guardians.count() >= 2:
+        return _("Your records name two guardians: both sign.")
     return None

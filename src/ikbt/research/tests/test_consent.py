@@ -183,6 +183,63 @@ def test_under_15_a_guardian_with_sole_custody_signs_alone(researcher, unit, the
     )
 
 
+def test_under_15_with_two_guardians_on_record_both_of_them_sign(
+    researcher, unit, therapist, program
+):
+    """Her records name two guardians: sole custody is not taken on a word, and the second
+    to sign is the other one on record, not anyone."""
+    study = open_study(researcher, [unit], program, min_age=12, max_age=25)
+    thirteen = timezone.localdate().replace(year=timezone.localdate().year - 13)
+    child = factories.PatientFactory(
+        personal_number=factories.personal_number(thirteen.strftime("%Y%m%d"), 561)
+    )
+    lena = factories.GuardianFactory(patient=child, name="Lena Förälder")
+    per = factories.GuardianFactory(patient=child, name="Per Förälder")
+    factories.care_relationship(child, therapist, unit)
+    participant = enrol(study, unit, therapist, patient=child, consent=False)
+    client = factories_client(child)
+    url = reverse("research:consent", args=[participant.pk])
+    answer = {
+        "agree": "on",
+        "signed_name": child.full_name,
+        "guardian_name": "Lena Förälder",
+        "guardian_personal_number": lena.personal_number,
+        "guardian_agree": "on",
+    }
+    refused = client.post(url, answer | {"sole_guardian": "on"})
+    assert refused.context["form"].errors == {
+        "sole_guardian": ["Your records name two guardians: both sign."]
+    }
+    stranger = answer | {
+        "second_guardian_name": "Kalle Anka",
+        "second_guardian_personal_number": factories.personal_number("19700101", 329),
+        "second_guardian_agree": "on",
+    }
+    refused = client.post(url, stranger)
+    assert list(refused.context["form"].errors) == ["second_guardian_name"]
+    with pytest.raises(actions.ResearchError, match="both sign"):
+        actions.consent_sign(
+            participant,
+            signed_name=child.full_name,
+            guardian_name="Lena Förälder",
+            guardian_personal_number=lena.personal_number,
+            sole_guardian=True,
+        )
+    assert not ResearchConsent.objects.filter(participant=participant).exists()
+    client.post(
+        url,
+        answer
+        | {
+            "second_guardian_name": "Per Förälder",
+            "second_guardian_personal_number": per.personal_number,
+            "second_guardian_agree": "on",
+        },
+    )
+    assert ResearchConsent.objects.get(participant=participant).second_guardian_name == (
+        "Per Förälder"
+    )
+
+
 def test_another_patient_cannot_reach_the_consent(researcher, unit, therapist, program):
     study = open_study(researcher, [unit], program)
     participant = enrol(study, unit, therapist, consent=False)
