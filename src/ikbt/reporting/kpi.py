@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from ikbt.intake.models import Registration
 from ikbt.intake.waiting import summarise
+from ikbt.measurement.definitions import shipped_definitions
 from ikbt.organisations.models import CareUnit, Region
 from ikbt.reporting.register import local_days, start_of_day, treatments
 from ikbt.treatment.models import Enrollment
@@ -187,7 +188,8 @@ def _cohens_d(per_scale: dict) -> float | None:
     primary questionnaire's own scale with at least ``MIN_CELL`` treatments, then averaged,
     weighted by their numbers: a sum of MADRS-S and GAD-7 totals has no SD of its own."""
     effects = []
-    for sums in per_scale.values():
+    shipped = shipped_definitions()
+    for code, sums in per_scale.items():
         n = sums["outcome_n"]
         if n < MIN_CELL:
             continue
@@ -195,7 +197,10 @@ def _cohens_d(per_scale: dict) -> float | None:
         # The sample SD before treatment, from the sum of squares.
         variance = (sums["pre_squares"] - n * pre_mean**2) / (n - 1)
         if variance > 1e-9:
-            effects.append(((pre_mean - post_mean) / math.sqrt(variance), n))
+            # Improvement is a fall, except on a scale where higher is better (BBQ).
+            definition = shipped.get(code)
+            better = -1 if definition is not None and not definition.higher_is_worse else 1
+            effects.append((better * (pre_mean - post_mean) / math.sqrt(variance), n))
     if not effects:
         return None
     return round(sum(d * n for d, n in effects) / sum(n for _d, n in effects), 2)

@@ -334,3 +334,59 @@ def test_treatments_without_a_responsible_therapist_are_not_given_away_per_thera
     per_therapist = figures_by(period, "therapist", region="05")
     assert set(per_therapist) == {therapist.pk, colleague.pk}
     assert [per_therapist[person.pk]["starts"] for person in (therapist, colleague)] == [None, 6]
+
+
+def test_on_a_scale_where_higher_is_better_a_rise_is_the_improvement(twelve_ended):
+    """BBQ (quality of life) rises as treatment helps: its d counts a rise, not a fall."""
+    enrollment = Enrollment.objects.filter(score_pre__isnull=False).first()
+    Enrollment.objects.filter(score_pre__isnull=False).delete()
+    for pre in (30, 32, 34, 36, 38):
+        Enrollment.objects.create(
+            patient=factories.PatientFactory(),
+            unit=enrollment.unit,
+            program_version=enrollment.program_version,
+            started_at=enrollment.started_at,
+            ended_at=enrollment.ended_at,
+            status=Enrollment.Status.ENDED,
+            end_reason="completed",
+            primary_instrument="BBQ",
+            score_pre=pre,
+            score_post=pre + 20,
+        )
+    today = timezone.localdate()
+    figures = kpi("05", f"{today.year}-{today.month:02d}")
+    assert figures["cohens_d"] == round(20 / (10**0.5), 2)  # positive: better
+
+
+def test_stored_summaries_of_a_scale_without_the_figures_are_emptied(twelve_ended):
+    """The migration for installs whose summaries said "not improved" where the scale
+    cannot judge it."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "ikbt.treatment.migrations.0010_outcome_not_judged_is_empty"
+    )
+    judged = Enrollment.objects.filter(score_pre__isnull=False).first()
+    old = Enrollment.objects.create(
+        patient=factories.PatientFactory(),
+        unit=judged.unit,
+        program_version=judged.program_version,
+        primary_instrument="MADRS-S",
+        score_pre=30,
+        score_post=28,
+        reliable_improvement=False,
+        reliable_deterioration=False,
+        remission=False,
+    )
+    before = judged.reliable_improvement
+    migration.empty_what_cannot_be_judged(apps, None)
+    old.refresh_from_db()
+    judged.refresh_from_db()
+    assert (old.reliable_improvement, old.reliable_deterioration, old.remission) == (
+        None,
+        None,
+        None,
+    )
+    assert judged.reliable_improvement == before is not None  # GAD-7 has the figures
