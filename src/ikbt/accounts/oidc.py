@@ -8,9 +8,11 @@ a patient account with the name the provider gives; staff accounts are never cre
 
 import logging
 
+import jwt
+import requests
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -24,18 +26,30 @@ from ikbt.patients.personal_number import normalise_personal_number
 
 logger = logging.getLogger(__name__)
 
+# What the provider's answer can fail with: unreachable or an HTTP error (requests), a token
+# that does not verify (PyJWT, or mozilla-django-oidc's SuspiciousOperation), a key or a claim
+# missing or malformed (KeyError, ValueError).
+PROVIDER_FAILURES = (
+    requests.RequestException,
+    jwt.PyJWTError,
+    SuspiciousOperation,
+    KeyError,
+    ValueError,
+)
+
 
 class PatientOIDCBackend(OIDCAuthenticationBackend):
     def authenticate(self, request, **kwargs):
-        """The provider's answer checked and its person found. Whatever goes wrong on the way
-        (the provider unreachable, a token or key not as expected, a lookup failing) is a
-        sign-in that did not go through: the callback sends her back to the sign-in page,
-        which says so, rather than showing a server error. Logged by the kind of failure only:
-        the error's text could hold a token or a personal identity number."""
+        """The provider's answer checked and its person found. The provider unreachable or
+        answering wrongly, or a token or key not as expected, is a sign-in that did not go
+        through: the callback sends her back to the sign-in page, which says so, rather than
+        showing a server error. Logged by the kind of failure only: the error's text could
+        hold a token or a personal identity number. A fault of our own (a bug, the database
+        away) is not hidden as one: it answers as any other does."""
         try:
             user = super().authenticate(request, **kwargs)
-        except Exception as error:  # any failure is a sign-in that did not go through
-            logger.warning("E-identification failed at the callback: %s", type(error).__name__)
+        except PROVIDER_FAILURES as error:
+            logger.error("E-identification failed at the callback: %s", type(error).__name__)
             return None
         if user is not None and request is not None:
             keep_chosen_language(request, user)

@@ -27,22 +27,21 @@ def csv_download(
     writer = csv.writer(response, delimiter=";" if swedish else ",")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(
-            [_cell(value, decimal_comma=swedish, for_spreadsheet=for_spreadsheet) for value in row]
-        )
+        writer.writerow([_cell(value, decimal_comma=swedish) for value in row])
     return response
 
 
 # A text cell beginning with one of these is a formula to a spreadsheet (a unit named
-# "=HYPERLINK(…)" would be a link that runs when the file is opened).
+# "=HYPERLINK(…)" would be a link that runs when the file is opened). Any of these files may be
+# opened in one, a research export too, so none writes such a cell as it is.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value, *, decimal_comma: bool, for_spreadsheet: bool = False):
+def _cell(value, *, decimal_comma: bool):
     if value is None:
         return ""
     if decimal_comma and isinstance(value, float):
         return str(value).replace(".", ",")
-    if for_spreadsheet and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value  # shown as written, never run
     return value

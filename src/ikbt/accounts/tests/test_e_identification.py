@@ -170,7 +170,24 @@ def test_a_token_that_cannot_be_checked_comes_back_explained_not_as_an_error(
     assert not Patient.objects.filter(personal_number=NUMBER).exists()
     [warning] = [record for record in caplog.records if record.name == "ikbt.accounts.oidc"]
     assert (warning.levelname, warning.getMessage()) == (
-        "WARNING",
+        "ERROR",
         "E-identification failed at the callback: KeyError",
     )
     assert "Sara" not in caplog.text and NUMBER not in caplog.text
+
+
+def test_a_fault_of_our_own_at_the_callback_is_not_hidden_as_a_failed_sign_in(
+    provider, db, monkeypatch
+):
+    """A bug making the account is a server error, seen and logged with its traceback, not
+    "you were not signed in", which would lock every new patient out without anyone knowing."""
+    from ikbt.accounts.oidc import PatientOIDCBackend
+
+    def broken(self, claims):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(PatientOIDCBackend, "create_user", broken)
+    person_at_provider(provider, "sara", personal_identity_number=NUMBER, given_name="Sara")
+    client = Client(raise_request_exception=False)
+    answer = e_identification(client, "sara", reverse("patients:patient_home"))
+    assert answer.status_code == 500

@@ -1,6 +1,7 @@
 """Heartbeats and abandoned tasks, in this process (SQLite and PostgreSQL). The same with real
 worker processes killed mid-batch is in ``test_processes.py`` (PostgreSQL)."""
 
+import contextlib
 import datetime
 import signal
 
@@ -139,3 +140,24 @@ def test_the_worker_outlasts_the_database_going_away(settings, monkeypatch, capl
             signal.signal(number, handler)
     assert status(waiting) == TaskResultStatus.SUCCESSFUL
     assert "Worker w2 lost the database (OperationalError); trying again" in caplog.text
+
+
+def test_the_worker_gives_up_on_a_database_that_stays_away(db, monkeypatch):
+    """A fault that does not pass (an unmigrated database, a wrong password) ends the worker
+    with the error after DATABASE_GIVE_UP_SECONDS, instead of a warning every two seconds."""
+    from django.db.utils import OperationalError
+    from django_tasks_db.management.commands import db_worker
+
+    from ikbt.core.management.commands import worker
+
+    clock = iter(range(0, 10_000, 2))
+    monkeypatch.setattr(worker.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(worker.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(worker, "Heartbeat", lambda *args: contextlib.nullcontext())
+
+    def no_such_table(self, *args, **options):
+        raise OperationalError("no such table: django_tasks_database_dbtaskresult")
+
+    monkeypatch.setattr(db_worker.Command, "handle", no_such_table)
+    with pytest.raises(OperationalError, match="no such table"):
+        call_command("worker", "--batch", "--no-startup-delay", "--worker-id", "w3", verbosity=0)

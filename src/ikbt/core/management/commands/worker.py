@@ -25,6 +25,8 @@ from ikbt.core.actions import abandoned_tasks_requeue, worker_beat, worker_start
 logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_SECONDS = 2
+# Failures for this long with no run between them are not the database away for a moment.
+DATABASE_GIVE_UP_SECONDS = 300
 
 
 class Heartbeat:
@@ -83,11 +85,19 @@ class Command(db_worker.Command):
             # This process only watches the code and restarts the child that does the work.
             return super().handle(*args, **options)
         with Heartbeat(options["worker_id"], options["backend_name"]):
+            failing_since = last_failure = None
             while True:
                 try:
                     super().handle(*args, **options)
                     return None
                 except OperationalError as error:
+                    now = time.monotonic()
+                    if last_failure is None or now - last_failure > 5 * DATABASE_RETRY_SECONDS:
+                        failing_since = now  # it ran in between: a new spell
+                    last_failure = now
+                    # Not a moment but a fault (no table, a wrong password): give up, loudly.
+                    if now - failing_since > DATABASE_GIVE_UP_SECONDS:
+                        raise
                     # The database away for a moment (PostgreSQL restarting, SQLite locked by
                     # another writer): the worker waits and goes on, as the web servers do,
                     # instead of leaving every notice unsent until someone restarts it.
