@@ -231,8 +231,8 @@ def version_problems(version: ProgramVersion) -> list[Problem]:
                 where,
                 _(
                     "%(what)s of version %(number)d is missing, and patients moved here would "
-                    "lose what they have done in it. Add it again with the same key, or untick "
-                    "“%(setting)s”."
+                    "lose what they have done in it. Give it its key again (a renamed key back "
+                    "as it was), or untick “%(setting)s”."
                 )
                 % {"what": what, "number": previous.number, "setting": setting},
             )
@@ -432,14 +432,13 @@ def enrollments_move(
     Enrollment.objects.filter(pk__in=[enrollment.pk for enrollment in moving]).update(
         program_version=target
     )
-    role = _author_role(by, target.program)
+    role, unit_id = _author_role(by, target.program)
+    # At the author's own unit: the patient's log names where the change was made, not her
+    # clinic, where no one she knows made it.
     log_rows(
         by,
         Action.CHANGE,
-        [
-            (enrollment.patient_id, enrollment.unit_id, role, str(enrollment.pk))
-            for enrollment in moving
-        ],
+        [(enrollment.patient_id, unit_id, role, str(enrollment.pk)) for enrollment in moving],
         detail=f"moved to program version {target.number}",
         object_type=Enrollment._meta.label,
         request=request,
@@ -455,15 +454,18 @@ def enrollments_move(
     return len(moving)
 
 
-def _author_role(user: User, program: Program) -> str:
-    """The roles ``user`` writes ``program`` in (its region's), as the access log names them."""
-    return roles_text(
-        set(
-            StaffMembership.objects.filter(
-                user=user, unit__region_id=program.owner_region_id, role__in=AUTHOR_ROLES
-            ).values_list("role", flat=True)
+def _author_role(user: User, program: Program) -> tuple[str, int | None]:
+    """The roles ``user`` writes ``program`` in (its region's), as the access log names them,
+    and the unit of the first of them: where the author works."""
+    memberships = list(
+        StaffMembership.objects.filter(
+            user=user, unit__region_id=program.owner_region_id, role__in=AUTHOR_ROLES
         )
+        .order_by("pk")
+        .values_list("role", "unit_id")
     )
+    unit_id = memberships[0][1] if memberships else None
+    return roles_text({role for role, _unit in memberships}), unit_id
 
 
 # --- Editing a draft -----------------------------------------------------------------------

@@ -527,7 +527,7 @@ def test_author_moves_patients_to_a_safe_new_version_after_confirming(
     logged = AccessLogEntry.objects.filter(detail="moved to program version 2")
     assert sorted((row.patient_id, row.unit_id, row.actor_id, row.action) for row in logged) == (
         sorted(
-            (enrollment.patient_id, enrollment.unit_id, author.pk, "change")
+            (enrollment.patient_id, unit.pk, author.pk, "change")  # the author's own unit
             for enrollment in moving
         )
     )

@@ -190,16 +190,15 @@ def test_a_version_patients_may_be_moved_to_keeps_every_key_their_answers_are_ke
     sheet.fields[1]["key"] = "markte"
     sheet.save(update_fields=["fields"])
     setting = "“patients on the previous version may be moved here”"
+    advice = f"Give it its key again (a renamed key back as it was), or untick {setting}."
     expected = [
         f"program.toml: the module 'andning' of version 1 is missing, and patients moved here "
-        f"would lose what they have done in it. Add it again with the same key, or untick "
-        f"{setting}.",
+        f"would lose what they have done in it. {advice}",
         f"worksheet 'andningslogg': the field 'marke' of the worksheet 'andningslogg' of "
         f"version 1 is missing, and patients moved here would lose what they have done in "
-        f"it. Add it again with the same key, or untick {setting}.",
+        f"it. {advice}",
         f"program.toml: the worksheet 'exponeringstrappa' of version 1 is missing, and "
-        f"patients moved here would lose what they have done in it. Add it again with the "
-        f"same key, or untick {setting}.",
+        f"patients moved here would lose what they have done in it. {advice}",
     ]
     # The page naming the removed worksheet is a problem of its own, as before.
     problems = [str(problem) for problem in actions.version_problems(draft)]
@@ -258,9 +257,10 @@ def _enrolled(version, unit, count: int) -> list[Enrollment]:
 def test_each_moved_treatment_is_a_change_in_its_patients_access_log(
     example, author, unit, other_region_unit, count
 ):
-    """One row per moved treatment, at its unit (another region's too, which adopted the
-    program), by the author in the role she writes programs in; ended treatments stay and are
-    not logged. A fixed number of queries, however many move."""
+    """One row per moved treatment (another region's too, which adopted the program), by the
+    author in the role she writes programs in, at her own unit: the patient's log names where
+    the change was made, not her clinic. Ended treatments stay and are not logged. A fixed
+    number of queries, however many move."""
     here = _enrolled(example, unit, count)
     there = _enrolled(example, other_region_unit, 1)
     ended = _enrolled(example, unit, 1)[0]
@@ -273,8 +273,7 @@ def test_each_moved_treatment_is_a_change_in_its_patients_access_log(
 
     rows = AccessLogEntry.objects.all()
     assert sorted((row.patient_id, row.unit_id, row.object_id) for row in rows) == sorted(
-        (enrollment.patient_id, enrollment.unit_id, str(enrollment.pk))
-        for enrollment in [*here, *there]
+        (enrollment.patient_id, unit.pk, str(enrollment.pk)) for enrollment in [*here, *there]
     )
     assert {
         (row.actor, row.action, row.actor_role, row.detail, row.object_type) for row in rows
