@@ -54,7 +54,16 @@ def _with_next(view_name: str, next_url: str) -> str:
 # --- Staff ---------------------------------------------------------------------------------
 
 
+def _autosave_sent_on(request: HttpRequest) -> bool:
+    """An autosave (htmx) of someone signed out meanwhile, sent on here: saving.js needs only
+    to see where it landed. The page is not drawn, so its messages ("what you were writing
+    was not sent…") wait for the sign-in page the person opens next."""
+    return request.method == "GET" and bool(request.htmx)
+
+
 def staff_login(request: HttpRequest) -> HttpResponse:
+    if _autosave_sent_on(request):
+        return HttpResponse()
     next_url = next_page(request, "patients:staff_home")
     user = request.user
     if user.is_authenticated and user.is_staff_member:
@@ -274,6 +283,8 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def patient_sign_in(request: HttpRequest) -> HttpResponse:
     """The same answer whether or not the number belongs to a patient, so the page cannot be
     used to find out who is in treatment."""
+    if _autosave_sent_on(request):
+        return HttpResponse()
     form = PatientSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         number = form.cleaned_data["personal_number"]

@@ -204,3 +204,14 @@ def test_text_kept_from_someone_elses_timed_out_session_goes_when_another_signs_
     session.save()
     assert sign_in_with_password(client, "therapist").status_code == 302
     assert UNSENT not in client.session
+
+
+def test_an_autosave_sent_on_to_sign_in_leaves_its_message_for_the_page(patient_client):
+    """The browser follows an autosave's redirect to the sign-in page on its own: drawing the
+    page there would use up "what you were writing was not sent…" before the person sees it."""
+    patient_client.post(reverse("accounts:sign_out"))  # leaves "You are signed out." to show
+    for page in ("accounts:patient_sign_in", "accounts:staff_login"):
+        followed = patient_client.get(reverse(page), headers={"HX-Request": "true"})
+        assert followed.status_code == 200 and followed.content == b""
+    page = patient_client.get(reverse("accounts:patient_sign_in"))
+    assert "You are signed out." in page.text
