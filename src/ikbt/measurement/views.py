@@ -67,7 +67,12 @@ def _answer(request: HttpRequest, response: Response, template: str, done_url: s
 
 @patient_required
 def answer(request: HttpRequest, key) -> HttpResponse:
-    response = get_response_for_patient(request, key)
+    try:
+        response = get_response_for_patient(request, key)
+    except Http404:
+        # Taken away (a registration answered before she sent it) or mistyped: said so, with
+        # the way to what there is to do, rather than a bare "page not found".
+        return render(request, "measurement/not_asked.html", status=404)
     return _answer(
         request,
         response,

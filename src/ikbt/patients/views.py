@@ -1,7 +1,7 @@
 import datetime
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -159,6 +159,11 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "patients/patient_detail.html", context)
 
 
+# How long a registration answered without a treatment (referred elsewhere, not come) stays
+# on her start page.
+ANSWERED_SHOWN_FOR = datetime.timedelta(days=30)
+
+
 @patient_required
 def patient_home(request: HttpRequest) -> HttpResponse:
     patient = request.user.patient
@@ -179,14 +184,19 @@ def patient_home(request: HttpRequest) -> HttpResponse:
         .select_related("instrument_version__instrument", "unit")
         .order_by("started_at")
     )
-    # Where she is on her path: her treatment going on, and a registration being handled.
+    # Where she is on her path: her treatment going on, and a registration being handled;
+    # without a treatment, a registration answered in the last weeks too (referred, say).
     enrollment = Enrollment.objects.going_on_for(patient)
-    registration = (
-        patient.registrations.filter(
-            status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED]
+    waiting = Q(status__in=[Registration.Status.SUBMITTED, Registration.Status.BOOKED])
+    if enrollment is None:
+        answered_lately = Q(decided_at__gte=timezone.now() - ANSWERED_SHOWN_FOR) & ~Q(
+            status=Registration.Status.ACCEPTED
         )
-        .select_related("offering__unit", "offering__program", "slot__therapist")
-        .order_by("-registered_at")
+        waiting |= answered_lately
+    registration = (
+        patient.registrations.filter(waiting)
+        .select_related("offering__unit", "slot__therapist")
+        .order_by(F("decided_at").desc(nulls_first=True), "-registered_at")
         .first()
     )
     return render(
@@ -198,7 +208,7 @@ def patient_home(request: HttpRequest) -> HttpResponse:
             "registration": registration,
             # With neither, the treatment she had: ended, with the summary to keep.
             "ended": None
-            if enrollment or registration
+            if enrollment or (registration and registration.is_waiting)
             else Enrollment.objects.last_ended_for(patient),
             "unread": Message.objects.unread_by_patient(patient).count(),
             "care_team": care_team,

@@ -566,8 +566,13 @@ def test_a_referred_registration_asks_its_screening_no_more(
     assert not Response.objects.filter(pk__in=[response.pk for response in unsent]).exists()
     home = patient_client.get(reverse("patients:patient_home"))
     assert "Questionnaires to fill in" not in home.text
+    # Her start page says the registration is answered, and where to read how.
+    assert "Referred elsewhere." in home.text and "answered" in home.text
     mine = patient_client.get(reverse("intake:my_registrations"))
     assert not any(str(response.key) in mine.text for response in unsent)
+    gone = patient_client.get(reverse("measurement:answer", args=[unsent[0].key]))
+    assert gone.status_code == 404
+    assert "This questionnaire is not asked of you" in gone.text
 
 
 def test_treatment_and_a_second_registration_each_in_their_place(
