@@ -9,12 +9,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from ikbt.organisations.models import CareUnit
+from ikbt.organisations.models import CareUnit, StaffRole
 from ikbt.patients.models import Patient
 
 # The details the code writes (in English, the code's language), as people read them. A
 # detail with an identifier in it (a study's code, a unit's id) is shown as it was written.
 DETAIL_NAMES = {
+    # A colleague's account, changed by an administrator (organisations.actions._record).
+    "account closed": pgettext_lazy("access log detail", "account closed"),
+    "account opened again": pgettext_lazy("access log detail", "account opened again"),
+    "sign-in started over": pgettext_lazy("access log detail", "sign-in started over"),
+    "e-mail address changed": pgettext_lazy("access log detail", "e-mail address changed"),
     "accepted for treatment": pgettext_lazy("access log detail", "accepted for treatment"),
     "acknowledged risk flag": pgettext_lazy("access log detail", "acknowledged risk flag"),
     "caseload": pgettext_lazy("access log detail", "caseload"),
@@ -89,6 +94,14 @@ DETAIL_PATTERNS = [
         ),
         (r"moved to unit \d+", pgettext_lazy("access log detail", "registration moved")),
         (
+            r"role given: (?P<role>\w+)",
+            pgettext_lazy("access log detail", "given the role %(role)s"),
+        ),
+        (
+            r"role taken away: (?P<role>\w+)",
+            pgettext_lazy("access log detail", "the role %(role)s taken away"),
+        ),
+        (
             r"moved to program version \d+",
             pgettext_lazy("access log detail", "treatment moved to a new version of its program"),
         ),
@@ -128,7 +141,10 @@ def detail_named(detail: str) -> str:
     for pattern, name in DETAIL_PATTERNS:
         found = pattern.fullmatch(detail)
         if found:
-            return str(name) % found.groupdict()
+            parts = found.groupdict()
+            if "role" in parts and parts["role"] in StaffRole.values:
+                parts["role"] = str(StaffRole(parts["role"]).label).lower()
+            return str(name) % parts
     return ""
 
 

@@ -9,7 +9,8 @@ import datetime
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -17,6 +18,8 @@ from django.utils.translation import ngettext
 from ikbt.accounts.actions import sign_in_reset
 from ikbt.accounts.models import User, new_session_token
 from ikbt.accounts.tasks import send_password_link
+from ikbt.audit.actions import Action, log_access
+from ikbt.audit.models import AccessLogEntry, detail_named
 from ikbt.intake.models import Slot
 from ikbt.messaging.models import Message
 from ikbt.notifications.tasks import send_notice_later
@@ -38,6 +41,34 @@ logger = logging.getLogger(__name__)
 def _log(message: str, *args) -> None:
     """Log the change once it is committed: a change rolled back is not logged."""
     transaction.on_commit(lambda: logger.info(message, *args))
+
+
+def _record(by: User, unit: CareUnit, colleague: User, what: str) -> None:
+    """A change to a colleague's roles or account, kept where the access log is (append-only,
+    reviewed at the unit): who gave or took what, for whom, at which unit, when. The unit's
+    page lists them (``staff_changes``), as the rules on assigning access rights ask."""
+    log_access(by, Action.CHANGE, unit=unit, obj=colleague, detail=what)
+
+
+def staff_changes(unit: CareUnit, limit: int = 20) -> list[dict]:
+    """The latest changes to the roles and accounts of ``unit``'s staff, newest first, each
+    with the colleague's name: one query, however many."""
+    colleague = User.objects.filter(pk=Cast(OuterRef("object_id"), IntegerField()))
+    entries = (
+        AccessLogEntry.objects.filter(unit=unit, object_type=User._meta.label)
+        .annotate(
+            colleague=Subquery(
+                colleague.annotate(name=Concat("first_name", Value(" "), "last_name")).values(
+                    "name"
+                )[:1]
+            )
+        )
+        .order_by("-at", "-pk")[:limit]
+    )
+    return [
+        {"entry": entry, "colleague": entry.colleague, "what": detail_named(entry.detail)}
+        for entry in entries
+    ]
 
 
 class AbsenceError(ValueError):
@@ -356,6 +387,7 @@ def staff_add(
         )
     if not created:  # someone new learns of it from the link to choose a password
         transaction.on_commit(lambda: send_notice_later.enqueue(user.pk, "new_role"))
+    _record(by, unit, user, f"role given: {role}")
     _log("role given: user %s, unit %s, %s, by user %s", user.pk, unit.pk, role, by.pk)
     return user, created
 
@@ -447,6 +479,7 @@ def staff_role_remove(membership: StaffMembership, *, by: User) -> None:
             % {"name": name}
         )
     membership.delete()
+    _record(by, membership.unit, membership.user, f"role taken away: {membership.role}")
     _log(
         "role taken: user %s, unit %s, %s, by user %s",
         membership.user_id,
@@ -520,6 +553,7 @@ def staff_account_close(user: User, *, unit: CareUnit, by: User) -> None:
     user.is_active = False
     user.session_token = new_session_token()  # ends every session (User.get_session_auth_hash)
     user.save(update_fields=["is_active", "session_token"])
+    _record(by, unit, user, "account closed")
     _log("account closed: user %s, by user %s", user.pk, by.pk)
 
 
@@ -551,6 +585,7 @@ def staff_account_open(user: User, *, unit: CareUnit, by: User) -> None:
     user.is_active = True
     user.save(update_fields=["is_active"])
     sign_in_reset(user, reset=used, reopened=used)
+    _record(by, unit, user, "account opened again")
     _log("account opened again: user %s, by user %s", user.pk, by.pk)
 
 
@@ -567,6 +602,7 @@ def staff_account_reset(user: User, *, unit: CareUnit, by: User) -> None:
         raise StaffError(_("The account is closed. Open it again instead."))
     _check_account_keeper(user, unit, by)
     sign_in_reset(user)
+    _record(by, unit, user, "sign-in started over")
     _log("sign-in started over: user %s, by user %s", user.pk, by.pk)
 
 
@@ -617,5 +653,6 @@ def staff_email_change(user: User, *, email: str, unit: CareUnit, by: User) -> b
     user.save(update_fields=fields)
     if user.is_active:
         transaction.on_commit(lambda: send_password_link.enqueue(user.pk))
+    _record(by, unit, user, "e-mail address changed")
     _log("e-mail address changed: user %s, by user %s", user.pk, by.pk)
     return True

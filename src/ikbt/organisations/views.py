@@ -32,6 +32,7 @@ from ikbt.organisations.actions import (
     staff_account_open,
     staff_account_reset,
     staff_add,
+    staff_changes,
     staff_email_change,
     staff_password_link,
     staff_role_remove,
@@ -433,6 +434,7 @@ def unit(request: HttpRequest, unit_id: int) -> HttpResponse:
             "programs": programs,
             "training": _training(list(therapists), programs),
             "region_admin": region_admin,
+            "staff_changes": staff_changes(unit),
             # With those a region arranged for every unit (in Django's admin) that reach the
             # unit's patients too: they are shown, and ended where they were arranged.
             "supervisions": list(

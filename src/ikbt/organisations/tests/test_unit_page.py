@@ -7,12 +7,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ikbt import factories
+from ikbt.audit.actions import log_access
 from ikbt.audit.models import AccessLogEntry
 from ikbt.conftest import list_rows, verified_client
 from ikbt.intake.models import Offering
 from ikbt.messaging import actions as messaging
 from ikbt.messaging.models import Message
-from ikbt.organisations.actions import SupervisionError, supervision_end, supervision_start
+from ikbt.organisations.actions import (
+    SupervisionError,
+    staff_role_remove,
+    supervision_end,
+    supervision_start,
+)
 from ikbt.organisations.models import (
     StaffAbsence,
     StaffMembership,
@@ -314,6 +320,7 @@ def test_unit_page_query_count_is_fixed(
     Offering.objects.create(unit=unit, program=program)
     for _ in range(people):
         person = factories.staff_member(unit, StaffRole.THERAPIST, password=None)  # no hashing
+        log_access(unit_admin, "change", unit=unit, obj=person, detail="role given: therapist")
         StaffAbsence.objects.create(
             staff=person, starts_on=timezone.localdate(), ends_on=timezone.localdate()
         )
@@ -321,9 +328,10 @@ def test_unit_page_query_count_is_fixed(
             Training.objects.create(
                 staff=person, program=course, completed_on=timezone.localdate()
             )
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         page = client.get(reverse("organisations:unit", args=[unit.pk]))
     assert len(page.context["staff"]) == people + 2  # the unit head and the therapist
+    assert len(page.context["staff_changes"]) == people
 
 
 def test_a_supervisor_opens_no_patient_of_the_therapist_at_another_unit(
@@ -396,3 +404,39 @@ def test_the_unit_head_sets_the_time_to_answer_messages(unit, unit_admin_client,
     assert "The time to answer is saved." in saved.text
     unit.refresh_from_db()
     assert unit.reply_within_days == 3
+
+
+def test_the_unit_page_lists_who_changed_which_role_or_account_and_when(
+    unit, unit_admin, django_capture_on_commit_callbacks
+):
+    """The rules on assigning access rights ask that it is documented who gave whom which
+    role, and when: kept in the append-only access log, listed on the unit's page."""
+    from ikbt.audit.models import AccessLogEntry
+    from ikbt.organisations.actions import staff_add
+
+    with django_capture_on_commit_callbacks(execute=True):
+        colleague, _created = staff_add(
+            unit,
+            email="kalle@region.se",
+            role=StaffRole.THERAPIST,
+            first_name="Kalle",
+            last_name="Karlsson",
+            profession="psychologist",
+            by=unit_admin,
+        )
+        membership = StaffMembership.objects.get(user=colleague, unit=unit)
+        staff_role_remove(membership, by=unit_admin)
+    entries = AccessLogEntry.objects.filter(
+        object_type="accounts.User", object_id=colleague.pk
+    ).order_by("pk")
+    assert [(entry.actor, entry.unit, entry.action, entry.detail) for entry in entries] == [
+        (unit_admin, unit, "change", "role given: therapist"),
+        (unit_admin, unit, "change", "role taken away: therapist"),
+    ]
+    page = verified_client(unit_admin).get(reverse("organisations:unit", args=[unit.pk]))
+    rows = [(change["colleague"], change["what"]) for change in page.context["staff_changes"]]
+    assert rows == [
+        ("Kalle Karlsson", "the role therapist taken away"),
+        ("Kalle Karlsson", "given the role therapist"),
+    ]
+    assert "Changes to roles and accounts" in page.text
