@@ -527,6 +527,9 @@ def test_not_suitable_needs_where_referred(therapist_client, registration):
         url, {"decline": "1", "decision": "not_suitable", "reason": "Behöver psykiatri"}
     )
     assert "Say where the patient was referred." in page.text
+    # Said at the top too, where the page opens, with a link down to the box.
+    summary = page.text.split('class="card error-summary"')[1].split("</div>")[0]
+    assert 'href="#id_referred_to"' in summary
     therapist_client.post(
         url,
         {
@@ -1560,3 +1563,15 @@ def test_the_residence_box_left_unticked_is_said_once_at_the_top_and_at_the_box(
     assert not Registration.objects.exists()
     client.post(register, {**FORM, "lives_here": "on"})
     assert Registration.objects.get().patient == newcomer
+
+
+def test_the_registration_page_says_how_to_reach_the_patient(therapist_client, registration):
+    """The assessment is booked or a question asked by phone: her number is on the page."""
+    page = therapist_client.get(reverse("intake:registration", args=[registration.pk])).text
+    mobile = registration.patient.mobile
+    assert f'<a href="tel:{mobile}">{mobile}</a>' in page
+    assert "Protected identity" not in page
+    registration.patient.protected_identity = True
+    registration.patient.save(update_fields=["protected_identity"])
+    page = therapist_client.get(reverse("intake:registration", args=[registration.pk])).text
+    assert "Protected identity: never pass on the contact details" in page
