@@ -522,3 +522,48 @@ def test_a_worksheet_typed_after_the_time_out_is_back_after_signing_in_again(
     assert page.get_by_text("is back in the worksheet: save it.").is_visible()
     # The autosave's redirect to the sign-in page is the one request the browser saw fail.
     assert [error for error in errors if "logga-in" not in error] == []
+
+
+def test_an_author_leaving_a_page_with_unsaved_text_is_asked_first(
+    live_server, browser_page, unit
+):
+    """The preview beside the text is drawn as she types, but the text is saved only by Save:
+    leaving without it, the browser asks first; Save itself does not ask."""
+    from ikbt import factories
+    from ikbt.organisations.models import StaffRole
+    from ikbt.programs.actions import program_import
+    from ikbt.programs.package import EXAMPLE_PACKAGE, read_package
+
+    page, errors = browser_page
+    author = factories.staff_member(unit, StaffRole.PROGRAM_AUTHOR, username="forfattare")
+    data, _problems = read_package(EXAMPLE_PACKAGE)
+    draft = program_import(data, unit.region)
+    module = draft.modules.order_by("position").first()
+    first = module.pages.order_by("position").first()
+    _sign_in_staff(page, live_server, author)
+    address = (
+        f"{live_server.url}/program/{draft.program.slug}/v{draft.number}"
+        f"/modul/{module.key}/sida/{first.key}/"
+    )
+    page.goto(address)
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.get_by_label("Content", exact=True).click()
+    page.keyboard.press("End")
+    page.keyboard.type(" Ett stycke till.")
+    page.get_by_role("link", name=module.title).click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert page.url == address  # she stayed, with what she typed
+    assert "Ett stycke till." in page.get_by_label("Content", exact=True).input_value()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+    assert asked == ["beforeunload"]  # Save did not ask
+    first.refresh_from_db()
+    assert "Ett stycke till." in first.source
+    assert errors == []
