@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -104,8 +105,11 @@ def _program_list_page(
         .select_related("owner_region", "forked_from__program")
         .prefetch_related("versions")
     )
+    # Shared ones, and those her region adopted while they were: an adoption outlives the
+    # sharing, as the units' offers of it do.
     shared = (
-        Program.objects.filter(shared=True)
+        Program.objects.filter(Q(shared=True) | Q(adoptions__region=region))
+        .distinct()
         .exclude(owner_region_id__in=author_region_ids(request.user))
         .select_related("owner_region")
         .prefetch_related("versions")
@@ -190,6 +194,9 @@ def _version_page(request: HttpRequest, version: ProgramVersion, **forms) -> Htt
         "upload_form": MediaUploadForm(),
         "previous": previous,
         "previous_patients": actions.enrollments_to_move(previous).count() if previous else 0,
+        "adoptions": list(
+            version.program.adoptions.select_related("region").order_by("region__name")
+        ),
         **forms,
     }
     return render(request, "programs/version_detail.html", context)

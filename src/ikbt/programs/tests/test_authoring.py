@@ -375,6 +375,24 @@ def test_another_region_adopts_and_forks(author_client, orebro_client):
     assert orebro_client.get(url("version", "somn", 1)).status_code == 404  # not theirs to edit
 
 
+def test_the_owner_sees_who_adopted_and_stopping_sharing_leaves_them_their_program(
+    author_client, orebro_client
+):
+    write_program(author_client)
+    author_client.post(url("version_action", "somn", 1, "publish"))
+    author_client.post(url("version_action", "somn", 1, "share"), {"shared": "1"})
+    orebro_client.post(url("adopt", "somn", 1))
+    page = author_client.get(url("version", "somn", 1)).text
+    assert "Adopted as it is by: Region Örebro län" in page
+    # Stopping is confirmed, and says what it does to those who adopted.
+    assert '<details class="confirm"><summary>Stop sharing</summary>' in page
+    assert "Regions that adopted it keep it" in page
+    author_client.post(url("version_action", "somn", 1, "share"), {"shared": "0"})
+    assert not Program.objects.get(slug="somn").shared
+    listing = orebro_client.get(url("list")).text
+    assert "Bättre sömn" in listing and "Adopted by your region" in listing
+
+
 def test_a_refused_fork_comes_back_beside_its_program_with_the_short_name_typed(
     author_client, orebro_client
 ):
