@@ -271,7 +271,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     see_therapists = any(
         membership.role in (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN) for membership in here
     )
-    period = request.GET.get("period") or _default_period()
+    period = request.GET.get("period", "").strip().upper() or _default_period()
     granularity = request.GET.get("by") if request.GET.get("by") in GRANULARITIES else "month"
     try:
         first, _last = period_bounds(period)
@@ -367,7 +367,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
     """Every region side by side, aggregated only, small cells suppressed."""
     if not _memberships(request.user).exists():
         raise Http404
-    period = request.GET.get("period") or _default_period()
+    period = request.GET.get("period", "").strip().upper() or _default_period()
     try:
         period_bounds(period)
     except PeriodError as error:

@@ -108,6 +108,11 @@ def test_register_officers_see_no_therapist_table(officer_client, twelve_ended):
 def test_bad_period_is_explained(officer_client, db):
     page = officer_client.get(URL, {"period": "förra året"})
     assert "is not a period" in page.text
+    # The box is marked and tied to what is wrong, for a screen reader too.
+    assert 'aria-describedby="period-help period-error" aria-invalid="true"' in page.text
+    # Written in small letters, a period is read all the same.
+    small = officer_client.get(URL, {"period": f"{timezone.localdate().year}h1"})
+    assert small.context["period_error"] == "" and small.context["period"].endswith("H1")
     # The charts stay on this year, not on what the refused period seemed to name.
     refused = officer_client.get(URL, {"period": "2019H3"})
     assert "is not a period" in refused.text
