@@ -224,6 +224,8 @@ def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
 def _breakdowns(figures: dict) -> list[dict]:
     """Tables per unit, program and (for those who lead therapists) therapist."""
     titles = {"unit": _("Per unit"), "program": _("Per program"), "therapist": _("Per therapist")}
+    # What the first column holds, as its heading (and the file's).
+    columns = {"unit": _("Unit"), "program": _("Program"), "therapist": _("Therapist")}
     programs = list(Program.objects.filter(slug__in=figures["program"]).only("slug"))
     program_names = program_titles(programs)
     names = {
@@ -236,7 +238,12 @@ def _breakdowns(figures: dict) -> list[dict]:
             for user in User.objects.filter(pk__in=figures["therapist"])
         }
     return [
-        {"key": key, "title": titles[key], "rows": _breakdown_rows(figures[key], names[key])}
+        {
+            "key": key,
+            "title": titles[key],
+            "column": columns[key],
+            "rows": _breakdown_rows(figures[key], names[key]),
+        }
         for key in ("unit", "program", "therapist")
         if key in figures
     ]
@@ -311,7 +318,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         if chosen is not None:
             return csv_download(
                 f"{name}-{table}.csv",
-                [chosen["title"], *[label for _key, label in FIGURE_COLUMNS]],
+                [chosen["column"], *[label for _key, label in FIGURE_COLUMNS]],
                 [[row["name"], *row["values"]] for row in chosen["rows"]],
                 for_spreadsheet=True,
             )
