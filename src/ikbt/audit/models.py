@@ -238,6 +238,13 @@ class AccessLogEntry(models.Model):
             models.Index(fields=["patient", "-at"], name="accesslog_patient_at"),
             models.Index(fields=["unit", "-at"], name="accesslog_unit_at"),
             models.Index(fields=["actor", "-at"], name="accesslog_actor_at"),
+            # The few changes to staff roles and accounts among a unit's many reads (the
+            # unit's page lists the latest): found without walking the unit's whole log.
+            models.Index(
+                fields=["unit", "-at"],
+                condition=models.Q(object_type="accounts.User"),
+                name="accesslog_unit_staff_at",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,8 +9,8 @@ import datetime
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import CharField, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -58,9 +58,13 @@ def staff_changes(unit: CareUnit, limit: int = 20) -> list[dict]:
         AccessLogEntry.objects.filter(unit=unit, object_type=User._meta.label)
         .annotate(
             colleague=Subquery(
-                colleague.annotate(name=Concat("first_name", Value(" "), "last_name")).values(
-                    "name"
-                )[:1]
+                colleague.annotate(
+                    name=Coalesce(
+                        NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")),
+                        "email",
+                        output_field=CharField(),
+                    )
+                ).values("name")[:1]
             )
         )
         .order_by("-at", "-pk")[:limit]

@@ -1,6 +1,7 @@
 """Who may write a program: program authors and region administrators of the owner region.
 Everyone else gets 404 for a program's editing pages, as if it did not exist."""
 
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -43,13 +44,16 @@ def get_version_for_author(user: User, slug: str, number: int) -> ProgramVersion
 
 
 def get_shared_version(user: User, slug: str, number: int) -> ProgramVersion:
-    """A published version another region shares, for authors who adopt or fork it."""
-    if not author_region_ids(user):
+    """A published version another region shares, for authors who adopt or fork it; and of
+    one their region adopted while it was shared, which it still offers."""
+    regions = author_region_ids(user)
+    if not regions:
         raise Http404
     return get_object_or_404(
-        ProgramVersion.objects.select_related("program__owner_region"),
+        ProgramVersion.objects.select_related("program__owner_region")
+        .filter(Q(program__shared=True) | Q(program__adoptions__region_id__in=regions))
+        .distinct(),
         program__slug=slug,
-        program__shared=True,
         number=number,
         status=ProgramVersion.Status.PUBLISHED,
     )

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -432,13 +433,16 @@ def enrollments_move(
     Enrollment.objects.filter(pk__in=[enrollment.pk for enrollment in moving]).update(
         program_version=target
     )
-    role, unit_id = _author_role(by, target.program)
-    # At the author's own unit: the patient's log names where the change was made, not her
-    # clinic, where no one she knows made it.
+    role = _author_role(by, target.program)
+    # At the treatment's unit, whose review it belongs to; the role names the author's region,
+    # so that her log does not make a stranger seem one of her clinic's staff.
     log_rows(
         by,
         Action.CHANGE,
-        [(enrollment.patient_id, unit_id, role, str(enrollment.pk)) for enrollment in moving],
+        [
+            (enrollment.patient_id, enrollment.unit_id, role, str(enrollment.pk))
+            for enrollment in moving
+        ],
         detail=f"moved to program version {target.number}",
         object_type=Enrollment._meta.label,
         request=request,
@@ -454,18 +458,15 @@ def enrollments_move(
     return len(moving)
 
 
-def _author_role(user: User, program: Program) -> tuple[str, int | None]:
-    """The roles ``user`` writes ``program`` in (its region's), as the access log names them,
-    and the unit of the first of them: where the author works."""
-    memberships = list(
+def _author_role(user: User, program: Program):
+    """The roles ``user`` writes ``program`` in, with its region: "Program author (Region
+    Östergötland)", as the access log keeps it (in Swedish, like every role there)."""
+    roles = set(
         StaffMembership.objects.filter(
             user=user, unit__region_id=program.owner_region_id, role__in=AUTHOR_ROLES
-        )
-        .order_by("pk")
-        .values_list("role", "unit_id")
+        ).values_list("role", flat=True)
     )
-    unit_id = memberships[0][1] if memberships else None
-    return roles_text({role for role, _unit in memberships}), unit_id
+    return format_lazy("{} ({})", roles_text(roles), program.owner_region.name)
 
 
 # --- Editing a draft -----------------------------------------------------------------------

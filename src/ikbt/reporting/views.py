@@ -305,7 +305,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
     series = _series(region, units, year, granularity)
     table = request.GET.get("table")
     if request.GET.get("format") == "csv":
-        name = f"ikbt-{region.code}-{period}"
+        # A refused period is not written into the file's name: the year the charts show is.
+        name = f"ikbt-{region.code}-{year if period_error else period}"
         if table in ("registrations", "starts"):
             chosen = next(item for item in series if item["key"] == table)
             return csv_download(

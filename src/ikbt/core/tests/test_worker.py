@@ -161,3 +161,32 @@ def test_the_worker_gives_up_on_a_database_that_stays_away(db, monkeypatch):
     monkeypatch.setattr(db_worker.Command, "handle", no_such_table)
     with pytest.raises(OperationalError, match="no such table"):
         call_command("worker", "--batch", "--no-startup-delay", "--worker-id", "w3", verbosity=0)
+
+
+def test_a_worker_that_ran_a_while_before_failing_starts_its_patience_anew(db, monkeypatch):
+    """Failures spread over days, each after a long run, are each the database away for a
+    moment: the worker gives up only on five minutes of failing with no run between."""
+    from django.db.utils import OperationalError
+    from django_tasks_db.management.commands import db_worker
+
+    from ikbt.core.management.commands import worker
+
+    # Each call is read twice (its start, its failure): three long runs, then only failures.
+    times = [0, 3600, 3600, 7200, 7200, 10800]
+    times += list(range(10800, 20000, 2))
+    clock = iter(times)
+    monkeypatch.setattr(worker.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(worker.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(worker, "Heartbeat", lambda *args: contextlib.nullcontext())
+    calls = []
+
+    def locked(self, *args, **options):
+        calls.append(1)
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(db_worker.Command, "handle", locked)
+    with pytest.raises(OperationalError):
+        call_command("worker", "--batch", "--no-startup-delay", "--worker-id", "w4", verbosity=0)
+    # Three long runs, then a spell from 10800 of quick failures four seconds apart (each
+    # call reads the clock twice): about 300 / 4 more.
+    assert 3 + 70 < len(calls) < 3 + 80

@@ -263,6 +263,18 @@ def test_account_changes_are_logged_with_ids_only(
         f"account closed: user {colleague.pk}, {by}",
         f"account opened again: user {colleague.pk}, {by}",
     ]
+    # And kept where the unit's page lists them: who changed what for whom, where, when.
+    from ikbt.audit.models import AccessLogEntry
+
+    rows = AccessLogEntry.objects.filter(
+        object_type="accounts.User", object_id=colleague.pk
+    ).order_by("pk")
+    assert [(row.actor, row.unit, row.action, row.detail) for row in rows] == [
+        (region_admin, unit, "change", "e-mail address changed"),
+        (region_admin, unit, "change", "sign-in started over"),
+        (region_admin, unit, "change", "account closed"),
+        (region_admin, unit, "change", "account opened again"),
+    ]
 
 
 def test_an_account_that_never_signed_in_is_opened_again_as_a_new_one(

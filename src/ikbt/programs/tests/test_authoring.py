@@ -391,6 +391,8 @@ def test_the_owner_sees_who_adopted_and_stopping_sharing_leaves_them_their_progr
     assert not Program.objects.get(slug="somn").shared
     listing = orebro_client.get(url("list")).text
     assert "Bättre sömn" in listing and "Adopted by your region" in listing
+    assert "No longer shared" in listing and url("fork", "somn", 1) not in listing
+    assert orebro_client.get(url("preview", "somn", 1)).status_code == 200  # still readable
 
 
 def test_a_refused_fork_comes_back_beside_its_program_with_the_short_name_typed(
@@ -545,7 +547,7 @@ def test_author_moves_patients_to_a_safe_new_version_after_confirming(
     logged = AccessLogEntry.objects.filter(detail="moved to program version 2")
     assert sorted((row.patient_id, row.unit_id, row.actor_id, row.action) for row in logged) == (
         sorted(
-            (enrollment.patient_id, unit.pk, author.pk, "change")  # the author's own unit
+            (enrollment.patient_id, enrollment.unit_id, author.pk, "change")
             for enrollment in moving
         )
     )

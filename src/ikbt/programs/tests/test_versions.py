@@ -257,10 +257,10 @@ def _enrolled(version, unit, count: int) -> list[Enrollment]:
 def test_each_moved_treatment_is_a_change_in_its_patients_access_log(
     example, author, unit, other_region_unit, count
 ):
-    """One row per moved treatment (another region's too, which adopted the program), by the
-    author in the role she writes programs in, at her own unit: the patient's log names where
-    the change was made, not her clinic. Ended treatments stay and are not logged. A fixed
-    number of queries, however many move."""
+    """One row per moved treatment, at its unit (another region's too, which adopted the
+    program), by the author in the role she writes programs in, with her region: her log does
+    not make a stranger seem one of her clinic's staff. Ended treatments stay and are not
+    logged. A fixed number of queries, however many move."""
     here = _enrolled(example, unit, count)
     there = _enrolled(example, other_region_unit, 1)
     ended = _enrolled(example, unit, 1)[0]
@@ -269,11 +269,12 @@ def test_each_moved_treatment_is_a_change_in_its_patients_access_log(
 
     with CaptureQueriesContext(connection) as queries:
         assert actions.enrollments_move(example, target, by=author) == count + 1
-    assert len(queries) == 10
+    assert len(queries) == 11
 
     rows = AccessLogEntry.objects.all()
     assert sorted((row.patient_id, row.unit_id, row.object_id) for row in rows) == sorted(
-        (enrollment.patient_id, unit.pk, str(enrollment.pk)) for enrollment in [*here, *there]
+        (enrollment.patient_id, enrollment.unit_id, str(enrollment.pk))
+        for enrollment in [*here, *there]
     )
     assert {
         (row.actor, row.action, row.actor_role, row.detail, row.object_type) for row in rows
@@ -281,7 +282,7 @@ def test_each_moved_treatment_is_a_change_in_its_patients_access_log(
         (
             author,
             AccessLogEntry.Action.CHANGE,
-            "Program author",
+            "Program author (Region Östergötland)",
             "moved to program version 2",
             "treatment.Enrollment",
         )

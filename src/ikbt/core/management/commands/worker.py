@@ -25,8 +25,10 @@ from ikbt.core.actions import abandoned_tasks_requeue, worker_beat, worker_start
 logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_SECONDS = 2
-# Failures for this long with no run between them are not the database away for a moment.
+# Failures for this long with no run between them are not the database away for a moment;
+# a worker that ran this long before failing had the database meanwhile.
 DATABASE_GIVE_UP_SECONDS = 300
+DATABASE_RAN_SECONDS = 60
 
 
 class Heartbeat:
@@ -85,16 +87,16 @@ class Command(db_worker.Command):
             # This process only watches the code and restarts the child that does the work.
             return super().handle(*args, **options)
         with Heartbeat(options["worker_id"], options["backend_name"]):
-            failing_since = last_failure = None
+            failing_since = None
             while True:
+                started = time.monotonic()
                 try:
                     super().handle(*args, **options)
                     return None
                 except OperationalError as error:
                     now = time.monotonic()
-                    if last_failure is None or now - last_failure > 5 * DATABASE_RETRY_SECONDS:
-                        failing_since = now  # it ran in between: a new spell
-                    last_failure = now
+                    if failing_since is None or now - started > DATABASE_RAN_SECONDS:
+                        failing_since = now  # the first failure, or it ran a while before it
                     # Not a moment but a fault (no table, a wrong password): give up, loudly.
                     if now - failing_since > DATABASE_GIVE_UP_SECONDS:
                         raise

@@ -6,6 +6,13 @@
 
   var changed = new Set();
 
+  // A form sent and refused comes back with what was typed, still not saved.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-warn-unsaved='refused']").forEach(function (form) {
+      changed.add(form);
+    });
+  });
+
   document.addEventListener("input", function (event) {
     var form = event.target.closest && event.target.closest("form[data-warn-unsaved]");
     if (form) {
