@@ -20,6 +20,12 @@ DETAIL_NAMES = {
     "account opened again": pgettext_lazy("access log detail", "account opened again"),
     "sign-in started over": pgettext_lazy("access log detail", "sign-in started over"),
     "e-mail address changed": pgettext_lazy("access log detail", "e-mail address changed"),
+    "supervision started": pgettext_lazy(
+        "access log detail", "began to supervise a therapist at the unit"
+    ),
+    "supervision ended": pgettext_lazy(
+        "access log detail", "stopped supervising a therapist at the unit"
+    ),
     "accepted for treatment": pgettext_lazy("access log detail", "accepted for treatment"),
     "acknowledged risk flag": pgettext_lazy("access log detail", "acknowledged risk flag"),
     "caseload": pgettext_lazy("access log detail", "caseload"),

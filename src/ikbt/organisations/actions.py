@@ -44,7 +44,8 @@ def _log(message: str, *args) -> None:
 
 
 def _record(by: User, unit: CareUnit, colleague: User, what: str) -> None:
-    """A change to a colleague's roles or account, kept where the access log is (append-only,
+    """A change to a colleague's roles, account or supervision (which opens patients to the
+    supervisor), kept where the access log is (append-only,
     reviewed at the unit): who gave or took what, for whom, at which unit, when. The unit's
     page lists them (``staff_changes``), as the rules on assigning access rights ask."""
     log_access(by, Action.CHANGE, unit=unit, obj=colleague, detail=what)
@@ -262,6 +263,7 @@ def supervision_start(
             )
     except IntegrityError:
         raise already from None
+    _record(by, unit, supervisor, "supervision started")  # she sees patients from now
     _log("supervision %s arranged at unit %s by user %s", supervision.pk, unit.pk, by.pk)
     return supervision
 
@@ -299,6 +301,8 @@ def supervision_end(supervision: Supervision, *, by: User) -> Supervision:
     supervision.ended_on = timezone.localdate()
     supervision.ended_by = by
     supervision.save(update_fields=["ended_on", "ended_by"])
+    if supervision.unit is not None:
+        _record(by, supervision.unit, supervision.supervisor, "supervision ended")
     _log("supervision %s ended by user %s", supervision.pk, by.pk)
     return supervision
 

@@ -194,6 +194,12 @@ def test_supervision_started_by_the_unit_head_opens_the_patients_at_that_unit_on
     )
     assert list(patients_for_staff(supervisor)) == [patient]
     assert "Hanna Hed supervises Tove Terapeut" in page.text
+    # Opening patients to her is a change to her access: on the unit's list of changes.
+    [change] = page.context["staff_changes"]
+    assert (change["colleague"], change["what"]) == (
+        "Hanna Hed",
+        "began to supervise a therapist at the unit",
+    )
 
 
 def test_supervision_needs_a_therapist_and_a_supervisor_of_the_unit(
