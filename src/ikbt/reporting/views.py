@@ -201,6 +201,15 @@ def _series(region: Region, units, year: int, granularity: str) -> list[dict]:
     return series
 
 
+def _share_positions(columns: list) -> list[int]:
+    """Which of a table's columns hold shares of 1, shown as percentages on the page."""
+    return [
+        index
+        for index, (key, _label) in enumerate(columns)
+        if key.endswith("_share") or key == "waiting_within_target"
+    ]
+
+
 def _column(values: dict, column: str):
     """One column of a table of figures: the waiting-time ones are inside their own dict."""
     waiting = {"waiting_median": "median", "waiting_within_target": "within_target"}
@@ -346,6 +355,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "series": series,
             "breakdowns": breakdowns,
             "columns": [label for _key, label in FIGURE_COLUMNS],
+            "share_positions": _share_positions(FIGURE_COLUMNS),
             "unit_limited": units is not None,
             "is_register_officer": any(
                 membership.role == StaffRole.REGISTER_OFFICER for membership in memberships
@@ -415,6 +425,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
             "table": table,
             "waiting_target": settings.WAITING_TARGET_DAYS,
             "columns": [label for _key, label in NATIONAL_COLUMNS],
+            "share_positions": _share_positions(NATIONAL_COLUMNS),
             "bars": bars,
             "chart_height": 22 * len(bars) + 4,
         },

@@ -25,6 +25,12 @@ def test_page_shows_the_same_figures_as_kpi(officer_client, twelve_ended):  # no
     page = officer_client.get(URL, {"region": "05", "period": period})
     assert page.context["figures"] == kpi("05", period)
     assert "<dd>0.6</dd>" in page.text
+    # Shares as percentages, the way the page's language writes them; the files keep 0.583.
+    assert "<dd>58%</dd>" in page.text
+    swedish_page = officer_client.get(
+        URL, {"region": "05", "period": period}, HTTP_ACCEPT_LANGUAGE="sv"
+    )
+    assert "<dd>58\xa0%</dd>" in swedish_page.text
     assert "<svg" in page.text
     csv_text = officer_client.get(URL, {"region": "05", "period": period, "format": "csv"}).text
     assert "Cohen's d,0.6,cohens_d" in csv_text
