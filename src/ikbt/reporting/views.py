@@ -218,16 +218,20 @@ def _column(values: dict, column: str):
     return values.get(column)
 
 
-def _breakdown_rows(figures: dict, names: dict) -> list[dict]:
+def _breakdown_rows(figures: dict, names: dict, columns: list) -> list[dict]:
     rows = []
     for key, values in figures.items():
         rows.append(
             {
                 "name": names.get(key, "–"),
-                "values": [_column(values, column) for column, _label in FIGURE_COLUMNS],
+                "values": [_column(values, column) for column, _label in columns],
             }
         )
     return sorted(rows, key=lambda row: str(row["name"]))
+
+
+# A therapist has no registrations and no wait of her own: those columns would always be "–".
+NOT_PER_THERAPIST = {"registrations", "waiting_median", "waiting_within_target"}
 
 
 def _breakdowns(figures: dict) -> list[dict]:
@@ -246,16 +250,26 @@ def _breakdowns(figures: dict) -> list[dict]:
             user.pk: user.get_full_name() or user.username
             for user in User.objects.filter(pk__in=figures["therapist"])
         }
-    return [
-        {
-            "key": key,
-            "title": titles[key],
-            "column": columns[key],
-            "rows": _breakdown_rows(figures[key], names[key]),
-        }
-        for key in ("unit", "program", "therapist")
-        if key in figures
-    ]
+    tables = []
+    for key in ("unit", "program", "therapist"):
+        if key not in figures:
+            continue
+        shown = [
+            (column, label)
+            for column, label in FIGURE_COLUMNS
+            if key != "therapist" or column not in NOT_PER_THERAPIST
+        ]
+        tables.append(
+            {
+                "key": key,
+                "title": titles[key],
+                "column": columns[key],
+                "columns": [label for _column, label in shown],
+                "share_positions": _share_positions(shown),
+                "rows": _breakdown_rows(figures[key], names[key], shown),
+            }
+        )
+    return tables
 
 
 def _figure_rows(figures: dict) -> list[list]:
@@ -328,7 +342,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         if chosen is not None:
             return csv_download(
                 f"{name}-{table}.csv",
-                [chosen["column"], *[label for _key, label in FIGURE_COLUMNS]],
+                [chosen["column"], *chosen["columns"]],
                 [[row["name"], *row["values"]] for row in chosen["rows"]],
                 for_spreadsheet=True,
             )
@@ -354,8 +368,6 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "granularities": [(key, label) for key, (_parts, label) in GRANULARITIES.items()],
             "series": series,
             "breakdowns": breakdowns,
-            "columns": [label for _key, label in FIGURE_COLUMNS],
-            "share_positions": _share_positions(FIGURE_COLUMNS),
             "unit_limited": units is not None,
             "is_register_officer": any(
                 membership.role == StaffRole.REGISTER_OFFICER for membership in memberships
