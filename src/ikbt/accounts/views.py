@@ -257,17 +257,21 @@ def _new_mobile(request: HttpRequest) -> OneTimeCodeForm | None:
             % {"count": device.MAX_FAILURES},
         )
     else:
-        left = device.MAX_FAILURES - device.throttling_failure_count
-        confirm.add_error(
-            "code",
-            ngettext(
-                "The code is wrong or has expired. You have %(left)d try left.",
-                "The code is wrong or has expired. You have %(left)d tries left.",
-                left,
-            )
-            % {"left": left},
-        )
+        _code_wrong(confirm, device.MAX_FAILURES - device.throttling_failure_count)
     return confirm
+
+
+def _code_wrong(form: OneTimeCodeForm, left: int) -> None:
+    """A one-time code refused, with the tries it leaves."""
+    form.add_error(
+        "code",
+        ngettext(
+            "The code is wrong or has expired. You have %(left)d try left.",
+            "The code is wrong or has expired. You have %(left)d tries left.",
+            left,
+        )
+        % {"left": left},
+    )
 
 
 @require_POST
@@ -337,16 +341,7 @@ def patient_code(request: HttpRequest) -> HttpResponse:
                 % {"count": PatientCodeDevice.MAX_FAILURES},
             )
             return redirect("accounts:patient_sign_in")
-        left = PatientCodeDevice.MAX_FAILURES - tries
-        form.add_error(
-            "code",
-            ngettext(
-                "The code is wrong or has expired. You have %(left)d try left.",
-                "The code is wrong or has expired. You have %(left)d tries left.",
-                left,
-            )
-            % {"left": left},
-        )
+        _code_wrong(form, PatientCodeDevice.MAX_FAILURES - tries)
     return render(
         request,
         "accounts/patient_code.html",

@@ -53,6 +53,22 @@ def _answers(total: int) -> list[int]:
     return answers
 
 
+def ended_with_summary(like: Enrollment, code: str, pre: int, post: int) -> Enrollment:
+    """One more ended treatment beside ``like``, with its register summary as stored."""
+    return Enrollment.objects.create(
+        patient=factories.PatientFactory(),
+        unit=like.unit,
+        program_version=like.program_version,
+        started_at=like.started_at,
+        ended_at=like.ended_at,
+        status=Enrollment.Status.ENDED,
+        end_reason="completed",
+        primary_instrument=code,
+        score_pre=pre,
+        score_post=post,
+    )
+
+
 def test_periods():
     assert period_bounds("2026H1") == (datetime.date(2026, 1, 1), datetime.date(2026, 6, 30))
     assert period_bounds("2026Q4") == (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31))
@@ -110,18 +126,7 @@ def test_a_questionnaire_without_a_reliable_change_figure_judges_none(twelve_end
     # Five more, as a scale without the figures would store them: judged by none.
     judged = list(Enrollment.objects.filter(score_pre__isnull=False))
     for enrollment in judged[:5]:
-        Enrollment.objects.create(
-            patient=factories.PatientFactory(),
-            unit=enrollment.unit,
-            program_version=enrollment.program_version,
-            started_at=enrollment.started_at,
-            ended_at=enrollment.ended_at,
-            status=Enrollment.Status.ENDED,
-            end_reason="completed",
-            primary_instrument="MADRS-S",
-            score_pre=30,
-            score_post=10,
-        )
+        ended_with_summary(enrollment, "MADRS-S", 30, 10)
     figures = kpi("05", period)
     assert figures["ended"] == 17
     assert figures["reliably_improved_share"] == round(6 / 12, 3)
@@ -134,18 +139,7 @@ def test_cohens_d_is_worked_out_on_each_scale_and_then_weighed(twelve_ended):
     give one mean and SD across two scales, which means nothing."""
     enrollment = Enrollment.objects.filter(score_pre__isnull=False).first()
     for pre in (30, 32, 34, 36, 38):
-        Enrollment.objects.create(
-            patient=factories.PatientFactory(),
-            unit=enrollment.unit,
-            program_version=enrollment.program_version,
-            started_at=enrollment.started_at,
-            ended_at=enrollment.ended_at,
-            status=Enrollment.Status.ENDED,
-            end_reason="completed",
-            primary_instrument="MADRS-S",
-            score_pre=pre,
-            score_post=10,
-        )
+        ended_with_summary(enrollment, "MADRS-S", pre, 10)
     today = timezone.localdate()
     figures = kpi("05", f"{today.year}-{today.month:02d}")
     madrs_d = (34 - 10) / (10**0.5)
@@ -341,18 +335,7 @@ def test_on_a_scale_where_higher_is_better_a_rise_is_the_improvement(twelve_ende
     enrollment = Enrollment.objects.filter(score_pre__isnull=False).first()
     Enrollment.objects.filter(score_pre__isnull=False).delete()
     for pre in (30, 32, 34, 36, 38):
-        Enrollment.objects.create(
-            patient=factories.PatientFactory(),
-            unit=enrollment.unit,
-            program_version=enrollment.program_version,
-            started_at=enrollment.started_at,
-            ended_at=enrollment.ended_at,
-            status=Enrollment.Status.ENDED,
-            end_reason="completed",
-            primary_instrument="BBQ",
-            score_pre=pre,
-            score_post=pre + 20,
-        )
+        ended_with_summary(enrollment, "BBQ", pre, pre + 20)
     today = timezone.localdate()
     figures = kpi("05", f"{today.year}-{today.month:02d}")
     assert figures["cohens_d"] == round(20 / (10**0.5), 2)  # positive: better
