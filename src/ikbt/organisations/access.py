@@ -5,10 +5,12 @@ administrators of its region. Running a unit opens no patient: a region administ
 patients only where she also holds a clinical role (``ikbt.patients.access``).
 """
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import CharField, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.shortcuts import get_object_or_404
 
 from ikbt.accounts.models import User
+from ikbt.audit.models import AccessLogEntry
 from ikbt.organisations.models import CareUnit, Region, StaffRole, Training
 
 # The roles a unit head gives at her unit; a region's administrators also give the region's.
@@ -77,3 +79,20 @@ def with_training(therapists, program_id: int, *, staff: str = "pk"):
 def get_unit_to_manage(user: User, unit_id: int) -> CareUnit:
     """The unit, if ``user`` runs it (``units_managed``); otherwise 404."""
     return get_object_or_404(units_managed(user).select_related("region"), pk=unit_id)
+
+
+def staff_changes(unit: CareUnit, limit: int = 20) -> list[AccessLogEntry]:
+    """The latest changes to the roles, accounts and supervisions of ``unit``'s staff, newest
+    first, each with its colleague's name (``colleague``; the e-mail address for one without a
+    name): one query, however many."""
+    colleague = User.objects.filter(pk=Cast(OuterRef("object_id"), IntegerField()))
+    name = Coalesce(
+        NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")),
+        "email",
+        output_field=CharField(),
+    )
+    return list(
+        AccessLogEntry.objects.filter(unit=unit, object_type=User._meta.label)
+        .annotate(colleague=Subquery(colleague.annotate(name=name).values("name")[:1]))
+        .order_by("-at", "-pk")[:limit]
+    )

@@ -9,8 +9,7 @@ import datetime
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,7 +18,6 @@ from ikbt.accounts.actions import sign_in_reset
 from ikbt.accounts.models import User, new_session_token
 from ikbt.accounts.tasks import send_password_link
 from ikbt.audit.actions import Action, log_access
-from ikbt.audit.models import AccessLogEntry, detail_named
 from ikbt.intake.models import Slot
 from ikbt.messaging.models import Message
 from ikbt.notifications.tasks import send_notice_later
@@ -47,33 +45,9 @@ def _record(by: User, unit: CareUnit, colleague: User, what: str) -> None:
     """A change to a colleague's roles, account or supervision (which opens patients to the
     supervisor), kept where the access log is (append-only,
     reviewed at the unit): who gave or took what, for whom, at which unit, when. The unit's
-    page lists them (``staff_changes``), as the rules on assigning access rights ask."""
+    page lists them (``ikbt.organisations.access.staff_changes``), as the rules on assigning
+    access rights ask."""
     log_access(by, Action.CHANGE, unit=unit, obj=colleague, detail=what)
-
-
-def staff_changes(unit: CareUnit, limit: int = 20) -> list[dict]:
-    """The latest changes to the roles and accounts of ``unit``'s staff, newest first, each
-    with the colleague's name: one query, however many."""
-    colleague = User.objects.filter(pk=Cast(OuterRef("object_id"), IntegerField()))
-    entries = (
-        AccessLogEntry.objects.filter(unit=unit, object_type=User._meta.label)
-        .annotate(
-            colleague=Subquery(
-                colleague.annotate(
-                    name=Coalesce(
-                        NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")),
-                        "email",
-                        output_field=CharField(),
-                    )
-                ).values("name")[:1]
-            )
-        )
-        .order_by("-at", "-pk")[:limit]
-    )
-    return [
-        {"entry": entry, "colleague": entry.colleague, "what": detail_named(entry.detail)}
-        for entry in entries
-    ]
 
 
 class AbsenceError(ValueError):

@@ -19,6 +19,7 @@ from ikbt.organisations.access import (
     get_unit_to_manage,
     regions_administered,
     roles_to_give,
+    staff_changes,
     staff_with_role,
     units_managed,
 )
@@ -32,7 +33,6 @@ from ikbt.organisations.actions import (
     staff_account_open,
     staff_account_reset,
     staff_add,
-    staff_changes,
     staff_email_change,
     staff_password_link,
     staff_role_remove,

@@ -196,7 +196,7 @@ def test_supervision_started_by_the_unit_head_opens_the_patients_at_that_unit_on
     assert "Hanna Hed supervises Tove Terapeut" in page.text
     # Opening patients to her is a change to her access: on the unit's list of changes.
     [change] = page.context["staff_changes"]
-    assert (change["colleague"], change["what"]) == (
+    assert (change.colleague, change.detail_shown) == (
         "Hanna Hed",
         "began to supervise a therapist at the unit",
     )
@@ -440,7 +440,7 @@ def test_the_unit_page_lists_who_changed_which_role_or_account_and_when(
         (unit_admin, unit, "change", "role taken away: therapist"),
     ]
     page = verified_client(unit_admin).get(reverse("organisations:unit", args=[unit.pk]))
-    rows = [(change["colleague"], change["what"]) for change in page.context["staff_changes"]]
+    rows = [(change.colleague, change.detail_shown) for change in page.context["staff_changes"]]
     assert rows == [
         ("Kalle Karlsson", "the role therapist taken away"),
         ("Kalle Karlsson", "given the role therapist"),
