@@ -97,6 +97,12 @@ def _memberships(user: User):
     )
 
 
+def _period_asked(request: HttpRequest) -> str:
+    """The period in the address, as the page reads it (2026h1 is 2026H1), else the
+    half-year going on."""
+    return request.GET.get("period", "").strip().upper() or _default_period()
+
+
 def _default_period() -> str:
     today = timezone.localdate()
     return f"{today.year}H{1 if today.month <= 6 else 2}"
@@ -301,7 +307,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     see_therapists = any(
         membership.role in (StaffRole.REGION_ADMIN, StaffRole.UNIT_ADMIN) for membership in here
     )
-    period = request.GET.get("period", "").strip().upper() or _default_period()
+    period = _period_asked(request)
     granularity = request.GET.get("by") if request.GET.get("by") in GRANULARITIES else "month"
     try:
         first, _last = period_bounds(period)
@@ -397,7 +403,7 @@ def national_comparison(request: HttpRequest) -> HttpResponse:
     """Every region side by side, aggregated only, small cells suppressed."""
     if not _memberships(request.user).exists():
         raise Http404
-    period = request.GET.get("period", "").strip().upper() or _default_period()
+    period = _period_asked(request)
     try:
         period_bounds(period)
     except PeriodError as error:
