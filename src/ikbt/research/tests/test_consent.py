@@ -22,6 +22,20 @@ def factories_client(patient) -> Client:
     return client
 
 
+def young_patient(years: int, serial: int, therapist, unit, guardians=()):
+    """A patient ``years`` old today, in ``therapist``'s care at ``unit``, with guardians of
+    these names on her record."""
+    today = timezone.localdate()
+    born = today.replace(year=today.year - years)
+    patient = factories.PatientFactory(
+        personal_number=factories.personal_number(born.strftime("%Y%m%d"), serial)
+    )
+    for name in guardians:
+        factories.GuardianFactory(patient=patient, name=name)
+    factories.care_relationship(patient, therapist, unit)
+    return patient
+
+
 def test_the_patient_reads_the_information_and_signs(
     researcher, unit, therapist, patient, program, patient_client
 ):
@@ -49,11 +63,7 @@ def test_the_patient_reads_the_information_and_signs(
 
 def test_a_minor_needs_a_guardian_to_sign(researcher, unit, therapist, program):
     study = open_study(researcher, [unit], program, min_age=15, max_age=25)
-    fifteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
-    youth = factories.PatientFactory(
-        personal_number=factories.personal_number(fifteen.strftime("%Y%m%d"), 555)
-    )
-    factories.care_relationship(youth, therapist, unit)
+    youth = young_patient(16, 555, therapist, unit)
     participant = enrol(study, unit, therapist, patient=youth, consent=False)
     client = factories_client(youth)
     url = reverse("research:consent", args=[participant.pk])
@@ -85,12 +95,7 @@ def test_under_15_both_guardians_sign_or_one_with_sole_custody(
     researcher, unit, therapist, program
 ):
     study = open_study(researcher, [unit], program, min_age=12, max_age=25)
-    thirteen = timezone.localdate().replace(year=timezone.localdate().year - 13)
-    child = factories.PatientFactory(
-        personal_number=factories.personal_number(thirteen.strftime("%Y%m%d"), 558)
-    )
-    factories.GuardianFactory(patient=child, name="Lena Förälder")
-    factories.care_relationship(child, therapist, unit)
+    child = young_patient(13, 558, therapist, unit, guardians=["Lena Förälder"])
     participant = enrol(study, unit, therapist, patient=child, consent=False)
     client = factories_client(child)
     url = reverse("research:consent", args=[participant.pk])
@@ -148,11 +153,7 @@ def test_under_15_both_guardians_sign_or_one_with_sole_custody(
 
 def test_under_15_a_guardian_with_sole_custody_signs_alone(researcher, unit, therapist, program):
     study = open_study(researcher, [unit], program, min_age=12, max_age=25)
-    thirteen = timezone.localdate().replace(year=timezone.localdate().year - 13)
-    child = factories.PatientFactory(
-        personal_number=factories.personal_number(thirteen.strftime("%Y%m%d"), 559)
-    )
-    factories.care_relationship(child, therapist, unit)
+    child = young_patient(13, 559, therapist, unit)
     participant = enrol(study, unit, therapist, patient=child, consent=False)
     lena = factories.personal_number("19800101", 321)
     # The action holds to it too, whoever calls it.
@@ -189,13 +190,9 @@ def test_under_15_with_two_guardians_on_record_both_of_them_sign(
     """Her records name two guardians: sole custody is not taken on a word, and the second
     to sign is the other one on record, not anyone."""
     study = open_study(researcher, [unit], program, min_age=12, max_age=25)
-    thirteen = timezone.localdate().replace(year=timezone.localdate().year - 13)
-    child = factories.PatientFactory(
-        personal_number=factories.personal_number(thirteen.strftime("%Y%m%d"), 561)
-    )
-    lena = factories.GuardianFactory(patient=child, name="Lena Förälder")
-    per = factories.GuardianFactory(patient=child, name="Per Förälder")
-    factories.care_relationship(child, therapist, unit)
+    child = young_patient(13, 561, therapist, unit, guardians=["Lena Förälder", "Per Förälder"])
+    lena = child.guardians.get(name="Lena Förälder")
+    per = child.guardians.get(name="Per Förälder")
     participant = enrol(study, unit, therapist, patient=child, consent=False)
     client = factories_client(child)
     url = reverse("research:consent", args=[participant.pk])
@@ -341,12 +338,8 @@ def test_the_signature_must_be_the_patients_own_name(
 
 def test_a_guardian_on_record_signs_with_their_own_name(researcher, unit, therapist, program):
     study = open_study(researcher, [unit], program, min_age=15, max_age=25)
-    sixteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
-    youth = factories.PatientFactory(
-        personal_number=factories.personal_number(sixteen.strftime("%Y%m%d"), 556)
-    )
-    guardian = factories.GuardianFactory(patient=youth, name="Lena Förälder")
-    factories.care_relationship(youth, therapist, unit)
+    youth = young_patient(16, 556, therapist, unit, guardians=["Lena Förälder"])
+    guardian = youth.guardians.get(name="Lena Förälder")
     participant = enrol(study, unit, therapist, patient=youth, consent=False)
     client = factories_client(youth)
     url = reverse("research:consent", args=[participant.pk])
@@ -379,12 +372,7 @@ def test_a_second_guardian_not_on_record_signs_on_their_word(researcher, unit, t
     """Only the guardian the young person named at intake is on her record: the other
     parent signs, as at registration, without being refused."""
     study = open_study(researcher, [unit], program, min_age=15, max_age=25)
-    sixteen = timezone.localdate().replace(year=timezone.localdate().year - 16)
-    youth = factories.PatientFactory(
-        personal_number=factories.personal_number(sixteen.strftime("%Y%m%d"), 557)
-    )
-    factories.GuardianFactory(patient=youth, name="Lena Förälder")
-    factories.care_relationship(youth, therapist, unit)
+    youth = young_patient(16, 557, therapist, unit, guardians=["Lena Förälder"])
     participant = enrol(study, unit, therapist, patient=youth, consent=False)
     client = factories_client(youth)
     client.post(
