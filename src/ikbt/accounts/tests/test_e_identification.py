@@ -23,22 +23,27 @@ from ikbt.patients.models import Patient
 NUMBER = factories.personal_number("19900101", 234)
 
 
+def signing_in_at(settings, base: str) -> None:
+    """Patients sign in with the OpenID provider at ``base`` (oidc-provider-mock)."""
+    settings.OIDC_RP_CLIENT_ID = "open-ikbt"
+    settings.OIDC_RP_CLIENT_SECRET = "region-secret"  # nosec B105
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{base}/oauth2/authorize"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{base}/oauth2/token"
+    settings.OIDC_OP_USER_ENDPOINT = f"{base}/userinfo"
+    settings.OIDC_OP_JWKS_ENDPOINT = f"{base}/jwks"
+    settings.OIDC_VERIFY_KID = False  # the provider's one key carries no key id
+    settings.PATIENT_OIDC_ENABLED = True
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "ikbt.accounts.oidc.PatientOIDCBackend",
+    ]
+
+
 @pytest.fixture
 def provider(settings):
     with oidc_provider_mock.run_server_in_thread() as server:
         base = f"http://localhost:{server.server_port}"
-        settings.OIDC_RP_CLIENT_ID = "open-ikbt"
-        settings.OIDC_RP_CLIENT_SECRET = "region-secret"  # nosec B105
-        settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{base}/oauth2/authorize"
-        settings.OIDC_OP_TOKEN_ENDPOINT = f"{base}/oauth2/token"
-        settings.OIDC_OP_USER_ENDPOINT = f"{base}/userinfo"
-        settings.OIDC_OP_JWKS_ENDPOINT = f"{base}/jwks"
-        settings.OIDC_VERIFY_KID = False  # the provider's one key carries no key id
-        settings.PATIENT_OIDC_ENABLED = True
-        settings.AUTHENTICATION_BACKENDS = [
-            *settings.AUTHENTICATION_BACKENDS,
-            "ikbt.accounts.oidc.PatientOIDCBackend",
-        ]
+        signing_in_at(settings, base)
         yield base
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from werkzeug.serving import make_server
 
+from ikbt.accounts.tests.test_e_identification import signing_in_at
 from ikbt.core.management.commands.demo_eid import demo_eid_app, demo_eid_people
 from ikbt.patients.models import Patient
 from ikbt.patients.personal_number import parse_personal_number
@@ -23,18 +24,7 @@ def demo_provider(settings):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
-    settings.OIDC_RP_CLIENT_ID = "open-ikbt-demo"
-    settings.OIDC_RP_CLIENT_SECRET = "demo"  # nosec B105
-    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{base}/oauth2/authorize"
-    settings.OIDC_OP_TOKEN_ENDPOINT = f"{base}/oauth2/token"
-    settings.OIDC_OP_USER_ENDPOINT = f"{base}/userinfo"
-    settings.OIDC_OP_JWKS_ENDPOINT = f"{base}/jwks"
-    settings.OIDC_VERIFY_KID = False  # as `make demo` sets it
-    settings.PATIENT_OIDC_ENABLED = True
-    settings.AUTHENTICATION_BACKENDS = [
-        *settings.AUTHENTICATION_BACKENDS,
-        "ikbt.accounts.oidc.PatientOIDCBackend",
-    ]
+    signing_in_at(settings, base)  # with OIDC_VERIFY_KID off, as `make demo` sets it
     yield base
     server.shutdown()
 
