@@ -168,14 +168,12 @@ def _response_detail(
 ) -> HttpResponse:
     """The answers question by question; ``registration``: read at triage, back to it (the
     patient's measurements are for those who have her in their care)."""
-    language = translation.get_language()
     return render(
         request,
         "measurement/response_detail.html",
         {
             "response": response,
-            "name": response.instrument_version.name_in(language),
-            "rows": response.answers_to_read(language),
+            "rows": response.answers_to_read(translation.get_language()),
             "registration": registration,
         },
     )
